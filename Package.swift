@@ -1,0 +1,62 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// hg-bft: a Byzantine-fault-tolerant, eventually consistent repository.
+//
+// Data flows one way: the `hg-bft` executable → `HGRepository` (the façade) →
+// {HGStore, HGGraph, HGState, HGWorkTree} → primitives (HGCore, HGCrypto,
+// HGCompression) → the system C libraries (CSodium, CZlib, CGMP).
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+]
+
+let package = Package(
+    name: "hg-bft",
+    products: [
+        .executable(name: "hg-bft", targets: ["hg-bft"]),
+        .library(name: "HGBFT", targets: ["HGRepository"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: - System libraries (shims only)
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CGMP", pkgConfig: "gmp", providers: [.apt(["libgmp-dev"])]),
+
+        // MARK: - Primitives
+        .target(name: "HGCrypto", dependencies: ["CSodium"], swiftSettings: strict),
+        .target(name: "HGCompression", dependencies: ["CZlib"], swiftSettings: strict),
+        .target(name: "HGCore", dependencies: ["HGCrypto"], swiftSettings: strict),
+
+        // MARK: - Subsystems
+        .target(name: "HGStore", dependencies: ["HGCore", "HGCrypto", "HGCompression"], swiftSettings: strict),
+        .target(name: "HGGraph", dependencies: ["HGCore"], swiftSettings: strict),
+        .target(name: "HGState", dependencies: ["HGCore", "HGGraph", "HGCrypto"], swiftSettings: strict),
+        .target(name: "HGWorkTree", dependencies: ["HGCore", "HGCrypto"], swiftSettings: strict),
+
+        // MARK: - Façade and executable
+        .target(
+            name: "HGRepository",
+            dependencies: ["HGCore", "HGCrypto", "HGStore", "HGGraph", "HGState", "HGWorkTree"],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "hg-bft",
+            dependencies: [
+                "HGRepository",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+
+        // MARK: - Tests
+        .testTarget(name: "HGCryptoTests", dependencies: ["HGCrypto", "HGCompression"], swiftSettings: strict),
+        .testTarget(name: "HGCoreTests", dependencies: ["HGCore", "HGCrypto"], swiftSettings: strict),
+        .testTarget(name: "HGStoreTests", dependencies: ["HGStore", "HGCore", "HGCrypto", "HGCompression"], swiftSettings: strict),
+        .testTarget(name: "HGStateTests", dependencies: ["HGState", "HGGraph", "HGCore", "HGCrypto"], swiftSettings: strict),
+        .testTarget(name: "HGWorkTreeTests", dependencies: ["HGWorkTree"], swiftSettings: strict),
+        .testTarget(name: "HGRepositoryTests", dependencies: ["HGRepository", "HGStore", "HGCore"], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: [], swiftSettings: strict),
+    ]
+)

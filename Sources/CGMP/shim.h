@@ -1,0 +1,4 @@
+#ifndef HG_CGMP_SHIM_H
+#define HG_CGMP_SHIM_H
+#include <gmp.h>
+#endif

@@ -1,0 +1,4 @@
+#ifndef HG_CSODIUM_SHIM_H
+#define HG_CSODIUM_SHIM_H
+#include <sodium.h>
+#endif

@@ -1,0 +1,180 @@
+import CZlib
+
+/// Failures of compression and decompression.
+public enum CompressionError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The stream is not valid zlib data (bad header, bad checksum, corrupt block).
+    case corrupt(String)
+    /// The stream ended before zlib's end marker.
+    case truncated
+    /// Decompressing would produce more than the caller's limit (a decompression bomb, or an oversized object).
+    case tooLarge(limit: Int)
+    /// Bytes follow the end of the zlib stream.
+    case trailingData
+    /// zlib itself failed (out of memory, bad parameters).
+    case library(Int32)
+
+    public var description: String {
+        switch self {
+        case let .corrupt(why): return "corrupt zlib stream (\(why))"
+        case .truncated: return "zlib stream is truncated"
+        case let .tooLarge(limit): return "decompressed data exceeds the limit of \(limit) bytes"
+        case .trailingData: return "unexpected bytes after the end of the zlib stream"
+        case let .library(code): return "zlib error \(code)"
+        }
+    }
+}
+
+/// A reusable zlib compressor.
+///
+/// Initialising a deflate stream costs far more than compressing a small
+/// object (about 65 µs for `compress2` on a 300-byte object against about 3 µs
+/// after `deflateReset`), so one `Deflater` is kept per writer and reset
+/// between objects. Not thread-safe: use one per thread.
+public final class Deflater {
+    // zlib stores a back-pointer to the stream, so it must never move: heap-allocate it.
+    private let stream: UnsafeMutablePointer<z_stream>
+    private var ready = false
+
+    /// Creates a compressor at `level` (0–9; 6 is zlib's default trade-off).
+    public init(level: Int32 = 6) throws(CompressionError) {
+        stream = .allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        let rc = hg_deflateInit(stream, level)
+        guard rc == Z_OK else {
+            stream.deallocate()
+            throw .library(rc)
+        }
+        ready = true
+    }
+
+    deinit {
+        if ready { deflateEnd(stream) }
+        stream.deinitialize(count: 1)
+        stream.deallocate()
+    }
+
+    /// Compresses `input` into one complete zlib stream.
+    public func compress(_ input: [UInt8]) throws(CompressionError) -> [UInt8] {
+        let rcReset = deflateReset(stream)
+        guard rcReset == Z_OK else { throw .library(rcReset) }
+        let bound = Int(deflateBound(stream, uLong(input.count)))
+        var output = [UInt8](repeating: 0, count: bound)
+        let rc: Int32 = input.withUnsafeBufferPointer { inBuf in
+            output.withUnsafeMutableBufferPointer { outBuf in
+                stream.pointee.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress)
+                stream.pointee.avail_in = uInt(inBuf.count)
+                stream.pointee.next_out = outBuf.baseAddress
+                stream.pointee.avail_out = uInt(outBuf.count)
+                return deflate(stream, Z_FINISH)
+            }
+        }
+        stream.pointee.next_in = nil
+        stream.pointee.next_out = nil
+        guard rc == Z_STREAM_END else { throw .library(rc) }
+        output.removeLast(Int(stream.pointee.avail_out))
+        return output
+    }
+}
+
+/// A reusable zlib decompressor that never produces more than a caller-given limit.
+///
+/// Output is grown in steps and the limit is checked before every growth, so a
+/// tiny input claiming gigabytes (a decompression bomb) costs at most `limit`
+/// bytes of memory. Not thread-safe: use one per thread.
+public final class Inflater {
+    private let stream: UnsafeMutablePointer<z_stream>
+    private var ready = false
+
+    public init() throws(CompressionError) {
+        stream = .allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        let rc = hg_inflateInit(stream)
+        guard rc == Z_OK else {
+            stream.deallocate()
+            throw .library(rc)
+        }
+        ready = true
+    }
+
+    deinit {
+        if ready { inflateEnd(stream) }
+        stream.deinitialize(count: 1)
+        stream.deallocate()
+    }
+
+    /// Decompresses exactly one zlib stream that must fill `input` completely.
+    ///
+    /// - Parameters:
+    ///   - input: the compressed bytes.
+    ///   - limit: the largest decompressed size accepted.
+    ///   - sizeHint: the expected size, if known, to allocate once.
+    public func decompress(_ input: [UInt8], limit: Int, sizeHint: Int = 0) throws(CompressionError) -> [UInt8] {
+        let rcReset = inflateReset(stream)
+        guard rcReset == Z_OK else { throw .library(rcReset) }
+        guard !input.isEmpty else { throw .truncated }
+        var output: [UInt8] = []
+        var capacity = min(limit, max(sizeHint, min(4 * input.count + 64, 1 << 16)))
+        var produced = 0
+        var result: Int32 = Z_OK
+        try input.withUnsafeBufferPointer { (inBuf) throws(CompressionError) in
+            stream.pointee.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress)
+            stream.pointee.avail_in = uInt(inBuf.count)
+            while true {
+                if produced == output.count {
+                    if output.count >= limit {
+                        // Full up to the limit: one more byte of output means the data is too large.
+                        var probe: UInt8 = 0
+                        let more = withUnsafeMutablePointer(to: &probe) { p -> Int32 in
+                            stream.pointee.next_out = p
+                            stream.pointee.avail_out = 1
+                            return inflate(stream, Z_NO_FLUSH)
+                        }
+                        if stream.pointee.avail_out == 0 { throw .tooLarge(limit: limit) }
+                        result = more
+                        break
+                    }
+                    let newCount = output.isEmpty ? max(capacity, 1) : min(limit, max(output.count * 2, 1))
+                    output.append(contentsOf: repeatElement(0, count: newCount - output.count))
+                    capacity = newCount
+                }
+                result = output.withUnsafeMutableBufferPointer { outBuf in
+                    stream.pointee.next_out = outBuf.baseAddress! + produced
+                    stream.pointee.avail_out = uInt(outBuf.count - produced)
+                    let rc = inflate(stream, Z_NO_FLUSH)
+                    produced = outBuf.count - Int(stream.pointee.avail_out)
+                    return rc
+                }
+                if result == Z_STREAM_END { break }
+                if result == Z_BUF_ERROR && stream.pointee.avail_in == 0 { throw .truncated }
+                if result != Z_OK && result != Z_BUF_ERROR {
+                    break
+                }
+            }
+        }
+        let leftover = Int(stream.pointee.avail_in)
+        stream.pointee.next_in = nil
+        stream.pointee.next_out = nil
+        switch result {
+        case Z_STREAM_END:
+            guard leftover == 0 else { throw .trailingData }
+            output.removeLast(output.count - produced)
+            return output
+        case Z_DATA_ERROR, Z_NEED_DICT:
+            let message = stream.pointee.msg.map { String(cString: $0) } ?? "data error"
+            throw .corrupt(message)
+        case Z_OK, Z_BUF_ERROR:
+            throw .truncated
+        default:
+            throw .library(result)
+        }
+    }
+}
+
+/// CRC-32 (ISO 3309, as in zlib and gzip), used to detect torn index records.
+public enum CRC32 {
+    public static func checksum(_ bytes: [UInt8], seed: UInt32 = 0) -> UInt32 {
+        bytes.withUnsafeBufferPointer { b in
+            UInt32(crc32(uLong(seed), b.baseAddress, uInt(b.count)))
+        }
+    }
+}
