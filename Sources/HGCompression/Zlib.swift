@@ -40,10 +40,9 @@ public final class Deflater {
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
         let rc = hg_deflateInit(stream, level)
-        guard rc == Z_OK else {
-            stream.deallocate()
-            throw .library(rc)
-        }
+        // Every stored property is set, so throwing runs `deinit`, which frees `stream`
+        // (and skips the end call while `ready` is false); freeing it here too was a double free.
+        guard rc == Z_OK else { throw .library(rc) }
         ready = true
     }
 
@@ -89,10 +88,9 @@ public final class Inflater {
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
         let rc = hg_inflateInit(stream)
-        guard rc == Z_OK else {
-            stream.deallocate()
-            throw .library(rc)
-        }
+        // Every stored property is set, so throwing runs `deinit`, which frees `stream`
+        // (and skips the end call while `ready` is false); freeing it here too was a double free.
+        guard rc == Z_OK else { throw .library(rc) }
         ready = true
     }
 

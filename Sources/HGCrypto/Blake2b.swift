@@ -72,7 +72,7 @@ public final class Blake2bHasher {
 
     /// Feeds bytes from a raw buffer.
     public func update(_ bytes: UnsafeRawBufferPointer) {
-        _ = crypto_generichash_update(OpaquePointer(state), bytes.bindMemory(to: UInt8.self).baseAddress, UInt64(bytes.count))
+        _ = crypto_generichash_update(OpaquePointer(state), bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count))
     }
 
     /// Ends the hash and returns the digest. The hasher must not be used afterwards.

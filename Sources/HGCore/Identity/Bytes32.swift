@@ -1,0 +1,116 @@
+/// 32 bytes held in four machine words, so that ids hash, compare and copy
+/// without a heap allocation. Ordering is lexicographic on the bytes
+/// (the words are big-endian), which is the order the format sorts by.
+public struct Bytes32: Hashable, Comparable, Sendable {
+    public let w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64
+
+    /// All zero bytes.
+    public static let zero = Bytes32(w0: 0, w1: 0, w2: 0, w3: 0)
+
+    public init(w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64) {
+        self.w0 = w0; self.w1 = w1; self.w2 = w2; self.w3 = w3
+    }
+
+    /// Reads 32 bytes at `offset`; the caller has checked that they exist.
+    init(_ bytes: [UInt8], at offset: Int) {
+        func word(_ start: Int) -> UInt64 {
+            var v: UInt64 = 0
+            for i in start..<(start + 8) { v = (v << 8) | UInt64(bytes[i]) }
+            return v
+        }
+        w0 = word(offset); w1 = word(offset + 8); w2 = word(offset + 16); w3 = word(offset + 24)
+    }
+
+    /// Builds from exactly 32 bytes; `nil` for any other length.
+    public init?(bytes: [UInt8]) {
+        guard bytes.count == 32 else { return nil }
+        self.init(bytes, at: 0)
+    }
+
+    /// Builds from exactly 32 bytes of a slice; `nil` for any other length.
+    public init?(bytes: ArraySlice<UInt8>) {
+        guard bytes.count == 32 else { return nil }
+        self.init(Array(bytes), at: 0)
+    }
+
+    /// The 32 bytes.
+    public var bytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(32)
+        append(to: &out)
+        return out
+    }
+
+    /// Appends the 32 bytes to `buffer`.
+    public func append(to buffer: inout [UInt8]) {
+        for word in [w0, w1, w2, w3] {
+            var shift: UInt64 = 56
+            while true {
+                buffer.append(UInt8(truncatingIfNeeded: word >> shift))
+                if shift == 0 { break }
+                shift -= 8
+            }
+        }
+    }
+
+    /// Lowercase hexadecimal, 64 characters.
+    public var hex: String { Hex.encode(bytes) }
+
+    /// Parses exactly 64 hexadecimal characters (either case).
+    public init?(hex: String) {
+        guard hex.utf8.count == 64, let bytes = Hex.decode(hex) else { return nil }
+        self.init(bytes, at: 0)
+    }
+
+    public static func < (a: Bytes32, b: Bytes32) -> Bool {
+        if a.w0 != b.w0 { return a.w0 < b.w0 }
+        if a.w1 != b.w1 { return a.w1 < b.w1 }
+        if a.w2 != b.w2 { return a.w2 < b.w2 }
+        return a.w3 < b.w3
+    }
+}
+
+/// Hexadecimal text.
+public enum Hex {
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    /// Lowercase hex of `bytes`.
+    public static func encode<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Bytes of an even-length hex string; `nil` on any non-hex character.
+    public static func decode(_ text: String) -> [UInt8]? {
+        let chars = Array(text.utf8)
+        guard chars.count % 2 == 0 else { return nil }
+        var out = [UInt8]()
+        out.reserveCapacity(chars.count / 2)
+        var i = 0
+        while i < chars.count {
+            guard let hi = value(chars[i]), let lo = value(chars[i + 1]) else { return nil }
+            out.append(hi << 4 | lo)
+            i += 2
+        }
+        return out
+    }
+
+    /// Whether every character of `text` is a hex digit.
+    public static func isHex(_ text: Substring) -> Bool {
+        text.utf8.allSatisfy { value($0) != nil }
+    }
+
+    static func value(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+}

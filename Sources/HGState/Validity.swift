@@ -1,0 +1,121 @@
+import HGCore
+import HGGraph
+
+/// A reason an operation is not structurally valid (DESIGN §4). Each is
+/// decided from the operation and its causal past only, so every correct
+/// replica reaches the same decision.
+public enum ValidityIssue: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The signature does not verify against the author's key.
+    case badSignature(ObjectID)
+    /// A parent is not in the repository.
+    case missingParent(ObjectID, parent: ObjectID)
+    /// The sequence number is not 1 + the author's highest in the causal past.
+    case wrongSequence(ObjectID, expected: UInt64, actual: UInt64)
+    /// An operation without parents that is not the repository's genesis.
+    case foreignRoot(ObjectID)
+    /// The first operation is not a genesis operation.
+    case notGenesis(ObjectID)
+
+    public var description: String {
+        switch self {
+        case let .badSignature(id): return "operation \(id.hex): signature does not verify"
+        case let .missingParent(id, parent): return "operation \(id.hex): parent \(parent.hex) is missing"
+        case let .wrongSequence(id, expected, actual):
+            return "operation \(id.hex): sequence number \(actual), expected \(expected) (1 + the author's highest in its causal past)"
+        case let .foreignRoot(id): return "operation \(id.hex) has no parents but is not this repository's genesis"
+        case let .notGenesis(id): return "operation \(id.hex) is the repository's root but not a genesis operation"
+        }
+    }
+
+    /// The operation the issue is about.
+    public var operation: ObjectID {
+        switch self {
+        case let .badSignature(id), let .missingParent(id, _), let .wrongSequence(id, _, _),
+             let .foreignRoot(id), let .notGenesis(id):
+            return id
+        }
+    }
+}
+
+/// Checks the per-author sequence rule over a graph.
+///
+/// The rule "sequence = 1 + the author's highest sequence number in the
+/// causal past" is checked as two facts: the author's operation with
+/// sequence − 1 is an ancestor, and none of the author's operations with a
+/// sequence ≥ this one is. Walking the graph in index order and remembering
+/// the highest sequence seen per author so far makes the second fact free for
+/// every author who never forked; only forks pay for ancestry searches.
+public struct SequenceChecker {
+    private let graph: Graph
+    /// Nodes of each (author, sequence).
+    private var bySequence: [PeerID: [UInt64: [Int32]]] = [:]
+
+    public init(graph: Graph) {
+        self.graph = graph
+        for n in 0..<graph.count {
+            let s = graph.nodes[n]
+            bySequence[s.author, default: [:]][s.sequence, default: []].append(Int32(n))
+        }
+    }
+
+    /// The expected sequence number of a node, given the highest sequence of
+    /// its author among nodes earlier in index order (`highestEarlier`).
+    public func expectedSequence(of node: Int, highestEarlier: UInt64) -> UInt64 {
+        let s = graph.nodes[node]
+        return expectedSequence(author: s.author, sequence: s.sequence, highestEarlier: highestEarlier) { candidate in
+            graph.isAncestor(candidate, of: node)
+        }
+    }
+
+    /// The expected sequence for an operation that is not in the graph, whose parents are.
+    public func expectedSequence(for op: Operation) -> UInt64 {
+        let parentNodes = op.parents.compactMap { graph.number(of: $0) }
+        let highest = bySequence[op.author]?.keys.max() ?? 0
+        return expectedSequence(author: op.author, sequence: op.sequence, highestEarlier: highest) { candidate in
+            parentNodes.contains(candidate) || parentNodes.contains { graph.isAncestor(candidate, of: $0) }
+        }
+    }
+
+    private func expectedSequence(author: PeerID, sequence: UInt64, highestEarlier: UInt64,
+                                  isAncestor: (Int) -> Bool) -> UInt64 {
+        guard let mine = bySequence[author] else { return 1 }
+        // Fast path: the honest case, where the operation with sequence − 1 is an ancestor
+        // and nothing with a higher sequence exists earlier in the order.
+        if highestEarlier < sequence {
+            if sequence == 1 { return 1 }
+            if let previous = mine[sequence - 1], previous.contains(where: { isAncestor(Int($0)) }) {
+                return sequence
+            }
+        }
+        // Slow path: the true highest sequence among the author's ancestors.
+        for seq in mine.keys.sorted(by: >) where mine[seq]?.contains(where: { isAncestor(Int($0)) }) == true {
+            return seq + 1
+        }
+        return 1
+    }
+}
+
+/// Structural validity of a whole DAG, in index order.
+public enum StructuralValidity {
+    /// Checks genesis, sequence numbers and parent presence for every node of
+    /// `graph` (signatures and hashes are the store's business). `genesis` is
+    /// the repository id.
+    public static func check(graph: Graph, genesis: ObjectID) -> [ValidityIssue] {
+        var issues: [ValidityIssue] = []
+        let checker = SequenceChecker(graph: graph)
+        var highest: [PeerID: UInt64] = [:]
+        for n in 0..<graph.count {
+            let s = graph.nodes[n]
+            if s.parents.isEmpty {
+                if s.id != genesis { issues.append(.foreignRoot(s.id)) }
+                else if s.kind != Payload.Kind.genesis { issues.append(.notGenesis(s.id)) }
+            }
+            let expected = checker.expectedSequence(of: n, highestEarlier: highest[s.author] ?? 0)
+            if expected != s.sequence {
+                issues.append(.wrongSequence(s.id, expected: expected, actual: s.sequence))
+            }
+            highest[s.author] = max(highest[s.author] ?? 0, s.sequence)
+        }
+        return issues
+    }
+}

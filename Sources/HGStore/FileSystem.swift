@@ -1,0 +1,184 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Thin, bounds-checked wrappers over POSIX file calls.
+///
+/// Foundation is avoided below the CLI: it costs milliseconds of start-up per
+/// command, and every call here needs an exact error with the path in it.
+public enum FileSystem {
+    /// Reads a whole file, refusing anything larger than `limit` before allocating.
+    public static func read(_ path: String, limit: Int) throws(StoreError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .io(path: path, operation: "open", errno: errno) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw .io(path: path, operation: "stat", errno: errno) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw .badFile(path: path, reason: "not a regular file") }
+        let size = Int(st.st_size)
+        guard size <= limit else { throw .fileTooLarge(path: path, limit: limit) }
+        var buffer = [UInt8](repeating: 0, count: size)
+        var done = 0
+        while done < size {
+            let n = buffer.withUnsafeMutableBytes { raw in
+                Glibc.read(fd, raw.baseAddress.map { $0 + done }, size - done)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .io(path: path, operation: "read", errno: errno)
+            }
+            if n == 0 { break }  // the file shrank while we read it
+            done += n
+        }
+        if done < size { buffer.removeLast(size - done) }
+        return buffer
+    }
+
+    /// Reads a file if it exists; `nil` when it does not.
+    public static func readIfExists(_ path: String, limit: Int) throws(StoreError) -> [UInt8]? {
+        do {
+            return try read(path, limit: limit)
+        } catch let error {
+            if case let .io(_, _, code) = error, code == ENOENT { return nil }
+            throw error
+        }
+    }
+
+    /// Writes `bytes` to `fd` completely.
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(StoreError) {
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { raw in
+                Glibc.write(fd, raw.baseAddress.map { $0 + done }, bytes.count - done)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .io(path: path, operation: "write", errno: errno)
+            }
+            done += n
+        }
+    }
+
+    /// Replaces `path` atomically: writes a temporary file beside it, fsyncs it,
+    /// renames it over `path`, and fsyncs the directory. Readers see the old or
+    /// the new content, never a mix, and after a crash the file is one or the other.
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, durable: Bool = true) throws(StoreError) {
+        let temp = temporaryName(for: path)
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw .io(path: temp, operation: "create", errno: errno) }
+        do throws(StoreError) {
+            try writeAll(fd, bytes, path: temp)
+            if durable, fsync(fd) != 0 { throw StoreError.io(path: temp, operation: "fsync", errno: errno) }
+            close(fd)
+        } catch {
+            close(fd)
+            unlink(temp)
+            throw error
+        }
+        guard rename(temp, path) == 0 else {
+            let code = errno
+            unlink(temp)
+            throw .io(path: path, operation: "rename", errno: code)
+        }
+        if durable { try syncDirectory(parent(of: path)) }
+    }
+
+    /// A temporary name in the same directory: `.<name>.tmp-<pid>-<random>`.
+    static func temporaryName(for path: String) -> String {
+        let dir = parent(of: path)
+        let name = path.split(separator: "/").last.map(String.init) ?? "file"
+        return dir + "/.\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    }
+
+    /// Whether a name is one of our temporary files (left behind by a crash, safe to delete).
+    public static func isTemporaryName(_ name: String) -> Bool {
+        name.hasPrefix(".") && name.contains(".tmp-")
+    }
+
+    /// fsyncs a directory so that renames and creations inside it are durable.
+    public static func syncDirectory(_ path: String) throws(StoreError) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw .io(path: path, operation: "open", errno: errno) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw .io(path: path, operation: "fsync", errno: errno) }
+    }
+
+    /// The directory part of `path` ("." for a bare name).
+    public static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        if slash == path.startIndex { return "/" }
+        return String(path[..<slash])
+    }
+
+    /// Creates a directory; an existing directory is fine.
+    public static func makeDirectory(_ path: String, mode: mode_t = 0o755) throws(StoreError) {
+        if mkdir(path, mode) != 0 && errno != EEXIST {
+            throw .io(path: path, operation: "mkdir", errno: errno)
+        }
+    }
+
+    /// Creates a directory and its missing parents.
+    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(StoreError) {
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            try makeDirectory(current, mode: mode)
+        }
+    }
+
+    /// `stat` of a path, or `nil` if it does not exist. Symbolic links are not followed.
+    public static func status(_ path: String) -> stat? {
+        var st = stat()
+        return lstat(path, &st) == 0 ? st : nil
+    }
+
+    /// Whether `path` exists (without following a final symbolic link).
+    public static func exists(_ path: String) -> Bool { status(path) != nil }
+
+    /// Whether `path` is a directory (following links).
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Names in a directory, without "." and "..".
+    public static func list(_ path: String) throws(StoreError) -> [String] {
+        guard let dir = opendir(path) else { throw .io(path: path, operation: "opendir", errno: errno) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) { ptr in
+                ptr.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Removes a file; a missing file is fine.
+    public static func remove(_ path: String) throws(StoreError) {
+        if unlink(path) != 0 && errno != ENOENT {
+            throw .io(path: path, operation: "unlink", errno: errno)
+        }
+    }
+
+    /// The current working directory.
+    public static func currentDirectory() -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { return "." }
+        return String(cString: buffer)
+    }
+
+    /// Makes `path` absolute against the current directory and removes "." components and
+    /// repeated slashes (".." is resolved textually).
+    public static func absolute(_ path: String) -> String {
+        let base = path.hasPrefix("/") ? path : currentDirectory() + "/" + path
+        var parts: [Substring] = []
+        for part in base.split(separator: "/") {
+            if part == "." { continue }
+            if part == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
+            parts.append(part)
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+}

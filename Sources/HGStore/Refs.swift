@@ -1,0 +1,111 @@
+import HGCore
+
+/// The heads file and the per-peer ref files: caches derived from the index.
+///
+/// `heads`: the line `hg-bft heads v1 <N>` (N = index records it reflects),
+/// then one lowercase hex id per line, ascending. It is written last in every
+/// update, so when N equals the index's record count, the heads and every
+/// peer ref are current; otherwise both are recomputed from the index.
+///
+/// `refs/peers/<peer-id>`: one line per tip of that author, `<sequence> <hex id>`,
+/// ascending; more than one line means the author equivocated.
+public enum Refs {
+    static let headsMagic = "hg-bft heads v1"
+    static let maxFileBytes = 1 << 24
+
+    /// Heads with the index record count they reflect.
+    public struct Heads: Equatable, Sendable {
+        public var ids: [ObjectID]
+        public var stamp: Int
+        public init(ids: [ObjectID], stamp: Int) {
+            self.ids = ids.sorted()
+            self.stamp = stamp
+        }
+    }
+
+    /// Reads the heads file; `nil` if it does not exist.
+    public static func readHeads(_ path: String) throws(StoreError) -> Heads? {
+        guard let bytes = try FileSystem.readIfExists(path, limit: maxFileBytes) else { return nil }
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        guard let first = lines.first, first.hasPrefix(headsMagic + " "),
+              let stamp = Int(first.dropFirst(headsMagic.count + 1)), stamp >= 0,
+              lines.last == ""
+        else { throw .badFile(path: path, reason: "bad heads header") }
+        var ids: [ObjectID] = []
+        for line in lines.dropFirst().dropLast() {
+            guard let id = ObjectID(hex: String(line)), id.hex == line else {
+                throw .badFile(path: path, reason: "bad id line '\(line.prefix(80))'")
+            }
+            ids.append(id)
+        }
+        guard ids == ids.sorted(), Set(ids).count == ids.count else {
+            throw .badFile(path: path, reason: "ids are not sorted and unique")
+        }
+        return Heads(ids: ids, stamp: stamp)
+    }
+
+    /// Encodes the heads file.
+    public static func encodeHeads(_ heads: Heads) -> [UInt8] {
+        var text = "\(headsMagic) \(heads.stamp)\n"
+        for id in heads.ids { text += id.hex + "\n" }
+        return Array(text.utf8)
+    }
+
+    /// One tip of one author.
+    public struct Tip: Hashable, Sendable, Comparable {
+        public let sequence: UInt64
+        public let id: ObjectID
+        public init(sequence: UInt64, id: ObjectID) {
+            self.sequence = sequence
+            self.id = id
+        }
+        public static func < (a: Tip, b: Tip) -> Bool {
+            a.sequence != b.sequence ? a.sequence < b.sequence : a.id < b.id
+        }
+    }
+
+    /// Reads one peer ref file; `nil` if it does not exist.
+    public static func readPeer(_ path: String) throws(StoreError) -> [Tip]? {
+        guard let bytes = try FileSystem.readIfExists(path, limit: maxFileBytes) else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard text.hasSuffix("\n") else { throw .badFile(path: path, reason: "missing final newline") }
+        var tips: [Tip] = []
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            guard parts.count == 2, let seq = UInt64(parts[0]), String(seq) == parts[0],
+                  let id = ObjectID(hex: String(parts[1])), id.hex == parts[1]
+            else { throw .badFile(path: path, reason: "bad line '\(line.prefix(80))'") }
+            tips.append(Tip(sequence: seq, id: id))
+        }
+        guard !tips.isEmpty, tips == tips.sorted() else { throw .badFile(path: path, reason: "tips are empty or unsorted") }
+        return tips
+    }
+
+    /// Encodes one peer ref file.
+    public static func encodePeer(_ tips: [Tip]) -> [UInt8] {
+        Array(tips.sorted().map { "\($0.sequence) \($0.id.hex)\n" }.joined().utf8)
+    }
+
+    /// Recomputes heads and per-author tips from index records.
+    ///
+    /// Heads: operations no other operation names as a parent. Tips of an
+    /// author: that author's operations with the highest sequence number.
+    public static func derive(from entries: [OperationSummary]) -> (heads: [ObjectID], tips: [PeerID: [Tip]]) {
+        var isParent = Set<ObjectID>()
+        isParent.reserveCapacity(entries.count)
+        for e in entries { for p in e.parents { isParent.insert(p) } }
+        var heads: [ObjectID] = []
+        var tips: [PeerID: [Tip]] = [:]
+        for e in entries {
+            if !isParent.contains(e.id) { heads.append(e.id) }
+            let tip = Tip(sequence: e.sequence, id: e.id)
+            if let current = tips[e.author]?.first {
+                if e.sequence > current.sequence { tips[e.author] = [tip] }
+                else if e.sequence == current.sequence { tips[e.author]?.append(tip) }
+            } else {
+                tips[e.author] = [tip]
+            }
+        }
+        return (heads.sorted(), tips.mapValues { $0.sorted() })
+    }
+}

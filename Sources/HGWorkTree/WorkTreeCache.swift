@@ -1,0 +1,96 @@
+import HGCore
+import HGCrypto
+
+/// `.hgrepo/index/worktree`: for each path hg-bft last wrote or committed,
+/// the file's stamp at that moment and the blob id of its content.
+///
+/// It serves as git's index does for `status`: a file whose stamp still
+/// matches is not read again. It is also the baseline that tells an
+/// uncommitted edit from a file hg-bft itself put there. A stamp whose
+/// modification time is not older than the cache file's own write time is
+/// not trusted ("racy" entries): such files are always hashed again.
+public struct WorkTreeCache: Sendable, Equatable {
+    public struct Entry: Sendable, Equatable {
+        public var stamp: FileStamp
+        public var blob: ObjectID
+        public init(stamp: FileStamp, blob: ObjectID) {
+            self.stamp = stamp
+            self.blob = blob
+        }
+    }
+
+    public var entries: [RepoPath: Entry]
+    /// Seconds and nanoseconds of the moment the cache was written.
+    public var writtenAt: (seconds: Int64, nanoseconds: Int64)
+
+    public init(entries: [RepoPath: Entry] = [:], writtenAt: (Int64, Int64) = (0, 0)) {
+        self.entries = entries
+        self.writtenAt = writtenAt
+    }
+
+    public static func == (a: WorkTreeCache, b: WorkTreeCache) -> Bool {
+        a.entries == b.entries && a.writtenAt == b.writtenAt
+    }
+
+    static let header: [UInt8] = Array("hg-bft worktree1".utf8)
+
+    /// The blob id of `file`'s content if its stamp proves it unchanged since cached.
+    public func knownBlob(for file: WorkFile) -> ObjectID? {
+        guard let entry = entries[file.path], entry.stamp == file.stamp else { return nil }
+        let racy = (file.stamp.mtimeSeconds, file.stamp.mtimeNanoseconds) >= writtenAt
+        return racy ? nil : entry.blob
+    }
+
+    /// File: 16-byte header, write time (two varints), entry count, then per
+    /// entry in path order: path, size, mtime seconds, mtime nanoseconds,
+    /// inode (varints), executable byte, blob id; then a BLAKE2b-256 checksum
+    /// of everything before it.
+    public func encode() -> [UInt8] {
+        var w = ByteWriter(capacity: entries.count * 80 + 64)
+        w.raw(WorkTreeCache.header)
+        w.varint(UInt64(max(0, writtenAt.seconds)))
+        w.varint(UInt64(max(0, writtenAt.nanoseconds)))
+        w.varint(UInt64(entries.count))
+        for path in entries.keys.sorted() {
+            guard let e = entries[path] else { continue }
+            w.lengthPrefixed(path.bytes)
+            w.varint(UInt64(max(0, e.stamp.size)))
+            w.varint(UInt64(max(0, e.stamp.mtimeSeconds)))
+            w.varint(UInt64(max(0, e.stamp.mtimeNanoseconds)))
+            w.varint(e.stamp.inode)
+            w.byte(e.stamp.executable ? 1 : 0)
+            w.id(e.blob.raw)
+        }
+        let body = w.bytes
+        return body + Blake2b.hash256(body)
+    }
+
+    /// Decodes a cache file; `nil` when it is damaged (the caller then starts from an empty cache).
+    public static func decode(_ bytes: [UInt8]) -> WorkTreeCache? {
+        guard bytes.count >= header.count + 32 else { return nil }
+        let body = Array(bytes[0..<(bytes.count - 32)])
+        guard Blake2b.hash256(body) == Array(bytes[(bytes.count - 32)...]),
+              Array(body[0..<header.count]) == header else { return nil }
+        var r = ByteReader(Array(body[header.count...]))
+        do {
+            let seconds = try r.varint("seconds"), nanos = try r.varint("nanoseconds")
+            let count = try r.count("count", limit: r.remaining / 36)
+            var entries: [RepoPath: Entry] = [:]
+            entries.reserveCapacity(count)
+            for _ in 0..<count {
+                let path = try RepoPath(bytes: try r.lengthPrefixed("path", limit: Limits.maxPathBytes))
+                let size = try r.varint("size"), ms = try r.varint("mtime"), mn = try r.varint("mtime ns")
+                let inode = try r.varint("inode")
+                let exec = try r.byte("executable")
+                let blob = ObjectID(raw: try r.id("blob"))
+                let stamp = FileStamp(size: Int64(clamping: size), mtimeSeconds: Int64(clamping: ms),
+                                      mtimeNanoseconds: Int64(clamping: mn), inode: inode, executable: exec == 1)
+                entries[path] = Entry(stamp: stamp, blob: blob)
+            }
+            try r.expectEnd()
+            return WorkTreeCache(entries: entries, writtenAt: (Int64(clamping: seconds), Int64(clamping: nanos)))
+        } catch {
+            return nil
+        }
+    }
+}

@@ -1,0 +1,158 @@
+import HGCore
+import HGCrypto
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `lstat` says about a working file; enough to tell that it has not
+/// changed since it was last hashed.
+public struct FileStamp: Hashable, Sendable {
+    public var size: Int64
+    public var mtimeSeconds: Int64
+    public var mtimeNanoseconds: Int64
+    public var inode: UInt64
+    public var executable: Bool
+
+    public init(size: Int64, mtimeSeconds: Int64, mtimeNanoseconds: Int64, inode: UInt64, executable: Bool) {
+        self.size = size
+        self.mtimeSeconds = mtimeSeconds
+        self.mtimeNanoseconds = mtimeNanoseconds
+        self.inode = inode
+        self.executable = executable
+    }
+
+    init(_ st: stat) {
+        size = Int64(st.st_size)
+        mtimeSeconds = Int64(st.st_mtim.tv_sec)
+        mtimeNanoseconds = Int64(st.st_mtim.tv_nsec)
+        inode = UInt64(st.st_ino)
+        executable = st.st_mode & 0o100 != 0
+    }
+}
+
+/// One regular file of the working tree.
+public struct WorkFile: Sendable {
+    public let path: RepoPath
+    public let stamp: FileStamp
+}
+
+/// The result of walking the working tree.
+public struct WorkTreeListing: Sendable {
+    /// Regular files that are not ignored, sorted by path.
+    public var files: [WorkFile]
+    /// Entries that cannot be recorded (symbolic links, special files, names
+    /// the format forbids), with the reason; shown as warnings.
+    public var skipped: [(path: String, reason: String)]
+}
+
+/// Walks the working tree, honouring `.hgignore` and never entering `.hgrepo`.
+public struct WorkTreeScanner {
+    public let root: String
+    public let ignore: IgnoreRules
+
+    public init(root: String, ignore: IgnoreRules) {
+        self.root = root
+        self.ignore = ignore
+    }
+
+    /// Loads `.hgignore` from the root (an absent file means no rules).
+    public static func loadIgnoreRules(root: String) -> IgnoreRules {
+        let path = root + "/.hgignore"
+        guard let bytes = try? readFile(path, limit: 1 << 20) else { return .empty }
+        return IgnoreRules(text: String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// Lists the files below the given subdirectories (relative paths; all of the tree when empty).
+    public func scan(under prefixes: [String] = []) throws(WorkTreeError) -> WorkTreeListing {
+        var listing = WorkTreeListing(files: [], skipped: [])
+        let starts = prefixes.isEmpty ? [""] : prefixes
+        for start in starts {
+            if start.isEmpty {
+                try walk(relative: "", into: &listing)
+                continue
+            }
+            var st = stat()
+            guard lstat(root + "/" + start, &st) == 0 else { continue }
+            if (st.st_mode & S_IFMT) == S_IFDIR {
+                if !ignore.isIgnored(start, isDirectory: true) { try walk(relative: start, into: &listing) }
+            } else {
+                consider(relative: start, st: st, into: &listing)
+            }
+        }
+        listing.files.sort { $0.path < $1.path }
+        return listing
+    }
+
+    private func walk(relative: String, into listing: inout WorkTreeListing) throws(WorkTreeError) {
+        let directory = relative.isEmpty ? root : root + "/" + relative
+        guard let dir = opendir(directory) else {
+            throw .io(path: directory, operation: "opendir", errno: errno)
+        }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) { ptr in
+                ptr.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        closedir(dir)
+        for name in names.sorted() {
+            let child = relative.isEmpty ? name : relative + "/" + name
+            if relative.isEmpty && name == ".hgrepo" { continue }
+            var st = stat()
+            guard lstat(root + "/" + child, &st) == 0 else { continue }  // vanished while we looked
+            if (st.st_mode & S_IFMT) == S_IFDIR {
+                if name == ".hgrepo" || ignore.isIgnored(child, isDirectory: true) { continue }
+                try walk(relative: child, into: &listing)
+            } else {
+                consider(relative: child, st: st, into: &listing)
+            }
+        }
+    }
+
+    private func consider(relative: String, st: stat, into listing: inout WorkTreeListing) {
+        if ignore.isIgnored(relative, isDirectory: false) { return }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG:
+            do {
+                let path = try RepoPath(relative)
+                listing.files.append(WorkFile(path: path, stamp: FileStamp(st)))
+            } catch {
+                listing.skipped.append((relative, "\(error)"))
+            }
+        case S_IFLNK:
+            listing.skipped.append((relative, "symbolic links are not recorded"))
+        default:
+            listing.skipped.append((relative, "not a regular file"))
+        }
+    }
+
+    /// Reads a working file and returns its content, refusing files over the blob limit.
+    public func read(_ path: RepoPath) throws(WorkTreeError) -> [UInt8] {
+        try WorkTreeScanner.readFile(root + "/" + path.string, limit: Limits.maxBlobContent)
+    }
+
+    static func readFile(_ path: String, limit: Int) throws(WorkTreeError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { throw .io(path: path, operation: "open", errno: errno) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw .io(path: path, operation: "stat", errno: errno) }
+        guard Int(st.st_size) <= limit else { throw .fileTooLarge(path: path, limit: limit) }
+        var buffer = [UInt8](repeating: 0, count: Int(st.st_size))
+        var done = 0
+        while done < buffer.count {
+            let n = buffer.withUnsafeMutableBytes { raw in
+                Glibc.read(fd, raw.baseAddress.map { $0 + done }, raw.count - done)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .io(path: path, operation: "read", errno: errno)
+            }
+            if n == 0 { break }
+            done += n
+        }
+        if done < buffer.count { buffer.removeLast(buffer.count - done) }
+        return buffer
+    }
+}
