@@ -16,7 +16,8 @@ import Glibc
 /// File: the 16-byte header `hg-bft index v1\n`, then records, each a u32
 /// little-endian payload length, the payload, and a u32 little-endian CRC-32
 /// of the payload. A record cut short by a crash at the end of the file is a
-/// torn tail: readers ignore it and the next writer truncates it.
+/// torn tail: readers ignore it and the next writer truncates it. A record of
+/// full length whose checksum fails is damage, wherever it is.
 public enum OperationIndex {
     public static let header: [UInt8] = Array("hg-bft index v1\n".utf8)
     /// Largest record payload accepted.
@@ -81,47 +82,59 @@ public enum OperationIndex {
     /// A checksum or format error before the last record is corruption and
     /// throws; a short or bad final record is reported as a torn tail.
     public static func read(_ path: String) throws(StoreError) -> Contents {
+        let (contents, damage) = try scan(path)
+        if let first = damage.first { throw .badFile(path: path, reason: first) }
+        return contents
+    }
+
+    /// Reads as much of the index as can be read, for `verify`: records that
+    /// fail their checksum or do not decode are skipped and described in
+    /// `damage` instead of stopping the read, as long as their length field
+    /// still leads to the next record.
+    public static func scan(_ path: String) throws(StoreError) -> (contents: Contents, damage: [String]) {
+        var damage: [String] = []
         guard let bytes = try FileSystem.readIfExists(path, limit: maxFileBytes) else {
-            return Contents(entries: [], validLength: 0, tornTail: false)
+            return (Contents(entries: [], validLength: 0, tornTail: false), damage)
         }
-        if bytes.isEmpty { return Contents(entries: [], validLength: 0, tornTail: false) }
+        if bytes.isEmpty { return (Contents(entries: [], validLength: 0, tornTail: false), damage) }
         guard bytes.count >= header.count, Array(bytes[0..<header.count]) == header else {
             // A header cut short by a crash during creation is a torn (empty) index.
             if bytes.count < header.count, header.starts(with: bytes) {
-                return Contents(entries: [], validLength: 0, tornTail: true)
+                return (Contents(entries: [], validLength: 0, tornTail: true), damage)
             }
-            throw .badFile(path: path, reason: "not an hg-bft index (bad header)")
+            return (Contents(entries: [], validLength: 0, tornTail: false), ["not an hg-bft index (bad header)"])
         }
         var entries: [OperationSummary] = []
         var offset = header.count
         while offset < bytes.count {
             let recordStart = offset
             guard bytes.count - offset >= 4 else {
-                return Contents(entries: entries, validLength: recordStart, tornTail: true)
+                return (Contents(entries: entries, validLength: recordStart, tornTail: true), damage)
             }
             let length = Int(readLE32(bytes, offset))
             guard length <= maxRecordBytes else {
-                throw .badFile(path: path, reason: "record at byte \(recordStart) claims \(length) bytes")
+                damage.append("record at byte \(recordStart) claims \(length) bytes; the rest of the file cannot be read")
+                return (Contents(entries: entries, validLength: recordStart, tornTail: false), damage)
             }
             guard bytes.count - offset - 4 >= length + 4 else {
-                return Contents(entries: entries, validLength: recordStart, tornTail: true)
+                return (Contents(entries: entries, validLength: recordStart, tornTail: true), damage)
             }
             let payload = Array(bytes[(offset + 4)..<(offset + 4 + length)])
             let storedCRC = readLE32(bytes, offset + 4 + length)
             offset += 8 + length
             guard CRC32.checksum(payload) == storedCRC else {
-                if offset == bytes.count {
-                    return Contents(entries: entries, validLength: recordStart, tornTail: true)
-                }
-                throw .badFile(path: path, reason: "record at byte \(recordStart) fails its checksum")
+                // A complete record with a bad checksum is damage, not a torn write:
+                // an interrupted append leaves a record that is short, never one of full length.
+                damage.append("record at byte \(recordStart) fails its checksum")
+                continue
             }
             do {
                 entries.append(try decodePayload(payload))
             } catch {
-                throw .badFile(path: path, reason: "record at byte \(recordStart): \(error)")
+                damage.append("record at byte \(recordStart): \(error)")
             }
         }
-        return Contents(entries: entries, validLength: offset, tornTail: false)
+        return (Contents(entries: entries, validLength: offset, tornTail: false), damage)
     }
 
     /// Appends records durably. The caller holds the repository lock and passes the

@@ -7,8 +7,10 @@ import HGCrypto
 /// It serves as git's index does for `status`: a file whose stamp still
 /// matches is not read again. It is also the baseline that tells an
 /// uncommitted edit from a file hg-bft itself put there. A stamp whose
-/// modification time is not older than the cache file's own write time is
-/// not trusted ("racy" entries): such files are always hashed again.
+/// modification time is not older than the cache file's own modification
+/// time is not trusted ("racy" entries, as in git): such files are always
+/// hashed again, because they may have changed again within the same tick of
+/// the file system's clock.
 public struct WorkTreeCache: Sendable, Equatable {
     public struct Entry: Sendable, Equatable {
         public var stamp: FileStamp
@@ -20,7 +22,7 @@ public struct WorkTreeCache: Sendable, Equatable {
     }
 
     public var entries: [RepoPath: Entry]
-    /// Seconds and nanoseconds of the moment the cache was written.
+    /// The cache file's modification time when it was read (not stored in the file).
     public var writtenAt: (seconds: Int64, nanoseconds: Int64)
 
     public init(entries: [RepoPath: Entry] = [:], writtenAt: (Int64, Int64) = (0, 0)) {
@@ -41,15 +43,13 @@ public struct WorkTreeCache: Sendable, Equatable {
         return racy ? nil : entry.blob
     }
 
-    /// File: 16-byte header, write time (two varints), entry count, then per
+    /// File: 16-byte header, entry count, then per
     /// entry in path order: path, size, mtime seconds, mtime nanoseconds,
     /// inode (varints), executable byte, blob id; then a BLAKE2b-256 checksum
     /// of everything before it.
     public func encode() -> [UInt8] {
         var w = ByteWriter(capacity: entries.count * 80 + 64)
         w.raw(WorkTreeCache.header)
-        w.varint(UInt64(max(0, writtenAt.seconds)))
-        w.varint(UInt64(max(0, writtenAt.nanoseconds)))
         w.varint(UInt64(entries.count))
         for path in entries.keys.sorted() {
             guard let e = entries[path] else { continue }
@@ -66,14 +66,14 @@ public struct WorkTreeCache: Sendable, Equatable {
     }
 
     /// Decodes a cache file; `nil` when it is damaged (the caller then starts from an empty cache).
-    public static func decode(_ bytes: [UInt8]) -> WorkTreeCache? {
+    /// `modified` is the file's modification time, the reference for racy entries.
+    public static func decode(_ bytes: [UInt8], modified: (Int64, Int64)) -> WorkTreeCache? {
         guard bytes.count >= header.count + 32 else { return nil }
         let body = Array(bytes[0..<(bytes.count - 32)])
         guard Blake2b.hash256(body) == Array(bytes[(bytes.count - 32)...]),
               Array(body[0..<header.count]) == header else { return nil }
         var r = ByteReader(Array(body[header.count...]))
         do {
-            let seconds = try r.varint("seconds"), nanos = try r.varint("nanoseconds")
             let count = try r.count("count", limit: r.remaining / 36)
             var entries: [RepoPath: Entry] = [:]
             entries.reserveCapacity(count)
@@ -88,7 +88,7 @@ public struct WorkTreeCache: Sendable, Equatable {
                 entries[path] = Entry(stamp: stamp, blob: blob)
             }
             try r.expectEnd()
-            return WorkTreeCache(entries: entries, writtenAt: (Int64(clamping: seconds), Int64(clamping: nanos)))
+            return WorkTreeCache(entries: entries, writtenAt: modified)
         } catch {
             return nil
         }

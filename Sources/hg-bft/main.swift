@@ -1,1 +1,50 @@
-print("hi")
+import ArgumentParser
+import HGRepository
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Entry point. `-C <dir>` options before the subcommand change directory
+/// first, as in git; then ArgumentParser parses the rest. Errors become one
+/// `error: …` line on stderr and a documented exit status.
+var arguments = Array(CommandLine.arguments.dropFirst())
+while arguments.first == "-C" {
+    guard arguments.count >= 2 else {
+        Terminal.err("error: -C needs a directory")
+        exit(ExitStatus.usage)
+    }
+    let dir = arguments[1]
+    if chdir(dir) != 0 {
+        Terminal.err("error: cannot change to '\(dir)': no such directory")
+        exit(ExitStatus.failure)
+    }
+    arguments.removeFirst(2)
+}
+
+do {
+    var command = try HGBFT.parseAsRoot(arguments)
+    try command.run()
+    exit(ExitStatus.success)
+} catch let exitRequest as Exit {
+    exit(exitRequest.status)
+} catch let error as RepositoryError {
+    Terminal.err("error: \(error)")
+    exit(ExitStatus.failure)
+} catch {
+    let code = HGBFT.exitCode(for: error)
+    if code == .success {
+        Terminal.out(HGBFT.fullMessage(for: error))
+        exit(ExitStatus.success)
+    }
+    if error is CleanExit {
+        exit(code.rawValue)
+    }
+    let message = HGBFT.message(for: error)
+    if code == .validationFailure || error is ValidationError {
+        Terminal.err("error: \(message)")
+        Terminal.err("usage: run 'hg-bft help' or 'hg-bft <command> --help'")
+        exit(ExitStatus.usage)
+    }
+    Terminal.err("error: \(message)")
+    exit(ExitStatus.failure)
+}

@@ -1,0 +1,180 @@
+import HGCore
+import HGCrypto
+import HGGraph
+import HGState
+import HGStore
+import HGWorkTree
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An hg-bft repository: the façade every front end uses.
+///
+/// It owns no state beyond the files in `.hgrepo`; each method reads what it
+/// needs. Methods that change the repository take the repository lock, and
+/// write objects first, then the index record (the commit point), then the
+/// derived caches, so a crash at any moment leaves a repository that
+/// `verify` accepts and that holds every operation whose command reported success.
+public final class Repository {
+    public let layout: Layout
+    /// The repository id: the genesis operation's id.
+    public let genesis: ObjectID
+    public private(set) var config: Config
+    let objects: LooseObjects
+
+    /// The content of `.hgrepo/format`.
+    static let formatMarker = "hg-bft repository format 1\n"
+    /// Default seconds to wait for the lock.
+    public static let defaultLockTimeout = 10.0
+
+    init(layout: Layout) throws(RepositoryError) {
+        self.layout = layout
+        let marker = try lift { try FileSystem.readIfExists(layout.formatMarker, limit: 4096) }
+        guard let marker, String(decoding: marker, as: UTF8.self) == Repository.formatMarker else {
+            if marker == nil && !FileSystem.exists(layout.genesis) {
+                throw .store(.notARepository(path: layout.root))
+            }
+            throw .store(.badFile(path: layout.formatMarker, reason: "unknown repository format; this hg-bft reads format 1"))
+        }
+        let genesisText = try lift { try FileSystem.readIfExists(layout.genesis, limit: 4096) }
+        guard let genesisText else {
+            throw .store(.badFile(path: layout.genesis, reason: "missing: the repository was not fully created; remove .hgrepo and run 'hg-bft init' again"))
+        }
+        let text = String(decoding: genesisText, as: UTF8.self)
+        guard text.hasSuffix("\n"), let id = ObjectID(hex: String(text.dropLast())), id.hex + "\n" == text else {
+            throw .store(.badFile(path: layout.genesis, reason: "expected one 64-digit lowercase hex id"))
+        }
+        genesis = id
+        let configBytes = try lift { try FileSystem.readIfExists(layout.config, limit: 1 << 20) } ?? []
+        config = try lift { try Config(text: String(decoding: configBytes, as: UTF8.self), path: layout.config) }
+        objects = try lift { try LooseObjects(layout: layout) }
+    }
+
+    /// Opens the repository containing `path` (searching parent directories, like git).
+    public static func open(at path: String) throws(RepositoryError) -> Repository {
+        guard let layout = Layout.discover(from: path) else {
+            throw .store(.notARepository(path: FileSystem.absolute(path)))
+        }
+        return try Repository(layout: layout)
+    }
+
+    // MARK: - Identity
+
+    /// Loads this replica's signing key (mode 0600 enforced).
+    func identity() throws(RepositoryError) -> Ed25519.KeyPair {
+        try lift { try IdentityKey.load(layout.identityKey) }
+    }
+
+    /// This replica's peer id.
+    public func peerID() throws(RepositoryError) -> PeerID {
+        let key = try identity()
+        guard let peer = PeerID(publicKey: key.publicKey) else { throw .inconsistent("identity key has the wrong length") }
+        return peer
+    }
+
+    // MARK: - Locking
+
+    /// Seconds to wait for the lock: `core.lockTimeout` or 10.
+    var lockTimeout: Double {
+        config.value("core", "locktimeout").flatMap(Double.init).map { max(0, $0) } ?? Repository.defaultLockTimeout
+    }
+
+    /// Takes the repository lock.
+    func lock() throws(RepositoryError) -> RepositoryLock {
+        try lift { try RepositoryLock(path: layout.lock, timeout: lockTimeout) }
+    }
+
+    // MARK: - Index and derived caches
+
+    /// The index file's length in bytes: the stamp every cache is checked against.
+    func indexLength() -> Int {
+        FileSystem.status(layout.operationIndex).map { Int($0.st_size) } ?? 0
+    }
+
+    /// Reads every index record.
+    func readIndex() throws(RepositoryError) -> OperationIndex.Contents {
+        try lift { try OperationIndex.read(layout.operationIndex) }
+    }
+
+    /// The DAG of every operation in the index.
+    public func loadGraph() throws(RepositoryError) -> Graph {
+        let contents = try readIndex()
+        return try lift { try Graph(contents.entries) }
+    }
+
+    /// The current heads: from the heads file when its stamp is current, else derived from the index.
+    public func heads() throws(RepositoryError) -> [ObjectID] {
+        if let cached = try lift({ try Refs.readHeads(layout.heads) }), cached.stamp == indexLength() {
+            return cached.ids
+        }
+        return Refs.derive(from: try readIndex().entries).heads
+    }
+
+    /// The merged file tree: from the state cache when its stamp is current, else recomputed.
+    public func state() throws(RepositoryError) -> FileTree {
+        if let bytes = try lift({ try FileSystem.readIfExists(layout.stateCache, limit: 1 << 30) }),
+           let cached = StateCache.decode(bytes), cached.stamp == indexLength() {
+            return cached.tree
+        }
+        return try computeState(graph: try loadGraph())
+    }
+
+    /// Recomputes the file tree from every change operation.
+    func computeState(graph: Graph) throws(RepositoryError) -> FileTree {
+        try lift {
+            try FileTree.compute(graph: graph) { node in
+                let summary = graph.nodes[node]
+                guard summary.kind == Payload.Kind.change else { return nil }
+                return try objects.readOperation(summary.id).change
+            }
+        }
+    }
+
+    /// Rewrites the heads, peer refs and state cache from the index when any is stale.
+    /// The caller holds the lock. Returns the index contents read, if it had to read them.
+    @discardableResult
+    func repairCaches() throws(RepositoryError) -> OperationIndex.Contents? {
+        let length = indexLength()
+        let headsFresh = (try? Refs.readHeads(layout.heads))??.stamp == length
+        let stateBytes = try? FileSystem.readIfExists(layout.stateCache, limit: 1 << 30)
+        let stateFresh = stateBytes.flatMap { $0 }.flatMap(StateCache.decode)?.stamp == length
+        if headsFresh && stateFresh { return nil }
+        var contents = try readIndex()
+        if contents.tornTail {
+            // Cut the torn record so the file's length is a record boundary again.
+            try lift { try OperationIndex.append(layout.operationIndex, [], validLength: contents.validLength) }
+            contents.tornTail = false
+        }
+        let graph = try lift { try Graph(contents.entries) }
+        let newLength = indexLength()
+        let derived = Refs.derive(from: contents.entries)
+        try lift {
+            try FileSystem.makeDirectory(layout.peerRefs)
+            for (peer, tips) in derived.tips {
+                try FileSystem.writeAtomically(layout.peerRef(peer.text), Refs.encodePeer(tips))
+            }
+            try FileSystem.writeAtomically(layout.heads, Refs.encodeHeads(.init(ids: derived.heads, stamp: newLength)))
+        }
+        let tree = try computeState(graph: graph)
+        try lift { try FileSystem.writeAtomically(layout.stateCache, StateCache.encode(tree, stamp: newLength), durable: false) }
+        return contents
+    }
+
+    // MARK: - Work tree cache
+
+    func loadWorkTreeCache() -> WorkTreeCache {
+        guard let st = FileSystem.status(layout.worktreeCache),
+              let bytes = try? FileSystem.read(layout.worktreeCache, limit: 1 << 30),
+              let cache = WorkTreeCache.decode(bytes, modified: (Int64(st.st_mtim.tv_sec), Int64(st.st_mtim.tv_nsec)))
+        else { return WorkTreeCache() }
+        return cache
+    }
+
+    func saveWorkTreeCache(_ cache: WorkTreeCache) throws(RepositoryError) {
+        try lift { try FileSystem.writeAtomically(layout.worktreeCache, cache.encode(), durable: false) }
+    }
+
+    func scanner() -> WorkTreeScanner {
+        WorkTreeScanner(root: layout.root, ignore: WorkTreeScanner.loadIgnoreRules(root: layout.root))
+    }
+}

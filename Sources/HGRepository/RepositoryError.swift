@@ -1,0 +1,76 @@
+import HGCore
+import HGCrypto
+import HGStore
+import HGWorkTree
+import HGGraph
+
+/// Every failure the façade reports. Each message is one line that says what
+/// went wrong and, where there is something to do, what to do next.
+public enum RepositoryError: Error, Sendable, CustomStringConvertible {
+    case store(StoreError)
+    case workTree(WorkTreeError)
+    case decode(DecodeError)
+    case crypto(CryptoError)
+    case graph(Graph.GraphError)
+    /// `commit` found nothing to record.
+    case nothingToCommit
+    /// A pathspec matches no file in the working tree or the state.
+    case pathspecMatchesNothing(String)
+    /// A pathspec points outside the working tree.
+    case pathOutsideRepository(String)
+    /// No object or operation has this id or prefix.
+    case unknownRevision(String)
+    /// More than one object matches the prefix.
+    case ambiguousPrefix(String, candidates: [String])
+    /// The id names a blob where an operation is required.
+    case notAnOperation(String)
+    /// `checkout` would overwrite uncommitted changes.
+    case wouldOverwrite([String])
+    /// A commit message is not acceptable.
+    case badMessage(String)
+    /// A stored structure is inconsistent in a way only `verify` or `reindex` can sort out.
+    case inconsistent(String)
+
+    public var description: String {
+        switch self {
+        case let .store(e): return e.description
+        case let .workTree(e): return e.description
+        case let .decode(e): return e.description
+        case let .crypto(e): return e.description
+        case let .graph(e): return "the operation index is inconsistent (\(e)); run 'hg-bft reindex'"
+        case .nothingToCommit: return "nothing to commit (the working tree matches the merged state)"
+        case let .pathspecMatchesNothing(spec): return "pathspec '\(spec)' did not match any file"
+        case let .pathOutsideRepository(spec): return "'\(spec)' is outside the repository"
+        case let .unknownRevision(text): return "'\(text)' does not name an object in this repository"
+        case let .ambiguousPrefix(text, candidates):
+            return "short id '\(text)' is ambiguous: \(candidates.prefix(5).joined(separator: ", "))\(candidates.count > 5 ? ", …" : ""); give more digits"
+        case let .notAnOperation(text): return "'\(text)' is a blob, not an operation"
+        case let .wouldOverwrite(paths):
+            return "uncommitted changes would be overwritten in \(paths.count) file(s): \(paths.prefix(5).joined(separator: ", "))\(paths.count > 5 ? ", …" : ""); commit them first or use --force"
+        case let .badMessage(why): return "bad commit message: \(why)"
+        case let .inconsistent(why): return why
+        }
+    }
+}
+
+/// Runs `body`, turning the subsystems' typed errors into `RepositoryError`.
+@inline(__always)
+func lift<T>(_ body: () throws -> T) throws(RepositoryError) -> T {
+    do {
+        return try body()
+    } catch let e as RepositoryError {
+        throw e
+    } catch let e as StoreError {
+        throw .store(e)
+    } catch let e as WorkTreeError {
+        throw .workTree(e)
+    } catch let e as DecodeError {
+        throw .decode(e)
+    } catch let e as CryptoError {
+        throw .crypto(e)
+    } catch let e as Graph.GraphError {
+        throw .graph(e)
+    } catch {
+        throw .inconsistent("\(error)")
+    }
+}

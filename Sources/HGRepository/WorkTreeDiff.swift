@@ -1,0 +1,95 @@
+import HGCore
+import HGState
+import HGWorkTree
+
+/// How one path of the working tree differs from the merged state.
+public enum PathStatus: Equatable, Sendable {
+    /// A file the state does not have.
+    case added
+    /// Content or mode differs from the state's single version.
+    case modified
+    /// The state has the file; the working tree does not.
+    case deleted
+    /// Concurrent writes disagree. `edited` tells whether the working file
+    /// differs from what hg-bft materialised for the conflict.
+    case conflicted(versions: Int, edited: Bool)
+
+    /// One-letter code, as `status --short` prints it.
+    public var code: String {
+        switch self {
+        case .added: return "A"
+        case .modified: return "M"
+        case .deleted: return "D"
+        case .conflicted: return "C"
+        }
+    }
+}
+
+/// One line of `status`.
+public struct PathChange: Equatable, Sendable {
+    public let path: RepoPath
+    public let status: PathStatus
+    /// The working file's version, when the file exists.
+    public let working: FileVersion?
+    /// The working file's stamp at the moment it was examined.
+    let stamp: FileStamp?
+}
+
+/// Everything `status` reports.
+public struct StatusReport: Sendable {
+    public let changes: [PathChange]
+    /// Working entries that cannot be recorded, with the reason.
+    public let skipped: [(path: String, reason: String)]
+    public let heads: [ObjectID]
+    public let peer: PeerID?
+
+    /// Paths in conflict.
+    public var conflicts: [PathChange] { changes.filter { if case .conflicted = $0.status { return true }; return false } }
+}
+
+extension Repository {
+    /// Compares the working tree with the merged state.
+    func diffWorkTree(state: FileTree, cache: WorkTreeCache, pathspec: Pathspec) throws(RepositoryError)
+        -> (changes: [PathChange], skipped: [(String, String)])
+    {
+        let listing = try lift { try scanner().scan(under: pathspec.prefixes) }
+        var changes: [PathChange] = []
+        var seen = Set<RepoPath>()
+        for file in listing.files {
+            seen.insert(file.path)
+            let blob = try lift { try cache.knownBlob(for: file) ?? Blob.id(of: scanner().read(file.path)) }
+            let version = FileVersion(blob: blob, mode: file.stamp.executable ? .executable : .regular)
+            switch state.value(file.path) {
+            case .absent:
+                changes.append(PathChange(path: file.path, status: .added, working: version, stamp: file.stamp))
+            case let .file(expected):
+                if expected != version {
+                    changes.append(PathChange(path: file.path, status: .modified, working: version, stamp: file.stamp))
+                }
+            case let .conflict(live):
+                let edited = cache.entries[file.path]?.blob != blob
+                changes.append(PathChange(path: file.path, status: .conflicted(versions: live.count, edited: edited),
+                                          working: version, stamp: file.stamp))
+            }
+        }
+        for path in state.visiblePaths where pathspec.matches(path) && !seen.contains(path) {
+            switch state.value(path) {
+            case .file:
+                changes.append(PathChange(path: path, status: .deleted, working: nil, stamp: nil))
+            case let .conflict(live):
+                changes.append(PathChange(path: path, status: .conflicted(versions: live.count, edited: true), working: nil, stamp: nil))
+            case .absent:
+                break
+            }
+        }
+        changes.sort { $0.path < $1.path }
+        return (changes, listing.skipped)
+    }
+
+    /// `status`: changes of the working tree against the merged state, and conflicts.
+    public func status(pathspecs: [String] = [], cwd: String? = nil) throws(RepositoryError) -> StatusReport {
+        let spec = try Pathspec(pathspecs, root: layout.root, cwd: cwd ?? layout.root)
+        let diff = try diffWorkTree(state: try state(), cache: loadWorkTreeCache(), pathspec: spec)
+        return StatusReport(changes: diff.changes, skipped: diff.skipped, heads: try heads(), peer: try? peerID())
+    }
+}

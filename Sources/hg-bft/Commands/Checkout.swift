@@ -1,0 +1,60 @@
+import ArgumentParser
+import HGRepository
+import HGStore
+
+struct Checkout: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write the merged state into the working tree.",
+        discussion: """
+        Creates, replaces and removes files so the working tree shows the merged state. A file with \
+        uncommitted changes (edited, deleted, or an untracked file where the state has one) is left \
+        alone and named, and the command exits 1; --force overwrites it.
+
+        A conflicted path is written deterministically: if every version is text, the file holds all \
+        versions between markers, ordered by operation id:
+            <<<<<<< op <id> by <author>
+            ======= op <id> by <author>        (or "... (deleted)")
+            >>>>>>> end of conflict (N versions)
+        If any version is binary, the file holds the version of the lowest operation id.
+
+        Examples:
+          hg-bft checkout
+          hg-bft checkout --force notes.txt
+        """)
+
+    @Flag(name: .shortAndLong, help: "Overwrite uncommitted changes.")
+    var force = false
+
+    @Argument(help: "Only these paths.")
+    var pathspecs: [String] = []
+
+    @OptionGroup var output: JSONFlag
+
+    func run() throws {
+        let repository = try openRepository()
+        let result = try repository.checkout(force: force, pathspecs: pathspecs, cwd: FileSystem.currentDirectory())
+        if output.json {
+            try JSONOutput.print(CheckoutJSON(written: result.written.map(\.string), removed: result.removed.map(\.string),
+                                              conflicts: result.conflicts.map(\.string), kept: result.kept.map(\.string)))
+        } else {
+            for path in result.written { Terminal.out("wrote    \(path)") }
+            for path in result.removed { Terminal.out("removed  \(path)") }
+            for path in result.conflicts { Terminal.out("conflict \(path)") }
+            if result.written.isEmpty && result.removed.isEmpty && result.kept.isEmpty {
+                Terminal.out("working tree already matches the merged state")
+            }
+        }
+        if !result.kept.isEmpty {
+            for path in result.kept { Terminal.err("kept: \(path) has uncommitted changes") }
+            Terminal.err("error: \(result.kept.count) file(s) with uncommitted changes were left alone; commit them or use --force")
+            throw Exit(status: ExitStatus.failure)
+        }
+    }
+}
+
+struct CheckoutJSON: Encodable {
+    let written: [String]
+    let removed: [String]
+    let conflicts: [String]
+    let kept: [String]
+}

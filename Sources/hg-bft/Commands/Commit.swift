@@ -1,0 +1,63 @@
+import ArgumentParser
+import HGRepository
+import HGStore
+
+struct Commit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Record the working tree's changes as one signed operation.",
+        discussion: """
+        Records every added, modified and deleted file (or only those under the pathspecs) as one \
+        change operation whose parents are the current heads. Files matched by .hgignore (gitignore \
+        syntax) are left out. There is no staging area.
+
+        A conflicted path is recorded, and its conflict resolved, when you edit or delete it, or when \
+        you name it exactly as a pathspec.
+
+        Examples:
+          hg-bft commit -m "first draft"
+          hg-bft commit -m "fix the intro" chapter1.md
+          hg-bft commit -m "resolve" notes.txt      # keep notes.txt as it is now
+        """)
+
+    @Option(name: .shortAndLong, help: "The commit message.")
+    var message: String
+
+    @Argument(help: "Only record changes under these paths.")
+    var pathspecs: [String] = []
+
+    @Flag(name: .shortAndLong, help: "Print only the short id.")
+    var quiet = false
+
+    @OptionGroup var output: JSONFlag
+
+    func run() throws {
+        let repository = try openRepository()
+        let result = try repository.commit(message: message, pathspecs: pathspecs, cwd: FileSystem.currentDirectory())
+        if output.json {
+            try JSONOutput.print(CommitJSON(id: result.id.hex, sequence: result.sequence, parents: result.parents.map(\.hex),
+                                            changes: result.changes.map { .init(path: $0.path.string, status: $0.status.code) }))
+            return
+        }
+        if quiet {
+            Terminal.out(result.id.short)
+            return
+        }
+        let firstLine = message.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        Terminal.out("[\(result.id.short)] \(firstLine)")
+        Terminal.out(" \(result.changes.count) file\(result.changes.count == 1 ? "" : "s") changed (sequence \(result.sequence))")
+        for change in result.changes {
+            Terminal.out(" \(change.status.code) \(change.path)")
+        }
+    }
+}
+
+struct CommitJSON: Encodable {
+    struct Change: Encodable {
+        let path: String
+        let status: String
+    }
+    let id: String
+    let sequence: UInt64
+    let parents: [String]
+    let changes: [Change]
+}

@@ -1,0 +1,115 @@
+import ArgumentParser
+import HGCore
+import HGRepository
+
+struct Log: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the history, newest first.",
+        discussion: """
+        Operations are ordered children before parents; among concurrent ones, the newest claimed \
+        time first (times are advisory: authors set them). Reads only the index, never the objects.
+
+        Examples:
+          hg-bft log
+          hg-bft log --graph --oneline
+          hg-bft log -n 5 --json
+        """)
+
+    @Option(name: .short, help: "Show at most N operations.")
+    var n: Int?
+
+    @Flag(help: "Draw the DAG beside the history, like git log --graph.")
+    var graph = false
+
+    @Flag(help: "One line per operation: short id, author, message.")
+    var oneline = false
+
+    @OptionGroup var output: JSONFlag
+
+    func validate() throws {
+        if let n, n < 0 { throw ValidationError("-n must not be negative") }
+    }
+
+    func run() throws {
+        let repository = try openRepository()
+        let report = try repository.log(limit: n, graph: graph && !output.json)
+        if output.json {
+            try JSONOutput.print(report.entries.map(LogJSON.init))
+            return
+        }
+        for (index, entry) in report.entries.enumerated() {
+            let rows = report.graphRows?[index]
+            let lines = oneline ? [onelineText(entry)] : fullText(entry, last: index == report.entries.count - 1)
+            for (lineNumber, line) in lines.enumerated() {
+                let prefix = rows.map { lineNumber == 0 ? $0.commitLine : $0.continuation } ?? ""
+                Terminal.out(trimRight(prefix + line))
+            }
+            for extra in rows?.after ?? [] { Terminal.out(extra) }
+        }
+    }
+
+    private func describe(_ s: OperationSummary) -> String {
+        switch s.kind {
+        case Payload.Kind.genesis: return "(genesis: repository created)"
+        case Payload.Kind.change: return s.message.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        default: return "(extension operation 0x\(String(s.kind, radix: 16)))"
+        }
+    }
+
+    private func onelineText(_ entry: LogEntry) -> String {
+        "\(entry.summary.id.short) \(entry.summary.author.short) \(describe(entry.summary))"
+    }
+
+    private func fullText(_ entry: LogEntry, last: Bool) -> [String] {
+        let s = entry.summary
+        var lines = ["op \(s.id.hex)\(entry.isHead ? " (head)" : "")"]
+        if s.parents.count > 1 { lines.append("Parents: \(s.parents.map(\.short).joined(separator: " "))") }
+        lines.append("Author: \(s.author.text) #\(s.sequence)")
+        lines.append("Date:   \(TimeFormat.utc(s.timestamp))")
+        lines.append("")
+        if s.kind == Payload.Kind.change {
+            for line in s.message.split(separator: "\n", omittingEmptySubsequences: false) { lines.append("    \(line)") }
+        } else {
+            lines.append("    \(describe(s))")
+        }
+        if !last { lines.append("") }
+        return lines
+    }
+
+    private func trimRight(_ s: String) -> String {
+        var t = s
+        while t.hasSuffix(" ") { t.removeLast() }
+        return t
+    }
+}
+
+struct LogJSON: Encodable {
+    let id: String
+    let author: String
+    let sequence: UInt64
+    let parents: [String]
+    let time: String
+    let timestampMs: UInt64
+    let kind: String
+    let message: String
+    let paths: Int
+    let head: Bool
+
+    init(_ entry: LogEntry) {
+        let s = entry.summary
+        id = s.id.hex
+        author = s.author.text
+        sequence = s.sequence
+        parents = s.parents.map(\.hex)
+        time = TimeFormat.iso(s.timestamp)
+        timestampMs = s.timestamp
+        switch s.kind {
+        case Payload.Kind.genesis: kind = "genesis"
+        case Payload.Kind.change: kind = "change"
+        default: kind = "extension-0x" + String(s.kind, radix: 16)
+        }
+        message = s.message
+        paths = s.entryCount
+        head = entry.isHead
+    }
+}

@@ -1,0 +1,97 @@
+import ArgumentParser
+import HGRepository
+import HGStore
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show changes of the working tree against the merged state, and conflicts.",
+        discussion: """
+        Codes in --short output: A new file, M modified, D deleted, C conflict (concurrent writes \
+        that disagree; resolve by editing the file and committing it).
+
+        Examples:
+          hg-bft status
+          hg-bft status --short docs/
+          hg-bft status --json
+        """)
+
+    @Flag(name: .shortAndLong, help: "One line per path: a status code and the path.")
+    var short = false
+
+    @Argument(help: "Only show paths under these.")
+    var pathspecs: [String] = []
+
+    @OptionGroup var output: JSONFlag
+
+    func run() throws {
+        let repository = try openRepository()
+        let report = try repository.status(pathspecs: pathspecs, cwd: FileSystem.currentDirectory())
+        if output.json {
+            try JSONOutput.print(StatusJSON(report))
+            return
+        }
+        for skipped in report.skipped {
+            Terminal.err("warning: skipping '\(skipped.path)': \(skipped.reason)")
+        }
+        if short {
+            for change in report.changes { Terminal.out("\(change.status.code) \(change.path)") }
+            return
+        }
+        Terminal.out("On replica \(report.peer?.text ?? "(no identity)")")
+        Terminal.out(report.heads.count == 1 ? "1 head: \(report.heads[0].short)" : "\(report.heads.count) heads: \(report.heads.map(\.short).joined(separator: " "))")
+        let plain = report.changes.filter { if case .conflicted = $0.status { return false }; return true }
+        if report.changes.isEmpty {
+            Terminal.out("nothing to commit, working tree matches the merged state")
+            return
+        }
+        if !plain.isEmpty {
+            Terminal.out("\nChanges not committed yet (use \"hg-bft commit -m <message>\"):")
+            for change in plain {
+                let label: String
+                switch change.status {
+                case .added: label = "new file:"
+                case .modified: label = "modified:"
+                case .deleted: label = "deleted: "
+                case .conflicted: label = "conflict:"
+                }
+                Terminal.out("\t\(label)   \(change.path)")
+            }
+        }
+        if !report.conflicts.isEmpty {
+            Terminal.out("\nConflicts (edit the file, then \"hg-bft commit -m <message> <path>\"):")
+            for change in report.conflicts {
+                if case let .conflicted(versions, edited) = change.status {
+                    Terminal.out("\t\(versions) versions: \(change.path)\(edited ? " (edited)" : "")")
+                }
+            }
+        }
+    }
+}
+
+struct StatusJSON: Encodable {
+    struct Change: Encodable {
+        let path: String
+        let status: String
+        let versions: Int?
+        let edited: Bool?
+    }
+    let peer: String?
+    let heads: [String]
+    let changes: [Change]
+    let skipped: [String]
+
+    init(_ report: StatusReport) {
+        peer = report.peer?.text
+        heads = report.heads.map(\.hex)
+        changes = report.changes.map { change in
+            switch change.status {
+            case .added: return Change(path: change.path.string, status: "added", versions: nil, edited: nil)
+            case .modified: return Change(path: change.path.string, status: "modified", versions: nil, edited: nil)
+            case .deleted: return Change(path: change.path.string, status: "deleted", versions: nil, edited: nil)
+            case let .conflicted(versions, edited):
+                return Change(path: change.path.string, status: "conflict", versions: versions, edited: edited)
+            }
+        }
+        skipped = report.skipped.map(\.path)
+    }
+}

@@ -1,0 +1,30 @@
+import ArgumentParser
+
+/// The root command.
+struct HGBFT: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hg-bft",
+        abstract: "A git-style repository that stays consistent when any number of peers are malicious.",
+        discussion: """
+        Every change is a signed operation in a hash DAG; replicas never merge by hand, because the \
+        state is computed from the DAG. Run a command with --help for its options and examples.
+
+        Global option (before the command, as in git):
+          -C <dir>    run as if started in <dir>
+
+        Start here:
+          hg-bft init                     create a repository in the current directory
+          hg-bft commit -m "first draft"  record the working tree's changes
+          hg-bft log --graph              show the DAG
+          hg-bft verify                   audit every object, signature and index entry
+
+        Exit status: 0 success, 1 error (an 'error:' line says why), 2 bad arguments, \
+        3 'verify' found problems.
+        """,
+        version: "hg-bft 0.1.0 (repository format 1)",
+        subcommands: [
+            Init.self, Commit.self, Status.self, Log.self, Show.self, Checkout.self,
+            Heads.self, Id.self, Verify.self, CatObject.self, Reindex.self,
+        ]
+    )
+}

@@ -1,0 +1,75 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import HGRepository
+
+/// Writing to stdout and stderr. Only the executable prints.
+enum Terminal {
+    static func out(_ text: String) {
+        print(text)
+    }
+
+    static func err(_ text: String) {
+        // stdout may hold buffered lines that belong before this one.
+        fflush(nil)
+        writeAll(STDERR_FILENO, Array((text + "\n").utf8))
+    }
+
+    /// Whether stdout or stderr is a terminal.
+    static var stdoutIsTTY: Bool { isatty(STDOUT_FILENO) == 1 }
+    static var stderrIsTTY: Bool { isatty(STDERR_FILENO) == 1 }
+
+    /// Writes raw bytes to stdout.
+    static func writeRaw(_ bytes: [UInt8]) {
+        fflush(nil)
+        writeAll(STDOUT_FILENO, bytes)
+    }
+
+    private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = write(fd, raw.baseAddress.map { $0 + offset }, raw.count - offset)
+                if n <= 0 { if errno == EINTR { continue }; return }
+                offset += n
+            }
+        }
+    }
+}
+
+/// Exit statuses (README, "Exit status").
+enum ExitStatus {
+    static let success: Int32 = 0
+    /// The command failed; an `error:` line says why.
+    static let failure: Int32 = 1
+    /// The arguments were wrong.
+    static let usage: Int32 = 2
+    /// `verify` ran and found problems.
+    static let problemsFound: Int32 = 3
+}
+
+/// Thrown by commands that have already printed what went wrong.
+struct Exit: Error {
+    let status: Int32
+}
+
+/// Formats advisory timestamps.
+enum TimeFormat {
+    /// `2026-11-21 12:00:00 +0000` (UTC), from milliseconds since the epoch.
+    static func utc(_ milliseconds: UInt64) -> String {
+        var seconds = time_t(milliseconds / 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday)) \(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) +0000"
+    }
+
+    /// ISO 8601 for JSON, e.g. `2026-11-21T12:00:00.123Z`.
+    static func iso(_ milliseconds: UInt64) -> String {
+        var seconds = time_t(milliseconds / 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ v: Int, _ width: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, width - s.count)) + s }
+        return "\(pad(Int(parts.tm_year) + 1900, 4))-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2))T\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2)).\(pad(Int(milliseconds % 1000), 3))Z"
+    }
+}
