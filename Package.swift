@@ -52,11 +52,12 @@ let package = Package(
 
         // MARK: - Tests
         .testTarget(name: "HGCryptoTests", dependencies: ["HGCrypto", "HGCompression"], swiftSettings: strict),
-        .testTarget(name: "HGCoreTests", dependencies: ["HGCore", "HGCrypto"], swiftSettings: strict),
+        .testTarget(
+            name: "HGCoreTests", dependencies: ["HGCore", "HGCrypto"], exclude: ["Vectors"], swiftSettings: strict),
         .testTarget(name: "HGStoreTests", dependencies: ["HGStore", "HGCore", "HGCrypto", "HGCompression"], swiftSettings: strict),
         .testTarget(name: "HGStateTests", dependencies: ["HGState", "HGGraph", "HGCore", "HGCrypto"], swiftSettings: strict),
         .testTarget(name: "HGWorkTreeTests", dependencies: ["HGWorkTree"], swiftSettings: strict),
         .testTarget(name: "HGRepositoryTests", dependencies: ["HGRepository", "HGStore", "HGCore"], swiftSettings: strict),
-        .testTarget(name: "CLITests", dependencies: [], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["hg-bft"], swiftSettings: strict),
     ]
 )

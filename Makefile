@@ -1,0 +1,41 @@
+# hg-bft — the two commands of the README's quick start are `make demo` and `make test`.
+#
+#   make demo    install missing system packages, build, and run a short demo
+#   make test    install missing system packages, build, and run the whole test suite
+#   make bench   release build and the benchmarks of contrib/bench (see docs/PERFORMANCE.md)
+
+SWIFT ?= swift
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PACKAGES := libsodium-dev libgmp-dev zlib1g-dev pkg-config
+BIN := .build/debug/hg-bft
+
+.PHONY: deps build demo test bench release clean
+
+## Install the C libraries hg-bft links against, if pkg-config cannot find them.
+deps:
+	@if pkg-config --exists libsodium gmp zlib 2>/dev/null; then \
+		echo "system packages: present"; \
+	else \
+		echo "installing: $(PACKAGES)"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PACKAGES); \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+demo: build
+	@contrib/demo.sh $(BIN)
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+bench: release
+	@contrib/bench/run.sh
+
+clean:
+	rm -rf .build
