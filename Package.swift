@@ -50,6 +50,11 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // MARK: - Benchmarks (contrib/bench)
+        .executableTarget(
+            name: "hg-bft-bench", dependencies: ["HGRepository", "HGCore", "HGCrypto"],
+            path: "contrib/bench/HGBench", swiftSettings: strict),
+
         // MARK: - Tests
         .testTarget(name: "HGCryptoTests", dependencies: ["HGCrypto", "HGCompression"], swiftSettings: strict),
         .testTarget(

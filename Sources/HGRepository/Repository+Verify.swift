@@ -51,8 +51,25 @@ extension Repository {
         }
 
         // 1. Every object file: decompress under the limit, hash, decode strictly, check signatures.
-        let (ids, strays) = try lift { try objects.enumerate() }
+        let (looseIDs, strays) = try lift { try objects.enumerate() }
         for stray in strays { problem("objects", nil, stray, "file in the object store that is not named by an object id") }
+        let (packs, packFailures) = try lift { try objects.openPacks() }
+        for (path, error) in packFailures { problem("pack", nil, path, error.description) }
+        for pack in packs {
+            do { try pack.verifyTrailer() } catch { problem("pack", nil, pack.packPath, error.description) }
+        }
+        if FileSystem.isDirectory(objects.packDirectory) {
+            let names = Set(try lift { try FileSystem.list(objects.packDirectory) })
+            for name in names where !FileSystem.isTemporaryName(name) {
+                let isPair = (name.hasSuffix(".pack") && names.contains(String(name.dropLast(5)) + ".idx"))
+                    || (name.hasSuffix(".idx") && names.contains(String(name.dropLast(4)) + ".pack"))
+                if !isPair { problem("pack", nil, objects.packDirectory + "/" + name, "pack file without its pair (.pack/.idx)") }
+            }
+        }
+        var allIDs = looseIDs
+        var listed = Set(looseIDs)
+        for pack in packs { for id in pack.ids where listed.insert(id).inserted { allIDs.append(id) } }
+        let ids = allIDs
         report.objects = ids.count
         let layout = self.layout
         let makeStore: @Sendable () -> LooseObjects? = { try? LooseObjects(layout: layout) }
@@ -80,9 +97,9 @@ extension Repository {
                 _ = blob
             case let .badSignature(op):
                 report.signatures += 1
-                problem("signature", op.id, layout.objectPath(op.id.hex), "signature by \(op.author.short) does not verify")
+                problem("signature", op.id, objects.location(of: op.id), "signature by \(op.author.short) does not verify")
             case let .failed(id, message):
-                problem("object", id, layout.objectPath(id.hex), message)
+                problem("object", id, objects.location(of: id), message)
             }
         }
         report.operations = operations.count
@@ -114,7 +131,7 @@ extension Repository {
             }
             var missing = false
             for parent in entry.parents where !inIndex.contains(parent) {
-                problem("parents", entry.id, layout.objectPath(entry.id.hex), "parent \(parent.hex) is missing or comes later in the index")
+                problem("parents", entry.id, objects.location(of: entry.id), "parent \(parent.hex) is missing or comes later in the index")
                 missing = true
             }
             if !missing { indexed.append(entry) }
@@ -138,7 +155,7 @@ extension Repository {
             problem("genesis", genesis, layout.genesis, "the genesis operation is not in the index")
         }
         for issue in StructuralValidity.check(graph: graph, genesis: genesis) {
-            problem("validity", issue.operation, layout.objectPath(issue.operation.hex), issue.description)
+            problem("validity", issue.operation, objects.location(of: issue.operation), issue.description)
         }
         var seen: [PeerID: [UInt64: ObjectID]] = [:]
         for node in graph.nodes {
@@ -151,7 +168,7 @@ extension Repository {
             for entry in change.entries {
                 guard let version = entry.version, !blobs.contains(version.blob) else { continue }
                 let reason = idSet.contains(version.blob) ? "is damaged or not a blob" : "is missing"
-                problem("blob", node.id, layout.objectPath(node.id.hex), "blob \(version.blob.hex) of '\(entry.path)' \(reason)")
+                problem("blob", node.id, objects.location(of: node.id), "blob \(version.blob.hex) of '\(entry.path)' \(reason)")
             }
         }
         report.authors = seen.count

@@ -17,6 +17,11 @@ public final class LooseObjects {
     private let inflater: Inflater
     /// Fan-out directories written since the last `flush`, to fsync once per batch.
     private var dirtyDirectories: Set<String> = []
+    /// Packs, opened on first use (commands that only write never load them).
+    private var loadedPacks: [Pack]?
+
+    /// `objects/pack`.
+    public var packDirectory: String { layout.objects + "/pack" }
 
     /// Largest object file accepted: the largest object plus zlib's worst-case expansion.
     public static let maxFileBytes = Limits.maxObjectBytes + Limits.maxObjectBytes / 1000 + 4096
@@ -31,22 +36,70 @@ public final class LooseObjects {
         }
     }
 
-    /// Whether an object file exists for `id` (its content is not checked).
+    /// Whether an object file or pack entry exists for `id` (its content is not checked).
     public func contains(_ id: ObjectID) -> Bool {
-        FileSystem.exists(layout.objectPath(id.hex))
+        FileSystem.exists(layout.objectPath(id.hex)) || packEntry(id) != nil
+    }
+
+    /// The packs of the store, opened once. A pack whose index cannot be read is skipped here
+    /// and reported by `verify` (through `openPacks`).
+    public func packs() -> [Pack] {
+        if let loadedPacks { return loadedPacks }
+        let opened = (try? openPacks().packs) ?? []
+        loadedPacks = opened
+        return opened
+    }
+
+    /// Opens every pack index, returning the packs and the failures.
+    public func openPacks() throws(StoreError) -> (packs: [Pack], failures: [(String, StoreError)]) {
+        guard FileSystem.isDirectory(packDirectory) else { return ([], []) }
+        var packs: [Pack] = []
+        var failures: [(String, StoreError)] = []
+        for name in try FileSystem.list(packDirectory).sorted() where name.hasSuffix(".idx") && !FileSystem.isTemporaryName(name) {
+            let path = packDirectory + "/" + name
+            do { packs.append(try Pack(indexPath: path)) } catch { failures.append((path, error)) }
+        }
+        return (packs, failures)
+    }
+
+    private func packEntry(_ id: ObjectID) -> (Pack, Int)? {
+        for pack in packs() { if let position = pack.position(of: id) { return (pack, position) } }
+        return nil
+    }
+
+    /// Writes a batch of encodings as one pack (one fsync for all of them) and makes it readable.
+    @discardableResult
+    public func writePack(_ encodings: [[UInt8]]) throws(StoreError) -> [ObjectID] {
+        var writer = PackWriter()
+        var ids: [ObjectID] = []
+        ids.reserveCapacity(encodings.count)
+        for encoding in encodings { ids.append(try writer.add(encoding, deflater: deflater)) }
+        guard !writer.isEmpty else { return ids }
+        let indexPath = try writer.write(to: packDirectory)
+        try FileSystem.syncDirectory(layout.objects)
+        if loadedPacks != nil { loadedPacks?.append(try Pack(indexPath: indexPath)) }
+        return ids
     }
 
     /// The canonical encoding of `id`, checked against its hash.
     public func read(_ id: ObjectID) throws(StoreError) -> [UInt8] {
-        let path = layout.objectPath(id.hex)
+        var path = layout.objectPath(id.hex)
         let compressed: [UInt8]
         do {
             compressed = try FileSystem.read(path, limit: LooseObjects.maxFileBytes)
         } catch let error {
-            if case let .io(_, _, code) = error, code == ENOENT { throw .objectMissing(id) }
+            if case let .io(_, _, code) = error, code == ENOENT {
+                guard let (pack, position) = packEntry(id) else { throw .objectMissing(id) }
+                path = pack.packPath
+                return try inflateAndCheck(id, try pack.compressed(at: position), path: path)
+            }
             if case .fileTooLarge = error { throw .objectCorrupt(id, path: path, reason: "file is larger than any valid object") }
             throw error
         }
+        return try inflateAndCheck(id, compressed, path: path)
+    }
+
+    private func inflateAndCheck(_ id: ObjectID, _ compressed: [UInt8], path: String) throws(StoreError) -> [UInt8] {
         let bytes: [UInt8]
         do {
             bytes = try inflater.decompress(compressed, limit: Limits.maxObjectBytes)
@@ -64,8 +117,15 @@ public final class LooseObjects {
         do {
             return try StoredObject.decode(bytes)
         } catch {
-            throw .objectMalformed(id, path: layout.objectPath(id.hex), reason: error)
+            throw .objectMalformed(id, path: location(of: id), reason: error)
         }
+    }
+
+    /// Where an object is stored: its loose file, or the pack holding it.
+    public func location(of id: ObjectID) -> String {
+        let loose = layout.objectPath(id.hex)
+        if FileSystem.exists(loose) { return loose }
+        return packEntry(id)?.0.packPath ?? loose
     }
 
     /// Reads an object that must be an operation.
@@ -87,8 +147,9 @@ public final class LooseObjects {
     /// The raw stored (compressed) bytes of an object, as `cat-object --raw` shows them.
     public func readStored(_ id: ObjectID) throws(StoreError) -> [UInt8] {
         let path = layout.objectPath(id.hex)
-        guard let bytes = try FileSystem.readIfExists(path, limit: LooseObjects.maxFileBytes) else { throw .objectMissing(id) }
-        return bytes
+        if let bytes = try FileSystem.readIfExists(path, limit: LooseObjects.maxFileBytes) { return bytes }
+        guard let (pack, position) = packEntry(id) else { throw .objectMissing(id) }
+        return try pack.compressed(at: position)
     }
 
     /// Stores a canonical encoding under its id, unless it is already there.
@@ -142,7 +203,7 @@ public final class LooseObjects {
     public func enumerate() throws(StoreError) -> (ids: [ObjectID], strays: [String]) {
         var ids: [ObjectID] = []
         var strays: [String] = []
-        for fan in try FileSystem.list(layout.objects).sorted() {
+        for fan in try FileSystem.list(layout.objects).sorted() where fan != "pack" {
             let fanPath = layout.objects + "/" + fan
             guard fan.utf8.count == 2, Hex.isHex(Substring(fan)), FileSystem.isDirectory(fanPath) else {
                 strays.append(fanPath)

@@ -21,6 +21,12 @@ public struct Bytes32: Hashable, Comparable, Sendable {
         w0 = word(offset); w1 = word(offset + 8); w2 = word(offset + 16); w3 = word(offset + 24)
     }
 
+    /// Reads 32 bytes at `offset` of `bytes`; `nil` if they are not all there.
+    public init?(bytes: [UInt8], offset: Int) {
+        guard offset >= 0, bytes.count - offset >= 32 else { return nil }
+        self.init(bytes, at: offset)
+    }
+
     /// Builds from exactly 32 bytes; `nil` for any other length.
     public init?(bytes: [UInt8]) {
         guard bytes.count == 32 else { return nil }

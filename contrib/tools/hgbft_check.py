@@ -1,0 +1,1499 @@
+#!/usr/bin/env python3
+"""Independent reader and verifier for the hg-bft storage format, version 1.
+
+Written from docs/FORMAT.md alone (no knowledge of the Swift sources), to prove
+that the document is enough to read and audit a repository.
+
+Usage:
+    python3 hgbft_check.py <repository-root>     audit a repository
+    python3 hgbft_check.py --vectors <file>      check the worked-example vectors
+
+Exit status: 0 valid, 1 problems found, 2 usage error.
+
+Requires Python 3.8+ and the `cryptography` package (Ed25519).
+"""
+
+import hashlib
+import os
+import stat
+import sys
+import zlib
+
+try:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
+    from cryptography.hazmat.primitives import serialization
+except ImportError:  # pragma: no cover - reported at run time
+    Ed25519PublicKey = None  # type: ignore
+
+
+# --------------------------------------------------------------------------
+# Constants (FORMAT.md sections 1, 2, 5, 7)
+# --------------------------------------------------------------------------
+
+OBJECT_DOMAIN = b"hg-bft object v1\x00"          # 2.1 (17 bytes)
+OPERATION_DOMAIN = b"hg-bft operation v1\x00"    # 2.8 (20 bytes)
+PEER_ID_DOMAIN = b"hg-bft peer id v1\x00"        # 2.10
+STATE_DOMAIN = b"hg-bft state v1\x00"            # 4.1
+
+TYPE_BLOB = 0x01
+TYPE_OPERATION = 0x02
+FORMAT_VERSION = 0x01
+
+KIND_GENESIS = 0x01
+KIND_CHANGE = 0x02
+
+MODE_DELETE = 0x00
+MODE_FILE = 0x01
+MODE_EXEC = 0x02
+
+MAX_BLOB_CONTENT = 67_108_864                    # 64 MiB
+MAX_BLOB_ENCODING = MAX_BLOB_CONTENT + 2         # 67,108,866: the largest object
+MAX_OPERATION = 16_777_216                       # 16 MiB
+MAX_PARENTS = 1024
+MAX_MESSAGE = 65_536
+MAX_ENTRIES = 262_144
+MAX_PATH = 4096
+MAX_COMPONENT = 255
+MAX_INDEX_PAYLOAD = 1_048_576
+MAX_LOOSE_FILE = 67_108_866 + 67_108 + 4_096     # 5.5: largest object + zlib expansion
+
+FORMAT_MARKER = b"hg-bft repository format 1\n"  # 5.1 (27 bytes)
+INDEX_HEADER = b"hg-bft index v1\n"              # 5.6 (16 bytes)
+STATE_HEADER = b"hg-bft state v1\n"              # 5.9 (16 bytes)
+WORKTREE_HEADER = b"hg-bft worktree1"            # 5.10 (16 bytes, no newline)
+HEADS_PREFIX = "hg-bft heads v1 "                # 5.7
+IDENTITY_FIRST = "hg-bft identity v1"            # 5.4
+
+B32_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
+HEX_DIGITS = set("0123456789abcdef")
+
+
+class DecodeError(Exception):
+    """A byte string that does not decode under FORMAT.md's strict rules."""
+
+
+def blake2b256(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=32).digest()
+
+
+def object_id(encoding: bytes) -> bytes:
+    """2.1: id = BLAKE2b-256("hg-bft object v1" || 0x00 || encoding)."""
+    return blake2b256(OBJECT_DOMAIN + encoding)
+
+
+def is_lower_hex(text: str, length: int) -> bool:
+    return len(text) == length and all(c in HEX_DIGITS for c in text)
+
+
+def is_canonical_decimal(text: str) -> bool:
+    return text.isascii() and text.isdigit() and (text == "0" or not text.startswith("0"))
+
+
+# --------------------------------------------------------------------------
+# 1.1 Varint
+# --------------------------------------------------------------------------
+
+def read_varint(buf: bytes, pos: int):
+    """Strict unsigned LEB128: minimal, at most 10 bytes, 10th byte only 0x01."""
+    result = 0
+    for i in range(10):
+        if pos >= len(buf):
+            raise DecodeError("truncated varint")
+        b = buf[pos]
+        pos += 1
+        if i == 9:
+            if b > 0x01:
+                raise DecodeError("varint overflows 64 bits")
+            if b == 0x00:
+                raise DecodeError("non-minimal varint")
+            return result | (b << 63), pos
+        result |= (b & 0x7F) << (7 * i)
+        if not b & 0x80:
+            if b == 0 and i > 0:
+                raise DecodeError("non-minimal varint")
+            return result, pos
+    raise DecodeError("varint longer than 10 bytes")  # unreachable
+
+
+def encode_varint(value: int) -> bytes:
+    if value < 0 or value >= 1 << 64:
+        raise ValueError("varint out of range")
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+class Reader:
+    def __init__(self, buf: bytes, what: str = "field"):
+        self.buf = buf
+        self.pos = 0
+        self.what = what
+
+    def take(self, n: int, name: str) -> bytes:
+        if n < 0 or self.pos + n > len(self.buf):
+            raise DecodeError(f"truncated {name}")
+        out = self.buf[self.pos:self.pos + n]
+        self.pos += n
+        return out
+
+    def byte(self, name: str) -> int:
+        return self.take(1, name)[0]
+
+    def varint(self, name: str) -> int:
+        try:
+            value, self.pos = read_varint(self.buf, self.pos)
+        except DecodeError as e:
+            raise DecodeError(f"{name}: {e}") from None
+        return value
+
+    def prefixed(self, name: str, limit=None) -> bytes:
+        n = self.varint(name + " length")
+        if limit is not None and n > limit:
+            raise DecodeError(f"{name} longer than {limit} bytes")
+        return self.take(n, name)
+
+    def remaining(self) -> int:
+        return len(self.buf) - self.pos
+
+    def at_end(self) -> bool:
+        return self.pos == len(self.buf)
+
+
+def check_utf8(data: bytes, name: str) -> str:
+    try:
+        return data.decode("utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise DecodeError(f"{name} is not valid UTF-8") from None
+
+
+# --------------------------------------------------------------------------
+# 2.9 Paths
+# --------------------------------------------------------------------------
+
+def path_error(path: bytes):
+    """Returns None when `path` is valid under 2.9, else a reason."""
+    if not 1 <= len(path) <= MAX_PATH:
+        return f"path length {len(path)} outside 1..{MAX_PATH}"
+    try:
+        path.decode("utf-8", errors="strict")
+    except UnicodeDecodeError:
+        return "path is not valid UTF-8"
+    for b in path:
+        if b < 0x20 or b == 0x7F:
+            return f"path contains control byte 0x{b:02x}"
+    for comp in path.split(b"/"):
+        if len(comp) == 0:
+            return "path has an empty component (leading, trailing or double '/')"
+        if len(comp) > MAX_COMPONENT:
+            return f"path component longer than {MAX_COMPONENT} bytes"
+        if comp in (b".", b"..", b".hgrepo"):
+            return f"path component {comp.decode()!r} is not allowed"
+    return None
+
+
+def show_path(path: bytes) -> str:
+    return path.decode("utf-8", errors="backslashreplace")
+
+
+# --------------------------------------------------------------------------
+# 2.10 Peer ids
+# --------------------------------------------------------------------------
+
+def b32_encode(data: bytes) -> str:
+    bits = 0
+    nbits = 0
+    out = []
+    for b in data:
+        bits = (bits << 8) | b
+        nbits += 8
+        while nbits >= 5:
+            nbits -= 5
+            out.append(B32_ALPHABET[(bits >> nbits) & 31])
+    if nbits:
+        out.append(B32_ALPHABET[(bits << (5 - nbits)) & 31])
+    return "".join(out)
+
+
+def peer_id_checksum(key: bytes) -> bytes:
+    return blake2b256(PEER_ID_DOMAIN + key)[:2]
+
+
+def peer_id_text(key: bytes) -> str:
+    return "hg" + b32_encode(key + peer_id_checksum(key))
+
+
+def parse_peer_id(text: str) -> bytes:
+    """2.10: returns the 32-byte key or raises DecodeError."""
+    if len(text) != 57:
+        raise DecodeError(f"peer id has {len(text)} characters, not 57")
+    if not text.startswith("hg"):
+        raise DecodeError("peer id does not start with 'hg'")
+    value = 0
+    for c in text[2:]:
+        idx = B32_ALPHABET.find(c)
+        if idx < 0 or not c:
+            raise DecodeError(f"peer id character {c!r} outside the base32 alphabet")
+        value = (value << 5) | idx
+    # 55 characters = 275 bits: 272 data bits then 3 padding bits.
+    if value & 0b111:
+        raise DecodeError("peer id padding bits are not zero")
+    raw = (value >> 3).to_bytes(34, "big")
+    key, checksum = raw[:32], raw[32:]
+    if peer_id_checksum(key) != checksum:
+        raise DecodeError("peer id checksum does not match")
+    return key
+
+
+# --------------------------------------------------------------------------
+# 2.8 Ed25519 verification with libsodium's extra rules
+# --------------------------------------------------------------------------
+
+_P = 2**255 - 19
+_L = 2**252 + 27742317777372353535851937790883648493
+_D = (-121665 * pow(121666, _P - 2, _P)) % _P
+_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
+
+
+def _decode_point(enc: bytes):
+    """Decodes an Edwards25519 point; None when it is non-canonical or off the curve."""
+    y = int.from_bytes(enc, "little") & ((1 << 255) - 1)
+    sign = enc[31] >> 7
+    if y >= _P:
+        return None
+    y2 = y * y % _P
+    u = (y2 - 1) % _P
+    v = (_D * y2 + 1) % _P
+    x2 = u * pow(v, _P - 2, _P) % _P
+    x = pow(x2, (_P + 3) // 8, _P)
+    if (x * x - x2) % _P != 0:
+        x = x * _SQRT_M1 % _P
+    if (x * x - x2) % _P != 0:
+        return None
+    if (x & 1) != sign:
+        x = (_P - x) % _P
+    return (x, y, 1, x * y % _P)
+
+
+def _double(pt):
+    x1, y1, z1, _ = pt
+    a = x1 * x1 % _P
+    b = y1 * y1 % _P
+    c = 2 * z1 * z1 % _P
+    h = (a + b) % _P
+    e = (h - (x1 + y1) * (x1 + y1)) % _P
+    g = (a - b) % _P
+    f = (c + g) % _P
+    return (e * f % _P, g * h % _P, f * g % _P, e * h % _P)
+
+
+def has_small_order(enc: bytes) -> bool:
+    """True when the encoded point has order dividing 8 (or does not decode)."""
+    pt = _decode_point(enc)
+    if pt is None:
+        return True
+    for _ in range(3):
+        pt = _double(pt)
+    x, y, z, _ = pt
+    return x % _P == 0 and (y - z) % _P == 0
+
+
+def pubkey_problem(key: bytes):
+    y = int.from_bytes(key, "little") & ((1 << 255) - 1)
+    if y >= _P:
+        return "public key is a non-canonical encoding"
+    if _decode_point(key) is None:
+        return "public key is not a curve point"
+    if has_small_order(key):
+        return "public key has small order"
+    return None
+
+
+def verify_signature(author: bytes, message: bytes, signature: bytes):
+    """Returns None when the signature verifies, else a reason.
+
+    FORMAT.md 2.8: reject S >= L and small-order public keys, "as libsodium's
+    crypto_sign_verify_detached does". libsodium also rejects non-canonical
+    public keys and a small-order R; we apply all four before the RFC 8032 check.
+    """
+    if len(signature) != 64:
+        return "signature is not 64 bytes"
+    s = int.from_bytes(signature[32:], "little")
+    if s >= _L:
+        return "non-canonical signature (S >= group order)"
+    reason = pubkey_problem(author)
+    if reason:
+        return reason
+    if has_small_order(signature[:32]):
+        return "signature R has small order or does not decode"
+    try:
+        Ed25519PublicKey.from_public_bytes(author).verify(signature, message)
+    except InvalidSignature:
+        return "signature does not verify"
+    except ValueError as e:
+        return f"public key rejected: {e}"
+    return None
+
+
+# --------------------------------------------------------------------------
+# 2.2 - 2.7 Objects
+# --------------------------------------------------------------------------
+
+class Blob:
+    type_name = "blob"
+
+    def __init__(self, encoding: bytes):
+        self.encoding = encoding
+        self.content = encoding[2:]
+        self.id = object_id(encoding)
+
+
+class Operation:
+    type_name = "operation"
+
+    def __init__(self):
+        self.encoding = b""
+        self.id = b""
+        self.author = b""
+        self.sequence = 0
+        self.parents = []
+        self.timestamp = 0
+        self.kind = 0
+        self.body = b""
+        self.signature = b""
+        # genesis
+        self.quorum = None
+        self.nonce = None
+        # change
+        self.message = b""
+        self.entries = []  # (path bytes, mode, blob id or None)
+
+    @property
+    def signed_message(self) -> bytes:
+        return OPERATION_DOMAIN + self.encoding[:-64]
+
+    def kind_name(self) -> str:
+        if self.kind == KIND_GENESIS:
+            return "genesis"
+        if self.kind == KIND_CHANGE:
+            return "change"
+        return f"extension 0x{self.kind:02x}"
+
+
+def decode_blob(enc: bytes) -> Blob:
+    if len(enc) < 2:
+        raise DecodeError("truncated object header")
+    if enc[0] != TYPE_BLOB:
+        raise DecodeError(f"not a blob (type 0x{enc[0]:02x})")
+    if enc[1] != FORMAT_VERSION:
+        raise DecodeError(f"unknown blob version 0x{enc[1]:02x}")
+    if len(enc) - 2 > MAX_BLOB_CONTENT:
+        raise DecodeError("blob content larger than 64 MiB")
+    return Blob(enc)
+
+
+def decode_operation(enc: bytes) -> Operation:
+    if len(enc) > MAX_OPERATION:
+        raise DecodeError("operation encoding larger than 16 MiB")
+    r = Reader(enc)
+    t = r.byte("type")
+    if t != TYPE_OPERATION:
+        raise DecodeError(f"not an operation (type 0x{t:02x})")
+    v = r.byte("version")
+    if v != FORMAT_VERSION:
+        raise DecodeError(f"unknown operation version 0x{v:02x}")
+    op = Operation()
+    op.encoding = enc
+    op.author = r.take(32, "author")
+    op.sequence = r.varint("sequence")
+    if op.sequence == 0:
+        raise DecodeError("sequence is 0")
+    count = r.varint("parent count")
+    if count > MAX_PARENTS:
+        raise DecodeError(f"parent count {count} exceeds {MAX_PARENTS}")
+    parents = [r.take(32, "parent") for _ in range(count)]
+    for a, b in zip(parents, parents[1:]):
+        if not a < b:
+            raise DecodeError("parents are not strictly ascending (unsorted or repeated)")
+    op.parents = parents
+    op.timestamp = r.varint("timestamp")
+    op.kind = r.byte("kind")
+    if op.kind < 0x80 and op.kind not in (KIND_GENESIS, KIND_CHANGE):
+        raise DecodeError(f"undefined critical kind 0x{op.kind:02x}")
+    blen = r.varint("body length")
+    op.body = r.take(blen, "body")
+    op.signature = r.take(64, "signature")
+    if not r.at_end():
+        raise DecodeError(f"{r.remaining()} bytes follow the signature")
+    if op.kind == KIND_GENESIS:
+        _decode_genesis_body(op)
+        if op.parents:
+            raise DecodeError("genesis operation has parents")
+        if op.sequence != 1:
+            raise DecodeError("genesis operation has a sequence other than 1")
+    else:
+        if op.kind == KIND_CHANGE:
+            _decode_change_body(op)
+        if not op.parents:
+            raise DecodeError("non-genesis operation has no parents")
+    op.id = object_id(enc)
+    return op
+
+
+def _decode_genesis_body(op: Operation):
+    r = Reader(op.body)
+    q = r.varint("admin quorum")
+    if not 1 <= q <= 255:
+        raise DecodeError(f"admin quorum {q} outside 1..255")
+    op.quorum = q
+    op.nonce = r.take(16, "nonce")
+    if not r.at_end():
+        raise DecodeError("bytes left over in genesis body")
+
+
+def _decode_change_body(op: Operation):
+    r = Reader(op.body)
+    msg = r.prefixed("message", MAX_MESSAGE)
+    check_utf8(msg, "message")
+    op.message = msg
+    n = r.varint("entry count")
+    if not 1 <= n <= MAX_ENTRIES:
+        raise DecodeError(f"entry count {n} outside 1..{MAX_ENTRIES}")
+    entries = []
+    prev = None
+    for _ in range(n):
+        path = r.prefixed("path")
+        reason = path_error(path)
+        if reason:
+            raise DecodeError(f"entry {show_path(path)!r}: {reason}")
+        if prev is not None and not prev < path:
+            raise DecodeError("entries are not strictly ascending by path")
+        prev = path
+        mode = r.byte("mode")
+        if mode not in (MODE_DELETE, MODE_FILE, MODE_EXEC):
+            raise DecodeError(f"entry {show_path(path)!r}: unknown mode 0x{mode:02x}")
+        blob = r.take(32, "blob id") if mode != MODE_DELETE else None
+        entries.append((path, mode, blob))
+    if not r.at_end():
+        raise DecodeError("bytes left over in change body")
+    op.entries = entries
+
+
+def decode_object(enc: bytes):
+    if len(enc) < 2:
+        raise DecodeError("truncated object header")
+    if enc[0] == TYPE_BLOB:
+        return decode_blob(enc)
+    if enc[0] == TYPE_OPERATION:
+        return decode_operation(enc)
+    raise DecodeError(f"unknown object type 0x{enc[0]:02x}")
+
+
+def inflate_object(raw: bytes) -> bytes:
+    """5.5: one zlib stream, output limit 67,108,866, no trailing bytes."""
+    if len(raw) > MAX_LOOSE_FILE:
+        raise DecodeError(f"file is {len(raw)} bytes, over the {MAX_LOOSE_FILE}-byte limit")
+    d = zlib.decompressobj()
+    try:
+        out = d.decompress(raw, MAX_BLOB_ENCODING + 1)
+    except zlib.error as e:
+        raise DecodeError(f"zlib: {e}") from None
+    if len(out) > MAX_BLOB_ENCODING:
+        raise DecodeError("inflates past the 67,108,866-byte limit")
+    if not d.eof:
+        raise DecodeError("truncated zlib stream")
+    if d.unused_data or d.unconsumed_tail:
+        raise DecodeError("bytes after the end of the zlib stream")
+    return out
+
+
+# --------------------------------------------------------------------------
+# 5.6 Index records
+# --------------------------------------------------------------------------
+
+def index_payload(op: Operation) -> bytes:
+    """The payload 5.6 says the record of `op` must hold."""
+    if op.kind == KIND_CHANGE:
+        count, message = len(op.entries), op.message
+    else:
+        count, message = 0, b""
+    return b"".join([
+        op.id, op.author, encode_varint(op.sequence), encode_varint(op.timestamp),
+        bytes([op.kind]), encode_varint(len(op.parents)), b"".join(op.parents),
+        encode_varint(count), encode_varint(len(message)), message,
+    ])
+
+
+def decode_index_payload(payload: bytes) -> dict:
+    r = Reader(payload)
+    rec = {"id": r.take(32, "id"), "author": r.take(32, "author")}
+    rec["sequence"] = r.varint("sequence")
+    rec["timestamp"] = r.varint("timestamp")
+    rec["kind"] = r.byte("kind")
+    n = r.varint("parent count")
+    if n > MAX_PARENTS:
+        raise DecodeError(f"parent count {n} exceeds {MAX_PARENTS}")
+    rec["parents"] = [r.take(32, "parent") for _ in range(n)]
+    rec["entries"] = r.varint("entry count")
+    msg = r.prefixed("message", MAX_MESSAGE)
+    check_utf8(msg, "message")
+    rec["message"] = msg
+    if not r.at_end():
+        raise DecodeError("bytes left over in payload")
+    return rec
+
+
+# --------------------------------------------------------------------------
+# 4.1 State encoding
+# --------------------------------------------------------------------------
+
+def encode_state(state: dict) -> bytes:
+    """state: {path bytes: [(op id, mode, blob id or None), ...]}"""
+    out = [encode_varint(len(state))]
+    for path in sorted(state):
+        writes = sorted(state[path], key=lambda w: w[0])
+        out.append(encode_varint(len(path)) + path + encode_varint(len(writes)))
+        for op_id, mode, blob in writes:
+            out.append(op_id + bytes([mode]) + (blob if mode != MODE_DELETE else b""))
+    return b"".join(out)
+
+
+def decode_state(r: Reader) -> dict:
+    state = {}
+    count = r.varint("path count")
+    prev = None
+    for _ in range(count):
+        path = r.prefixed("path")
+        reason = path_error(path)
+        if reason:
+            raise DecodeError(f"path {show_path(path)!r}: {reason}")
+        if prev is not None and not prev < path:
+            raise DecodeError("paths not strictly ascending")
+        prev = path
+        n = r.varint("live write count")
+        writes = []
+        last = None
+        for _ in range(n):
+            op_id = r.take(32, "operation id")
+            if last is not None and not last < op_id:
+                raise DecodeError("live writes not strictly ascending by operation id")
+            last = op_id
+            mode = r.byte("mode")
+            if mode not in (MODE_DELETE, MODE_FILE, MODE_EXEC):
+                raise DecodeError(f"unknown mode 0x{mode:02x}")
+            blob = r.take(32, "blob id") if mode != MODE_DELETE else None
+            writes.append((op_id, mode, blob))
+        state[path] = writes
+    return state
+
+
+def fingerprint(state_encoding: bytes) -> bytes:
+    return blake2b256(STATE_DOMAIN + state_encoding)
+
+
+# --------------------------------------------------------------------------
+# 5.3 config
+# --------------------------------------------------------------------------
+
+def parse_config(text: str):
+    """Git-config style; returns ({'section.key' or 'section.sub.key': value}, errors)."""
+    values = {}
+    errors = []
+    section = None
+    for lineno, raw in enumerate(text.split("\n"), 1):
+        # FORMAT.md does not say which whitespace is insignificant; hg-bft trims
+        # spaces and tabs around a line (so "[core]\r" is malformed) but trims any
+        # whitespace, including "\r", around a value.
+        line = raw.strip(" \t")
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("["):
+            if not line.endswith("]"):
+                errors.append(f"line {lineno}: malformed section header")
+                section = None
+                continue
+            inner = line[1:-1].strip()
+            if not inner:
+                errors.append(f"line {lineno}: empty section name")
+                section = None
+                continue
+            if " " in inner:
+                name, sub = inner.split(" ", 1)
+                sub = sub.strip()
+                if len(sub) >= 2 and sub[0] == '"' and sub[-1] == '"':
+                    sub = sub[1:-1]
+                section = name.lower() + "." + sub
+            else:
+                section = inner.lower()
+            continue
+        if "=" not in line:
+            errors.append(f"line {lineno}: not a 'key = value' line")
+            continue
+        key, value = line.split("=", 1)
+        key = key.strip(" \t").lower()
+        value = value.strip()
+        if not key:
+            errors.append(f"line {lineno}: empty key")
+            continue
+        if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+            value = value[1:-1]
+        if section is None:
+            errors.append(f"line {lineno}: key outside any section")
+            continue
+        values[section + "." + key] = value
+    return values, errors
+
+
+# --------------------------------------------------------------------------
+# The repository checker
+# --------------------------------------------------------------------------
+
+def hexid(b: bytes) -> str:
+    return b.hex()
+
+
+def short(b: bytes) -> str:
+    return b.hex()[:12]
+
+
+def is_temp_name(name: str) -> bool:
+    return name.startswith(".") and ".tmp-" in name
+
+
+class Checker:
+    def __init__(self, root: str):
+        self.root = root
+        self.meta = root
+        self.problems = []
+        self.warnings = []
+        self.notes = []
+
+    # -- reporting -----------------------------------------------------------
+
+    def problem(self, where: str, msg: str):
+        self.problems.append(f"{where}: {msg}")
+
+    def warn(self, where: str, msg: str):
+        self.warnings.append(f"{where}: {msg}")
+
+    def rel(self, *parts) -> str:
+        return os.path.join(".hgrepo", *parts)
+
+    def path(self, *parts) -> str:
+        return os.path.join(self.meta, *parts)
+
+    def read(self, *parts):
+        try:
+            with open(self.path(*parts), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            self.problem(self.rel(*parts), f"cannot read: {e}")
+            return None
+
+    # -- entry point -----------------------------------------------------------
+
+    def run(self) -> bool:
+        if os.path.isdir(os.path.join(self.root, ".hgrepo")):
+            self.meta = os.path.join(self.root, ".hgrepo")
+        elif os.path.basename(os.path.normpath(self.root)) == ".hgrepo":
+            self.meta = self.root
+        else:
+            self.problem(self.root, "no .hgrepo directory: not an hg-bft repository")
+            return False
+        if not self.check_format():
+            return False
+        self.repo_id = self.check_genesis_file()
+        self.local_key = self.check_identity()
+        self.check_config()
+        self.load_objects()
+        self.load_index()
+        self.validate()
+        self.compute_heads()
+        self.check_heads_file()
+        self.check_peer_refs()
+        self.compute_state()
+        self.check_state_cache()
+        self.check_worktree_cache()
+        self.check_lock()
+        return True
+
+    # -- 5.1 ----------------------------------------------------------------
+
+    def check_format(self) -> bool:
+        data = self.read("format")
+        if data is None:
+            self.problem(self.rel("format"), "missing")
+            return False
+        if data != FORMAT_MARKER:
+            self.problem(self.rel("format"), f"unknown format marker {data[:40]!r}")
+            return False
+        return True
+
+    # -- 5.2 ----------------------------------------------------------------
+
+    def check_genesis_file(self):
+        data = self.read("genesis")
+        if data is None:
+            self.problem(self.rel("genesis"), "missing (an interrupted init)")
+            return None
+        try:
+            text = data.decode("ascii")
+        except UnicodeDecodeError:
+            text = ""
+        if not (text.endswith("\n") and is_lower_hex(text[:-1], 64)):
+            self.problem(self.rel("genesis"), "not 64 lowercase hex digits and a newline")
+            return None
+        return bytes.fromhex(text[:-1])
+
+    # -- 5.4 ----------------------------------------------------------------
+
+    def check_identity(self):
+        where = self.rel("keys", "identity")
+        keys_dir = self.path("keys")
+        try:
+            dmode = os.stat(keys_dir).st_mode
+            if dmode & 0o077:
+                self.warn(self.rel("keys"), f"directory mode {stat.S_IMODE(dmode):04o} (expected 0700)")
+        except FileNotFoundError:
+            pass
+        try:
+            st = os.lstat(self.path("keys", "identity"))
+        except FileNotFoundError:
+            self.problem(where, "missing")
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            self.problem(where, "not a regular file")
+            return None
+        if st.st_mode & 0o077:
+            self.problem(where, f"mode {stat.S_IMODE(st.st_mode):04o}: group/other permission bits set (must be 0600)")
+        data = self.read("keys", "identity")
+        if data is None:
+            return None
+        try:
+            text = data.decode("ascii")
+        except UnicodeDecodeError:
+            self.problem(where, "not ASCII")
+            return None
+        lines = text.split("\n")
+        if len(lines) != 3 or lines[2] != "" or lines[0] != IDENTITY_FIRST \
+                or not lines[1].startswith("seed ") or not is_lower_hex(lines[1][5:], 64):
+            self.problem(where, "not exactly 'hg-bft identity v1' and 'seed <64 hex>' lines")
+            return None
+        seed = bytes.fromhex(lines[1][5:])
+        priv = Ed25519PrivateKey.from_private_bytes(seed)
+        return priv.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+    # -- 5.3 ----------------------------------------------------------------
+
+    def check_config(self):
+        where = self.rel("config")
+        data = self.read("config")
+        if data is None:
+            self.warn(where, "missing (defaults apply; core.peer cannot be checked)")
+            return
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            self.problem(where, "not valid UTF-8")
+            return
+        values, errors = parse_config(text)
+        for e in errors:
+            self.problem(where, e)
+        peer = values.get("core.peer")
+        if peer is None:
+            self.warn(where, "core.peer is not set (the identity key cannot be checked against it)")
+        else:
+            try:
+                key = parse_peer_id(peer)
+            except DecodeError as e:
+                self.problem(where, f"core.peer: {e}")
+            else:
+                if self.local_key is not None and key != self.local_key:
+                    self.problem(where, "core.peer does not match the identity key in keys/identity")
+        timeout = values.get("core.locktimeout")
+        if timeout is not None and not is_canonical_decimal(timeout):
+            self.warn(where, f"core.lockTimeout {timeout!r} is not a whole number of seconds")
+
+    # -- 5.5 ----------------------------------------------------------------
+
+    def load_objects(self):
+        """Reads every loose object: {id: Blob | Operation}; damaged ones are problems."""
+        self.objects = {}
+        self.damaged = {}
+        objdir = self.path("objects")
+        if not os.path.isdir(objdir):
+            self.problem(self.rel("objects"), "missing")
+            return
+        for fan in sorted(os.listdir(objdir)):
+            fpath = os.path.join(objdir, fan)
+            if is_temp_name(fan):
+                continue
+            if not os.path.isdir(fpath) or not is_lower_hex(fan, 2):
+                self.problem(self.rel("objects", fan), "unexpected entry in objects/ (not a fan-out directory)")
+                continue
+            for name in sorted(os.listdir(fpath)):
+                if is_temp_name(name):
+                    continue
+                where = self.rel("objects", fan, name)
+                full = os.path.join(fpath, name)
+                if not is_lower_hex(name, 62) or not os.path.isfile(full):
+                    self.problem(where, "file in the object store that is not named by an object id")
+                    continue
+                oid = bytes.fromhex(fan + name)
+                try:
+                    size = os.path.getsize(full)
+                    if size > MAX_LOOSE_FILE:
+                        raise DecodeError(f"file is {size} bytes, over the {MAX_LOOSE_FILE}-byte limit")
+                    with open(full, "rb") as f:
+                        raw = f.read()
+                    enc = inflate_object(raw)
+                    if object_id(enc) != oid:
+                        raise DecodeError(f"content hashes to {object_id(enc).hex()}, not its name")
+                    obj = decode_object(enc)
+                except (DecodeError, OSError) as e:
+                    self.problem(f"object {oid.hex()} ({where})", str(e))
+                    self.damaged[oid] = str(e)
+                    continue
+                self.objects[oid] = obj
+
+    # -- 5.6 ----------------------------------------------------------------
+
+    def load_index(self):
+        where = self.rel("index", "operations")
+        self.index_ops = []         # Operation, in index order
+        self.index_ids = []         # ids in index order (including unusable records)
+        self.index_length = 0
+        data = self.read("index", "operations")
+        if data is None:
+            self.problem(where, "missing")
+            return
+        self.index_length = len(data)
+        if data[:16] != INDEX_HEADER:
+            self.problem(where, "bad header")
+            return
+        pos = 16
+        seen = {}
+        recno = 0
+        while pos < len(data):
+            start = pos
+            if pos + 4 > len(data):
+                self.warn(where, f"torn tail at offset {start} (partial length field) ignored")
+                break
+            length = int.from_bytes(data[pos:pos + 4], "little")
+            if length > MAX_INDEX_PAYLOAD:
+                self.problem(where, f"record at offset {start}: payload length {length} over {MAX_INDEX_PAYLOAD}")
+                break
+            if pos + 4 + length + 4 > len(data):
+                self.warn(where, f"torn tail at offset {start} ignored")
+                break
+            payload = data[pos + 4:pos + 4 + length]
+            crc = int.from_bytes(data[pos + 4 + length:pos + 8 + length], "little")
+            pos += 8 + length
+            recno += 1
+            rwhere = f"{where} record {recno} (offset {start})"
+            if zlib.crc32(payload) & 0xFFFFFFFF != crc:
+                self.problem(rwhere, "CRC-32 mismatch")
+                continue
+            try:
+                rec = decode_index_payload(payload)
+            except DecodeError as e:
+                self.problem(rwhere, f"payload does not decode: {e}")
+                continue
+            oid = rec["id"]
+            if oid in seen:
+                self.problem(rwhere, f"operation {oid.hex()} is listed twice (first in record {seen[oid]})")
+                continue
+            seen[oid] = recno
+            self.index_ids.append(oid)
+            obj = self.objects.get(oid)
+            if obj is None:
+                if oid in self.damaged:
+                    self.problem(rwhere, f"operation {oid.hex()}: object is damaged")
+                else:
+                    self.problem(rwhere, f"operation {oid.hex()}: object is missing")
+                continue
+            if not isinstance(obj, Operation):
+                self.problem(rwhere, f"{oid.hex()} names a blob, not an operation")
+                continue
+            if payload != index_payload(obj):
+                self.problem(rwhere, f"payload differs from what operation {oid.hex()} gives")
+            for p in obj.parents:
+                if p not in seen:
+                    self.problem(rwhere, f"operation {oid.hex()} appears before its parent {p.hex()}")
+            self.index_ops.append(obj)
+
+    # -- 3 Validity ------------------------------------------------------------
+
+    def validate(self):
+        ops = {op.id: op for op in self.index_ops}
+        self.valid = {}             # id -> Operation, valid ones
+        self.topo = []              # valid ops in a topological order
+        reason = {}
+        # Kahn's algorithm over the index's operations, independent of index order.
+        children = {oid: [] for oid in ops}
+        waiting = {}
+        ready = []
+        for op in self.index_ops:
+            missing = [p for p in op.parents if p not in ops]
+            if missing:
+                reason[op.id] = f"parent {missing[0].hex()} is not an operation of the repository"
+            waiting[op.id] = len(op.parents)
+            for p in op.parents:
+                if p in children:
+                    children[p].append(op.id)
+            if not op.parents:
+                ready.append(op.id)
+        # process in index order where possible for deterministic output
+        order_pos = {op.id: i for i, op in enumerate(self.index_ops)}
+        import heapq
+        heap = [(order_pos[i], i) for i in ready]
+        heapq.heapify(heap)
+        processed = []
+        while heap:
+            _, oid = heapq.heappop(heap)
+            processed.append(oid)
+            for c in children[oid]:
+                waiting[c] -= 1
+                if waiting[c] == 0:
+                    heapq.heappush(heap, (order_pos[c], c))
+        # ancestor-derived data
+        self.anc_max = {}           # id -> {author: max sequence among strict ancestors}
+        for oid in processed:
+            op = ops[oid]
+            where = f"operation {oid.hex()}"
+            if oid in reason:
+                self.problem(where, f"invalid: {reason[oid]}")
+                continue
+            bad_parent = next((p for p in op.parents if p not in self.valid), None)
+            if bad_parent is not None:
+                self.problem(where, f"invalid: parent {bad_parent.hex()} is not a valid operation")
+                continue
+            # rule 1: decoded, id checked at load; signature
+            why = verify_signature(op.author, op.signed_message, op.signature)
+            if why:
+                self.problem(where, f"invalid: {why}")
+                continue
+            # rule 3
+            if not op.parents:
+                if self.repo_id is None or oid != self.repo_id:
+                    self.problem(where, "invalid: an operation without parents that is not the repository's genesis")
+                    continue
+                if op.kind != KIND_GENESIS:
+                    self.problem(where, "invalid: the genesis is not of kind genesis")
+                    continue
+            # rule 4
+            past = {}
+            for p in op.parents:
+                for a, s in self.anc_max[p].items():
+                    if s > past.get(a, 0):
+                        past[a] = s
+                pa = ops[p]
+                if pa.sequence > past.get(pa.author, 0):
+                    past[pa.author] = pa.sequence
+            expected = past.get(op.author, 0) + 1
+            if op.sequence != expected:
+                self.problem(where, f"invalid: sequence {op.sequence}, expected {expected} from its causal past")
+                continue
+            # rule 5
+            bad_blob = None
+            for path, mode, blob in op.entries:
+                if mode != MODE_DELETE:
+                    b = self.objects.get(blob)
+                    if not isinstance(b, Blob):
+                        bad_blob = (path, blob, "damaged" if blob in self.damaged else
+                                    ("not a blob" if b is not None else "missing"))
+                        break
+            if bad_blob:
+                self.problem(where, f"invalid: blob {bad_blob[1].hex()} for {show_path(bad_blob[0])!r} is {bad_blob[2]}")
+                continue
+            self.anc_max[oid] = past
+            self.valid[oid] = op
+            self.topo.append(op)
+        for op in self.index_ops:
+            if op.id not in processed:
+                self.problem(f"operation {op.id.hex()}", "invalid: its ancestry is incomplete or cyclic")
+        if self.repo_id is not None:
+            g = ops.get(self.repo_id)
+            if g is None:
+                self.problem(self.rel("genesis"), f"repository id {self.repo_id.hex()} is not in the index")
+            elif self.index_ops and self.index_ops[0].id != self.repo_id:
+                self.problem(self.rel("index", "operations"), "the first record is not the genesis")
+        # equivocations (reported, not a validity problem: both operations are kept)
+        by_key = {}
+        for op in self.topo:
+            by_key.setdefault((op.author, op.sequence), []).append(op.id)
+        self.equivocations = []
+        for (author, seq), ids in sorted(by_key.items()):
+            if len(ids) > 1:
+                self.equivocations.append((author, seq, sorted(ids)))
+
+    # -- heads (5.7) -------------------------------------------------------------
+
+    def compute_heads(self):
+        named = set()
+        for op in self.index_ops:
+            named.update(op.parents)
+        self.heads = sorted(op.id for op in self.index_ops if op.id not in named)
+
+    def check_heads_file(self):
+        where = self.rel("heads")
+        self.heads_current = False
+        data = self.read("heads")
+        if data is None:
+            self.problem(where, "missing")
+            return
+        try:
+            text = data.decode("ascii")
+        except UnicodeDecodeError:
+            self.problem(where, "not ASCII")
+            return
+        if not text.endswith("\n"):
+            self.problem(where, "does not end with a newline")
+            return
+        lines = text[:-1].split("\n")
+        first = lines[0]
+        digits = first[len(HEADS_PREFIX):]
+        if not first.startswith(HEADS_PREFIX) or not (digits.isascii() and digits.isdigit()):
+            self.problem(where, "bad first line (expected 'hg-bft heads v1 N')")
+            return
+        if not is_canonical_decimal(digits):
+            self.warn(where, f"stamp {digits!r} is not canonical decimal (read as {int(digits)})")
+        stamp = int(digits)
+        heads = []
+        for i, line in enumerate(lines[1:], 2):
+            if not is_lower_hex(line, 64):
+                self.problem(where, f"line {i} is not 64 lowercase hex digits")
+                return
+            heads.append(bytes.fromhex(line))
+        if any(not a < b for a, b in zip(heads, heads[1:])):
+            self.problem(where, "heads are not strictly ascending")
+            return
+        if stamp != self.index_length:
+            self.warn(where, f"stale: reflects index length {stamp}, index is {self.index_length} bytes (heads derived from the index)")
+            return
+        self.heads_current = True
+        if heads != self.heads:
+            self.problem(where, "lists " + ", ".join(short(h) for h in heads)
+                         + "; the index gives " + ", ".join(short(h) for h in self.heads))
+
+    # -- 5.8 -------------------------------------------------------------------
+
+    def check_peer_refs(self):
+        refdir = self.path("refs", "peers")
+        expected = {}
+        for op in self.index_ops:
+            expected.setdefault(op.author, []).append(op)
+        tips = {}
+        for author, ops in expected.items():
+            top = max(o.sequence for o in ops)
+            tips[author] = sorted((o.sequence, o.id) for o in ops if o.sequence == top)
+        found = set()
+        names = sorted(os.listdir(refdir)) if os.path.isdir(refdir) else []
+        for name in names:
+            if is_temp_name(name):
+                continue
+            where = self.rel("refs", "peers", name)
+            try:
+                key = parse_peer_id(name)
+            except DecodeError as e:
+                self.problem(where, f"file name is not a peer id: {e}")
+                continue
+            found.add(key)
+            data = self.read("refs", "peers", name)
+            if data is None:
+                continue
+            try:
+                text = data.decode("ascii")
+            except UnicodeDecodeError:
+                self.problem(where, "not ASCII")
+                continue
+            if not text.endswith("\n"):
+                self.problem(where, "does not end with a newline")
+                continue
+            entries = []
+            ok = True
+            for i, line in enumerate(text[:-1].split("\n"), 1):
+                parts = line.split(" ")
+                if len(parts) != 2 or not is_canonical_decimal(parts[0]) or not is_lower_hex(parts[1], 64):
+                    self.problem(where, f"line {i} is not '<sequence> <64 hex id>'")
+                    ok = False
+                    break
+                entries.append((int(parts[0]), bytes.fromhex(parts[1])))
+            if not ok:
+                continue
+            if entries != sorted(set(entries)):
+                self.problem(where, "lines are not strictly ascending by sequence then id")
+            if not self.heads_current:
+                continue  # a stale heads file vouches for no peer ref
+            if key not in tips:
+                self.problem(where, "no operation of the index is by this author")
+            elif sorted(set(entries)) != tips[key]:
+                self.problem(where, "does not list the author's tips: expected "
+                             + ", ".join(f"{s} {short(i)}" for s, i in tips[key]))
+        if self.heads_current:
+            for author in sorted(tips):
+                if author not in found:
+                    self.problem(self.rel("refs", "peers", peer_id_text(author)), "missing")
+
+    # -- 4 State -----------------------------------------------------------------
+
+    def compute_state(self):
+        bit = {}
+        anc = {}
+        for i, op in enumerate(self.topo):
+            bit[op.id] = 1 << i
+            a = 0
+            for p in op.parents:
+                a |= anc[p] | bit[p]
+            anc[op.id] = a
+        writes = {}
+        for i, op in enumerate(self.topo):
+            for path, mode, blob in op.entries:
+                writes.setdefault(path, []).append((i, op.id, mode, blob))
+        state = {}
+        for path, ws in writes.items():
+            live = []
+            covered = 0  # union of the strict ancestors of the live writes found so far
+            for i, oid, mode, blob in sorted(ws, key=lambda w: -w[0]):
+                if covered & bit[oid]:
+                    continue  # superseded: its operation is in the causal past of a later write
+                live.append((oid, mode, blob))
+                covered |= anc[oid]
+            state[path] = sorted(live, key=lambda w: w[0])
+        self.state = state
+        self.state_encoding = encode_state(state)
+        self.fingerprint = fingerprint(self.state_encoding)
+        present = conflicts = 0
+        for path, live in state.items():
+            versions = {(m, b) for _, m, b in live}
+            if len(versions) > 1:
+                conflicts += 1
+            elif live and live[0][1] != MODE_DELETE:
+                present += 1
+        self.present = present
+        self.conflicts = conflicts
+
+    def value_of(self, path: bytes):
+        live = self.state.get(path, [])
+        versions = {(m, b) for _, m, b in live}
+        if len(versions) > 1:
+            return "conflict"
+        if not live or live[0][1] == MODE_DELETE:
+            return None
+        return live[0][1], live[0][2]
+
+    # -- 5.9 ---------------------------------------------------------------------
+
+    def check_state_cache(self):
+        where = self.rel("index", "state")
+        data = self.read("index", "state")
+        if data is None:
+            return
+        if data[:16] != STATE_HEADER:
+            self.problem(where, "bad header")
+            return
+        r = Reader(data)
+        r.pos = 16
+        try:
+            stamp = r.varint("stamp")
+            body_start = r.pos
+            cached = decode_state(r)
+            body = data[body_start:r.pos]
+            checksum = r.take(32, "checksum")
+            if not r.at_end():
+                raise DecodeError("bytes after the checksum")
+        except DecodeError as e:
+            self.problem(where, f"damaged: {e}")
+            return
+        if stamp != self.index_length:
+            self.warn(where, f"stale: reflects index length {stamp}, index is {self.index_length} bytes")
+            return
+        if fingerprint(body) != checksum:
+            self.problem(where, "checksum does not match its state (damaged)")
+            return
+        if body != self.state_encoding or cached != self.state:
+            self.problem(where, f"current cache disagrees with the state computed from the operations "
+                                f"(cache fingerprint {checksum.hex()})")
+
+    # -- 5.10 ----------------------------------------------------------------------
+
+    def check_worktree_cache(self):
+        where = self.rel("index", "worktree")
+        data = self.read("index", "worktree")
+        if data is None:
+            return
+        if len(data) < 48 or data[:16] != WORKTREE_HEADER:
+            self.problem(where, "bad header or too short")
+            return
+        if blake2b256(data[:-32]) != data[-32:]:
+            self.problem(where, "checksum mismatch (damaged; treated as empty)")
+            return
+        r = Reader(data[:-32])
+        r.pos = 16
+        try:
+            count = r.varint("count")
+            prev = None
+            for _ in range(count):
+                path = r.prefixed("path")
+                reason = path_error(path)
+                if reason:
+                    raise DecodeError(f"path {show_path(path)!r}: {reason}")
+                if prev is not None and not prev < path:
+                    raise DecodeError("entries not strictly ascending by path")
+                prev = path
+                r.varint("size")
+                r.varint("mtime seconds")
+                r.varint("mtime nanoseconds")
+                r.varint("inode")
+                ex = r.byte("executable")
+                if ex not in (0, 1):
+                    raise DecodeError(f"executable byte {ex} is not 0 or 1")
+                r.take(32, "blob id")
+            if not r.at_end():
+                raise DecodeError("bytes left over before the checksum")
+        except DecodeError as e:
+            self.problem(where, f"damaged: {e}")
+            return
+        self.worktree_entries = count
+
+    # -- 5.11 ----------------------------------------------------------------------
+
+    def check_lock(self):
+        try:
+            st = os.stat(self.path("lock"))
+        except FileNotFoundError:
+            return
+        if st.st_size != 0:
+            self.warn(self.rel("lock"), "not empty")
+
+    # -- summary -------------------------------------------------------------------
+
+    def summary(self):
+        out = []
+        out.append(f"repository: {os.path.abspath(self.root)}")
+        if getattr(self, "repo_id", None) is not None:
+            out.append(f"repository id: {self.repo_id.hex()}")
+        if hasattr(self, "objects"):
+            nblobs = sum(1 for o in self.objects.values() if isinstance(o, Blob))
+            nops = sum(1 for o in self.objects.values() if isinstance(o, Operation))
+            out.append(f"loose objects: {len(self.objects) + len(self.damaged)} "
+                       f"({nops} operations, {nblobs} blobs, {len(self.damaged)} damaged)")
+        if hasattr(self, "valid"):
+            authors = {op.author for op in self.valid.values()}
+            out.append(f"indexed operations: {len(self.index_ops)} ({len(self.valid)} valid), "
+                       f"authors: {len(authors)}, index length: {self.index_length}")
+            unindexed = sum(1 for o in self.objects.values()
+                            if isinstance(o, Operation) and o.id not in {x.id for x in self.index_ops})
+            if unindexed:
+                out.append(f"operation objects not in the index (debris, ignored): {unindexed}")
+            for author, seq, ids in self.equivocations:
+                out.append(f"equivocation: {peer_id_text(author)} sequence {seq}: "
+                           + " ".join(i.hex() for i in ids))
+        if hasattr(self, "heads"):
+            for h in self.heads:
+                out.append(f"head {h.hex()}")
+        if hasattr(self, "fingerprint"):
+            out.append(f"state: {len(self.state)} paths ever written, {self.present} present, "
+                       f"{self.conflicts} in conflict")
+            out.append(f"state fingerprint: {self.fingerprint.hex()}")
+        return out
+
+
+def main_repo(root: str) -> int:
+    if not os.path.isdir(root):
+        print(f"usage error: {root}: not a directory", file=sys.stderr)
+        return 2
+    checker = Checker(root)
+    checker.run()
+    for line in checker.summary():
+        print(line)
+    for w in checker.warnings:
+        print(f"warning: {w}")
+    for p in checker.problems:
+        print(f"problem: {p}")
+    if checker.problems:
+        print(f"{len(checker.problems)} problem(s) found")
+        return 1
+    print("clean: no problems found")
+    return 0
+
+
+# --------------------------------------------------------------------------
+# --vectors mode
+# --------------------------------------------------------------------------
+
+def main_vectors(path: str) -> int:
+    try:
+        with open(path, "r", encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError as e:
+        print(f"usage error: {e}", file=sys.stderr)
+        return 2
+    v = {}
+    for line in lines:
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split()
+        if len(parts) != 2:
+            print(f"usage error: malformed vector line {line!r}", file=sys.stderr)
+            return 2
+        v[parts[0]] = parts[1]
+    failures = []
+    checks = 0
+
+    def check(cond, what):
+        nonlocal checks
+        checks += 1
+        print(("ok    " if cond else "FAIL  ") + what)
+        if not cond:
+            failures.append(what)
+
+    def get(key):
+        if key not in v:
+            failures.append(f"missing vector {key}")
+            print(f"FAIL  missing vector {key}")
+            return None
+        return v[key]
+
+    seed_hex, pub_hex, peer = get("seed"), get("public-key"), get("peer-id")
+    pub = None
+    if seed_hex and pub_hex:
+        priv = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(seed_hex))
+        pub = priv.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        check(pub.hex() == pub_hex, "public key derived from the seed")
+        check(pubkey_problem(pub) is None, "public key is canonical and not of small order")
+    if pub is not None and peer:
+        check(peer_id_text(pub) == peer, "peer id text of the public key")
+        try:
+            check(parse_peer_id(peer) == pub, "peer id parses back to the public key")
+        except DecodeError as e:
+            check(False, f"peer id parses: {e}")
+        # the reader must reject corrupted forms
+        bad = peer[:-1] + ("a" if peer[-1] != "a" else "b")
+        rejected = True
+        try:
+            parse_peer_id(bad)
+            rejected = False
+        except DecodeError:
+            pass
+        check(rejected, "a peer id with a changed last character is rejected")
+
+    ops = {}
+    for name in ("genesis", "change"):
+        enc_hex = get(f"{name}-encoding")
+        id_hex = get(f"{name}-id")
+        if not enc_hex:
+            continue
+        enc = bytes.fromhex(enc_hex)
+        try:
+            op = decode_operation(enc)
+        except DecodeError as e:
+            check(False, f"{name} operation decodes: {e}")
+            continue
+        check(True, f"{name} operation decodes ({op.kind_name()}, sequence {op.sequence})")
+        ops[name] = op
+        if id_hex:
+            check(op.id.hex() == id_hex, f"{name} id recomputed")
+        if pub is not None:
+            check(op.author == pub, f"{name} author is the vector public key")
+        check(verify_signature(op.author, op.signed_message, op.signature) is None,
+              f"{name} signature verifies")
+        if seed_hex:
+            priv = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(seed_hex))
+            check(priv.sign(op.signed_message) == op.signature,
+                  f"{name} re-signed from the seed gives the same signature")
+        tampered = bytearray(enc)
+        tampered[-1] ^= 0x01
+        check(verify_signature(op.author, OPERATION_DOMAIN + bytes(tampered[:-64]), bytes(tampered[-64:])) is not None,
+              f"{name} signature with a flipped bit is rejected")
+        msg_hex = v.get(f"{name}-signed-message")
+        if msg_hex is not None:
+            check(op.signed_message.hex() == msg_hex, f"{name} signed message (domain + encoding minus signature)")
+        # re-encode from fields
+        check(reencode_operation(op) == enc, f"{name} re-encodes to the same bytes")
+
+    blob_hex = get("blob-encoding")
+    blob_id_hex = get("blob-id")
+    blob = None
+    if blob_hex:
+        try:
+            blob = decode_blob(bytes.fromhex(blob_hex))
+            check(True, "blob decodes")
+        except DecodeError as e:
+            check(False, f"blob decodes: {e}")
+        if blob is not None and blob_id_hex:
+            check(blob.id.hex() == blob_id_hex, "blob id recomputed")
+            stored = inflate_object(zlib.compress(blob.encoding, 6))
+            check(stored == blob.encoding, "blob survives zlib round trip")
+
+    g, c = ops.get("genesis"), ops.get("change")
+    if g is not None:
+        check(g.kind == KIND_GENESIS and not g.parents and g.sequence == 1, "genesis header rules")
+    if g is not None and c is not None:
+        check(c.parents == [g.id], "change's parent is the genesis")
+        check(c.author == g.author and c.sequence == g.sequence + 1, "change sequence follows the genesis")
+    if c is not None and blob is not None:
+        check(any(b == blob.id for _, m, b in c.entries if m != MODE_DELETE), "change writes the vector blob")
+
+    # varint examples from FORMAT.md 1.1
+    for value, hexs in ((0, "00"), (127, "7f"), (128, "8001"), (300, "ac02"),
+                        (1763683200000, "80d8d79daa33")):
+        enc = bytes.fromhex(hexs)
+        ok = encode_varint(value) == enc and read_varint(enc, 0) == (value, len(enc))
+        check(ok, f"varint {value} <-> {hexs}")
+    for hexs in ("8000", "ffffffffffffffffff02", "ffffffffffffffffff80", "80", "ffffffffffffffffff00"):
+        try:
+            read_varint(bytes.fromhex(hexs), 0)
+            check(False, f"varint {hexs} is rejected")
+        except DecodeError:
+            check(True, f"varint {hexs} is rejected")
+    check(read_varint(bytes.fromhex("ffffffffffffffffff01"), 0)[0] == 2**64 - 1, "varint 2^64-1 accepted")
+
+    print(f"{checks} checks, {len(failures)} failed")
+    return 1 if failures else 0
+
+
+def reencode_operation(op: Operation) -> bytes:
+    if op.kind == KIND_GENESIS:
+        body = encode_varint(op.quorum) + op.nonce
+    elif op.kind == KIND_CHANGE:
+        parts = [encode_varint(len(op.message)), op.message, encode_varint(len(op.entries))]
+        for path, mode, blob in op.entries:
+            parts += [encode_varint(len(path)), path, bytes([mode])]
+            if mode != MODE_DELETE:
+                parts.append(blob)
+        body = b"".join(parts)
+    else:
+        body = op.body
+    return b"".join([
+        bytes([TYPE_OPERATION, FORMAT_VERSION]), op.author, encode_varint(op.sequence),
+        encode_varint(len(op.parents)), b"".join(op.parents), encode_varint(op.timestamp),
+        bytes([op.kind]), encode_varint(len(body)), body, op.signature,
+    ])
+
+
+def main(argv) -> int:
+    if Ed25519PublicKey is None:
+        print("error: the 'cryptography' package is required (pip install cryptography)", file=sys.stderr)
+        return 2
+    if len(argv) == 2 and argv[1] not in ("-h", "--help", "--vectors"):
+        return main_repo(argv[1])
+    if len(argv) == 3 and argv[1] == "--vectors":
+        return main_vectors(argv[2])
+    print(__doc__.strip().split("\n\n")[1], file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
