@@ -11,6 +11,8 @@ public struct CommitResult: Sendable {
     public let parents: [ObjectID]
     /// Paths and what happened to each (added, modified, deleted, or a resolved conflict).
     public let changes: [(path: RepoPath, status: PathStatus)]
+    /// Working entries that could not be recorded, with the reason.
+    public let skipped: [(path: String, reason: String)]
 }
 
 extension Repository {
@@ -98,7 +100,7 @@ extension Repository {
             }
         }
         try saveWorkTreeCache(cache)
-        return CommitResult(id: op.id, sequence: sequence, parents: op.parents, changes: recorded)
+        return CommitResult(id: op.id, sequence: sequence, parents: op.parents, changes: recorded, skipped: diff.skipped)
     }
 }
 

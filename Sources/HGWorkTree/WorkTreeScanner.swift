@@ -90,8 +90,26 @@ public struct WorkTreeScanner {
         }
         var names: [String] = []
         while let entry = readdir(dir) {
+            // A name that is not valid UTF-8 cannot be a path in the format; report it
+            // (with its bytes escaped) rather than letting a lossy conversion hide it.
             let name = withUnsafePointer(to: entry.pointee.d_name) { ptr in
-                ptr.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+                ptr.withMemoryRebound(to: CChar.self, capacity: 256) { String(validatingCString: $0) }
+            }
+            guard let name else {
+                let raw = withUnsafePointer(to: entry.pointee.d_name) { ptr in
+                    ptr.withMemoryRebound(to: UInt8.self, capacity: 256) { p -> [UInt8] in
+                        var bytes: [UInt8] = []
+                        var i = 0
+                        while i < 256 && p[i] != 0 { bytes.append(p[i]); i += 1 }
+                        return bytes
+                    }
+                }
+                let escaped = raw.map { $0 < 0x80 && $0 >= 0x20 ? String(UnicodeScalar($0)) : "\\x" + Hex.encode([$0]) }.joined()
+                let shown = relative.isEmpty ? escaped : relative + "/" + escaped
+                if !ignore.isIgnored(shown, isDirectory: false) {
+                    listing.skipped.append((shown, "name is not valid UTF-8"))
+                }
+                continue
             }
             if name != "." && name != ".." { names.append(name) }
         }

@@ -105,10 +105,13 @@ public enum Base32 {
 }
 
 extension String {
-    /// The string without leading and trailing spaces, tabs and newlines.
+    /// The string without leading and trailing ASCII white space, as C's `isspace`
+    /// counts it: space, tab, newline, vertical tab, form feed, carriage return.
     public func trimmingASCIIWhitespace() -> String {
         // "\r\n" is one Character (a single grapheme cluster), so it needs its own case.
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }
+        let isSpace: (Character) -> Bool = {
+            $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" || $0 == "\u{0B}" || $0 == "\u{0C}"
+        }
         guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else {
             return ""
         }

@@ -33,6 +33,9 @@ struct Commit: ParsableCommand {
     func run() throws {
         let repository = try openRepository()
         let result = try repository.commit(message: message, pathspecs: pathspecs, cwd: FileSystem.currentDirectory())
+        for skipped in result.skipped {
+            Terminal.err("warning: skipped \(Terminal.quote(skipped.path)): \(skipped.reason)")
+        }
         if output.json {
             try JSONOutput.print(CommitJSON(id: result.id.hex, sequence: result.sequence, parents: result.parents.map(\.hex),
                                             changes: result.changes.map { .init(path: $0.path.string, status: $0.status.code) }))

@@ -67,7 +67,7 @@ struct Reindex: ParsableCommand {
         Use when 'verify' reports a damaged index, heads file, peer ref or cache. Keeps the \
         operations reachable from the heads that verify and whose ancestors are all present.
 
-        Example:
+        Examples:
           hg-bft reindex
         """)
 

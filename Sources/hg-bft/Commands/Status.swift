@@ -31,7 +31,7 @@ struct Status: ParsableCommand {
             return
         }
         for skipped in report.skipped {
-            Terminal.err("warning: skipping '\(skipped.path)': \(skipped.reason)")
+            Terminal.err("warning: skipped \(Terminal.quote(skipped.path)): \(skipped.reason)")
         }
         if short {
             for change in report.changes { Terminal.out("\(change.status.code) \(change.path)") }

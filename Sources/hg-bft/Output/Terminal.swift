@@ -15,6 +15,30 @@ enum Terminal {
         writeAll(STDERR_FILENO, Array((text + "\n").utf8))
     }
 
+    /// A file name made safe to print: in single quotes, with control characters,
+    /// quotes and backslashes escaped, so a name can never move the cursor or
+    /// split a line.
+    static func quote(_ name: String) -> String {
+        var out = "'"
+        for scalar in name.unicodeScalars {
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            case "'": out += "\\'"
+            case "\\": out += "\\\\"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7f || (0x80..<0xa0).contains(scalar.value) {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\x" + (hex.count == 1 ? "0" + hex : hex)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "'"
+    }
+
     /// Whether stdout or stderr is a terminal.
     static var stdoutIsTTY: Bool { isatty(STDOUT_FILENO) == 1 }
     static var stderrIsTTY: Bool { isatty(STDERR_FILENO) == 1 }
