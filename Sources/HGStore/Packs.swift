@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// Pack files: many objects in one file, written once per batch so that a
-/// batch of 10^5 operations costs one fsync rather than 10^5 (FORMAT.md §5.6).
+/// batch of 10^5 operations costs one fsync rather than 10^5 (FORMAT.md §5.5.1).
 ///
 /// `objects/pack/pack-<h>.pack`: the 16-byte header `hg-bft pack v1\n\0`,
 /// then per object a varint length and that many bytes of zlib stream, then a
