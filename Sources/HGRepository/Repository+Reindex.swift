@@ -14,15 +14,17 @@ public struct ReindexResult: Sendable {
 extension Repository {
     /// Rebuilds the operation index and every derived file from the objects.
     ///
-    /// The operations kept are those reachable from the heads and peer refs
-    /// still on disk (when none can be read, every valid operation object),
-    /// that decode, verify and have all their ancestors. Operation objects left
-    /// behind by an interrupted command are unreachable and stay out, so that
-    /// an operation never reported as committed cannot reappear.
+    /// The operations kept are those reachable from every record still
+    /// readable in the index, the heads file and the peer refs (when none of
+    /// these can be read, every valid operation object), that decode, verify
+    /// and have all their ancestors. Operation objects left behind by an
+    /// interrupted command before their index record are unreachable and stay
+    /// out, so that an operation never reported as committed cannot reappear.
     public func reindex() throws(RepositoryError) -> ReindexResult {
         let lock = try self.lock()
         defer { withExtendedLifetime(lock) {} }
         var starts: [ObjectID] = []
+        if let scanned = try? OperationIndex.scan(layout.operationIndex) { starts += scanned.contents.entries.map(\.id) }
         if let heads = try? Refs.readHeads(layout.heads) { starts += heads.ids }
         if let names = try? FileSystem.list(layout.peerRefs) {
             for name in names {

@@ -154,21 +154,25 @@ extension Repository {
         if !inIndex.contains(genesis) {
             problem("genesis", genesis, layout.genesis, "the genesis operation is not in the index")
         }
-        for issue in StructuralValidity.check(graph: graph, genesis: genesis) {
+        var missingBlobs: [ObjectID: ValidityIssue] = [:]
+        for node in graph.nodes {
+            guard let change = operations[node.id]?.change else { continue }
+            for entry in change.entries {
+                guard let version = entry.version, !blobs.contains(version.blob) else { continue }
+                missingBlobs[node.id] = missingBlobs[node.id] ?? .missingBlob(node.id, blob: version.blob, path: entry.path.string)
+            }
+        }
+        let validity = StructuralValidity.check(graph: graph, genesis: genesis, local: missingBlobs)
+        for issue in validity.issues {
             problem("validity", issue.operation, objects.location(of: issue.operation), issue.description)
         }
+        // Equivocation: two valid operations by one author with one sequence number.
         var seen: [PeerID: [UInt64: ObjectID]] = [:]
-        for node in graph.nodes {
+        for node in graph.nodes where !validity.invalid.contains(node.id) {
             if let other = seen[node.author]?[node.sequence] {
                 report.equivocations.append((min(other, node.id), max(other, node.id)))
             } else {
                 seen[node.author, default: [:]][node.sequence] = node.id
-            }
-            guard let change = operations[node.id]?.change else { continue }
-            for entry in change.entries {
-                guard let version = entry.version, !blobs.contains(version.blob) else { continue }
-                let reason = idSet.contains(version.blob) ? "is damaged or not a blob" : "is missing"
-                problem("blob", node.id, objects.location(of: node.id), "blob \(version.blob.hex) of '\(entry.path)' \(reason)")
             }
         }
         report.authors = seen.count

@@ -15,6 +15,10 @@ public enum ValidityIssue: Error, Equatable, Sendable, CustomStringConvertible {
     case foreignRoot(ObjectID)
     /// The first operation is not a genesis operation.
     case notGenesis(ObjectID)
+    /// A parent is itself invalid, so this operation is too.
+    case invalidParent(ObjectID, parent: ObjectID)
+    /// A blob named by a change entry is missing or is not a blob.
+    case missingBlob(ObjectID, blob: ObjectID, path: String)
 
     public var description: String {
         switch self {
@@ -24,6 +28,8 @@ public enum ValidityIssue: Error, Equatable, Sendable, CustomStringConvertible {
             return "operation \(id.hex): sequence number \(actual), expected \(expected) (1 + the author's highest in its causal past)"
         case let .foreignRoot(id): return "operation \(id.hex) has no parents but is not this repository's genesis"
         case let .notGenesis(id): return "operation \(id.hex) is the repository's root but not a genesis operation"
+        case let .invalidParent(id, parent): return "operation \(id.hex): parent \(parent.hex) is invalid"
+        case let .missingBlob(id, blob, path): return "operation \(id.hex): blob \(blob.hex) of '\(path)' is missing or damaged"
         }
     }
 
@@ -31,7 +37,7 @@ public enum ValidityIssue: Error, Equatable, Sendable, CustomStringConvertible {
     public var operation: ObjectID {
         switch self {
         case let .badSignature(id), let .missingParent(id, _), let .wrongSequence(id, _, _),
-             let .foreignRoot(id), let .notGenesis(id):
+             let .foreignRoot(id), let .notGenesis(id), let .invalidParent(id, _), let .missingBlob(id, _, _):
             return id
         }
     }
@@ -97,25 +103,37 @@ public struct SequenceChecker {
 
 /// Structural validity of a whole DAG, in index order.
 public enum StructuralValidity {
-    /// Checks genesis, sequence numbers and parent presence for every node of
-    /// `graph` (signatures and hashes are the store's business). `genesis` is
-    /// the repository id.
-    public static func check(graph: Graph, genesis: ObjectID) -> [ValidityIssue] {
+    /// Checks genesis and sequence numbers for every node of `graph`
+    /// (signatures and hashes are the store's business, and `local` carries
+    /// issues found outside the graph, such as missing blobs). An operation
+    /// with an invalid parent is invalid too. Returns every issue and the set
+    /// of invalid operations. `genesis` is the repository id.
+    public static func check(graph: Graph, genesis: ObjectID,
+                             local: [ObjectID: ValidityIssue] = [:]) -> (issues: [ValidityIssue], invalid: Set<ObjectID>) {
         var issues: [ValidityIssue] = []
+        var invalid = Set<ObjectID>()
         let checker = SequenceChecker(graph: graph)
         var highest: [PeerID: UInt64] = [:]
         for n in 0..<graph.count {
             let s = graph.nodes[n]
-            if s.parents.isEmpty {
-                if s.id != genesis { issues.append(.foreignRoot(s.id)) }
-                else if s.kind != Payload.Kind.genesis { issues.append(.notGenesis(s.id)) }
-            }
-            let expected = checker.expectedSequence(of: n, highestEarlier: highest[s.author] ?? 0)
-            if expected != s.sequence {
-                issues.append(.wrongSequence(s.id, expected: expected, actual: s.sequence))
+            var problem: ValidityIssue?
+            if let bad = s.parents.first(where: invalid.contains) {
+                problem = .invalidParent(s.id, parent: bad)
+            } else if s.parents.isEmpty && s.id != genesis {
+                problem = .foreignRoot(s.id)
+            } else if s.parents.isEmpty && s.kind != Payload.Kind.genesis {
+                problem = .notGenesis(s.id)
+            } else {
+                let expected = checker.expectedSequence(of: n, highestEarlier: highest[s.author] ?? 0)
+                if expected != s.sequence { problem = .wrongSequence(s.id, expected: expected, actual: s.sequence) }
+                else if let issue = local[s.id] { problem = issue }
             }
             highest[s.author] = max(highest[s.author] ?? 0, s.sequence)
+            if let problem {
+                issues.append(problem)
+                invalid.insert(s.id)
+            }
         }
-        return issues
+        return (issues, invalid)
     }
 }

@@ -19,15 +19,17 @@ public enum IdentityKey {
         guard st.st_mode & 0o077 == 0 else { throw .keyPermissions(path: path, mode: UInt32(st.st_mode)) }
         var bytes = try FileSystem.read(path, limit: 4096)
         defer { SecureMemory.zero(&bytes) }
-        let lines = bytes.split(separator: UInt8(ascii: "\n"))
-        guard lines.count == 2, Array(lines[0]) == Array(magic.utf8) else {
+        let lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        guard lines.count == 3, lines[2].isEmpty, Array(lines[0]) == Array(magic.utf8) else {
             throw .badFile(path: path, reason: "not an hg-bft identity file")
         }
         let seedLine = Array(lines[1])
         let prefix = Array("seed ".utf8)
+        let seedHex = seedLine.dropFirst(prefix.count)
         guard seedLine.count == prefix.count + 64, seedLine.starts(with: prefix),
-              var seed = Hex.decode(String(decoding: seedLine[prefix.count...], as: UTF8.self))
-        else { throw .badFile(path: path, reason: "malformed seed line") }
+              seedHex.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }),
+              var seed = Hex.decode(String(decoding: seedHex, as: UTF8.self))
+        else { throw .badFile(path: path, reason: "malformed seed line (expected 'seed' and 64 lowercase hex digits)") }
         defer { SecureMemory.zero(&seed) }
         do {
             return try Ed25519.KeyPair(seed: seed)

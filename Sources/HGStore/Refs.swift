@@ -29,6 +29,7 @@ public enum Refs {
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
         guard let first = lines.first, first.hasPrefix(headsMagic + " "),
               let stamp = Int(first.dropFirst(headsMagic.count + 1)), stamp >= 0,
+              String(stamp) == first.dropFirst(headsMagic.count + 1),
               lines.last == ""
         else { throw .badFile(path: path, reason: "bad heads header") }
         var ids: [ObjectID] = []

@@ -77,11 +77,15 @@ public struct WorkTreeCache: Sendable, Equatable {
             let count = try r.count("count", limit: r.remaining / 36)
             var entries: [RepoPath: Entry] = [:]
             entries.reserveCapacity(count)
+            var previous: RepoPath?
             for _ in 0..<count {
                 let path = try RepoPath(bytes: try r.lengthPrefixed("path", limit: Limits.maxPathBytes))
+                if let previous, !(previous < path) { return nil }
+                previous = path
                 let size = try r.varint("size"), ms = try r.varint("mtime"), mn = try r.varint("mtime ns")
                 let inode = try r.varint("inode")
                 let exec = try r.byte("executable")
+                guard exec <= 1 else { return nil }
                 let blob = ObjectID(raw: try r.id("blob"))
                 let stamp = FileStamp(size: Int64(clamping: size), mtimeSeconds: Int64(clamping: ms),
                                       mtimeNanoseconds: Int64(clamping: mn), inode: inode, executable: exec == 1)

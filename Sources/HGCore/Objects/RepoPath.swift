@@ -2,7 +2,9 @@
 ///
 /// Rules (FORMAT.md, "Paths"): 1 to 4096 bytes of UTF-8; components separated
 /// by a single `/`, each 1 to 255 bytes; no empty, `.` or `..` component; no
-/// component named `.hgrepo`; no byte below 0x20 and no 0x7F. These rules make
+/// component that equals `.hgrepo` ignoring ASCII case (a case-insensitive file
+/// system would otherwise let a path write into the metadata); no C0 control
+/// (below 0x20), DEL (0x7F) or C1 control (U+0080–U+009F). These rules make
 /// every stored path safe to materialise under the working tree and to print.
 public struct RepoPath: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// The path's UTF-8 bytes; ordering is bytewise.
@@ -38,7 +40,10 @@ public struct RepoPath: Hashable, Comparable, Sendable, CustomStringConvertible 
     static func validate(_ bytes: [UInt8]) throws(DecodeError) {
         guard !bytes.isEmpty else { throw .invalidPath("empty") }
         guard bytes.count <= Limits.maxPathBytes else { throw .invalidPath("longer than \(Limits.maxPathBytes) bytes") }
-        guard String(validating: bytes, as: UTF8.self) != nil else { throw .invalidUTF8(field: "path") }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw .invalidUTF8(field: "path") }
+        if text.unicodeScalars.contains(where: { (0x80...0x9f).contains($0.value) }) {
+            throw .invalidPath("control character")
+        }
         var componentStart = 0
         for index in 0...bytes.count {
             if index < bytes.count {
@@ -54,7 +59,9 @@ public struct RepoPath: Hashable, Comparable, Sendable, CustomStringConvertible 
             if component.elementsEqual([UInt8(ascii: ".")]) || component.elementsEqual([UInt8(ascii: "."), UInt8(ascii: ".")]) {
                 throw .invalidPath("'.' or '..' component")
             }
-            if component.elementsEqual(Array(".hgrepo".utf8)) { throw .invalidPath("'.hgrepo' component") }
+            if component.count == 7, component.map({ $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }).elementsEqual(Array(".hgrepo".utf8)) {
+                throw .invalidPath("'.hgrepo' component")
+            }
             componentStart = index + 1
         }
     }
