@@ -132,7 +132,8 @@ public final class Inflater {
                         break
                     }
                     let newCount = output.isEmpty ? max(capacity, 1) : min(limit, max(output.count * 2, 1))
-                    output.append(contentsOf: repeatElement(0, count: newCount - output.count))
+                    // One zero-filled allocation per doubling (a memset), not an element-wise append.
+                    output += [UInt8](repeating: 0, count: newCount - output.count)
                     capacity = newCount
                 }
                 result = output.withUnsafeMutableBufferPointer { outBuf in

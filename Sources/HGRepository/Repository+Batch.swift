@@ -34,8 +34,7 @@ extension Repository {
         try repairCaches()
         var tree = try state()
         var parents = try heads()
-        let tips = try lift { try Refs.readPeer(layout.peerRef(me.text)) } ?? []
-        var sequence = tips.map(\.sequence).max() ?? 0
+        var sequence = try highestSequence(of: me)
         var summaries: [OperationSummary] = []
         summaries.reserveCapacity(changes.count)
         var encodings: [[UInt8]] = []
@@ -67,13 +66,8 @@ extension Repository {
         _ = try lift { try objects.writePack(encodings) }
         let lengthBefore = indexLength()
         try lift { try OperationIndex.append(layout.operationIndex, summaries, validLength: lengthBefore) }
-        let lengthAfter = indexLength()
         guard let last = summaries.last else { return [] }
-        try lift {
-            try FileSystem.writeAtomically(layout.peerRef(me.text), Refs.encodePeer([.init(sequence: sequence, id: last.id)]))
-            try FileSystem.writeAtomically(layout.heads, Refs.encodeHeads(.init(ids: [last.id], stamp: lengthAfter)))
-            try FileSystem.writeAtomically(layout.stateCache, StateCache.encode(tree, stamp: lengthAfter), durable: false)
-        }
+        try publish(author: me, tip: .init(sequence: sequence, id: last.id), tree: tree)
         return summaries.map(\.id)
     }
 }

@@ -71,8 +71,7 @@ extension Repository {
             throw .inconsistent("a change may touch at most \(Limits.maxChangeEntries) paths; commit in parts with pathspecs")
         }
 
-        let tips = try lift { try Refs.readPeer(layout.peerRef(me.text)) } ?? []
-        let sequence = (tips.map(\.sequence).max() ?? 0) + 1
+        let sequence = try highestSequence(of: me) + 1
         let parents = try heads()
         let change = Change(message: message, entries: entries)
         let op = try lift {
@@ -85,13 +84,8 @@ extension Repository {
             // The commit point: once this record is durable, the operation is in the repository.
             try OperationIndex.append(layout.operationIndex, [OperationSummary(op)], validLength: lengthBefore)
         }
-        let lengthAfter = indexLength()
         tree.applyDominating(change, op: op.id)
-        try lift {
-            try FileSystem.writeAtomically(layout.peerRef(me.text), Refs.encodePeer([.init(sequence: sequence, id: op.id)]))
-            try FileSystem.writeAtomically(layout.heads, Refs.encodeHeads(.init(ids: [op.id], stamp: lengthAfter)))
-            try FileSystem.writeAtomically(layout.stateCache, StateCache.encode(tree, stamp: lengthAfter), durable: false)
-        }
+        try publish(author: me, tip: .init(sequence: sequence, id: op.id), tree: tree)
         for entry in entries {
             if let (stamp, blob) = stamps[entry.path] {
                 cache.entries[entry.path] = .init(stamp: stamp, blob: blob)

@@ -61,7 +61,7 @@ extension Repository {
             try objects.flush()
             try OperationIndex.rewrite(layout.operationIndex, [OperationSummary(op)])
             let length = FileSystem.status(layout.operationIndex).map { Int($0.st_size) } ?? 0
-            try FileSystem.writeAtomically(layout.peerRef(peer.text), Refs.encodePeer([.init(sequence: 1, id: op.id)]))
+            try FileSystem.writeAtomically(layout.peerRef(peer.text), Refs.encodePeer(.init(tips: [.init(sequence: 1, id: op.id)], stamp: length)))
             try FileSystem.writeAtomically(layout.heads, Refs.encodeHeads(.init(ids: [op.id], stamp: length)))
             try FileSystem.writeAtomically(layout.stateCache, StateCache.encode(FileTree(), stamp: length), durable: false)
             try FileSystem.writeAtomically(layout.config, Array(config.text.utf8))

@@ -28,7 +28,7 @@ extension Repository {
         if let heads = try? Refs.readHeads(layout.heads) { starts += heads.ids }
         if let names = try? FileSystem.list(layout.peerRefs) {
             for name in names {
-                if let tips = try? Refs.readPeer(layout.peerRef(name)) { starts += tips.map(\.id) }
+                if let ref = try? Refs.readPeer(layout.peerRef(name)) { starts += ref.tips.map(\.id) }
             }
         }
         let all = try lift { try objects.enumerate().ids }

@@ -110,10 +110,19 @@ extension Repository {
         let (contents, damage) = try lift { try OperationIndex.scan(layout.operationIndex) }
         for d in damage { problem("index", nil, layout.operationIndex, d) }
         if contents.tornTail {
-            report.notes.append("the index ends in a torn record from an interrupted write; the next write removes it")
+            if let vouched = (try? Refs.readHeads(layout.heads))??.stamp, vouched > contents.validLength {
+                problem("index", nil, layout.operationIndex,
+                        "unreadable from byte \(contents.validLength), before the \(vouched) bytes the heads file records (a damaged length field)")
+            } else {
+                report.notes.append("the index ends in a torn record from an interrupted write; the next write removes it")
+            }
         }
+        // Records whose object is usable form the graph; a record that is missing, damaged or
+        // depends on one that is gets a problem line instead, so one bad object never stops the
+        // audit of everything else.
         var indexed: [OperationSummary] = []
         var inIndex = Set<ObjectID>()
+        var accepted = Set<ObjectID>()
         for entry in contents.entries {
             guard inIndex.insert(entry.id).inserted else {
                 problem("index", entry.id, layout.operationIndex, "operation listed twice")
@@ -129,12 +138,13 @@ extension Repository {
                 problem("index", entry.id, layout.operationIndex, "record differs from the operation object")
                 continue
             }
-            var missing = false
-            for parent in entry.parents where !inIndex.contains(parent) {
-                problem("parents", entry.id, objects.location(of: entry.id), "parent \(parent.hex) is missing or comes later in the index")
-                missing = true
+            if let parent = entry.parents.first(where: { !accepted.contains($0) }) {
+                let why = inIndex.contains(parent) ? "is missing, damaged or invalid" : "is missing or comes later in the index"
+                problem("parents", entry.id, objects.location(of: entry.id), "parent \(parent.hex) \(why)")
+                continue
             }
-            if !missing { indexed.append(entry) }
+            indexed.append(entry)
+            accepted.insert(entry.id)
         }
         let dangling = operations.keys.filter { !inIndex.contains($0) }
         if !dangling.isEmpty {
@@ -232,7 +242,8 @@ extension Repository {
                 continue
             }
             do {
-                if try Refs.readPeer(path) != want.sorted() {
+                // A ref written before the last index append may lag behind; only a current one must agree.
+                if let ref = try Refs.readPeer(path), ref.stamp == indexLength(), ref.tips != want.sorted() {
                     problem(want.first?.id, path, "tips differ from the operation index")
                 }
             } catch {

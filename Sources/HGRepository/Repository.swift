@@ -102,9 +102,10 @@ public final class Repository {
         return try lift { try Graph(contents.entries) }
     }
 
-    /// The current heads: from the heads file when its stamp is current, else derived from the index.
+    /// The current heads: from the heads file when its stamp is current, else (stale, missing
+    /// or damaged) derived from the index.
     public func heads() throws(RepositoryError) -> [ObjectID] {
-        if let cached = try lift({ try Refs.readHeads(layout.heads) }), cached.stamp == indexLength() {
+        if let cached = try? Refs.readHeads(layout.heads), cached.stamp == indexLength() {
             return cached.ids
         }
         return Refs.derive(from: try readIndex().entries).heads
@@ -141,6 +142,12 @@ public final class Repository {
         if headsFresh && stateFresh { return nil }
         var contents = try readIndex()
         if contents.tornTail {
+            // A torn record can only follow the last complete append. If the heads file vouches
+            // for bytes beyond where the readable records end, a length field in the middle was
+            // damaged: cutting there would drop committed operations, so stop instead.
+            if let vouched = (try? Refs.readHeads(layout.heads))??.stamp, vouched > contents.validLength {
+                throw .inconsistent("'\(layout.operationIndex)' is damaged at byte \(contents.validLength), before the \(vouched) bytes the heads file records; run 'hg-bft verify', then 'hg-bft reindex'")
+            }
             // Cut the torn record so the file's length is a record boundary again.
             try lift { try OperationIndex.append(layout.operationIndex, [], validLength: contents.validLength) }
             contents.tornTail = false
@@ -151,13 +158,38 @@ public final class Repository {
         try lift {
             try FileSystem.makeDirectory(layout.peerRefs)
             for (peer, tips) in derived.tips {
-                try FileSystem.writeAtomically(layout.peerRef(peer.text), Refs.encodePeer(tips))
+                try FileSystem.writeAtomically(layout.peerRef(peer.text), Refs.encodePeer(.init(tips: tips, stamp: newLength)),
+                                               durable: false)
             }
-            try FileSystem.writeAtomically(layout.heads, Refs.encodeHeads(.init(ids: derived.heads, stamp: newLength)))
+            try FileSystem.writeAtomically(layout.heads, Refs.encodeHeads(.init(ids: derived.heads, stamp: newLength)),
+                                           durable: false)
         }
         let tree = try computeState(graph: graph)
         try lift { try FileSystem.writeAtomically(layout.stateCache, StateCache.encode(tree, stamp: newLength), durable: false) }
         return contents
+    }
+
+    /// The highest sequence number of `author`'s operations: from the author's ref when its
+    /// stamp is current, else (after a crash, or for an author with no ref) from the index.
+    func highestSequence(of author: PeerID) throws(RepositoryError) -> UInt64 {
+        if let ref = try? Refs.readPeer(layout.peerRef(author.text)), ref.stamp == indexLength() {
+            return ref.tips.map(\.sequence).max() ?? 0
+        }
+        return try readIndex().entries.lazy.filter { $0.author == author }.map(\.sequence).max() ?? 0
+    }
+
+    /// After operations by `author` were appended to the index (the last one being `tip`,
+    /// which is now the only head): rewrites the author's ref, the heads and the state cache,
+    /// stamped with the index's new length. None is fsynced: the index record is the durable
+    /// fact, and a cache whose stamp is behind the index is recomputed.
+    func publish(author: PeerID, tip: Refs.Tip, tree: FileTree) throws(RepositoryError) {
+        let length = indexLength()
+        try lift {
+            try FileSystem.writeAtomically(layout.peerRef(author.text), Refs.encodePeer(.init(tips: [tip], stamp: length)),
+                                           durable: false)
+            try FileSystem.writeAtomically(layout.heads, Refs.encodeHeads(.init(ids: [tip.id], stamp: length)), durable: false)
+            try FileSystem.writeAtomically(layout.stateCache, StateCache.encode(tree, stamp: length), durable: false)
+        }
     }
 
     // MARK: - Work tree cache

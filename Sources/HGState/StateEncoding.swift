@@ -72,9 +72,10 @@ extension FileTree {
 
 /// The state cache: `.hgrepo/index/state`.
 ///
-/// File: the 16 bytes `hg-bft state v1\n`, the index record count it reflects
-/// (varint), the canonical encoding, and the 32-byte fingerprint of that
-/// encoding as a checksum. Any mismatch makes readers rebuild it.
+/// File: the 16 bytes `hg-bft state v1\n`, the index length it reflects
+/// (varint), the canonical encoding, and a 32-byte BLAKE2b-256 of everything
+/// before it as a checksum (so the stamp is covered too). Any mismatch makes
+/// readers rebuild it.
 public enum StateCache {
     static let header: [UInt8] = Array("hg-bft state v1\n".utf8)
 
@@ -82,21 +83,20 @@ public enum StateCache {
         var w = ByteWriter()
         w.raw(header)
         w.varint(UInt64(stamp))
-        let canonical = tree.canonicalEncoding()
-        w.raw(canonical)
-        w.raw(Blake2b.hash256(FileTree.fingerprintDomain, canonical))
-        return w.bytes
+        w.raw(tree.canonicalEncoding())
+        let body = w.bytes
+        return body + Blake2b.hash256(body)
     }
 
     /// The tree and its stamp, or `nil` if the bytes are not a valid cache.
     public static func decode(_ bytes: [UInt8]) -> (tree: FileTree, stamp: Int)? {
         guard bytes.count >= header.count + 33, Array(bytes[0..<header.count]) == header else { return nil }
-        var r = ByteReader(Array(bytes[header.count..<(bytes.count - 32)]))
+        let body = Array(bytes[0..<(bytes.count - 32)])
+        guard Blake2b.hash256(body) == Array(bytes[(bytes.count - 32)...]) else { return nil }
+        var r = ByteReader(Array(body[header.count...]))
         guard let stamp = try? r.varint("stamp"), stamp <= UInt64(Int.max) else { return nil }
-        let canonical = Array(bytes[(header.count + r.offset)..<(bytes.count - 32)])
-        guard Blake2b.hash256(FileTree.fingerprintDomain, canonical) == Array(bytes[(bytes.count - 32)...]),
-              let tree = try? FileTree.decode(canonical: canonical)
-        else { return nil }
+        let canonical = Array(body[(header.count + r.offset)...])
+        guard let tree = try? FileTree.decode(canonical: canonical) else { return nil }
         return (tree, Int(stamp))
     }
 }

@@ -2,8 +2,11 @@
 /// headers, `key = value` lines, `#` and `;` comments. Keys are
 /// case-insensitive; values are trimmed; double quotes around a value are removed.
 ///
-/// Only what hg-bft reads is interpreted; everything else is kept verbatim
-/// when the file is rewritten.
+/// Every entry is kept when the file is rewritten, grouped by section in
+/// first-seen order; comments and blank lines are not kept. Values that would
+/// not read back the same (leading or trailing white space, quotes,
+/// backslashes, `#` or `;`, line breaks) are written in double quotes with
+/// `\"`, `\\`, `\n` and `\t` escapes, which the parser undoes.
 public struct Config: Sendable, Equatable {
     /// One `key = value` line with its section.
     public struct Entry: Sendable, Equatable {
@@ -52,7 +55,12 @@ public struct Config: Sendable, Equatable {
             }
             let key = line[..<equals].trimmingASCIIWhitespaceSubstring().lowercased()
             var value = line[line.index(after: equals)...].trimmingASCIIWhitespaceSubstring()
-            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
+                guard let unescaped = Config.unescape(String(value.dropFirst().dropLast())) else {
+                    throw .badFile(path: path, reason: "line \(number + 1): bad escape in quoted value")
+                }
+                value = unescaped
+            }
             guard !key.isEmpty else { throw .badFile(path: path, reason: "line \(number + 1): empty key") }
             entries.append(Entry(section: currentSection, subsection: subsection, key: key, value: value))
         }
@@ -82,9 +90,52 @@ public struct Config: Sendable, Equatable {
         var out = ""
         for header in order {
             out += header + "\n"
-            for e in grouped[header] ?? [] { out += "\t\(e.key) = \(e.value)\n" }
+            for e in grouped[header] ?? [] { out += "\t\(e.key) = \(Config.quoteIfNeeded(e.value))\n" }
         }
         return out
+    }
+}
+
+extension Config {
+    static func quoteIfNeeded(_ value: String) -> String {
+        let risky = value.isEmpty == false && (value.trimmingASCIIWhitespace() != value
+            || value.contains { "\"\\#;\n\r\t".contains($0) || $0 == "\r\n" })
+        guard risky else { return value }
+        var out = "\""
+        for c in value.unicodeScalars {
+            switch c {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out + "\""
+    }
+
+    static func unescape(_ quoted: String) -> String? {
+        var out = ""
+        var escaping = false
+        for c in quoted.unicodeScalars {
+            if escaping {
+                switch c {
+                case "\"": out += "\""
+                case "\\": out += "\\"
+                case "n": out += "\n"
+                case "t": out += "\t"
+                case "r": out += "\r"
+                default: return nil
+                }
+                escaping = false
+            } else if c == "\\" {
+                escaping = true
+            } else {
+                out.unicodeScalars.append(c)
+            }
+        }
+        return escaping ? nil : out
     }
 }
 

@@ -110,11 +110,12 @@ public enum FileSystem {
         return String(path[..<slash])
     }
 
-    /// Creates a directory; an existing directory is fine.
-    public static func makeDirectory(_ path: String, mode: mode_t = 0o755) throws(StoreError) {
-        if mkdir(path, mode) != 0 && errno != EEXIST {
-            throw .io(path: path, operation: "mkdir", errno: errno)
-        }
+    /// Creates a directory; an existing directory is fine. Returns whether it was created.
+    @discardableResult
+    public static func makeDirectory(_ path: String, mode: mode_t = 0o755) throws(StoreError) -> Bool {
+        if mkdir(path, mode) == 0 { return true }
+        if errno == EEXIST { return false }
+        throw .io(path: path, operation: "mkdir", errno: errno)
     }
 
     /// Creates a directory and its missing parents.

@@ -17,6 +17,8 @@ public final class LooseObjects {
     private let inflater: Inflater
     /// Fan-out directories written since the last `flush`, to fsync once per batch.
     private var dirtyDirectories: Set<String> = []
+    /// Whether a fan-out directory was created since the last `flush` (then `objects/` needs an fsync too).
+    private var createdFanOut = false
     /// Packs, opened on first use (commands that only write never load them).
     private var loadedPacks: [Pack]?
 
@@ -162,7 +164,7 @@ public final class LooseObjects {
         let path = layout.objectPath(id.hex)
         if FileSystem.exists(path) { return id }
         let directory = FileSystem.parent(of: path)
-        try FileSystem.makeDirectory(directory)
+        if try FileSystem.makeDirectory(directory) { createdFanOut = true }
         let compressed: [UInt8]
         do {
             compressed = try deflater.compress(encoding)
@@ -190,13 +192,13 @@ public final class LooseObjects {
         return id
     }
 
-    /// fsyncs every fan-out directory written since the last flush (and `objects/` itself,
-    /// which may have gained a fan-out directory).
+    /// fsyncs every fan-out directory written since the last flush, and `objects/` itself
+    /// when it gained a fan-out directory.
     public func flush() throws(StoreError) {
-        guard !dirtyDirectories.isEmpty else { return }
         for directory in dirtyDirectories.sorted() { try FileSystem.syncDirectory(directory) }
-        try FileSystem.syncDirectory(layout.objects)
+        if createdFanOut { try FileSystem.syncDirectory(layout.objects) }
         dirtyDirectories.removeAll()
+        createdFanOut = false
     }
 
     /// Every object file name in the store, as ids, with the names that are not valid ids.

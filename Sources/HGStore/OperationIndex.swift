@@ -15,7 +15,7 @@ import Glibc
 ///
 /// File: the 16-byte header `hg-bft index v1\n`, then records, each a u32
 /// little-endian payload length, the payload, and a u32 little-endian CRC-32
-/// of the payload. A record cut short by a crash at the end of the file is a
+/// of the length field and the payload. A record cut short by a crash at the end of the file is a
 /// torn tail: readers ignore it and the next writer truncates it. A record of
 /// full length whose checksum fails is damage, wherever it is.
 public enum OperationIndex {
@@ -52,7 +52,7 @@ public enum OperationIndex {
         out.reserveCapacity(payload.count + 8)
         appendLE32(UInt32(payload.count), to: &out)
         out += payload
-        appendLE32(CRC32.checksum(payload), to: &out)
+        appendLE32(CRC32.checksum(out), to: &out)
         return out
     }
 
@@ -121,8 +121,9 @@ public enum OperationIndex {
             }
             let payload = Array(bytes[(offset + 4)..<(offset + 4 + length)])
             let storedCRC = readLE32(bytes, offset + 4 + length)
+            let checked = CRC32.checksum(Array(bytes[offset..<(offset + 4 + length)]))
             offset += 8 + length
-            guard CRC32.checksum(payload) == storedCRC else {
+            guard checked == storedCRC else {
                 // A complete record with a bad checksum is damage, not a torn write:
                 // an interrupted append leaves a record that is short, never one of full length.
                 damage.append("record at byte \(recordStart) fails its checksum")

@@ -2,13 +2,15 @@ import HGCore
 
 /// The heads file and the per-peer ref files: caches derived from the index.
 ///
-/// `heads`: the line `hg-bft heads v1 <N>` (N = index records it reflects),
-/// then one lowercase hex id per line, ascending. It is written last in every
-/// update, so when N equals the index's record count, the heads and every
-/// peer ref are current; otherwise both are recomputed from the index.
+/// `heads`: the line `hg-bft heads v1 <N>` (N = the byte length of the index
+/// it reflects), then one lowercase hex id per line, ascending. When N equals
+/// the index's length the heads are current; otherwise they are recomputed.
 ///
-/// `refs/peers/<peer-id>`: one line per tip of that author, `<sequence> <hex id>`,
-/// ascending; more than one line means the author equivocated.
+/// `refs/peers/<peer-id>`: the line `hg-bft ref v1 <N>` (the index length
+/// when it was written), then one line per tip of that author,
+/// `<sequence> <hex id>`, sorted by id; more than one tip means the author
+/// equivocated. Neither file is fsynced: the index is the durable record, and
+/// a file whose stamp is not the index's length is simply recomputed.
 public enum Refs {
     static let headsMagic = "hg-bft heads v1"
     static let maxFileBytes = 1 << 24
@@ -65,26 +67,43 @@ public enum Refs {
         }
     }
 
+    /// One peer ref file: an author's tips, stamped with the index length it was written at.
+    public struct PeerRef: Equatable, Sendable {
+        public var tips: [Tip]
+        public var stamp: Int
+        public init(tips: [Tip], stamp: Int) {
+            self.tips = tips.sorted()
+            self.stamp = stamp
+        }
+    }
+
+    static let refMagic = "hg-bft ref v1"
+
     /// Reads one peer ref file; `nil` if it does not exist.
-    public static func readPeer(_ path: String) throws(StoreError) -> [Tip]? {
+    public static func readPeer(_ path: String) throws(StoreError) -> PeerRef? {
         guard let bytes = try FileSystem.readIfExists(path, limit: maxFileBytes) else { return nil }
-        let text = String(decoding: bytes, as: UTF8.self)
-        guard text.hasSuffix("\n") else { throw .badFile(path: path, reason: "missing final newline") }
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        guard let first = lines.first, first.hasPrefix(refMagic + " "), lines.count >= 3, lines.last == "",
+              let stamp = Int(first.dropFirst(refMagic.count + 1)), stamp >= 0,
+              String(stamp) == first.dropFirst(refMagic.count + 1)
+        else { throw .badFile(path: path, reason: "bad ref header or layout") }
         var tips: [Tip] = []
-        for line in text.split(separator: "\n") {
-            let parts = line.split(separator: " ")
+        for line in lines.dropFirst().dropLast() {
+            let parts = line.split(separator: " ", omittingEmptySubsequences: false)
             guard parts.count == 2, let seq = UInt64(parts[0]), String(seq) == parts[0],
                   let id = ObjectID(hex: String(parts[1])), id.hex == parts[1]
             else { throw .badFile(path: path, reason: "bad line '\(line.prefix(80))'") }
+            if let last = tips.last, last.sequence != seq || !(last.id < id) {
+                throw .badFile(path: path, reason: "tips must share one sequence number and be sorted by id")
+            }
             tips.append(Tip(sequence: seq, id: id))
         }
-        guard !tips.isEmpty, tips == tips.sorted() else { throw .badFile(path: path, reason: "tips are empty or unsorted") }
-        return tips
+        return PeerRef(tips: tips, stamp: stamp)
     }
 
     /// Encodes one peer ref file.
-    public static func encodePeer(_ tips: [Tip]) -> [UInt8] {
-        Array(tips.sorted().map { "\($0.sequence) \($0.id.hex)\n" }.joined().utf8)
+    public static func encodePeer(_ ref: PeerRef) -> [UInt8] {
+        Array(("\(refMagic) \(ref.stamp)\n" + ref.tips.sorted().map { "\($0.sequence) \($0.id.hex)\n" }.joined()).utf8)
     }
 
     /// Recomputes heads and per-author tips from index records.

@@ -26,7 +26,7 @@ public final class RepositoryLock {
             }
             if waited >= timeout {
                 close(fd)
-                throw .locked(lockPath: path, seconds: Int(timeout.rounded()))
+                throw .locked(lockPath: path, seconds: timeout)
             }
             usleep(useconds_t(pause * 1_000_000))
             waited += pause

@@ -11,7 +11,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// `init` found an existing repository.
     case alreadyExists(path: String)
     /// Another process holds the repository lock.
-    case locked(lockPath: String, seconds: Int)
+    case locked(lockPath: String, seconds: Double)
     /// An object is not in the store.
     case objectMissing(ObjectID)
     /// An object file failed to decompress.
@@ -36,7 +36,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .alreadyExists(path):
             return "a repository already exists in \(path)"
         case let .locked(lockPath, seconds):
-            return "another hg-bft process holds the repository lock '\(lockPath)' (waited \(seconds) s); try again when it has finished"
+            let waited = seconds >= 10 ? "\(Int(seconds.rounded()))" : "\(Double(Int(seconds * 10)) / 10)"
+            return "another hg-bft process holds the repository lock '\(lockPath)' (waited \(waited) s); try again when it has finished"
         case let .objectMissing(id):
             return "object \(id.hex) is missing"
         case let .objectCorrupt(id, path, reason):

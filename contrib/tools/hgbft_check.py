@@ -15,6 +15,7 @@ Requires Python 3.8+ and the `cryptography` package (Ed25519).
 
 import hashlib
 import os
+import re
 import stat
 import sys
 import zlib
@@ -65,6 +66,8 @@ FORMAT_MARKER = b"hg-bft repository format 1\n"  # 5.1 (27 bytes)
 INDEX_HEADER = b"hg-bft index v1\n"              # 5.6 (16 bytes)
 STATE_HEADER = b"hg-bft state v1\n"              # 5.9 (16 bytes)
 WORKTREE_HEADER = b"hg-bft worktree1"            # 5.10 (16 bytes, no newline)
+PACK_HEADER = b"hg-bft pack v1\n\x00"            # 5.5.1 (16 bytes)
+PACK_INDEX_HEADER = b"hg-bft packidx1\n"         # 5.5.1 (16 bytes)
 HEADS_PREFIX = "hg-bft heads v1 "                # 5.7
 IDENTITY_FIRST = "hg-bft identity v1"            # 5.4
 
@@ -185,19 +188,24 @@ def path_error(path: bytes):
     if not 1 <= len(path) <= MAX_PATH:
         return f"path length {len(path)} outside 1..{MAX_PATH}"
     try:
-        path.decode("utf-8", errors="strict")
+        text = path.decode("utf-8", errors="strict")
     except UnicodeDecodeError:
         return "path is not valid UTF-8"
     for b in path:
         if b < 0x20 or b == 0x7F:
             return f"path contains control byte 0x{b:02x}"
+    for c in text:
+        if 0x80 <= ord(c) <= 0x9F:
+            return f"path contains C1 control U+{ord(c):04X}"
     for comp in path.split(b"/"):
         if len(comp) == 0:
             return "path has an empty component (leading, trailing or double '/')"
         if len(comp) > MAX_COMPONENT:
             return f"path component longer than {MAX_COMPONENT} bytes"
-        if comp in (b".", b"..", b".hgrepo"):
+        if comp in (b".", b".."):
             return f"path component {comp.decode()!r} is not allowed"
+        if comp.lower() == b".hgrepo":  # ASCII case-insensitive (bytes.lower is ASCII-only)
+            return f"path component {show_path(comp)!r} names the metadata directory"
     return None
 
 
@@ -610,10 +618,11 @@ def parse_config(text: str):
     errors = []
     section = None
     for lineno, raw in enumerate(text.split("\n"), 1):
-        # FORMAT.md does not say which whitespace is insignificant; hg-bft trims
-        # spaces and tabs around a line (so "[core]\r" is malformed) but trims any
-        # whitespace, including "\r", around a value.
-        line = raw.strip(" \t")
+        # FORMAT.md does not say which whitespace is insignificant. hg-bft trims ASCII
+        # white space, but a CRLF file's "[core]\r" is malformed for it (in Swift "\r\n"
+        # is one Character, so such a file never splits into lines); we mirror that by
+        # not trimming "\r" around section headers.
+        line = raw.strip(" \t\f\v")
         if not line or line[0] in "#;":
             continue
         if line.startswith("["):
@@ -639,8 +648,8 @@ def parse_config(text: str):
             errors.append(f"line {lineno}: not a 'key = value' line")
             continue
         key, value = line.split("=", 1)
-        key = key.strip(" \t").lower()
-        value = value.strip()
+        key = key.strip(" \t\f\v\r\n").lower()
+        value = value.strip(" \t\f\v\r\n")
         if not key:
             errors.append(f"line {lineno}: empty key")
             continue
@@ -837,7 +846,7 @@ class Checker:
             return
         for fan in sorted(os.listdir(objdir)):
             fpath = os.path.join(objdir, fan)
-            if is_temp_name(fan):
+            if is_temp_name(fan) or (fan == "pack" and os.path.isdir(fpath)):
                 continue
             if not os.path.isdir(fpath) or not is_lower_hex(fan, 2):
                 self.problem(self.rel("objects", fan), "unexpected entry in objects/ (not a fan-out directory)")
@@ -866,6 +875,123 @@ class Checker:
                     self.damaged[oid] = str(e)
                     continue
                 self.objects[oid] = obj
+        self.load_packs()
+
+    # -- 5.5.1 Packs -------------------------------------------------------------
+
+    def load_packs(self):
+        self.packs = 0
+        self.packed_objects = 0
+        packdir = self.path("objects", "pack")
+        if not os.path.isdir(packdir):
+            return
+        packs, idxs = set(), set()
+        for name in sorted(os.listdir(packdir)):
+            if is_temp_name(name):
+                continue
+            m = re.fullmatch(r"pack-([0-9a-f]{64})\.(pack|idx)", name)
+            if not m or not os.path.isfile(os.path.join(packdir, name)):
+                self.problem(self.rel("objects", "pack", name), "unexpected entry in objects/pack")
+                continue
+            (packs if m.group(2) == "pack" else idxs).add(m.group(1))
+        for h in sorted(packs | idxs):
+            if h not in idxs:
+                self.problem(self.rel("objects", "pack", f"pack-{h}.pack"),
+                             "pack without its .idx (an interrupted write; its objects do not count)")
+            elif h not in packs:
+                self.problem(self.rel("objects", "pack", f"pack-{h}.idx"), "index without its .pack")
+            else:
+                self.check_pack(h)
+
+    def check_pack(self, h: str):
+        pwhere = self.rel("objects", "pack", f"pack-{h}.pack")
+        iwhere = self.rel("objects", "pack", f"pack-{h}.idx")
+        idx = self.read("objects", "pack", f"pack-{h}.idx")
+        if idx is None:
+            return
+        # the .idx: header, count, entries, pack hash, checksum
+        if len(idx) < 16 + 4 + 64 or idx[:16] != PACK_INDEX_HEADER:
+            self.problem(iwhere, "bad header or too short")
+            return
+        if blake2b256(idx[:-32]) != idx[-32:]:
+            self.problem(iwhere, "checksum mismatch")
+            return
+        count = int.from_bytes(idx[16:20], "little")
+        if len(idx) != 20 + 40 * count + 64:
+            self.problem(iwhere, f"length {len(idx)} does not fit {count} entries")
+            return
+        entries = []
+        for i in range(count):
+            at = 20 + 40 * i
+            entries.append((idx[at:at + 32], int.from_bytes(idx[at + 32:at + 40], "little")))
+        if any(not a[0] < b[0] for a, b in zip(entries, entries[1:])):
+            self.problem(iwhere, "entries are not strictly ascending by id")
+            return
+        pack_hash = idx[20 + 40 * count:20 + 40 * count + 32]
+        if pack_hash.hex() != h:
+            self.problem(iwhere, f"names pack {pack_hash.hex()}, not the pack of its file name")
+        # the .pack: header, entries, trailer
+        pack = self.read("objects", "pack", f"pack-{h}.pack")
+        if pack is None:
+            return
+        if len(pack) < 16 + 32 or pack[:16] != PACK_HEADER:
+            self.problem(pwhere, "bad header or too short")
+            return
+        trailer = pack[-32:]
+        if blake2b256(pack[:-32]) != trailer:
+            # FORMAT.md does not say whether a pack with a bad trailer may still be read;
+            # hg-bft keeps reading it (each object is checked against its id anyway).
+            self.problem(pwhere, "trailer does not match the pack's content")
+        elif trailer.hex() != h:
+            self.problem(pwhere, "trailer hash differs from the file name")
+        if trailer != pack_hash:
+            self.problem(iwhere, "pack hash differs from the pack's trailer")
+        body_end = len(pack) - 32
+        starts = {}
+        pos = 16
+        try:
+            while pos < body_end:
+                start = pos
+                n, pos = read_varint(pack, pos)
+                if n > body_end - pos:
+                    raise DecodeError(f"entry at offset {start} runs past the trailer")
+                starts[start] = (pos, n)
+                pos += n
+        except DecodeError as e:
+            self.problem(pwhere, f"entries do not parse: {e}")
+            return
+        self.packs += 1
+        used = set()
+        shared = False
+        for oid, offset in entries:
+            where = f"object {oid.hex()} ({pwhere} offset {offset})"
+            if offset not in starts:
+                self.problem(where, "the .idx offset is not the start of an entry")
+                if oid not in self.objects:
+                    self.damaged[oid] = "bad pack offset"
+                continue
+            shared = shared or offset in used
+            used.add(offset)
+            at, n = starts[offset]
+            try:
+                if n > MAX_LOOSE_FILE:
+                    raise DecodeError(f"entry is {n} bytes, over the {MAX_LOOSE_FILE}-byte limit")
+                enc = inflate_object(pack[at:at + n])
+                if object_id(enc) != oid:
+                    raise DecodeError(f"content hashes to {object_id(enc).hex()}, not its .idx id")
+                obj = decode_object(enc)
+            except DecodeError as e:
+                self.problem(where, str(e))
+                if oid not in self.objects:
+                    self.damaged[oid] = str(e)
+                continue
+            self.packed_objects += 1
+            self.objects[oid] = obj
+        unindexed = sorted(set(starts) - used)
+        if unindexed:
+            self.problem(pwhere, f"{len(unindexed)} entries are not in the .idx (first at offset {unindexed[0]})")
+        if shared:
+            self.problem(iwhere, "two .idx entries share one pack entry")
 
     # -- 5.6 ----------------------------------------------------------------
 
@@ -1287,8 +1413,9 @@ class Checker:
         if hasattr(self, "objects"):
             nblobs = sum(1 for o in self.objects.values() if isinstance(o, Blob))
             nops = sum(1 for o in self.objects.values() if isinstance(o, Operation))
-            out.append(f"loose objects: {len(self.objects) + len(self.damaged)} "
-                       f"({nops} operations, {nblobs} blobs, {len(self.damaged)} damaged)")
+            out.append(f"objects: {len(self.objects) + len(self.damaged)} "
+                       f"({nops} operations, {nblobs} blobs, {len(self.damaged)} damaged; "
+                       f"{getattr(self, 'packed_objects', 0)} read from {getattr(self, 'packs', 0)} pack(s))")
         if hasattr(self, "valid"):
             authors = {op.author for op in self.valid.values()}
             out.append(f"indexed operations: {len(self.index_ops)} ({len(self.valid)} valid), "
@@ -1491,7 +1618,7 @@ def main(argv) -> int:
         return main_repo(argv[1])
     if len(argv) == 3 and argv[1] == "--vectors":
         return main_vectors(argv[2])
-    print(__doc__.strip().split("\n\n")[1], file=sys.stderr)
+    print(__doc__.strip().split("\n\n")[2], file=sys.stderr)
     return 2
 
 

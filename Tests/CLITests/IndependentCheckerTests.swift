@@ -1,0 +1,230 @@
+import Foundation
+import Testing
+
+/// Cross-checks the repositories `hg-bft` writes against `contrib/tools/hgbft_check.py`, an
+/// independent Python reader and verifier written from docs/FORMAT.md alone. If the two ever
+/// disagree, either the code or the format document is wrong.
+///
+/// The checker needs `python3` with the `cryptography` package; without them these tests are
+/// disabled rather than failed.
+@Suite("Independent checker (docs/FORMAT.md)", .enabled(if: Checker.isAvailable))
+struct IndependentCheckerTests {
+
+    @Test("the checker accepts a repository built by hg-bft and prints the same fingerprint and heads")
+    func checkerAgreesWithVerify() throws {
+        let dir = try TempDir("indep-ok")
+        try Checker.buildRepository(in: dir)
+
+        let verify = try CLI.ok(["verify"], in: dir.url)
+        let toolFingerprint = Checker.value(after: "state fingerprint: ", in: verify.stdout)
+        #expect(toolFingerprint?.count == 64, "verify printed no fingerprint: \(verify)")
+
+        let check = try Checker.run([dir.url.path])
+        #expect(check.status == 0, "checker rejected a clean repository: \(check)")
+        #expect(check.stdout.contains("clean: no problems found"), "\(check)")
+        let checkerFingerprint = Checker.value(after: "state fingerprint: ", in: check.stdout)
+        #expect(checkerFingerprint != nil, "checker printed no fingerprint: \(check)")
+        #expect(checkerFingerprint == toolFingerprint, "fingerprints differ:\n\(verify)\n\(check)")
+
+        let heads = try CLI.ok(["heads"], in: dir.url)
+        let toolHeads = heads.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+        let checkerHeads = check.stdout.split(separator: "\n")
+            .filter { $0.hasPrefix("head ") }
+            .map { String($0.dropFirst("head ".count)) }
+        #expect(!toolHeads.isEmpty)
+        #expect(checkerHeads == toolHeads, "heads differ:\n\(heads)\n\(check)")
+    }
+
+    @Test("the checker reads packs (5.5.1) written by hg-bft-bench populate",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: Checker.bench.path)))
+    func checkerReadsPacks() throws {
+        let dir = try TempDir("indep-pack")
+        try CLI.ok(["init"], in: dir.url)
+        let populate = try Checker.process(Checker.bench, ["populate", dir.url.path, "25", "6"], in: dir.url)
+        try #require(populate.status == 0, "\(populate)")
+        let packs = try FileManager.default.contentsOfDirectory(atPath: dir.path(".hgrepo/objects/pack").path)
+        #expect(packs.contains { $0.hasSuffix(".idx") }, "populate wrote no pack: \(packs)")
+
+        let verify = try CLI.ok(["verify"], in: dir.url)
+        let check = try Checker.run([dir.url.path])
+        #expect(check.status == 0, "\(check)")
+        let toolFingerprint = Checker.value(after: "state fingerprint: ", in: verify.stdout)
+        #expect(toolFingerprint != nil)
+        #expect(Checker.value(after: "state fingerprint: ", in: check.stdout) == toolFingerprint, "\(verify)\n\(check)")
+    }
+
+    @Test("the checker's --vectors mode reproduces every worked example of FORMAT.md section 6")
+    func vectorsMatch() throws {
+        let vectors = Checker.packageRoot.appendingPathComponent("Tests/HGCoreTests/Vectors/format-examples.txt")
+        let result = try Checker.run(["--vectors", vectors.path])
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdout.contains(", 0 failed"), "\(result)")
+    }
+
+    enum Tamper: String, CaseIterable, CustomTestStringConvertible {
+        case objectByte, indexPayload, indexChecksum, headsLine, stateChecksum, identityMode
+        var testDescription: String { rawValue }
+    }
+
+    @Test("the checker reports a tampered repository", arguments: Tamper.allCases)
+    func tamperIsReported(_ tamper: Tamper) throws {
+        let dir = try TempDir("indep-tamper")
+        try Checker.buildRepository(in: dir)
+        let clean = try Checker.run([dir.url.path])
+        try #require(clean.status == 0, "checker rejected the repository before tampering: \(clean)")
+
+        let meta = dir.path(".hgrepo")
+        switch tamper {
+        case .objectByte:
+            let object = try #require(try Checker.firstObject(in: meta.appendingPathComponent("objects")))
+            try Checker.flip(object, at: 5)
+        case .indexPayload:
+            // Inside the first record's payload (header 16 + length 4): the record's CRC fails.
+            try Checker.flip(meta.appendingPathComponent("index/operations"), at: 30)
+        case .indexChecksum:
+            try Checker.flip(meta.appendingPathComponent("index/operations"), at: -1)
+        case .headsLine:
+            // The last byte before the final newline is a hex digit of a head; '0' <-> '1' etc.
+            try Checker.flip(meta.appendingPathComponent("heads"), at: -2)
+        case .stateChecksum:
+            try Checker.flip(meta.appendingPathComponent("index/state"), at: -1)
+        case .identityMode:
+            try FileManager.default.setAttributes([.posixPermissions: 0o644],
+                                                  ofItemAtPath: meta.appendingPathComponent("keys/identity").path)
+        }
+
+        let result = try Checker.run([dir.url.path])
+        #expect(result.status == 1, "checker missed tampering (\(tamper.rawValue)): \(result)")
+        #expect(result.stdout.contains("problem: "), "\(result)")
+        let verify = try CLI.run(["verify"], in: dir.url)
+        #expect(verify.status != 0, "hg-bft verify missed tampering (\(tamper.rawValue)): \(verify)")
+    }
+
+    @Test("usage errors exit 2")
+    func usageErrors() throws {
+        #expect(try Checker.run([]).status == 2)
+        let missing = FileManager.default.temporaryDirectory.appendingPathComponent("no-such-\(UUID().uuidString)")
+        #expect(try Checker.run([missing.path]).status == 2)
+    }
+}
+
+/// Runs `python3 contrib/tools/hgbft_check.py` and builds the repositories it checks.
+enum Checker {
+    /// The package root, found from this file's path (Tests/CLITests/<file>).
+    static let packageRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static let script: URL = packageRoot.appendingPathComponent("contrib/tools/hgbft_check.py")
+
+    /// Whether `python3` with the `cryptography` package can run the checker here.
+    static let isAvailable: Bool = {
+        guard FileManager.default.fileExists(atPath: script.path) else { return false }
+        guard let result = try? python(["-c", "import cryptography.hazmat.primitives.asymmetric.ed25519"]) else {
+            return false
+        }
+        return result.status == 0
+    }()
+
+    static func run(_ args: [String]) throws -> CLI.Result {
+        try python([script.path] + args)
+    }
+
+    /// The benchmark driver built beside `hg-bft`; its `populate` writes objects in packs.
+    static let bench: URL = URL(fileURLWithPath: CLI.binary).deletingLastPathComponent()
+        .appendingPathComponent("hg-bft-bench")
+
+    static func python(_ args: [String]) throws -> CLI.Result {
+        try process(URL(fileURLWithPath: "/usr/bin/env"), ["python3"] + args, in: packageRoot)
+    }
+
+    static func process(_ executable: URL, _ args: [String], in cwd: URL) throws -> CLI.Result {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = args
+        process.currentDirectoryURL = cwd
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let group = DispatchGroup()
+        nonisolated(unsafe) var errData = Data()
+        group.enter()
+        DispatchQueue.global().async {
+            errData = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        return CLI.Result(status: process.terminationStatus,
+                          stdout: String(decoding: outData, as: UTF8.self),
+                          stderr: String(decoding: errData, as: UTF8.self),
+                          stdoutBytes: outData)
+    }
+
+    /// The rest of the first line that starts with `prefix`.
+    static func value(after prefix: String, in text: String) -> String? {
+        for line in text.split(separator: "\n") where line.hasPrefix(prefix) {
+            return String(line.dropFirst(prefix.count)).trimmingCharacters(in: .whitespaces)
+        }
+        return nil
+    }
+
+    /// A repository with several commits: adds, modifications, deletions, an executable file
+    /// (and its mode change), a subdirectory, a non-ASCII name and an empty file.
+    static func buildRepository(in dir: TempDir) throws {
+        try CLI.ok(["init"], in: dir.url)
+        try dir.write("README.md", "hello\n")
+        try dir.write("docs/guide.txt", "guide\n")
+        try dir.write("docs/deep/notes.md", "notes\n")
+        try dir.write("docs/résumé ü.txt", "non-ascii name\n")
+        try dir.write("run.sh", "#!/bin/sh\necho hi\n")
+        try setMode(0o755, dir.path("run.sh"))
+        try CLI.ok(["commit", "-m", "first"], in: dir.url)
+
+        try dir.write("README.md", "hello\nworld\n")
+        try FileManager.default.removeItem(at: dir.path("docs/guide.txt"))
+        try dir.write("new.txt", "new\n")
+        try CLI.ok(["commit", "-m", "modify, delete, add"], in: dir.url)
+
+        try setMode(0o644, dir.path("run.sh"))
+        try dir.write("empty", "")
+        try CLI.ok(["commit", "-m", "mode change and an empty file"], in: dir.url)
+
+        try dir.write("docs/guide.txt", "guide, again\n")
+        try FileManager.default.removeItem(at: dir.path("docs/deep"))
+        try CLI.ok(["commit", "-m", "recreate a deleted path, remove a directory"], in: dir.url)
+    }
+
+    static func setMode(_ mode: Int, _ url: URL) throws {
+        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: url.path)
+    }
+
+    /// The first loose object file (sorted), skipping temporary files.
+    static func firstObject(in objects: URL) throws -> URL? {
+        let fm = FileManager.default
+        for fan in try fm.contentsOfDirectory(atPath: objects.path).sorted() where fan.count == 2 {
+            let dir = objects.appendingPathComponent(fan)
+            for name in try fm.contentsOfDirectory(atPath: dir.path).sorted() where !name.hasPrefix(".") {
+                return dir.appendingPathComponent(name)
+            }
+        }
+        return nil
+    }
+
+    /// Flips the low bit of one byte (a negative offset counts from the end), keeping the
+    /// file's permissions (objects are read-only).
+    static func flip(_ url: URL, at offset: Int) throws {
+        let fm = FileManager.default
+        let mode = try fm.attributesOfItem(atPath: url.path)[.posixPermissions] as? Int ?? 0o644
+        try setMode(0o644, url)
+        var data = try Data(contentsOf: url)
+        let index = offset < 0 ? data.count + offset : offset
+        try #require(index >= 0 && index < data.count, "offset \(offset) outside \(url.lastPathComponent)")
+        data[index] ^= 0x01
+        try data.write(to: url)
+        try setMode(mode, url)
+    }
+}

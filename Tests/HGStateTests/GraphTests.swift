@@ -1,0 +1,216 @@
+import HGCore
+import HGCrypto
+@testable import HGGraph
+import HGState
+import Testing
+
+/// g ← a ← c ← m, g ← b ← m: a fork after g, merged by m; d is a second head on b.
+private struct Diamond {
+    let h: History
+    let g: Operation, a: Operation, b: Operation, c: Operation, m: Operation, d: Operation
+
+    init() throws {
+        h = try History(authors: 2)
+        g = try h.genesis()
+        a = try h.change(by: 0, parents: [g], [try write("f", "a")])
+        b = try h.change(by: 1, parents: [g], [try write("f", "b")])
+        c = try h.change(by: 0, parents: [a], [try write("f", "c")])
+        m = try h.change(by: 0, parents: [c, b], [try write("f", "m")])
+        d = try h.change(by: 1, parents: [b], [try write("x", "d")])
+    }
+}
+
+@Suite("Graph")
+struct GraphTests {
+    @Test func headsAreTheNodesWithoutChildrenSorted() throws {
+        let t = try Diamond()
+        let graph = try t.h.graph()
+        #expect(graph.count == 6)
+        #expect(graph.heads == [t.m.id, t.d.id].sorted())
+        #expect(try t.h.graph([t.g]).heads == [t.g.id])
+        #expect(try Graph([]).heads.isEmpty)
+    }
+
+    @Test func levelsAreLongestPathFromARoot() throws {
+        let t = try Diamond()
+        let graph = try t.h.graph()
+        func level(_ op: Operation) throws -> Int32 { graph.levels[try #require(graph.number(of: op.id))] }
+        #expect(try level(t.g) == 0)
+        #expect(try level(t.a) == 1)
+        #expect(try level(t.b) == 1)
+        #expect(try level(t.c) == 2)
+        #expect(try level(t.m) == 3)
+        #expect(try level(t.d) == 2)
+    }
+
+    @Test func isAncestor() throws {
+        let t = try Diamond()
+        let graph = try t.h.graph()
+        func n(_ op: Operation) throws -> Int { try #require(graph.number(of: op.id)) }
+        #expect(graph.isAncestor(try n(t.g), of: try n(t.m)))
+        #expect(graph.isAncestor(try n(t.a), of: try n(t.m)))
+        #expect(graph.isAncestor(try n(t.b), of: try n(t.m)))
+        #expect(graph.isAncestor(try n(t.b), of: try n(t.d)))
+        #expect(!graph.isAncestor(try n(t.m), of: try n(t.g)), "descendant is not an ancestor")
+        #expect(!graph.isAncestor(try n(t.a), of: try n(t.b)), "concurrent")
+        #expect(!graph.isAncestor(try n(t.a), of: try n(t.d)), "concurrent at a lower level")
+        #expect(!graph.isAncestor(try n(t.c), of: try n(t.d)), "concurrent at the same level")
+        #expect(!graph.isAncestor(try n(t.m), of: try n(t.m)), "not a strict ancestor of itself")
+    }
+
+    @Test func isAncestorAgreesWithTheDefinitionOnRandomDAGs() throws {
+        for seed in UInt64(1)...5 {
+            let h = try randomHistory(seed: seed * 31)
+            let graph = try h.graph()
+            for x in 0..<graph.count {
+                let xid = graph.nodes[x].id
+                for y in 0..<graph.count {
+                    let expected = h.ancestors[graph.nodes[y].id]?.contains(xid) == true
+                    if graph.isAncestor(x, of: y) != expected {
+                        Issue.record("seed \(seed): isAncestor(\(x), of: \(y)) should be \(expected)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func ancestors() throws {
+        let t = try Diamond()
+        let graph = try t.h.graph()
+        func n(_ op: Operation) throws -> Int { try #require(graph.number(of: op.id)) }
+        #expect(graph.ancestors(of: [try n(t.m)]) == Set(try [t.g, t.a, t.b, t.c].map(n)))
+        #expect(graph.ancestors(of: [try n(t.d)]) == Set(try [t.g, t.b].map(n)))
+        #expect(graph.ancestors(of: [try n(t.c), try n(t.d)]) == Set(try [t.g, t.a, t.b].map(n)))
+        #expect(graph.ancestors(of: [try n(t.g)]).isEmpty)
+        #expect(graph.ancestors(of: []).isEmpty)
+    }
+
+    @Test func lookups() throws {
+        let t = try Diamond()
+        let graph = try t.h.graph()
+        #expect(graph.contains(t.c.id))
+        #expect(!graph.contains(blobID("nope")))
+        #expect(graph.number(of: blobID("nope")) == nil)
+        #expect(graph.summary(t.c.id) == OperationSummary(t.c))
+        let m = try #require(graph.number(of: t.m.id))
+        let parentIDs = graph.parents[m].map { graph.nodes[Int($0)].id }
+        #expect(parentIDs == t.m.parents)
+        let b = try #require(graph.number(of: t.b.id))
+        #expect(Set(graph.children[b].map { graph.nodes[Int($0)].id }) == [t.m.id, t.d.id])
+    }
+
+    @Test func newestFirstPutsChildrenBeforeParentsAndIsDeterministic() throws {
+        for seed in UInt64(1)...8 {
+            let h = try randomHistory(seed: seed * 101)
+            let graph = try h.graph()
+            let order = graph.newestFirst()
+            #expect(order.count == graph.count)
+            #expect(Set(order).count == graph.count)
+            var position = [Int](repeating: 0, count: graph.count)
+            for (i, n) in order.enumerated() { position[n] = i }
+            for child in 0..<graph.count {
+                for p in graph.parents[child] {
+                    #expect(position[child] < position[Int(p)], "seed \(seed)")
+                }
+            }
+            let ids = order.map { graph.nodes[$0].id }
+            var rng = SeededRNG(seed: seed)
+            for _ in 0..<5 {
+                let other = try h.graph(randomTopologicalOrder(h.ops, using: &rng))
+                #expect(other.newestFirst().map { other.nodes[$0].id } == ids, "seed \(seed)")
+            }
+            #expect(graph.newestFirst() == order)
+        }
+    }
+
+    @Test func newestFirstPrefersTheNewestTimestampAmongReadyNodes() throws {
+        let t = try Diamond()
+        let graph = try t.h.graph()
+        let ids = graph.newestFirst().map { graph.nodes[$0].id }
+        // d has the newest timestamp of all, then m; b becomes ready only after both.
+        #expect(ids == [t.d.id, t.m.id, t.c.id, t.b.id, t.a.id, t.g.id])
+    }
+
+    @Test func initRejectsDuplicates() throws {
+        let t = try Diamond()
+        let summaries = [t.g, t.a, t.a].map(OperationSummary.init)
+        #expect(throws: Graph.GraphError.duplicate(t.a.id)) { try Graph(summaries) }
+    }
+
+    @Test func initRejectsParentsThatComeLaterOrAreMissing() throws {
+        let t = try Diamond()
+        let later = [t.g, t.c, t.a].map(OperationSummary.init)
+        #expect(throws: Graph.GraphError.missingParent(child: t.c.id, parent: t.a.id)) { try Graph(later) }
+        let missing = [t.g, t.b, t.d, t.m].map(OperationSummary.init)
+        #expect(throws: Graph.GraphError.missingParent(child: t.m.id, parent: t.c.id)) { try Graph(missing) }
+        let error = Graph.GraphError.missingParent(child: t.m.id, parent: t.c.id)
+        #expect(error.description.contains(t.c.id.hex))
+    }
+}
+
+@Suite("GraphLayout")
+struct GraphLayoutTests {
+    @Test func linearHistoryIsOneColumn() throws {
+        let h = try History(authors: 1)
+        var tip = try h.genesis()
+        for i in 0..<5 { tip = try h.change(by: 0, parents: [tip], [try write("f", "\(i)")]) }
+        let graph = try h.graph()
+        let rows = GraphLayout.layout(graph: graph, order: graph.newestFirst())
+        #expect(rows.count == 6)
+        for (i, row) in rows.enumerated() {
+            #expect(row.commitLine == "* ")
+            #expect(row.after.isEmpty)
+            #expect(row.continuation == (i == rows.count - 1 ? "" : "| "))
+        }
+    }
+
+    @Test func forkAndMergeDrawsConnectors() throws {
+        let h = try History(authors: 2)
+        let g = try h.genesis()
+        let a = try h.change(by: 0, parents: [g], [try write("f", "a")])
+        let b = try h.change(by: 1, parents: [g], [try write("f", "b")])
+        let m = try h.change(by: 0, parents: [a, b], [try write("f", "m")])
+        let graph = try h.graph()
+        let order = graph.newestFirst()
+        let rows = GraphLayout.layout(graph: graph, order: order)
+        #expect(rows.count == 4)
+        for row in rows {
+            #expect(row.commitLine.filter { $0 == "*" }.count == 1, "\(row.commitLine)")
+        }
+        // The merge comes first and opens a second lane: "|" then "\".
+        #expect(graph.nodes[order[0]].id == m.id)
+        #expect(rows[0].commitLine == "* ")
+        #expect(rows[0].after.count == 1)
+        let opened = rows[0].after.first ?? ""
+        #expect(opened.hasPrefix("|") && opened.contains("\\") && !opened.contains("/"), "\(opened)")
+        // The two sides of the fork sit in different columns.
+        #expect(rows[1].commitLine.contains("|") && rows[2].commitLine.contains("|"))
+        let column1 = rows[1].commitLine.firstIndex(of: "*").map { rows[1].commitLine.distance(from: rows[1].commitLine.startIndex, to: $0) }
+        let column2 = rows[2].commitLine.firstIndex(of: "*").map { rows[2].commitLine.distance(from: rows[2].commitLine.startIndex, to: $0) }
+        #expect(column1 != column2)
+        // The genesis closes the second lane: "|" then "/".
+        #expect(graph.nodes[order[3]].id == g.id)
+        #expect(rows[3].commitLine == "* | ")
+        let closed = rows[3].after.first ?? ""
+        #expect(closed.hasPrefix("|") && closed.contains("/") && !closed.contains("\\"), "\(closed)")
+        #expect(rows[3].continuation == "")
+        // No line ends in a space.
+        for row in rows { for line in row.after { #expect(!line.hasSuffix(" ")) } }
+    }
+
+    @Test func everyRowOfRandomDAGsHasExactlyOneStar() throws {
+        for seed in UInt64(1)...10 {
+            let h = try randomHistory(seed: seed * 977)
+            let graph = try h.graph()
+            let rows = GraphLayout.layout(graph: graph, order: graph.newestFirst())
+            #expect(rows.count == graph.count)
+            for row in rows {
+                #expect(row.commitLine.filter { $0 == "*" }.count == 1, "seed \(seed): \(row.commitLine)")
+                for line in row.after { #expect(!line.contains("*")) }
+                #expect(!row.continuation.contains("*"))
+            }
+            // Once every operation is drawn, no lane is left open.
+            #expect(rows.last?.continuation == "", "seed \(seed)")
+        }
+    }
+}

@@ -1,0 +1,244 @@
+import HGCore
+import HGCrypto
+import HGGraph
+@testable import HGState
+import Testing
+
+// Shared helpers for the HGState tests: a builder that signs real operations
+// with fixed-seed keys, a seeded random number generator, and a generator of
+// random DAGs made by simulated replicas.
+
+/// The fixed key of author number `k`: seed = 32 bytes of `k + 1`.
+func authorKey(_ k: Int) throws -> Ed25519.KeyPair {
+    try Ed25519.KeyPair(seed: [UInt8](repeating: UInt8(k + 1), count: 32))
+}
+
+/// The id of a blob holding `text`.
+func blobID(_ text: String) -> ObjectID { Blob.id(of: Array(text.utf8)) }
+
+/// A regular (or executable) version of `text`.
+func version(_ text: String, mode: FileMode = .regular) -> FileVersion {
+    FileVersion(blob: blobID(text), mode: mode)
+}
+
+/// A change entry writing `text` to `path`.
+func write(_ path: String, _ text: String, mode: FileMode = .regular) throws -> ChangeEntry {
+    ChangeEntry(path: try RepoPath(path), version: version(text, mode: mode))
+}
+
+/// A change entry deleting `path`.
+func delete(_ path: String) throws -> ChangeEntry {
+    ChangeEntry(path: try RepoPath(path), version: nil)
+}
+
+/// Builds a history of real, signed operations.
+///
+/// Sequence numbers default to the correct value (1 + the author's highest
+/// sequence in the causal past); timestamps increase by one per operation.
+final class History {
+    let keys: [Ed25519.KeyPair]
+    let peers: [PeerID]
+    /// Every operation, in creation order (parents before children).
+    private(set) var ops: [Operation] = []
+    private(set) var byID: [ObjectID: Operation] = [:]
+    /// Per operation: the highest sequence of each author in its causal past, itself included.
+    private var highest: [ObjectID: [PeerID: UInt64]] = [:]
+    /// Per operation: its strict ancestors.
+    private(set) var ancestors: [ObjectID: Set<ObjectID>] = [:]
+    private var clock: UInt64 = 1_700_000_000_000
+    private var nonceCounter: UInt8 = 0
+
+    init(authors: Int) throws {
+        var keys: [Ed25519.KeyPair] = []
+        var peers: [PeerID] = []
+        for k in 0..<authors {
+            let key = try authorKey(k)
+            keys.append(key)
+            let peer = try #require(PeerID(publicKey: key.publicKey))
+            peers.append(peer)
+        }
+        self.keys = keys
+        self.peers = peers
+    }
+
+    /// A genesis operation by author `a` (a second call makes a foreign root).
+    @discardableResult
+    func genesis(by a: Int = 0, quorum: Int = 1) throws -> Operation {
+        nonceCounter &+= 1
+        let payload = Payload.genesis(Genesis(adminQuorum: quorum, nonce: [UInt8](repeating: nonceCounter, count: 16)))
+        return try add(Operation.create(signer: keys[a], sequence: 1, parents: [], timestamp: tick(), payload: payload))
+    }
+
+    /// A change by author `a` on top of `parents`.
+    @discardableResult
+    func change(by a: Int, parents: [Operation], _ entries: [ChangeEntry], sequence: UInt64? = nil,
+                message: String = "") throws -> Operation {
+        try change(by: a, parentIDs: parents.map(\.id), entries, sequence: sequence, message: message)
+    }
+
+    /// A change by author `a` on top of the operations `parentIDs`.
+    @discardableResult
+    func change(by a: Int, parentIDs: [ObjectID], _ entries: [ChangeEntry], sequence: UInt64? = nil,
+                message: String = "") throws -> Operation {
+        let seq = sequence ?? nextSequence(author: a, parents: parentIDs)
+        let payload = Payload.change(Change(message: message, entries: entries))
+        return try add(Operation.create(signer: keys[a], sequence: seq, parents: parentIDs, timestamp: tick(), payload: payload))
+    }
+
+    /// An extension operation (kind 0x80) by author `a`, which has no effect on the tree.
+    @discardableResult
+    func opaque(by a: Int, parentIDs: [ObjectID], sequence: UInt64? = nil) throws -> Operation {
+        let seq = sequence ?? nextSequence(author: a, parents: parentIDs)
+        return try add(Operation.create(signer: keys[a], sequence: seq, parents: parentIDs, timestamp: tick(),
+                                        payload: .opaque(kind: 0x80, body: [1, 2, 3])))
+    }
+
+    /// 1 + the author's highest sequence in the causal past of `parents`.
+    func nextSequence(author a: Int, parents: [ObjectID]) -> UInt64 {
+        let peer = peers[a]
+        let best = parents.map { highest[$0]?[peer] ?? 0 }.max() ?? 0
+        return best + 1
+    }
+
+    private func tick() -> UInt64 {
+        clock += 1
+        return clock
+    }
+
+    private func add(_ op: Operation) -> Operation {
+        var high: [PeerID: UInt64] = [:]
+        var anc = Set<ObjectID>()
+        for p in op.parents {
+            for (peer, seq) in highest[p] ?? [:] { high[peer] = max(high[peer] ?? 0, seq) }
+            anc.insert(p)
+            anc.formUnion(ancestors[p] ?? [])
+        }
+        high[op.author] = max(high[op.author] ?? 0, op.sequence)
+        highest[op.id] = high
+        ancestors[op.id] = anc
+        ops.append(op)
+        byID[op.id] = op
+        return op
+    }
+
+    /// The graph of `order` (default: creation order).
+    func graph(_ order: [Operation]? = nil) throws -> Graph {
+        try Graph((order ?? ops).map(OperationSummary.init))
+    }
+
+    /// The tree of the operations in `order` (default: creation order).
+    func tree(_ order: [Operation]? = nil) throws -> FileTree {
+        let g = try graph(order)
+        return FileTree.compute(graph: g) { node in byID[g.nodes[node].id]?.change }
+    }
+
+    /// The tree computed directly from the definition: per path, the writes
+    /// that no other write to the same path has in its causal past.
+    func referencePaths() -> [RepoPath: [LiveWrite]] {
+        var writes: [RepoPath: [LiveWrite]] = [:]
+        for op in ops {
+            for entry in op.change?.entries ?? [] {
+                writes[entry.path, default: []].append(LiveWrite(op: op.id, version: entry.version))
+            }
+        }
+        var result: [RepoPath: [LiveWrite]] = [:]
+        for (path, all) in writes {
+            let live = all.filter { w in
+                !all.contains { other in ancestors[other.op]?.contains(w.op) == true }
+            }
+            result[path] = live.sorted()
+        }
+        return result
+    }
+}
+
+/// SplitMix64: a small, fast, seedable generator.
+struct SeededRNG: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Paths the random histories write to: few, so that conflicts are frequent.
+let randomPaths = ["a", "b", "dir/c", "dir/d"]
+let randomContents = ["x", "y", "z"]
+
+/// Random change entries over `randomPaths`: one or two distinct paths, each
+/// written (mostly regular, sometimes executable) or deleted.
+func randomEntries(using rng: inout SeededRNG) throws -> [ChangeEntry] {
+    var chosen = randomPaths.shuffled(using: &rng)
+    chosen = Array(chosen.prefix(Int.random(in: 1...2, using: &rng)))
+    return try chosen.map { path in
+        if Int.random(in: 0..<4, using: &rng) == 0 { return try delete(path) }
+        let text = randomContents[Int.random(in: 0..<randomContents.count, using: &rng)]
+        let mode: FileMode = Int.random(in: 0..<10, using: &rng) == 0 ? .executable : .regular
+        return try write(path, text, mode: mode)
+    }
+}
+
+/// A random history made by 3–5 simulated replicas (one per author), 30–80
+/// operations in all. Each replica knows a down-closed set of operations;
+/// before an operation it sometimes merges another replica's knowledge; the
+/// operation's parents are a random non-empty subset of the replica's frontier.
+func randomHistory(seed: UInt64) throws -> History {
+    var rng = SeededRNG(seed: seed)
+    let authorCount = Int.random(in: 3...5, using: &rng)
+    let opCount = Int.random(in: 30...80, using: &rng)
+    let history = try History(authors: authorCount)
+    let genesis = try history.genesis(by: 0)
+    var known = [Set<ObjectID>](repeating: [genesis.id], count: authorCount)
+    var frontier = [Set<ObjectID>](repeating: [genesis.id], count: authorCount)
+    while history.ops.count < opCount {
+        let a = Int.random(in: 0..<authorCount, using: &rng)
+        if Int.random(in: 0..<10, using: &rng) < 3 {
+            let b = Int.random(in: 0..<authorCount, using: &rng)
+            known[a].formUnion(known[b])
+            var named = Set<ObjectID>()
+            for id in known[a] { named.formUnion(history.byID[id]?.parents ?? []) }
+            frontier[a] = known[a].subtracting(named)
+        }
+        let candidates = frontier[a].sorted()
+        var parents = candidates.filter { _ in Int.random(in: 0..<3, using: &rng) != 0 }
+        if parents.isEmpty { parents = [candidates[Int.random(in: 0..<candidates.count, using: &rng)]] }
+        let op: Operation
+        if Int.random(in: 0..<15, using: &rng) == 0 {
+            op = try history.opaque(by: a, parentIDs: parents)
+        } else {
+            op = try history.change(by: a, parentIDs: parents, try randomEntries(using: &rng))
+        }
+        known[a].insert(op.id)
+        frontier[a].subtract(parents)
+        frontier[a].insert(op.id)
+    }
+    return history
+}
+
+/// A uniformly-chosen-at-each-step topological order of `ops` (Kahn's algorithm
+/// picking a random ready operation).
+func randomTopologicalOrder(_ ops: [Operation], using rng: inout SeededRNG) -> [Operation] {
+    var pending: [ObjectID: Int] = [:]
+    var children: [ObjectID: [Operation]] = [:]
+    var ready: [Operation] = []
+    for op in ops {
+        pending[op.id] = op.parents.count
+        for p in op.parents { children[p, default: []].append(op) }
+        if op.parents.isEmpty { ready.append(op) }
+    }
+    var order: [Operation] = []
+    while !ready.isEmpty {
+        let op = ready.remove(at: Int.random(in: 0..<ready.count, using: &rng))
+        order.append(op)
+        for child in children[op.id] ?? [] {
+            let left = (pending[child.id] ?? 1) - 1
+            pending[child.id] = left
+            if left == 0 { ready.append(child) }
+        }
+    }
+    return order
+}

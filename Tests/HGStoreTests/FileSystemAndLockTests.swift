@@ -1,0 +1,131 @@
+import Foundation
+import HGCore
+@testable import HGStore
+import Testing
+
+@Suite("RepositoryLock")
+struct RepositoryLockTests {
+    @Test func secondLockTimesOutWhileTheFirstIsHeldAndSucceedsAfterRelease() throws {
+        let dir = try TempDirectory("hglock")
+        defer { dir.cleanup() }
+        let path = dir.file("lock")
+        var first: RepositoryLock? = try RepositoryLock(path: path, timeout: 0.2)
+        #expect(first?.path == path)
+        let started = Date()
+        let error = storeError { () throws(StoreError) in _ = try RepositoryLock(path: path, timeout: 0.2) }
+        let waited = Date().timeIntervalSince(started)
+        withExtendedLifetime(first) {}
+        guard case let .locked(lockPath, _)? = error else {
+            Issue.record("expected locked, got \(String(describing: error))")
+            return
+        }
+        #expect(lockPath == path)
+        #expect(error.map(String.init(describing:))?.contains(path) == true)
+        #expect(waited >= 0.15, "gave up after \(waited) s")
+        #expect(waited < 5)
+        first = nil
+        let second = try RepositoryLock(path: path, timeout: 0.2)
+        #expect(second.path == path)
+        // And the second now blocks a third.
+        let third = storeError { () throws(StoreError) in _ = try RepositoryLock(path: path, timeout: 0) }
+        guard case .locked? = third else {
+            Issue.record("expected locked, got \(String(describing: third))")
+            return
+        }
+        withExtendedLifetime(second) {}
+    }
+
+    @Test func lockInAMissingDirectoryIsAnIOError() throws {
+        let dir = try TempDirectory("hglock")
+        defer { dir.cleanup() }
+        let path = dir.file("missing/lock")
+        guard case let .io(errorPath, _, code)? = storeError({ () throws(StoreError) in _ = try RepositoryLock(path: path, timeout: 0) }) else {
+            Issue.record("expected an io error")
+            return
+        }
+        #expect(errorPath == path)
+        #expect(code == ENOENT)
+    }
+}
+
+@Suite("FileSystem")
+struct FileSystemTests {
+    @Test func writeAtomicallyReplacesContentAndLeavesNoTemporary() throws {
+        let dir = try TempDirectory("hgfs")
+        defer { dir.cleanup() }
+        let path = dir.file("file")
+        try FileSystem.writeAtomically(path, Array("first".utf8))
+        #expect(try fileBytes(path) == Array("first".utf8))
+        #expect(try permissions(path) & 0o600 == 0o600)
+        try FileSystem.writeAtomically(path, Array("second, longer".utf8), durable: false)
+        #expect(try fileBytes(path) == Array("second, longer".utf8))
+        try FileSystem.writeAtomically(path, [])
+        #expect(try fileBytes(path).isEmpty)
+        #expect(try FileSystem.list(dir.path) == ["file"])
+        #expect(try FileSystem.read(path, limit: 10).isEmpty)
+        try FileSystem.writeAtomically(dir.file("secret"), [1, 2, 3], mode: 0o600)
+        #expect(try permissions(dir.file("secret")) == 0o600)
+        #expect(try FileSystem.list(dir.path).sorted() == ["file", "secret"])
+    }
+
+    @Test func writeAtomicallyIntoAMissingDirectoryFailsCleanly() throws {
+        let dir = try TempDirectory("hgfs")
+        defer { dir.cleanup() }
+        #expect(throws: StoreError.self) { try FileSystem.writeAtomically(dir.file("no/such/file"), [1]) }
+        #expect(try FileSystem.list(dir.path).isEmpty)
+    }
+
+    @Test func temporaryNamesAreRecognised() {
+        let temp = FileSystem.temporaryName(for: "/a/b/heads")
+        #expect(temp.hasPrefix("/a/b/.heads.tmp-"))
+        #expect(FileSystem.isTemporaryName(String(temp.split(separator: "/").last ?? "")))
+        #expect(!FileSystem.isTemporaryName("heads"))
+    }
+
+    @Test func readChecksTheLimitAndKind() throws {
+        let dir = try TempDirectory("hgfs")
+        defer { dir.cleanup() }
+        let path = dir.file("f")
+        try FileSystem.writeAtomically(path, [UInt8](repeating: 7, count: 100))
+        #expect(try FileSystem.read(path, limit: 100).count == 100)
+        #expect(storeError { () throws(StoreError) in _ = try FileSystem.read(path, limit: 99) } == .fileTooLarge(path: path, limit: 99))
+        guard case .badFile? = storeError({ () throws(StoreError) in _ = try FileSystem.read(dir.path, limit: 99) }) else {
+            Issue.record("reading a directory should be badFile")
+            return
+        }
+        #expect(try FileSystem.readIfExists(dir.file("missing"), limit: 10) == nil)
+    }
+
+    @Test func absoluteNormalises() {
+        #expect(FileSystem.absolute("/x/a/./b/../c") == "/x/a/c")
+        #expect(FileSystem.absolute("a/./b/../c") == FileSystem.absolute(FileSystem.currentDirectory() + "/a/c"))
+        #expect(FileSystem.absolute("a/./b/../c").hasSuffix("/a/c"))
+        #expect(FileSystem.absolute("a/./b/../c").hasPrefix("/"))
+        #expect(!FileSystem.absolute("a/./b/../c").contains("/./"))
+        #expect(!FileSystem.absolute("a/./b/../c").contains(".."))
+        #expect(FileSystem.absolute("//x//y/") == "/x/y")
+        #expect(FileSystem.absolute("/..") == "/")
+        #expect(FileSystem.absolute("/") == "/")
+        #expect(FileSystem.absolute("/a/b/../../..") == "/")
+    }
+
+    @Test func parentOfPaths() {
+        #expect(FileSystem.parent(of: "/a/b") == "/a")
+        #expect(FileSystem.parent(of: "/a") == "/")
+        #expect(FileSystem.parent(of: "a") == ".")
+        #expect(FileSystem.parent(of: "a/b") == "a")
+    }
+
+    @Test func makeDirectoriesAndRemove() throws {
+        let dir = try TempDirectory("hgfs")
+        defer { dir.cleanup() }
+        try FileSystem.makeDirectories(dir.file("a/b/c"))
+        try FileSystem.makeDirectories(dir.file("a/b/c"))
+        #expect(FileSystem.isDirectory(dir.file("a/b/c")))
+        try FileSystem.writeAtomically(dir.file("a/b/c/f"), [1])
+        #expect(FileSystem.exists(dir.file("a/b/c/f")))
+        try FileSystem.remove(dir.file("a/b/c/f"))
+        try FileSystem.remove(dir.file("a/b/c/f"))
+        #expect(!FileSystem.exists(dir.file("a/b/c/f")))
+    }
+}

@@ -1,0 +1,224 @@
+import Foundation
+import HGCompression
+import HGCore
+import HGCrypto
+@testable import HGStore
+import Testing
+
+/// Summaries with varied fields: genesis (no parents), merges, unicode messages.
+private func sampleSummaries(_ count: Int = 5) throws -> [OperationSummary] {
+    var out: [OperationSummary] = []
+    for i in 0..<count {
+        let parents = i == 0 ? [] : (0..<min(i, 3)).map { testID("op \(i - 1 - $0)") }.sorted()
+        out.append(OperationSummary(
+            id: testID("op \(i)"), author: try storePeer(i % 3), sequence: UInt64(i + 1),
+            timestamp: 1_700_000_000_000 + UInt64(i) * 1000, kind: i == 0 ? Payload.Kind.genesis : Payload.Kind.change,
+            parents: parents, entryCount: i == 0 ? 0 : i * 7,
+            message: i == 0 ? "" : "message \(i) – ünïcödé \(String(repeating: "x", count: i * 10))"))
+    }
+    return out
+}
+
+/// Offsets of each record in a file holding `summaries` after the header.
+private func recordOffsets(_ summaries: [OperationSummary]) -> [Range<Int>] {
+    var offset = OperationIndex.header.count
+    return summaries.map { s in
+        let length = OperationIndex.record(s).count
+        defer { offset += length }
+        return offset..<(offset + length)
+    }
+}
+
+@Suite("OperationIndex")
+struct OperationIndexTests {
+    @Test func appendThenReadRoundTrips() throws {
+        let dir = try TempDirectory()
+        defer { dir.cleanup() }
+        let path = dir.file("operations")
+        let summaries = try sampleSummaries()
+        try OperationIndex.append(path, Array(summaries.prefix(2)), validLength: 0)
+        let first = try OperationIndex.read(path)
+        #expect(first.entries == Array(summaries.prefix(2)))
+        #expect(!first.tornTail)
+        try OperationIndex.append(path, Array(summaries.dropFirst(2)), validLength: first.validLength)
+        let all = try OperationIndex.read(path)
+        #expect(all.entries == summaries)
+        #expect(!all.tornTail)
+        #expect(all.validLength == (try fileBytes(path)).count)
+        #expect(Array(try fileBytes(path).prefix(16)) == Array("hg-bft index v1\n".utf8))
+        let (scanned, damage) = try OperationIndex.scan(path)
+        #expect(damage.isEmpty)
+        #expect(scanned.entries == summaries)
+    }
+
+    @Test func missingAndEmptyFilesReadAsEmpty() throws {
+        let dir = try TempDirectory()
+        defer { dir.cleanup() }
+        let missing = try OperationIndex.read(dir.file("nothing"))
+        #expect(missing.entries.isEmpty && missing.validLength == 0 && !missing.tornTail)
+        try setFileBytes(dir.file("empty"), [])
+        let empty = try OperationIndex.read(dir.file("empty"))
+        #expect(empty.entries.isEmpty && empty.validLength == 0 && !empty.tornTail)
+    }
+
+    @Test func rewriteReplacesTheIndex() throws {
+        let dir = try TempDirectory()
+        defer { dir.cleanup() }
+        let path = dir.file("operations")
+        let summaries = try sampleSummaries()
+        try OperationIndex.append(path, summaries, validLength: 0)
+        try OperationIndex.rewrite(path, Array(summaries.prefix(2)))
+        #expect(try OperationIndex.read(path).entries == Array(summaries.prefix(2)))
+        #expect(try FileSystem.list(dir.path) == ["operations"])
+    }
+
+    @Test func tornTailIsIgnoredAndCutByTheNextAppend() throws {
+        let dir = try TempDirectory()
+        defer { dir.cleanup() }
+        let path = dir.file("operations")
+        let summaries = try sampleSummaries(4)
+        try OperationIndex.append(path, summaries, validLength: 0)
+        let full = try fileBytes(path)
+        let last = try #require(recordOffsets(summaries).last)
+        #expect(last.upperBound == full.count)
+        let extra = OperationSummary(id: testID("extra"), author: try storePeer(1), sequence: 9, timestamp: 5,
+                                     kind: Payload.Kind.change, parents: [summaries[2].id], entryCount: 1, message: "extra")
+        for cut in 1..<last.count {
+            try setFileBytes(path, Array(full.dropLast(cut)))
+            let (contents, damage) = try OperationIndex.scan(path)
+            #expect(damage.isEmpty, "cut \(cut)")
+            #expect(contents.tornTail, "cut \(cut)")
+            #expect(contents.entries == Array(summaries.dropLast()), "cut \(cut)")
+            #expect(contents.validLength == last.lowerBound, "cut \(cut)")
+            let read = try OperationIndex.read(path)
+            #expect(read.tornTail && read.entries == contents.entries, "cut \(cut)")
+            // The next writer truncates the torn record before appending (checked for a few cuts: fsync is slow).
+            if [1, 3, 4, 5, last.count / 2, last.count - 4, last.count - 1].contains(cut) {
+                try OperationIndex.append(path, [extra], validLength: contents.validLength)
+                let after = try OperationIndex.read(path)
+                #expect(!after.tornTail, "cut \(cut)")
+                #expect(after.entries == Array(summaries.dropLast()) + [extra], "cut \(cut)")
+                #expect(try fileBytes(path) == Array(full[0..<last.lowerBound]) + OperationIndex.record(extra), "cut \(cut)")
+            }
+        }
+        // Cutting exactly the whole last record leaves a clean, shorter index.
+        try setFileBytes(path, Array(full[0..<last.lowerBound]))
+        let clean = try OperationIndex.read(path)
+        #expect(!clean.tornTail)
+        #expect(clean.entries == Array(summaries.dropLast()))
+    }
+
+    @Test func tornHeaderIsATornEmptyIndex() throws {
+        let dir = try TempDirectory()
+        defer { dir.cleanup() }
+        let path = dir.file("operations")
+        let summaries = try sampleSummaries(2)
+        for cut in 1..<OperationIndex.header.count {
+            try setFileBytes(path, Array(OperationIndex.header.prefix(cut)))
+            let contents = try OperationIndex.read(path)
+            #expect(contents.tornTail && contents.entries.isEmpty && contents.validLength == 0, "cut \(cut)")
+            try OperationIndex.append(path, summaries, validLength: contents.validLength)
+            #expect(try OperationIndex.read(path).entries == summaries, "cut \(cut)")
+        }
+    }
+
+    @Test func flippedByteInAMiddleRecordIsDamage() throws {
+        let dir = try TempDirectory()
+        defer { dir.cleanup() }
+        let path = dir.file("operations")
+        let summaries = try sampleSummaries(5)
+        try OperationIndex.append(path, summaries, validLength: 0)
+        let full = try fileBytes(path)
+        let middle = recordOffsets(summaries)[2]
+        // Every byte of the payload and of the checksum (not the length field, which would lose the framing).
+        for offset in (middle.lowerBound + 4)..<middle.upperBound {
+            var bytes = full
+            bytes[offset] ^= 0x5A
+            try setFileBytes(path, bytes)
+            let error = storeError { () throws(StoreError) in _ = try OperationIndex.read(path) }
+            guard case let .badFile(errorPath, reason)? = error else {
+                Issue.record("byte \(offset): expected badFile, got \(String(describing: error))")
+                continue
+            }
+            #expect(errorPath == path)
+            #expect(reason.contains("\(middle.lowerBound)"), "\(reason)")
+            let (contents, damage) = try OperationIndex.scan(path)
+            #expect(damage.count == 1, "byte \(offset)")
+            #expect(contents.entries == summaries.enumerated().filter { $0.offset != 2 }.map(\.element), "byte \(offset)")
+            #expect(!contents.tornTail)
+        }
+    }
+
+    @Test func fullLengthLastRecordWithABadChecksumIsDamageNotTorn() throws {
+        let dir = try TempDirectory()
+        defer { dir.cleanup() }
+        let path = dir.file("operations")
+        let summaries = try sampleSummaries(3)
+        try OperationIndex.append(path, summaries, validLength: 0)
+        var bytes = try fileBytes(path)
+        let last = bytes.count - 1
+        bytes[last] ^= 0xFF  // the checksum's last byte
+        try setFileBytes(path, bytes)
+        let (contents, damage) = try OperationIndex.scan(path)
+        #expect(!contents.tornTail)
+        #expect(damage.count == 1)
+        #expect(damage.first?.contains("checksum") == true)
+        #expect(contents.entries == Array(summaries.dropLast()))
+        #expect(throws: StoreError.self) { try OperationIndex.read(path) }
+    }
+
+    @Test func recordWithValidChecksumButUndecodablePayloadIsDamage() throws {
+        let dir = try TempDirectory()
+        defer { dir.cleanup() }
+        let path = dir.file("operations")
+        let summaries = try sampleSummaries(2)
+        let payload: [UInt8] = [1, 2, 3]
+        var bogus: [UInt8] = []
+        appendLE32(UInt32(payload.count), to: &bogus)
+        bogus += payload
+        appendLE32(CRC32.checksum(payload), to: &bogus)
+        let bytes = OperationIndex.header + OperationIndex.record(summaries[0]) + bogus + OperationIndex.record(summaries[1])
+        try setFileBytes(path, bytes)
+        let (contents, damage) = try OperationIndex.scan(path)
+        #expect(damage.count == 1)
+        #expect(contents.entries == summaries)
+        #expect(throws: StoreError.self) { try OperationIndex.read(path) }
+    }
+
+    @Test func oversizedLengthFieldIsDamage() throws {
+        let dir = try TempDirectory()
+        defer { dir.cleanup() }
+        let path = dir.file("operations")
+        let summaries = try sampleSummaries(2)
+        var huge: [UInt8] = []
+        appendLE32(UInt32(OperationIndex.maxRecordBytes + 1), to: &huge)
+        try setFileBytes(path, OperationIndex.header + OperationIndex.record(summaries[0]) + huge + [0, 0, 0, 0])
+        let (contents, damage) = try OperationIndex.scan(path)
+        #expect(damage.count == 1)
+        #expect(!contents.tornTail)
+        #expect(contents.entries == [summaries[0]])
+    }
+
+    @Test func badHeader() throws {
+        let dir = try TempDirectory()
+        defer { dir.cleanup() }
+        let path = dir.file("operations")
+        let summaries = try sampleSummaries(2)
+        var bytes = OperationIndex.header + summaries.flatMap(OperationIndex.record)
+        bytes[3] = UInt8(ascii: "X")
+        try setFileBytes(path, bytes)
+        let error = storeError { () throws(StoreError) in _ = try OperationIndex.read(path) }
+        guard case let .badFile(errorPath, reason)? = error else {
+            Issue.record("expected badFile, got \(String(describing: error))")
+            return
+        }
+        #expect(errorPath == path)
+        #expect(reason.contains("header"))
+        let (contents, damage) = try OperationIndex.scan(path)
+        #expect(contents.entries.isEmpty && !contents.tornTail)
+        #expect(damage.count == 1)
+        // A short file that is not a prefix of the header is not torn either.
+        try setFileBytes(path, Array("garbage".utf8))
+        #expect(throws: StoreError.self) { try OperationIndex.read(path) }
+    }
+}

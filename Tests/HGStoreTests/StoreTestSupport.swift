@@ -1,0 +1,79 @@
+import Foundation
+import HGCore
+import HGCrypto
+@testable import HGStore
+import Testing
+
+// Shared helpers for the HGStore tests.
+
+/// A fresh, empty directory under the system temporary directory, removed by `cleanup()`.
+struct TempDirectory {
+    let path: String
+
+    init(_ label: String = "hgstore") throws {
+        let url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("\(label)-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        path = url.path
+    }
+
+    func file(_ name: String) -> String { path + "/" + name }
+
+    func cleanup() {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
+/// The error `body` throws, or `nil` if it returns normally.
+func storeError(_ body: () throws(StoreError) -> Void) -> StoreError? {
+    do {
+        try body()
+        return nil
+    } catch {
+        return error
+    }
+}
+
+/// The bytes of a file (Foundation, for checking what the store wrote).
+func fileBytes(_ path: String) throws -> [UInt8] {
+    [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+}
+
+/// Replaces a file's bytes (Foundation, for corrupting what the store wrote).
+func setFileBytes(_ path: String, _ bytes: [UInt8]) throws {
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+}
+
+/// The permission bits of a file.
+func permissions(_ path: String) throws -> Int {
+    let attributes = try FileManager.default.attributesOfItem(atPath: path)
+    let value = try #require(attributes[.posixPermissions] as? NSNumber)
+    return value.intValue & 0o777
+}
+
+/// A deterministic test id.
+func testID(_ text: String) -> ObjectID { ObjectID(hashing: Array(text.utf8)) }
+
+/// The fixed key of author number `k`: seed = 32 bytes of `k + 1`.
+func storeKey(_ k: Int) throws -> Ed25519.KeyPair {
+    try Ed25519.KeyPair(seed: [UInt8](repeating: UInt8(k + 1), count: 32))
+}
+
+/// A peer id from the fixed key of author `k`.
+func storePeer(_ k: Int) throws -> PeerID {
+    try #require(PeerID(publicKey: storeKey(k).publicKey))
+}
+
+/// A signed change operation, for tests that want real ids.
+func signedChange(key: Ed25519.KeyPair, sequence: UInt64, parents: [ObjectID], path: String = "f",
+                  text: String, timestamp: UInt64 = 1_700_000_000_000) throws -> HGCore.Operation {
+    let entry = ChangeEntry(path: try RepoPath(path), version: FileVersion(blob: Blob.id(of: Array(text.utf8)), mode: .regular))
+    return try HGCore.Operation.create(signer: key, sequence: sequence, parents: parents, timestamp: timestamp,
+                                payload: .change(Change(message: "change \(text)", entries: [entry])))
+}
+
+/// A signed genesis operation.
+func signedGenesis(key: Ed25519.KeyPair) throws -> HGCore.Operation {
+    try HGCore.Operation.create(signer: key, sequence: 1, parents: [], timestamp: 1_700_000_000_000,
+                         payload: .genesis(Genesis(adminQuorum: 1, nonce: [UInt8](repeating: 9, count: 16))))
+}
