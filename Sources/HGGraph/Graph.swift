@@ -7,14 +7,14 @@ import HGCore
 /// 0 for the genesis, else 1 + the largest parent level) so that ancestry
 /// searches can stop at the level of the node they look for.
 public struct Graph: Sendable {
-    public let nodes: [OperationSummary]
+    public private(set) var nodes: [OperationSummary]
     /// Parent node numbers of each node.
-    public let parents: [[Int32]]
+    public private(set) var parents: [[Int32]]
     /// Child node numbers of each node.
-    public let children: [[Int32]]
+    public private(set) var children: [[Int32]]
     /// Longest path from a root.
-    public let levels: [Int32]
-    private let numbers: [ObjectID: Int32]
+    public private(set) var levels: [Int32]
+    private var numbers: [ObjectID: Int32]
 
     /// Why summaries do not form a DAG.
     public enum GraphError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -57,6 +57,27 @@ public struct Graph: Sendable {
         self.children = children
         self.levels = levels
         self.numbers = numbers
+    }
+
+    /// Adds one operation whose parents are all in the graph; returns its node number.
+    @discardableResult
+    public mutating func append(_ s: OperationSummary) throws(GraphError) -> Int {
+        guard numbers[s.id] == nil else { throw .duplicate(s.id) }
+        var ps: [Int32] = []
+        var level: Int32 = 0
+        for p in s.parents {
+            guard let pn = numbers[p] else { throw .missingParent(child: s.id, parent: p) }
+            ps.append(pn)
+            level = max(level, levels[Int(pn)] + 1)
+        }
+        let n = Int32(nodes.count)
+        for p in ps { children[Int(p)].append(n) }
+        numbers[s.id] = n
+        nodes.append(s)
+        parents.append(ps)
+        children.append([])
+        levels.append(level)
+        return Int(n)
     }
 
     /// Number of operations.

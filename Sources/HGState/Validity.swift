@@ -52,7 +52,7 @@ public enum ValidityIssue: Error, Equatable, Sendable, CustomStringConvertible {
 /// the highest sequence seen per author so far makes the second fact free for
 /// every author who never forked; only forks pay for ancestry searches.
 public struct SequenceChecker {
-    private let graph: Graph
+    public private(set) var graph: Graph
     /// Nodes of each (author, sequence).
     private var bySequence: [PeerID: [UInt64: [Int32]]] = [:]
 
@@ -62,6 +62,13 @@ public struct SequenceChecker {
             let s = graph.nodes[n]
             bySequence[s.author, default: [:]][s.sequence, default: []].append(Int32(n))
         }
+    }
+
+    /// Adds an operation to the graph (its parents must be there) and returns its node number.
+    public mutating func append(_ summary: OperationSummary) throws(Graph.GraphError) -> Int {
+        let n = try graph.append(summary)
+        bySequence[summary.author, default: [:]][summary.sequence, default: []].append(Int32(n))
+        return n
     }
 
     /// The expected sequence number of a node, given the highest sequence of

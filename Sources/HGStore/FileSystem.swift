@@ -62,7 +62,11 @@ public enum FileSystem {
     /// Replaces `path` atomically: writes a temporary file beside it, fsyncs it,
     /// renames it over `path`, and fsyncs the directory. Readers see the old or
     /// the new content, never a mix, and after a crash the file is one or the other.
-    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, durable: Bool = true) throws(StoreError) {
+    ///
+    /// With `durable` false neither fsync happens; with `syncParent` false only
+    /// the directory's fsync is left to the caller (who may batch it).
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, durable: Bool = true,
+                                       syncParent: Bool = true) throws(StoreError) {
         let temp = temporaryName(for: path)
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw .io(path: temp, operation: "create", errno: errno) }
@@ -80,7 +84,7 @@ public enum FileSystem {
             unlink(temp)
             throw .io(path: path, operation: "rename", errno: code)
         }
-        if durable { try syncDirectory(parent(of: path)) }
+        if durable && syncParent { try syncDirectory(parent(of: path)) }
     }
 
     /// A temporary name in the same directory: `.<name>.tmp-<pid>-<random>`.

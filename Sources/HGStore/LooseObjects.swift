@@ -171,23 +171,7 @@ public final class LooseObjects {
         } catch {
             throw .badFile(path: path, reason: "compression failed: \(error)")
         }
-        let temp = FileSystem.temporaryName(for: path)
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o444)
-        guard fd >= 0 else { throw .io(path: temp, operation: "create", errno: errno) }
-        do throws(StoreError) {
-            try FileSystem.writeAll(fd, compressed, path: temp)
-            if durable, fsync(fd) != 0 { throw StoreError.io(path: temp, operation: "fsync", errno: errno) }
-            close(fd)
-        } catch {
-            close(fd)
-            unlink(temp)
-            throw error
-        }
-        guard rename(temp, path) == 0 else {
-            let code = errno
-            unlink(temp)
-            throw .io(path: path, operation: "rename", errno: code)
-        }
+        try FileSystem.writeAtomically(path, compressed, mode: 0o444, durable: durable, syncParent: false)
         if durable { dirtyDirectories.insert(directory) }
         return id
     }
