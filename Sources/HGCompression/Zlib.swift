@@ -137,7 +137,8 @@ public final class Inflater {
                     capacity = newCount
                 }
                 result = output.withUnsafeMutableBufferPointer { outBuf in
-                    stream.pointee.next_out = outBuf.baseAddress! + produced
+                    // `output` is never empty here (it was just grown), so it has storage.
+                    stream.pointee.next_out = outBuf.baseAddress.map { $0 + produced }
                     stream.pointee.avail_out = uInt(outBuf.count - produced)
                     let rc = inflate(stream, Z_NO_FLUSH)
                     produced = outBuf.count - Int(stream.pointee.avail_out)

@@ -85,6 +85,10 @@ public final class LooseObjects {
 
     /// The canonical encoding of `id`, checked against its hash.
     public func read(_ id: ObjectID) throws(StoreError) -> [UInt8] {
+        // Packs first: a binary search in memory is cheaper than a failed open per object.
+        if let (pack, position) = packEntry(id) {
+            return try inflateAndCheck(id, try pack.compressed(at: position), path: pack.packPath)
+        }
         var path = layout.objectPath(id.hex)
         let compressed: [UInt8]
         do {

@@ -7,7 +7,9 @@ Needs release builds of hg-bft and hg-bft-bench (`make bench` does both). For ea
 it builds an hg-bft repository of N one-file operations (through `hg-bft-bench populate`, which
 uses the batch path) and a git repository of N one-file commits (through `git fast-import`), then
 measures, for both tools, the median wall time of a one-file commit, the time of `log` over the
-whole history, and the bytes on disk per operation/commit. Prints a Markdown table; the numbers in
+whole history, the bytes on disk per operation/commit (packed after the bulk build, and loose for
+the commits made through the command line), and a full audit (`hg-bft verify` against
+`git fsck --full`). Prints a Markdown table; the numbers in
 docs/PERFORMANCE.md come from it.
 """
 import argparse
@@ -132,10 +134,15 @@ def main():
             git_bytes = disk_bytes(os.path.join(git_path, ".git"))
             hg_commit = commit_latency("hg", hg_path, args.runs)
             git_commit = commit_latency("git", git_path, args.runs)
+            hg_loose = (disk_bytes(os.path.join(hg_path, ".hgrepo")) - hg_bytes) / args.runs
+            git_loose = (disk_bytes(os.path.join(git_path, ".git")) - git_bytes) / args.runs
+            hg_verify = timed([HG, "verify"], hg_path)
+            git_fsck = timed(["git", "fsck", "--full", "--no-progress"], git_path, git_env())
             hg_log = log_time("hg", hg_path)
             git_log = log_time("git", git_path)
             rows.append(dict(n=n, populate=populate, git_build=git_build, hg_bytes=hg_bytes, git_bytes=git_bytes,
-                             hg_commit=hg_commit, git_commit=git_commit, hg_log=hg_log, git_log=git_log))
+                             hg_commit=hg_commit, git_commit=git_commit, hg_log=hg_log, git_log=git_log,
+                             hg_loose=hg_loose, git_loose=git_loose, hg_verify=hg_verify, git_fsck=git_fsck))
     finally:
         if not args.workdir:
             shutil.rmtree(work, ignore_errors=True)
@@ -155,6 +162,13 @@ def main():
         print("| %d | %.0f ops/s | %.0f commits/s | %.0f | %.0f | %.2f |" % (
             r["n"], r["populate"]["per_second"], r["n"] / r["git_build"], r["hg_bytes"] / r["n"],
             r["git_bytes"] / r["n"], r["hg_bytes"] / r["git_bytes"]))
+    print()
+    print("| history | hg-bft disk per commit (loose, CLI) | git disk per commit (loose) | ratio | hg-bft verify | git fsck --full | ratio |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print("| %d | %.0f B | %.0f B | %.2f | %.2f s | %.2f s | %.2f |" % (
+            r["n"], r["hg_loose"], r["git_loose"], r["hg_loose"] / r["git_loose"],
+            r["hg_verify"], r["git_fsck"], r["hg_verify"] / r["git_fsck"]))
     print()
     print(json.dumps(rows))
 

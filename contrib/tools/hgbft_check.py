@@ -10,10 +10,18 @@ Usage:
 
 Exit status: 0 valid, 1 problems found, 2 usage error.
 
-Requires Python 3.8+ and the `cryptography` package (Ed25519).
+Requires Python 3.8+ and the `cryptography` package (to derive the identity's public
+key from its seed, and to re-sign the worked examples). Signature verification is done
+here in pure Python with libsodium 1.0.18's rules (FORMAT.md 2.8), not by the package.
+
+Output: summary lines; "equivocation:" lines (one per pair, not a problem); "note:"
+lines for states FORMAT.md says readers recover from (stale or behind caches and refs, a
+torn tail); "warning:" lines; "problem:" lines, which make the exit status 1.
 """
 
 import hashlib
+import heapq
+import itertools
 import os
 import re
 import stat
@@ -21,14 +29,10 @@ import sys
 import zlib
 
 try:
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-        Ed25519PrivateKey,
-        Ed25519PublicKey,
-    )
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives import serialization
 except ImportError:  # pragma: no cover - reported at run time
-    Ed25519PublicKey = None  # type: ignore
+    Ed25519PrivateKey = None  # type: ignore
 
 
 # --------------------------------------------------------------------------
@@ -69,6 +73,7 @@ WORKTREE_HEADER = b"hg-bft worktree1"            # 5.10 (16 bytes, no newline)
 PACK_HEADER = b"hg-bft pack v1\n\x00"            # 5.5.1 (16 bytes)
 PACK_INDEX_HEADER = b"hg-bft packidx1\n"         # 5.5.1 (16 bytes)
 HEADS_PREFIX = "hg-bft heads v1 "                # 5.7
+REF_PREFIX = "hg-bft ref v1 "                    # 5.8
 IDENTITY_FIRST = "hg-bft identity v1"            # 5.4
 
 B32_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
@@ -326,29 +331,80 @@ def pubkey_problem(key: bytes):
     return None
 
 
+def _add(p1, p2):
+    """Extended-coordinate point addition (RFC 8032, 5.1.4)."""
+    x1, y1, z1, t1 = p1
+    x2, y2, z2, t2 = p2
+    a = (y1 - x1) * (y2 - x2) % _P
+    b = (y1 + x1) * (y2 + x2) % _P
+    c = 2 * _D * t1 * t2 % _P
+    d = 2 * z1 * z2 % _P
+    e, f, g, h = b - a, d - c, d + c, b + a
+    return (e * f % _P, g * h % _P, f * g % _P, e * h % _P)
+
+
+def _mul(scalar: int, pt):
+    result = (0, 1, 1, 0)
+    while scalar:
+        if scalar & 1:
+            result = _add(result, pt)
+        pt = _double(pt)
+        scalar >>= 1
+    return result
+
+
+def _encode_point(pt) -> bytes:
+    x, y, z, _ = pt
+    zi = pow(z, _P - 2, _P)
+    x, y = x * zi % _P, y * zi % _P
+    return (y | ((x & 1) << 255)).to_bytes(32, "little")
+
+
+_BASE = _decode_point((4 * pow(5, _P - 2, _P) % _P).to_bytes(32, "little"))
+_BASE_POWERS = []  # [2^i]B for i < 253, filled on first use
+
+
+def _mul_base(scalar: int):
+    if not _BASE_POWERS:
+        pt = _BASE
+        for _ in range(253):
+            _BASE_POWERS.append(pt)
+            pt = _double(pt)
+    result = (0, 1, 1, 0)
+    i = 0
+    while scalar:
+        if scalar & 1:
+            result = _add(result, _BASE_POWERS[i])
+        scalar >>= 1
+        i += 1
+    return result
+
+
 def verify_signature(author: bytes, message: bytes, signature: bytes):
     """Returns None when the signature verifies, else a reason.
 
-    FORMAT.md 2.8: reject S >= L and small-order public keys, "as libsodium's
-    crypto_sign_verify_detached does". libsodium also rejects non-canonical
-    public keys and a small-order R; we apply all four before the RFC 8032 check.
+    FORMAT.md 2.8: libsodium 1.0.18's crypto_sign_verify_detached. Reject S >= L, a
+    public key that is non-canonical (y >= p), off the curve or of small order, and an R
+    of small order; then accept only when [S]B - [k]A encodes to exactly the bytes of R
+    (cofactorless; a non-canonical R therefore fails). Implemented here in pure Python
+    so that no library's own acceptance rules (OpenSSL's differ in corner cases) decide.
     """
-    if len(signature) != 64:
-        return "signature is not 64 bytes"
-    s = int.from_bytes(signature[32:], "little")
+    if len(signature) != 64 or len(author) != 32:
+        return "signature is not 64 bytes or key is not 32 bytes"
+    r_bytes, s = signature[:32], int.from_bytes(signature[32:], "little")
     if s >= _L:
         return "non-canonical signature (S >= group order)"
+    if has_small_order(r_bytes):
+        return "signature R has small order or does not decode"
     reason = pubkey_problem(author)
     if reason:
         return reason
-    if has_small_order(signature[:32]):
-        return "signature R has small order or does not decode"
-    try:
-        Ed25519PublicKey.from_public_bytes(author).verify(signature, message)
-    except InvalidSignature:
+    a = _decode_point(author)
+    k = int.from_bytes(hashlib.sha512(r_bytes + author + message).digest(), "little") % _L
+    neg_a = ((_P - a[0]) % _P, a[1], a[2], (_P - a[3]) % _P)
+    check = _add(_mul_base(s), _mul(k, neg_a))
+    if _encode_point(check) != r_bytes:
         return "signature does not verify"
-    except ValueError as e:
-        return f"public key rejected: {e}"
     return None
 
 
@@ -694,6 +750,10 @@ class Checker:
     def warn(self, where: str, msg: str):
         self.warnings.append(f"{where}: {msg}")
 
+    def note(self, where: str, msg: str):
+        """Not a problem: a state FORMAT.md says readers recover from (stale caches, torn tails)."""
+        self.notes.append(f"{where}: {msg}")
+
     def rel(self, *parts) -> str:
         return os.path.join(".hgrepo", *parts)
 
@@ -996,15 +1056,23 @@ class Checker:
     # -- 5.6 ----------------------------------------------------------------
 
     def load_index(self):
+        """5.6. Records that are whole, pass their CRC, decode and are not repeats go to
+        self.records (dicts with id, author, sequence, parents, ... and start/end offsets);
+        those whose operation object loads also go to self.index_ops."""
         where = self.rel("index", "operations")
         self.index_ops = []         # Operation, in index order
-        self.index_ids = []         # ids in index order (including unusable records)
+        self.records = []           # decoded records, in index order
         self.index_length = 0
+        self.torn_start = None      # offset of a torn tail, if any
         data = self.read("index", "operations")
         if data is None:
             self.problem(where, "missing")
             return
         self.index_length = len(data)
+        if len(data) < len(INDEX_HEADER) and INDEX_HEADER.startswith(data):
+            self.note(where, f"torn, empty index ({len(data)} bytes of the header)")
+            self.torn_start = 0
+            return
         if data[:16] != INDEX_HEADER:
             self.problem(where, "bad header")
             return
@@ -1014,21 +1082,27 @@ class Checker:
         while pos < len(data):
             start = pos
             if pos + 4 > len(data):
-                self.warn(where, f"torn tail at offset {start} (partial length field) ignored")
+                self.torn_start = start
+                self.note(where, f"torn tail at offset {start} (partial length field) ignored")
                 break
             length = int.from_bytes(data[pos:pos + 4], "little")
             if length > MAX_INDEX_PAYLOAD:
-                self.problem(where, f"record at offset {start}: payload length {length} over {MAX_INDEX_PAYLOAD}")
+                # Checked before the torn-tail test: no writer ever wrote such a length,
+                # so it is damage even when the record would also run past the end.
+                self.problem(where, f"record at offset {start}: payload length {length} over "
+                                    f"{MAX_INDEX_PAYLOAD}; the rest of the file ({len(data) - start} bytes) "
+                                    f"cannot be read")
                 break
             if pos + 4 + length + 4 > len(data):
-                self.warn(where, f"torn tail at offset {start} ignored")
+                self.torn_start = start
+                self.note(where, f"torn tail at offset {start} ({len(data) - start} bytes) ignored")
                 break
             payload = data[pos + 4:pos + 4 + length]
             crc = int.from_bytes(data[pos + 4 + length:pos + 8 + length], "little")
             pos += 8 + length
             recno += 1
             rwhere = f"{where} record {recno} (offset {start})"
-            if zlib.crc32(payload) & 0xFFFFFFFF != crc:
+            if zlib.crc32(data[start:start + 4 + length]) & 0xFFFFFFFF != crc:
                 self.problem(rwhere, "CRC-32 mismatch")
                 continue
             try:
@@ -1037,11 +1111,23 @@ class Checker:
                 self.problem(rwhere, f"payload does not decode: {e}")
                 continue
             oid = rec["id"]
+            rec["recno"], rec["start"], rec["end"] = recno, start, pos
+            if recno == 1:
+                if getattr(self, "repo_id", None) is not None:
+                    if oid != self.repo_id:
+                        self.problem(rwhere, f"the first record ({oid.hex()}) is not the genesis "
+                                             f"{self.repo_id.hex()}")
+                elif rec["kind"] != KIND_GENESIS or rec["parents"]:
+                    self.problem(rwhere, "the first record is not a genesis operation")
             if oid in seen:
                 self.problem(rwhere, f"operation {oid.hex()} is listed twice (first in record {seen[oid]})")
                 continue
+            for p in rec["parents"]:
+                if p not in seen:
+                    self.problem(rwhere, f"operation {oid.hex()} names parent {p.hex()}, "
+                                         f"which is not listed before it")
             seen[oid] = recno
-            self.index_ids.append(oid)
+            self.records.append(rec)
             obj = self.objects.get(oid)
             if obj is None:
                 if oid in self.damaged:
@@ -1054,9 +1140,6 @@ class Checker:
                 continue
             if payload != index_payload(obj):
                 self.problem(rwhere, f"payload differs from what operation {oid.hex()} gives")
-            for p in obj.parents:
-                if p not in seen:
-                    self.problem(rwhere, f"operation {oid.hex()} appears before its parent {p.hex()}")
             self.index_ops.append(obj)
 
     # -- 3 Validity ------------------------------------------------------------
@@ -1065,34 +1148,32 @@ class Checker:
         ops = {op.id: op for op in self.index_ops}
         self.valid = {}             # id -> Operation, valid ones
         self.topo = []              # valid ops in a topological order
+        order_pos = {op.id: i for i, op in enumerate(self.index_ops)}
+        # A topological order of all indexed operations (Kahn's algorithm, index order
+        # where possible), ignoring parents that are not indexed operations. The heads and
+        # state are computed over all of them, valid or not, as the caches are (3).
+        self.all_topo = []
+        pending = {op.id: sum(1 for p in set(op.parents) if p in ops) for op in self.index_ops}
+        kids = {}
+        for op in self.index_ops:
+            for p in set(op.parents):
+                if p in ops:
+                    kids.setdefault(p, []).append(op.id)
+        heap = [(order_pos[op.id], op.id) for op in self.index_ops if pending[op.id] == 0]
+        heapq.heapify(heap)
+        while heap:
+            _, oid = heapq.heappop(heap)
+            self.all_topo.append(ops[oid])
+            for c in kids.get(oid, []):
+                pending[c] -= 1
+                if pending[c] == 0:
+                    heapq.heappush(heap, (order_pos[c], c))
+        processed = [op.id for op in self.all_topo]
         reason = {}
-        # Kahn's algorithm over the index's operations, independent of index order.
-        children = {oid: [] for oid in ops}
-        waiting = {}
-        ready = []
         for op in self.index_ops:
             missing = [p for p in op.parents if p not in ops]
             if missing:
                 reason[op.id] = f"parent {missing[0].hex()} is not an operation of the repository"
-            waiting[op.id] = len(op.parents)
-            for p in op.parents:
-                if p in children:
-                    children[p].append(op.id)
-            if not op.parents:
-                ready.append(op.id)
-        # process in index order where possible for deterministic output
-        order_pos = {op.id: i for i, op in enumerate(self.index_ops)}
-        import heapq
-        heap = [(order_pos[i], i) for i in ready]
-        heapq.heapify(heap)
-        processed = []
-        while heap:
-            _, oid = heapq.heappop(heap)
-            processed.append(oid)
-            for c in children[oid]:
-                waiting[c] -= 1
-                if waiting[c] == 0:
-                    heapq.heappush(heap, (order_pos[c], c))
         # ancestor-derived data
         self.anc_max = {}           # id -> {author: max sequence among strict ancestors}
         for oid in processed:
@@ -1146,84 +1227,94 @@ class Checker:
             self.anc_max[oid] = past
             self.valid[oid] = op
             self.topo.append(op)
+        done = set(processed)
         for op in self.index_ops:
-            if op.id not in processed:
-                self.problem(f"operation {op.id.hex()}", "invalid: its ancestry is incomplete or cyclic")
-        if self.repo_id is not None:
-            g = ops.get(self.repo_id)
-            if g is None:
-                self.problem(self.rel("genesis"), f"repository id {self.repo_id.hex()} is not in the index")
-            elif self.index_ops and self.index_ops[0].id != self.repo_id:
-                self.problem(self.rel("index", "operations"), "the first record is not the genesis")
-        # equivocations (reported, not a validity problem: both operations are kept)
+            if op.id not in done:
+                self.problem(f"operation {op.id.hex()}", "invalid: its ancestry is cyclic")
+        if self.repo_id is not None and not any(r["id"] == self.repo_id for r in self.records):
+            self.problem(self.rel("genesis"), f"repository id {self.repo_id.hex()} is not in the index")
+        # 3: equivocations, among valid operations only. Each pair is listed (three
+        # operations with one sequence give three pairs). Not a problem: both are kept.
         by_key = {}
         for op in self.topo:
             by_key.setdefault((op.author, op.sequence), []).append(op.id)
         self.equivocations = []
         for (author, seq), ids in sorted(by_key.items()):
-            if len(ids) > 1:
-                self.equivocations.append((author, seq, sorted(ids)))
+            for a, b in itertools.combinations(sorted(ids), 2):
+                self.equivocations.append((author, seq, a, b))
 
     # -- heads (5.7) -------------------------------------------------------------
 
     def compute_heads(self):
+        """Heads over all indexed records (an operation no record names as a parent)."""
         named = set()
-        for op in self.index_ops:
-            named.update(op.parents)
-        self.heads = sorted(op.id for op in self.index_ops if op.id not in named)
+        for rec in self.records:
+            named.update(rec["parents"])
+        self.heads = sorted(rec["id"] for rec in self.records if rec["id"] not in named)
+
+    def parse_stamp_line(self, line: str, prefix: str):
+        """'<prefix>N' with N canonical decimal (no sign, no leading zeros); None if not."""
+        if not line.startswith(prefix):
+            return None
+        digits = line[len(prefix):]
+        if not is_canonical_decimal(digits):
+            return None
+        return int(digits)
 
     def check_heads_file(self):
         where = self.rel("heads")
         self.heads_current = False
         data = self.read("heads")
         if data is None:
-            self.problem(where, "missing")
+            self.problem(where, "missing (reindex rewrites it)")
             return
         try:
             text = data.decode("ascii")
         except UnicodeDecodeError:
-            self.problem(where, "not ASCII")
+            self.problem(where, "unparsable: not ASCII")
             return
         if not text.endswith("\n"):
-            self.problem(where, "does not end with a newline")
+            self.problem(where, "unparsable: does not end with a newline")
             return
         lines = text[:-1].split("\n")
-        first = lines[0]
-        digits = first[len(HEADS_PREFIX):]
-        if not first.startswith(HEADS_PREFIX) or not (digits.isascii() and digits.isdigit()):
-            self.problem(where, "bad first line (expected 'hg-bft heads v1 N')")
+        stamp = self.parse_stamp_line(lines[0], HEADS_PREFIX)
+        if stamp is None:
+            self.problem(where, "unparsable: bad first line (expected 'hg-bft heads v1 N', N canonical decimal)")
             return
-        if not is_canonical_decimal(digits):
-            self.warn(where, f"stamp {digits!r} is not canonical decimal (read as {int(digits)})")
-        stamp = int(digits)
         heads = []
         for i, line in enumerate(lines[1:], 2):
             if not is_lower_hex(line, 64):
-                self.problem(where, f"line {i} is not 64 lowercase hex digits")
+                self.problem(where, f"unparsable: line {i} is not 64 lowercase hex digits")
                 return
             heads.append(bytes.fromhex(line))
         if any(not a < b for a, b in zip(heads, heads[1:])):
-            self.problem(where, "heads are not strictly ascending")
+            self.problem(where, "unparsable: heads are not strictly ascending")
             return
+        # 5.7: a torn tail that starts before byte N was once a whole, committed record.
+        if self.torn_start is not None and stamp > self.torn_start:
+            self.problem(self.rel("index", "operations"),
+                         f"the torn tail at offset {self.torn_start} starts before the heads stamp {stamp}: "
+                         f"committed records were cut off (damage, not an interrupted append)")
         if stamp != self.index_length:
-            self.warn(where, f"stale: reflects index length {stamp}, index is {self.index_length} bytes (heads derived from the index)")
+            self.note(where, f"stale: reflects index length {stamp}, index is {self.index_length} bytes "
+                             f"(heads derived from the index)")
             return
         self.heads_current = True
         if heads != self.heads:
-            self.problem(where, "lists " + ", ".join(short(h) for h in heads)
-                         + "; the index gives " + ", ".join(short(h) for h in self.heads))
+            self.problem(where, "lists " + (", ".join(short(h) for h in heads) or "no heads")
+                         + "; the index gives " + (", ".join(short(h) for h in self.heads) or "no heads"))
 
     # -- 5.8 -------------------------------------------------------------------
 
     def check_peer_refs(self):
         refdir = self.path("refs", "peers")
-        expected = {}
-        for op in self.index_ops:
-            expected.setdefault(op.author, []).append(op)
-        tips = {}
-        for author, ops in expected.items():
-            top = max(o.sequence for o in ops)
-            tips[author] = sorted((o.sequence, o.id) for o in ops if o.sequence == top)
+        by_author = {}
+        for rec in self.records:
+            by_author.setdefault(rec["author"], []).append(rec)
+        tips = {}   # author -> (sequence, [ids ascending])
+        for author, recs in by_author.items():
+            top = max(r["sequence"] for r in recs)
+            tips[author] = (top, sorted(r["id"] for r in recs if r["sequence"] == top))
         found = set()
         names = sorted(os.listdir(refdir)) if os.path.isdir(refdir) else []
         for name in names:
@@ -1239,52 +1330,90 @@ class Checker:
             data = self.read("refs", "peers", name)
             if data is None:
                 continue
-            try:
-                text = data.decode("ascii")
-            except UnicodeDecodeError:
-                self.problem(where, "not ASCII")
+            parsed = self.parse_ref(where, data)
+            if parsed is None:
                 continue
-            if not text.endswith("\n"):
-                self.problem(where, "does not end with a newline")
-                continue
-            entries = []
-            ok = True
-            for i, line in enumerate(text[:-1].split("\n"), 1):
-                parts = line.split(" ")
-                if len(parts) != 2 or not is_canonical_decimal(parts[0]) or not is_lower_hex(parts[1], 64):
-                    self.problem(where, f"line {i} is not '<sequence> <64 hex id>'")
-                    ok = False
-                    break
-                entries.append((int(parts[0]), bytes.fromhex(parts[1])))
-            if not ok:
-                continue
-            if entries != sorted(set(entries)):
-                self.problem(where, "lines are not strictly ascending by sequence then id")
-            if not self.heads_current:
-                continue  # a stale heads file vouches for no peer ref
+            stamp, seq, ids = parsed
             if key not in tips:
+                # 5.8: one file per author that has written an operation. The index only
+                # grows, so even a behind ref must name an author of the index.
                 self.problem(where, "no operation of the index is by this author")
-            elif sorted(set(entries)) != tips[key]:
-                self.problem(where, "does not list the author's tips: expected "
-                             + ", ".join(f"{s} {short(i)}" for s, i in tips[key]))
-        if self.heads_current:
-            for author in sorted(tips):
-                if author not in found:
-                    self.problem(self.rel("refs", "peers", peer_id_text(author)), "missing")
+                continue
+            if stamp < self.index_length:
+                # 5.8: may be behind (other authors appended since, or a crash between
+                # the index append and the ref's rewrite); not a problem.
+                self.note(where, f"behind: reflects index length {stamp}, index is {self.index_length} bytes")
+                continue
+            if stamp > self.index_length:
+                # FORMAT.md does not cover a ref stamped past the end of the index.
+                self.note(where, f"stamped {stamp}, past the index's length {self.index_length} (treated as stale)")
+                continue
+            if (seq, ids) != tips[key]:
+                want_seq, want_ids = tips[key]
+                self.problem(where, f"current, but lists sequence {seq}: "
+                                    + ", ".join(short(i) for i in ids)
+                                    + f"; the index gives sequence {want_seq}: "
+                                    + ", ".join(short(i) for i in want_ids))
+        for author in sorted(tips):
+            if author not in found:
+                where = self.rel("refs", "peers", peer_id_text(author))
+                if self.heads_current:
+                    # heads is written after the peer refs, so a current heads vouches for them
+                    self.problem(where, "missing (the current heads file vouches for every peer ref)")
+                else:
+                    self.note(where, "missing (heads is not current; commands derive it from the index)")
+
+    def parse_ref(self, where: str, data: bytes):
+        """5.8: 'hg-bft ref v1 N', then >= 1 '<sequence> <64 hex id>' lines sharing one
+        sequence, strictly ascending by id. Returns (N, sequence, ids) or None."""
+        try:
+            text = data.decode("ascii")
+        except UnicodeDecodeError:
+            self.problem(where, "unparsable: not ASCII")
+            return None
+        if not text.endswith("\n"):
+            self.problem(where, "unparsable: does not end with a newline")
+            return None
+        lines = text[:-1].split("\n")
+        stamp = self.parse_stamp_line(lines[0], REF_PREFIX)
+        if stamp is None:
+            self.problem(where, "unparsable: bad first line (expected 'hg-bft ref v1 N', N canonical decimal)")
+            return None
+        if len(lines) < 2:
+            self.problem(where, "unparsable: no tip line")
+            return None
+        seqs, ids = set(), []
+        for i, line in enumerate(lines[1:], 2):
+            parts = line.split(" ")
+            if len(parts) != 2 or not is_canonical_decimal(parts[0]) or parts[0] == "0" \
+                    or not is_lower_hex(parts[1], 64):
+                self.problem(where, f"unparsable: line {i} is not '<sequence> <64 hex id>'")
+                return None
+            seqs.add(int(parts[0]))
+            ids.append(bytes.fromhex(parts[1]))
+        if len(seqs) != 1:
+            self.problem(where, "unparsable: the tip lines do not share one sequence number")
+            return None
+        if any(not a < b for a, b in zip(ids, ids[1:])):
+            self.problem(where, "unparsable: the tip lines are not strictly ascending by id")
+            return None
+        return stamp, seqs.pop(), ids
 
     # -- 4 State -----------------------------------------------------------------
 
     def compute_state(self):
+        # Over all indexed operations, valid or not (3), in a topological order.
         bit = {}
         anc = {}
-        for i, op in enumerate(self.topo):
+        for i, op in enumerate(self.all_topo):
             bit[op.id] = 1 << i
             a = 0
             for p in op.parents:
-                a |= anc[p] | bit[p]
+                if p in bit:
+                    a |= anc[p] | bit[p]
             anc[op.id] = a
         writes = {}
-        for i, op in enumerate(self.topo):
+        for i, op in enumerate(self.all_topo):
             for path, mode, blob in op.entries:
                 writes.setdefault(path, []).append((i, op.id, mode, blob))
         state = {}
@@ -1325,32 +1454,33 @@ class Checker:
         where = self.rel("index", "state")
         data = self.read("index", "state")
         if data is None:
+            return  # derived and not fsynced (5.12): commands recompute it
+        if len(data) < 16 + 32 or data[:16] != STATE_HEADER:
+            self.problem(where, "unparsable: bad header or too short")
             return
-        if data[:16] != STATE_HEADER:
-            self.problem(where, "bad header")
+        # 5.9: BLAKE2b-256 of everything before it (header, stamp, state); checked
+        # whatever the stamp says.
+        if blake2b256(data[:-32]) != data[-32:]:
+            self.problem(where, "checksum mismatch (damaged)")
             return
-        r = Reader(data)
+        r = Reader(data[:-32])
         r.pos = 16
         try:
             stamp = r.varint("stamp")
             body_start = r.pos
             cached = decode_state(r)
-            body = data[body_start:r.pos]
-            checksum = r.take(32, "checksum")
             if not r.at_end():
-                raise DecodeError("bytes after the checksum")
+                raise DecodeError("bytes between the state and the checksum")
         except DecodeError as e:
-            self.problem(where, f"damaged: {e}")
+            self.problem(where, f"unparsable: {e}")
             return
+        body = data[body_start:r.pos]
         if stamp != self.index_length:
-            self.warn(where, f"stale: reflects index length {stamp}, index is {self.index_length} bytes")
-            return
-        if fingerprint(body) != checksum:
-            self.problem(where, "checksum does not match its state (damaged)")
+            self.note(where, f"stale: reflects index length {stamp}, index is {self.index_length} bytes")
             return
         if body != self.state_encoding or cached != self.state:
             self.problem(where, f"current cache disagrees with the state computed from the operations "
-                                f"(cache fingerprint {checksum.hex()})")
+                                f"(cache fingerprint {fingerprint(body).hex()})")
 
     # -- 5.10 ----------------------------------------------------------------------
 
@@ -1418,15 +1548,14 @@ class Checker:
                        f"{getattr(self, 'packed_objects', 0)} read from {getattr(self, 'packs', 0)} pack(s))")
         if hasattr(self, "valid"):
             authors = {op.author for op in self.valid.values()}
-            out.append(f"indexed operations: {len(self.index_ops)} ({len(self.valid)} valid), "
+            out.append(f"indexed operations: {len(self.records)} ({len(self.valid)} valid), "
                        f"authors: {len(authors)}, index length: {self.index_length}")
             unindexed = sum(1 for o in self.objects.values()
                             if isinstance(o, Operation) and o.id not in {x.id for x in self.index_ops})
             if unindexed:
                 out.append(f"operation objects not in the index (debris, ignored): {unindexed}")
-            for author, seq, ids in self.equivocations:
-                out.append(f"equivocation: {peer_id_text(author)} sequence {seq}: "
-                           + " ".join(i.hex() for i in ids))
+            for author, seq, a, b in self.equivocations:
+                out.append(f"equivocation: {peer_id_text(author)} sequence {seq}: {a.hex()} {b.hex()}")
         if hasattr(self, "heads"):
             for h in self.heads:
                 out.append(f"head {h.hex()}")
@@ -1445,6 +1574,8 @@ def main_repo(root: str) -> int:
     checker.run()
     for line in checker.summary():
         print(line)
+    for n in checker.notes:
+        print(f"note: {n}")
     for w in checker.warnings:
         print(f"warning: {w}")
     for p in checker.problems:
@@ -1611,7 +1742,7 @@ def reencode_operation(op: Operation) -> bytes:
 
 
 def main(argv) -> int:
-    if Ed25519PublicKey is None:
+    if Ed25519PrivateKey is None:
         print("error: the 'cryptography' package is required (pip install cryptography)", file=sys.stderr)
         return 2
     if len(argv) == 2 and argv[1] not in ("-h", "--help", "--vectors"):

@@ -37,15 +37,33 @@ struct Log: ParsableCommand {
             try JSONOutput.print(report.entries.map(LogJSON.init))
             return
         }
+        var out = OutputBuffer()
+        var authors = AuthorNames()
         for (index, entry) in report.entries.enumerated() {
             let rows = report.graphRows?[index]
-            let lines = oneline ? [onelineText(entry)] : fullText(entry, last: index == report.entries.count - 1)
+            let lines = oneline ? [onelineText(entry, &authors)] : fullText(entry, &authors, last: index == report.entries.count - 1)
             for (lineNumber, line) in lines.enumerated() {
-                let prefix = rows.map { lineNumber == 0 ? $0.commitLine : $0.continuation } ?? ""
-                Terminal.out(trimRight(prefix + line))
+                if let rows {
+                    out.line(trimRight((lineNumber == 0 ? rows.commitLine : rows.continuation) + line))
+                } else {
+                    out.line(line)
+                }
             }
-            for extra in rows?.after ?? [] { Terminal.out(extra) }
+            for extra in rows?.after ?? [] { out.line(extra) }
         }
+        out.flush()
+    }
+
+    /// Peer id texts, computed once per author (each costs a hash and a base32 encoding).
+    struct AuthorNames {
+        private var cache: [PeerID: String] = [:]
+        mutating func full(_ peer: PeerID) -> String {
+            if let known = cache[peer] { return known }
+            let text = peer.text
+            cache[peer] = text
+            return text
+        }
+        mutating func short(_ peer: PeerID) -> String { String(full(peer).prefix(PeerID.shortLength)) }
     }
 
     private func describe(_ s: OperationSummary) -> String {
@@ -56,15 +74,15 @@ struct Log: ParsableCommand {
         }
     }
 
-    private func onelineText(_ entry: LogEntry) -> String {
-        "\(entry.summary.id.short) \(entry.summary.author.short) \(describe(entry.summary))"
+    private func onelineText(_ entry: LogEntry, _ authors: inout AuthorNames) -> String {
+        "\(entry.summary.id.short) \(authors.short(entry.summary.author)) \(describe(entry.summary))"
     }
 
-    private func fullText(_ entry: LogEntry, last: Bool) -> [String] {
+    private func fullText(_ entry: LogEntry, _ authors: inout AuthorNames, last: Bool) -> [String] {
         let s = entry.summary
         var lines = ["op \(s.id.hex)\(entry.isHead ? " (head)" : "")"]
         if s.parents.count > 1 { lines.append("Parents: \(s.parents.map(\.short).joined(separator: " "))") }
-        lines.append("Author: \(s.author.text) #\(s.sequence)")
+        lines.append("Author: \(authors.full(s.author)) #\(s.sequence)")
         lines.append("Date:   \(TimeFormat.utc(s.timestamp))")
         lines.append("")
         if s.kind == Payload.Kind.change {

@@ -61,6 +61,27 @@ enum Terminal {
     }
 }
 
+/// Collects output lines and writes them in large chunks: printing 10^5 log
+/// entries line by line costs more than producing them.
+struct OutputBuffer {
+    private var text = ""
+    private let chunk = 1 << 16
+
+    init() { text.reserveCapacity(chunk * 2) }
+
+    mutating func line(_ s: String) {
+        text += s
+        text += "\n"
+        if text.utf8.count >= chunk { flush() }
+    }
+
+    mutating func flush() {
+        guard !text.isEmpty else { return }
+        Terminal.writeRaw(Array(text.utf8))
+        text.removeAll(keepingCapacity: true)
+    }
+}
+
 /// Exit statuses (README, "Exit status").
 enum ExitStatus {
     static let success: Int32 = 0
