@@ -62,7 +62,9 @@ let package = Package(
         .testTarget(name: "HGStoreTests", dependencies: ["HGStore", "HGCore", "HGCrypto", "HGCompression"], swiftSettings: strict),
         .testTarget(name: "HGStateTests", dependencies: ["HGState", "HGGraph", "HGCore", "HGCrypto"], swiftSettings: strict),
         .testTarget(name: "HGWorkTreeTests", dependencies: ["HGWorkTree"], swiftSettings: strict),
-        .testTarget(name: "HGRepositoryTests", dependencies: ["HGRepository", "HGStore", "HGCore"], swiftSettings: strict),
+        .testTarget(
+            name: "HGRepositoryTests", dependencies: ["HGRepository", "HGStore", "HGCore", "HGCrypto", "HGState"],
+            swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["hg-bft"], swiftSettings: strict),
     ]
 )

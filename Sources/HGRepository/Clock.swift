@@ -5,6 +5,13 @@ import Glibc
 /// Wall-clock time in milliseconds since the Unix epoch (advisory only: it is
 /// recorded in operations but never trusted for any decision).
 public enum Clock {
+    /// Seconds and nanoseconds since the Unix epoch.
+    public static func now() -> (seconds: Int64, nanoseconds: Int64) {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return (Int64(ts.tv_sec), Int64(ts.tv_nsec))
+    }
+
     public static func nowMilliseconds() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)

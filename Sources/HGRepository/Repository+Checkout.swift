@@ -41,6 +41,7 @@ extension Repository {
 
         var graph: Graph?
         var result = CheckoutResult()
+        var hashed: [RepoPath: (FileStamp, ObjectID)] = [:]
         for path in candidates.sorted() {
             // What the state wants here.
             let desired: (content: [UInt8]?, blob: ObjectID, mode: FileMode)?
@@ -63,7 +64,13 @@ extension Repository {
             }
             // What the working tree has, and what hg-bft last put there.
             let current: FileVersion? = try working[path].map { file throws(RepositoryError) in
-                let blob = try lift { try cache.knownBlob(for: file) ?? Blob.id(of: reader.read(path)) }
+                let blob: ObjectID
+                if let known = cache.knownBlob(for: file) {
+                    blob = known
+                } else {
+                    blob = try lift { try Blob.id(of: reader.read(path)) }
+                    hashed[path] = (file.stamp, blob)
+                }
                 return FileVersion(blob: blob, mode: file.stamp.executable ? .executable : .regular)
             }
             let baseline = cache.entries[path]
@@ -93,7 +100,7 @@ extension Repository {
                 result.removed.append(path)
             }
         }
-        try saveWorkTreeCache(cache)
+        try saveWorkTreeCache(cache, hashed: hashed)
         return result
     }
 }

@@ -93,7 +93,7 @@ extension Repository {
                 cache.entries[entry.path] = nil
             }
         }
-        try saveWorkTreeCache(cache)
+        try saveWorkTreeCache(cache, hashed: diff.hashed)
         return CommitResult(id: op.id, sequence: sequence, parents: op.parents, changes: recorded, skipped: diff.skipped)
     }
 }

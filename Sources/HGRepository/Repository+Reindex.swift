@@ -31,7 +31,7 @@ extension Repository {
                 if let ref = try? Refs.readPeer(layout.peerRef(name)) { starts += ref.tips.map(\.id) }
             }
         }
-        let all = try lift { try objects.enumerate().ids }
+        let all = try lift { try objects.allIDs() }
         var valid: [ObjectID: Operation] = [:]
         for id in all {
             guard case let .operation(op)? = try? objects.readObject(id), op.hasValidSignature() else { continue }

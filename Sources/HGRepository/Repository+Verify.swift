@@ -176,14 +176,14 @@ extension Repository {
         for issue in validity.issues {
             problem("validity", issue.operation, objects.location(of: issue.operation), issue.description)
         }
-        // Equivocation: two valid operations by one author with one sequence number.
-        var seen: [PeerID: [UInt64: ObjectID]] = [:]
+        // Equivocation: two valid operations by one author with one sequence number; with
+        // more than two, every pair is listed.
+        var seen: [PeerID: [UInt64: [ObjectID]]] = [:]
         for node in graph.nodes where !validity.invalid.contains(node.id) {
-            if let other = seen[node.author]?[node.sequence] {
+            for other in seen[node.author]?[node.sequence] ?? [] {
                 report.equivocations.append((min(other, node.id), max(other, node.id)))
-            } else {
-                seen[node.author, default: [:]][node.sequence] = node.id
             }
+            seen[node.author, default: [:]][node.sequence, default: []].append(node.id)
         }
         report.authors = seen.count
 

@@ -202,8 +202,13 @@ public final class Repository {
         return cache
     }
 
-    func saveWorkTreeCache(_ cache: WorkTreeCache) throws(RepositoryError) {
-        try lift { try FileSystem.writeAtomically(layout.worktreeCache, cache.encode(), durable: false) }
+    /// Writes the work-tree cache, first refreshing the entries of files just hashed and
+    /// marking as racy every entry modified too recently to be trusted later.
+    func saveWorkTreeCache(_ cache: WorkTreeCache, hashed: [RepoPath: (FileStamp, ObjectID)] = [:]) throws(RepositoryError) {
+        var updated = cache
+        for (path, (stamp, blob)) in hashed { updated.refresh(path, stamp: stamp, blob: blob) }
+        updated.markRacyEntries(now: Clock.now())
+        try lift { try FileSystem.writeAtomically(layout.worktreeCache, updated.encode(), durable: false) }
     }
 
     func scanner() -> WorkTreeScanner {

@@ -48,16 +48,24 @@ public struct StatusReport: Sendable {
 }
 
 extension Repository {
-    /// Compares the working tree with the merged state.
+    /// Compares the working tree with the merged state. `hashed` lists the files that had to
+    /// be read (their stamp was not trusted), so that callers that rewrite the cache can refresh them.
     func diffWorkTree(state: FileTree, cache: WorkTreeCache, pathspec: Pathspec) throws(RepositoryError)
-        -> (changes: [PathChange], skipped: [(String, String)])
+        -> (changes: [PathChange], skipped: [(String, String)], hashed: [RepoPath: (FileStamp, ObjectID)])
     {
+        var hashed: [RepoPath: (FileStamp, ObjectID)] = [:]
         let listing = try lift { try scanner().scan(under: pathspec.prefixes) }
         var changes: [PathChange] = []
         var seen = Set<RepoPath>()
         for file in listing.files {
             seen.insert(file.path)
-            let blob = try lift { try cache.knownBlob(for: file) ?? Blob.id(of: scanner().read(file.path)) }
+            let blob: ObjectID
+            if let known = cache.knownBlob(for: file) {
+                blob = known
+            } else {
+                blob = try lift { try Blob.id(of: scanner().read(file.path)) }
+                hashed[file.path] = (file.stamp, blob)
+            }
             let version = FileVersion(blob: blob, mode: file.stamp.executable ? .executable : .regular)
             switch state.value(file.path) {
             case .absent:
@@ -83,7 +91,7 @@ extension Repository {
             }
         }
         changes.sort { $0.path < $1.path }
-        return (changes, listing.skipped)
+        return (changes, listing.skipped, hashed)
     }
 
     /// `status`: changes of the working tree against the merged state, and conflicts.

@@ -21,6 +21,9 @@ public final class LooseObjects {
     private var createdFanOut = false
     /// Packs, opened on first use (commands that only write never load them).
     private var loadedPacks: [Pack]?
+    /// The pack directory's modification time when `loadedPacks` was read: another
+    /// process (or another instance) adding a pack changes it, and the list is read again.
+    private var packDirectoryStamp: (Int64, Int64)?
 
     /// `objects/pack`.
     public var packDirectory: String { layout.objects + "/pack" }
@@ -47,9 +50,22 @@ public final class LooseObjects {
     /// and reported by `verify` (through `openPacks`).
     public func packs() -> [Pack] {
         if let loadedPacks { return loadedPacks }
+        packDirectoryStamp = directoryStamp()
         let opened = (try? openPacks().packs) ?? []
         loadedPacks = opened
         return opened
+    }
+
+    private func directoryStamp() -> (Int64, Int64)? {
+        FileSystem.status(packDirectory).map { (Int64($0.st_mtim.tv_sec), Int64($0.st_mtim.tv_nsec)) }
+    }
+
+    /// Every object id in the store, loose or packed, each once.
+    public func allIDs() throws(StoreError) -> [ObjectID] {
+        var ids = try enumerate().ids
+        var seen = Set(ids)
+        for pack in packs() { for id in pack.ids where seen.insert(id).inserted { ids.append(id) } }
+        return ids
     }
 
     /// Opens every pack index, returning the packs and the failures.
@@ -66,6 +82,22 @@ public final class LooseObjects {
 
     private func packEntry(_ id: ObjectID) -> (Pack, Int)? {
         for pack in packs() { if let position = pack.position(of: id) { return (pack, position) } }
+        // Not found: if packs may have been added since the list was read, read it again and
+        // retry. A directory modified within the last two seconds may have changed again within
+        // the same tick of the file system's clock, so its stamp alone does not prove it unchanged.
+        let current = directoryStamp()
+        switch (current, packDirectoryStamp) {
+        case (nil, nil):
+            return nil
+        case let (now?, known?) where now == known:
+            var clock = timespec()
+            clock_gettime(CLOCK_REALTIME, &clock)
+            if Int64(clock.tv_sec) - now.0 > 2 { return nil }
+        default:
+            break
+        }
+        loadedPacks = nil
+        for pack in packs() { if let position = pack.position(of: id) { return (pack, position) } }
         return nil
     }
 
@@ -77,9 +109,10 @@ public final class LooseObjects {
         ids.reserveCapacity(encodings.count)
         for encoding in encodings { ids.append(try writer.add(encoding, deflater: deflater)) }
         guard !writer.isEmpty else { return ids }
-        let indexPath = try writer.write(to: packDirectory)
+        _ = try writer.write(to: packDirectory)
         try FileSystem.syncDirectory(layout.objects)
-        if loadedPacks != nil { loadedPacks?.append(try Pack(indexPath: indexPath)) }
+        // The next lookup re-reads the directory (its stamp changed), picking up this pack.
+        loadedPacks = nil
         return ids
     }
 

@@ -15,10 +15,35 @@ public struct WorkTreeCache: Sendable, Equatable {
     public struct Entry: Sendable, Equatable {
         public var stamp: FileStamp
         public var blob: ObjectID
-        public init(stamp: FileStamp, blob: ObjectID) {
+        /// The stamp must not be trusted: the file was modified too close to a
+        /// cache write to rule out a later edit within the same clock tick.
+        public var racy: Bool
+        public init(stamp: FileStamp, blob: ObjectID, racy: Bool = false) {
             self.stamp = stamp
             self.blob = blob
+            self.racy = racy
         }
+    }
+
+    /// Seconds before a cache write within which a file's modification time is
+    /// too recent to trust (file system clocks are coarse, and may be remote).
+    public static let racyWindowSeconds: Int64 = 2
+
+    /// Marks every entry modified within `racyWindowSeconds` of `now` as racy,
+    /// so that it is hashed again rather than trusted, however often the cache
+    /// is rewritten afterwards (git's "racy-git" problem).
+    public mutating func markRacyEntries(now: (seconds: Int64, nanoseconds: Int64)) {
+        let limit = (now.seconds - WorkTreeCache.racyWindowSeconds, now.nanoseconds)
+        for (path, entry) in entries where (entry.stamp.mtimeSeconds, entry.stamp.mtimeNanoseconds) >= limit {
+            entries[path]?.racy = true
+        }
+    }
+
+    /// Records that `path`'s file was just hashed and still holds the entry's
+    /// blob: its current stamp becomes trustworthy again (until marked racy).
+    public mutating func refresh(_ path: RepoPath, stamp: FileStamp, blob: ObjectID) {
+        guard let entry = entries[path], entry.blob == blob else { return }
+        entries[path] = Entry(stamp: stamp, blob: blob, racy: false)
     }
 
     public var entries: [RepoPath: Entry]
@@ -38,14 +63,14 @@ public struct WorkTreeCache: Sendable, Equatable {
 
     /// The blob id of `file`'s content if its stamp proves it unchanged since cached.
     public func knownBlob(for file: WorkFile) -> ObjectID? {
-        guard let entry = entries[file.path], entry.stamp == file.stamp else { return nil }
+        guard let entry = entries[file.path], !entry.racy, entry.stamp == file.stamp else { return nil }
         let racy = (file.stamp.mtimeSeconds, file.stamp.mtimeNanoseconds) >= writtenAt
         return racy ? nil : entry.blob
     }
 
     /// File: 16-byte header, entry count, then per
     /// entry in path order: path, size, mtime seconds, mtime nanoseconds,
-    /// inode (varints), executable byte, blob id; then a BLAKE2b-256 checksum
+    /// inode (varints), flags byte (bit 0 executable, bit 1 racy), blob id; then a BLAKE2b-256 checksum
     /// of everything before it.
     public func encode() -> [UInt8] {
         var w = ByteWriter(capacity: entries.count * 80 + 64)
@@ -58,7 +83,7 @@ public struct WorkTreeCache: Sendable, Equatable {
             w.varint(UInt64(max(0, e.stamp.mtimeSeconds)))
             w.varint(UInt64(max(0, e.stamp.mtimeNanoseconds)))
             w.varint(e.stamp.inode)
-            w.byte(e.stamp.executable ? 1 : 0)
+            w.byte((e.stamp.executable ? 1 : 0) | (e.racy ? 2 : 0))
             w.id(e.blob.raw)
         }
         let body = w.bytes
@@ -83,13 +108,14 @@ public struct WorkTreeCache: Sendable, Equatable {
                 if let previous, !(previous < path) { return nil }
                 previous = path
                 let size = try r.varint("size"), ms = try r.varint("mtime"), mn = try r.varint("mtime ns")
+                guard mn < 1_000_000_000 else { return nil }
                 let inode = try r.varint("inode")
-                let exec = try r.byte("executable")
-                guard exec <= 1 else { return nil }
+                let flags = try r.byte("flags")
+                guard flags <= 3 else { return nil }
                 let blob = ObjectID(raw: try r.id("blob"))
                 let stamp = FileStamp(size: Int64(clamping: size), mtimeSeconds: Int64(clamping: ms),
-                                      mtimeNanoseconds: Int64(clamping: mn), inode: inode, executable: exec == 1)
-                entries[path] = Entry(stamp: stamp, blob: blob)
+                                      mtimeNanoseconds: Int64(clamping: mn), inode: inode, executable: flags & 1 == 1)
+                entries[path] = Entry(stamp: stamp, blob: blob, racy: flags & 2 == 2)
             }
             try r.expectEnd()
             return WorkTreeCache(entries: entries, writtenAt: modified)

@@ -63,7 +63,8 @@ struct IndependentCheckerTests {
     }
 
     enum Tamper: String, CaseIterable, CustomTestStringConvertible {
-        case objectByte, indexPayload, indexChecksum, headsLine, stateChecksum, identityMode
+        case objectByte, indexPayload, indexChecksum, indexCutBeforeHeadsStamp, headsLine, headsStampLeadingZero,
+             refTip, refMissing, stateChecksum, worktreeChecksum, identityMode
         var testDescription: String { rawValue }
     }
 
@@ -83,12 +84,29 @@ struct IndependentCheckerTests {
             // Inside the first record's payload (header 16 + length 4): the record's CRC fails.
             try Checker.flip(meta.appendingPathComponent("index/operations"), at: 30)
         case .indexChecksum:
+            // The last byte of the last record's CRC-32 (which covers its length field and payload).
             try Checker.flip(meta.appendingPathComponent("index/operations"), at: -1)
+        case .indexCutBeforeHeadsStamp:
+            // 5.7: a torn tail that starts before the heads stamp is damage, not an interrupted append.
+            try Checker.truncate(meta.appendingPathComponent("index/operations"), by: 3)
         case .headsLine:
             // The last byte before the final newline is a hex digit of a head; '0' <-> '1' etc.
             try Checker.flip(meta.appendingPathComponent("heads"), at: -2)
+        case .headsStampLeadingZero:
+            // 5.7: N has no leading zeros, so the file does not parse.
+            try Checker.editFirstLine(meta.appendingPathComponent("heads")) { line in
+                line.replacingOccurrences(of: "v1 ", with: "v1 0")
+            }
+        case .refTip:
+            // A current ref (5.8) must agree with the index: change a hex digit of its tip.
+            try Checker.flip(try Checker.onlyRef(in: meta), at: -2)
+        case .refMissing:
+            // The current heads file vouches for every peer ref (5.7).
+            try FileManager.default.removeItem(at: try Checker.onlyRef(in: meta))
         case .stateChecksum:
             try Checker.flip(meta.appendingPathComponent("index/state"), at: -1)
+        case .worktreeChecksum:
+            try Checker.flip(meta.appendingPathComponent("index/worktree"), at: -1)
         case .identityMode:
             try FileManager.default.setAttributes([.posixPermissions: 0o644],
                                                   ofItemAtPath: meta.appendingPathComponent("keys/identity").path)
@@ -99,6 +117,41 @@ struct IndependentCheckerTests {
         #expect(result.stdout.contains("problem: "), "\(result)")
         let verify = try CLI.run(["verify"], in: dir.url)
         #expect(verify.status != 0, "hg-bft verify missed tampering (\(tamper.rawValue)): \(verify)")
+    }
+
+    enum Recoverable: String, CaseIterable, CustomTestStringConvertible {
+        case tornTail, refBehind, stateCacheMissing, worktreeCacheMissing
+        var testDescription: String { rawValue }
+    }
+
+    @Test("states FORMAT.md says readers recover from are not problems, and change no result",
+          arguments: Recoverable.allCases)
+    func recoverableIsClean(_ state: Recoverable) throws {
+        let dir = try TempDir("indep-recover")
+        try Checker.buildRepository(in: dir)
+        let before = try CLI.ok(["verify"], in: dir.url)
+        let fingerprint = try #require(Checker.value(after: "state fingerprint: ", in: before.stdout))
+
+        let meta = dir.path(".hgrepo")
+        switch state {
+        case .tornTail:
+            // 5.6: an interrupted append: a length field announcing a record that never arrived.
+            try Checker.append(meta.appendingPathComponent("index/operations"), Data([0x40, 0x00, 0x00, 0x00, 0x01]))
+        case .refBehind:
+            // 5.8: a ref with a smaller N may be behind; it is not a problem.
+            try Checker.editFirstLine(try Checker.onlyRef(in: meta)) { _ in "hg-bft ref v1 16" }
+        case .stateCacheMissing:
+            try FileManager.default.removeItem(at: meta.appendingPathComponent("index/state"))
+        case .worktreeCacheMissing:
+            try FileManager.default.removeItem(at: meta.appendingPathComponent("index/worktree"))
+        }
+
+        let check = try Checker.run([dir.url.path])
+        #expect(check.status == 0, "checker reported a recoverable state (\(state.rawValue)): \(check)")
+        #expect(Checker.value(after: "state fingerprint: ", in: check.stdout) == fingerprint, "\(check)")
+        let verify = try CLI.run(["verify"], in: dir.url)
+        #expect(verify.status == 0, "hg-bft verify reported a recoverable state (\(state.rawValue)): \(verify)")
+        #expect(Checker.value(after: "state fingerprint: ", in: verify.stdout) == fingerprint, "\(verify)")
     }
 
     @Test("usage errors exit 2")
@@ -212,6 +265,36 @@ enum Checker {
             }
         }
         return nil
+    }
+
+    /// The repository's only peer ref (a repository built by one author has one).
+    static func onlyRef(in meta: URL) throws -> URL {
+        let dir = meta.appendingPathComponent("refs/peers")
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { !$0.hasPrefix(".") }
+        try #require(names.count == 1, "expected one peer ref, found \(names)")
+        return dir.appendingPathComponent(names[0])
+    }
+
+    /// Rewrites the first line of a text file (keeping the rest and the newline).
+    static func editFirstLine(_ url: URL, _ edit: (String) -> String) throws {
+        let text = try String(contentsOf: url, encoding: .utf8)
+        let newline = try #require(text.firstIndex(of: "\n"), "\(url.lastPathComponent) has no newline")
+        try (edit(String(text[..<newline])) + text[newline...]).write(to: url, atomically: false, encoding: .utf8)
+    }
+
+    /// Removes the last `count` bytes of a file.
+    static func truncate(_ url: URL, by count: Int) throws {
+        let data = try Data(contentsOf: url)
+        try #require(data.count >= count)
+        try data.prefix(data.count - count).write(to: url)
+    }
+
+    /// Appends bytes to a file.
+    static func append(_ url: URL, _ bytes: Data) throws {
+        let handle = try FileHandle(forWritingTo: url)
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: bytes)
     }
 
     /// Flips the low bit of one byte (a negative offset counts from the end), keeping the
