@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PACKAGES := libsodium-dev libgmp-dev zlib1g-dev pkg-config
 BIN := .build/debug/hg-bft
 
-.PHONY: deps build demo test bench release clean
+.PHONY: deps test-deps build demo test bench release clean
 
 ## Install the C libraries hg-bft links against, if pkg-config cannot find them.
 deps:
@@ -21,6 +21,13 @@ deps:
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PACKAGES); \
 	fi
 
+## The test suite cross-checks the format with an independent Python reader (contrib/tools),
+## which needs python3 and the cryptography package.
+test-deps: deps
+	@python3 -c "import cryptography" 2>/dev/null || python3 -m pip install --quiet cryptography 2>/dev/null || \
+		( $(SUDO) apt-get update -qq && \
+		  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-cryptography )
+
 build: deps
 	$(SWIFT) build
 
@@ -31,7 +38,7 @@ release: deps
 demo: build
 	@contrib/demo.sh $(BIN)
 
-test: deps
+test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 

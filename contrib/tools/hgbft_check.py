@@ -1510,11 +1510,12 @@ class Checker:
                 prev = path
                 r.varint("size")
                 r.varint("mtime seconds")
-                r.varint("mtime nanoseconds")
+                if r.varint("mtime nanoseconds") >= 10**9:
+                    raise DecodeError("mtime nanoseconds not below 10^9")
                 r.varint("inode")
-                ex = r.byte("executable")
-                if ex not in (0, 1):
-                    raise DecodeError(f"executable byte {ex} is not 0 or 1")
+                flags = r.byte("flags")
+                if flags & ~0x03:
+                    raise DecodeError(f"flags byte {flags:#04x} has bits other than executable (0) and racy (1)")
                 r.take(32, "blob id")
             if not r.at_end():
                 raise DecodeError("bytes left over before the checksum")
