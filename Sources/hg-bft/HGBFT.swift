@@ -22,9 +22,19 @@ struct HGBFT: ParsableCommand {
         3 'verify' found problems.
         """,
         version: "hg-bft 0.1.0 (repository format 1)",
-        subcommands: [
-            Init.self, Commit.self, Status.self, Log.self, Show.self, Checkout.self,
-            Heads.self, Id.self, Verify.self, CatObject.self, Reindex.self,
-        ]
+        subcommands: HGBFT.subcommands
     )
+
+    static let subcommands: [ParsableCommand.Type] = [
+        Init.self, Commit.self, Status.self, Log.self, Show.self, Checkout.self,
+        Heads.self, Id.self, Verify.self, CatObject.self, Reindex.self,
+    ]
+
+    /// Subcommands by the name typed on the command line. Spelled out rather than derived
+    /// from the types, because deriving a name costs a runtime type-name lookup.
+    static let subcommandsByName: [String: ParsableCommand.Type] = [
+        "init": Init.self, "commit": Commit.self, "status": Status.self, "log": Log.self, "show": Show.self,
+        "checkout": Checkout.self, "heads": Heads.self, "id": Id.self, "verify": Verify.self,
+        "cat-object": CatObject.self, "reindex": Reindex.self,
+    ]
 }

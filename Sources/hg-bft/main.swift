@@ -21,8 +21,21 @@ while arguments.first == "-C" {
     arguments.removeFirst(2)
 }
 
+/// Parses the arguments. Building ArgumentParser's tree of every subcommand costs more than
+/// a whole commit (Swift's protocol-conformance lookups), so a known subcommand is parsed on
+/// its own; anything that fails to parse that way (and every help request) goes through the
+/// full tree, so that messages and usage are those of `hg-bft`.
+func parseCommand(_ arguments: [String]) throws -> ParsableCommand {
+    if let name = arguments.first, let type = HGBFT.subcommandsByName[name],
+       !arguments.contains(where: { $0 == "-h" || $0 == "--help" || $0 == "help" }),
+       let command = try? type.parseAsRoot(Array(arguments.dropFirst())) {
+        return command
+    }
+    return try HGBFT.parseAsRoot(arguments)
+}
+
 do {
-    var command = try HGBFT.parseAsRoot(arguments)
+    var command = try parseCommand(arguments)
     try command.run()
     exit(ExitStatus.success)
 } catch let exitRequest as Exit {
