@@ -8,6 +8,10 @@ static inline int hg_deflateInit(z_streamp strm, int level) {
     return deflateInit(strm, level);
 }
 
+static inline int hg_deflateInit2(z_streamp strm, int level, int memLevel) {
+    return deflateInit2(strm, level, Z_DEFLATED, 15, memLevel, Z_DEFAULT_STRATEGY);
+}
+
 static inline int hg_inflateInit(z_streamp strm) {
     return inflateInit(strm);
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import HGCore
 import HGCompression
 #if canImport(Glibc)
@@ -14,6 +15,8 @@ import Glibc
 public final class LooseObjects {
     public let layout: Layout
     private let deflater: Deflater
+    /// For objects under `smallObjectBytes`: a small hash table, cheap to reset.
+    private let smallDeflater: Deflater
     private let inflater: Inflater
     /// Fan-out directories written since the last `flush`, to fsync once per batch.
     private var dirtyDirectories: Set<String> = []
@@ -28,13 +31,25 @@ public final class LooseObjects {
     /// `objects/pack`.
     public var packDirectory: String { layout.objects + "/pack" }
 
+    /// zlib level for everything written. Objects are small (a few hundred bytes), where
+    /// level 1 compresses almost as well as 6 at a fraction of the cost.
+    public static let compressionLevel: Int32 = 1
+    /// Objects below this size use the small-table compressor.
+    static let smallObjectBytes = 4096
+
+    /// The compressor for an object of `count` bytes.
+    func compressor(for count: Int) -> Deflater {
+        count < LooseObjects.smallObjectBytes ? smallDeflater : deflater
+    }
+
     /// Largest object file accepted: the largest object plus zlib's worst-case expansion.
     public static let maxFileBytes = Limits.maxObjectBytes + Limits.maxObjectBytes / 1000 + 4096
 
     public init(layout: Layout) throws(StoreError) {
         self.layout = layout
         do {
-            deflater = try Deflater()
+            deflater = try Deflater(level: LooseObjects.compressionLevel)
+            smallDeflater = try Deflater(level: LooseObjects.compressionLevel, memoryLevel: 1)
             inflater = try Inflater()
         } catch {
             throw .badFile(path: layout.objects, reason: "zlib could not be initialised: \(error)")
@@ -102,12 +117,20 @@ public final class LooseObjects {
     }
 
     /// Writes a batch of encodings as one pack (one fsync for all of them) and makes it readable.
+    /// Hashing and compression run on all cores; the pack lists objects in the order given.
     @discardableResult
     public func writePack(_ encodings: [[UInt8]]) throws(StoreError) -> [ObjectID] {
+        let compressed = Self.compressInParallel(encodings)
         var writer = PackWriter()
         var ids: [ObjectID] = []
         ids.reserveCapacity(encodings.count)
-        for encoding in encodings { ids.append(try writer.add(encoding, deflater: deflater)) }
+        for (index, item) in compressed.enumerated() {
+            guard let (id, bytes) = item else {
+                throw .badFile(path: packDirectory, reason: "compression failed for object \(index) of the batch")
+            }
+            writer.add(id: id, compressed: bytes)
+            ids.append(id)
+        }
         guard !writer.isEmpty else { return ids }
         _ = try writer.write(to: packDirectory)
         try FileSystem.syncDirectory(layout.objects)
@@ -191,6 +214,34 @@ public final class LooseObjects {
         return try pack.compressed(at: position)
     }
 
+    /// Ids and zlib streams of `encodings`, computed on all cores with one pair of
+    /// compressors per worker; `nil` where compression failed.
+    static func compressInParallel(_ encodings: [[UInt8]]) -> [(ObjectID, [UInt8])?] {
+        let count = encodings.count
+        guard count > 0 else { return [] }
+        let results = UnsafeMutablePointer<(ObjectID, [UInt8])?>.allocate(capacity: count)
+        results.initialize(repeating: nil, count: count)
+        defer {
+            results.deinitialize(count: count)
+            results.deallocate()
+        }
+        let slots = SendablePointer(results)
+        let workers = max(1, min(count / 256 + 1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+        let chunk = (count + workers - 1) / workers
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            guard let small = try? Deflater(level: compressionLevel, memoryLevel: 1),
+                  let large = try? Deflater(level: compressionLevel) else { return }
+            for index in (worker * chunk)..<min(count, (worker + 1) * chunk) {
+                let encoding = encodings[index]
+                let deflater = encoding.count < smallObjectBytes ? small : large
+                if let bytes = try? deflater.compress(encoding) {
+                    slots.pointer[index] = (ObjectID(hashing: encoding), bytes)
+                }
+            }
+        }
+        return Array(UnsafeBufferPointer(start: results, count: count))
+    }
+
     /// Stores a canonical encoding under its id, unless it is already there.
     ///
     /// The file is written to a temporary name, fsynced when `durable`, made
@@ -204,7 +255,7 @@ public final class LooseObjects {
         if try FileSystem.makeDirectory(directory) { createdFanOut = true }
         let compressed: [UInt8]
         do {
-            compressed = try deflater.compress(encoding)
+            compressed = try compressor(for: encoding.count).compress(encoding)
         } catch {
             throw .badFile(path: path, reason: "compression failed: \(error)")
         }
@@ -243,4 +294,10 @@ public final class LooseObjects {
         }
         return (ids, strays)
     }
+}
+
+/// A raw pointer handed to concurrent workers that write disjoint indices.
+private struct SendablePointer<T>: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<T>
+    init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
 }

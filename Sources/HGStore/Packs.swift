@@ -151,17 +151,24 @@ public struct PackWriter {
     /// Adds an object (once per id).
     public mutating func add(_ encoding: [UInt8], deflater: Deflater) throws(StoreError) -> ObjectID {
         let id = ObjectID(hashing: encoding)
-        guard seen.insert(id).inserted else { return id }
+        guard !seen.contains(id) else { return id }
         let compressed: [UInt8]
         do { compressed = try deflater.compress(encoding) } catch {
             throw .badFile(path: "pack", reason: "compression failed: \(error)")
         }
+        add(id: id, compressed: compressed)
+        return id
+    }
+
+    /// Adds an object already compressed (once per id); the caller vouches that
+    /// `compressed` inflates to an encoding whose id is `id`.
+    public mutating func add(id: ObjectID, compressed: [UInt8]) {
+        guard seen.insert(id).inserted else { return }
         entries.append((id, UInt64(body.count)))
         var w = ByteWriter(capacity: 10)
         w.varint(UInt64(compressed.count))
         body += w.bytes
         body += compressed
-        return id
     }
 
     /// Writes the pack and then its index into `directory`, durably.
