@@ -20,12 +20,7 @@ extension FileTree {
             w.varint(UInt64(live.count))
             for write in live {
                 w.id(write.op.raw)
-                if let version = write.version {
-                    w.byte(version.mode.rawValue)
-                    w.id(version.blob.raw)
-                } else {
-                    w.byte(0)
-                }
+                w.fileVersion(write.version)
             }
         }
         return w.bytes
@@ -54,14 +49,7 @@ extension FileTree {
             for _ in 0..<liveCount {
                 let op = ObjectID(raw: try r.id("operation id"))
                 if let last = live.last, !(last.op < op) { throw .unsortedParents }
-                let mode = try r.byte("mode")
-                if mode == 0 {
-                    live.append(LiveWrite(op: op, version: nil))
-                } else if let fileMode = FileMode(rawValue: mode) {
-                    live.append(LiveWrite(op: op, version: FileVersion(blob: ObjectID(raw: try r.id("blob")), mode: fileMode)))
-                } else {
-                    throw .invalidValue(field: "mode", reason: "unknown mode \(mode)")
-                }
+                live.append(LiveWrite(op: op, version: try r.fileVersion()))
             }
             paths[path] = live
         }

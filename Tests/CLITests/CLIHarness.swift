@@ -30,8 +30,14 @@ enum CLI {
     /// Runs `hg-bft args…` in `cwd` and waits for it.
     @discardableResult
     static func run(_ args: [String], in cwd: URL, stdin: Data? = nil, environment: [String: String] = [:]) throws -> Result {
+        try runProgram(URL(fileURLWithPath: binary), args, in: cwd, stdin: stdin, environment: environment)
+    }
+
+    /// Runs any program in `cwd`, feeding `stdin` (or nothing), and waits for it.
+    static func runProgram(_ executable: URL, _ args: [String], in cwd: URL, stdin: Data? = nil,
+                           environment: [String: String] = [:]) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = executable
         process.arguments = args
         process.currentDirectoryURL = cwd
         var env = ProcessInfo.processInfo.environment

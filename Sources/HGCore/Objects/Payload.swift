@@ -103,6 +103,31 @@ public enum FileMode: UInt8, Hashable, Sendable {
     case executable = 2
 }
 
+extension ByteWriter {
+    /// A mode byte (0 for a deletion) and, unless a deletion, the blob id: the shape
+    /// of a change entry's value and of a live write in the state encoding.
+    public mutating func fileVersion(_ version: FileVersion?) {
+        guard let version else {
+            byte(0)
+            return
+        }
+        byte(version.mode.rawValue)
+        id(version.blob.raw)
+    }
+}
+
+extension ByteReader {
+    /// Reads what `ByteWriter.fileVersion` writes; `nil` is a deletion.
+    public mutating func fileVersion() throws(DecodeError) -> FileVersion? {
+        let modeByte = try byte("mode")
+        if modeByte == 0 { return nil }
+        guard let mode = FileMode(rawValue: modeByte) else {
+            throw .invalidValue(field: "mode", reason: "unknown mode \(modeByte)")
+        }
+        return FileVersion(blob: ObjectID(raw: try id("blob id")), mode: mode)
+    }
+}
+
 /// One written version of a file: its content and mode.
 public struct FileVersion: Hashable, Sendable {
     public let blob: ObjectID
@@ -148,12 +173,7 @@ public struct Change: Hashable, Sendable {
         w.varint(UInt64(entries.count))
         for entry in entries {
             w.lengthPrefixed(entry.path.bytes)
-            if let version = entry.version {
-                w.byte(version.mode.rawValue)
-                w.id(version.blob.raw)
-            } else {
-                w.byte(0)
-            }
+            w.fileVersion(entry.version)
         }
         return w.bytes
     }
@@ -175,15 +195,7 @@ public struct Change: Hashable, Sendable {
             let path = try RepoPath(bytes: try r.lengthPrefixed("path", limit: Limits.maxPathBytes))
             if let previous, !(previous < path) { throw .unsortedPaths }
             previous = path
-            let modeByte = try r.byte("mode")
-            if modeByte == 0 {
-                entries.append(ChangeEntry(path: path, version: nil))
-            } else if let mode = FileMode(rawValue: modeByte) {
-                let blob = ObjectID(raw: try r.id("blob id"))
-                entries.append(ChangeEntry(path: path, version: FileVersion(blob: blob, mode: mode)))
-            } else {
-                throw .invalidValue(field: "mode", reason: "unknown mode \(modeByte)")
-            }
+            entries.append(ChangeEntry(path: path, version: try r.fileVersion()))
         }
         try r.expectEnd()
         return Change(sortedEntries: entries, message: message)
