@@ -36,11 +36,12 @@ let package = Package(
         .target(name: "HGGraph", dependencies: ["HGCore"], swiftSettings: strict),
         .target(name: "HGState", dependencies: ["HGCore", "HGGraph", "HGCrypto"], swiftSettings: strict),
         .target(name: "HGWorkTree", dependencies: ["HGCore", "HGCrypto"], swiftSettings: strict),
+        .target(name: "HGSync", dependencies: ["HGCore", "HGCrypto", "HGGraph"], swiftSettings: strict),
 
         // MARK: - Façade and executable
         .target(
             name: "HGRepository",
-            dependencies: ["HGCore", "HGCrypto", "HGStore", "HGGraph", "HGState", "HGWorkTree"],
+            dependencies: ["HGCore", "HGCrypto", "HGStore", "HGGraph", "HGState", "HGWorkTree", "HGSync"],
             swiftSettings: strict),
         .executableTarget(
             name: "hg-bft",
@@ -65,6 +66,7 @@ let package = Package(
         .testTarget(
             name: "HGRepositoryTests", dependencies: ["HGRepository", "HGStore", "HGCore", "HGCrypto", "HGState"],
             swiftSettings: strict),
+        .testTarget(name: "HGSyncTests", dependencies: ["HGSync", "HGCore", "HGCrypto"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["hg-bft"], swiftSettings: strict),
     ]
 )

@@ -3,6 +3,8 @@ import HGCore
 /// The text lines drawn for one operation by `log --graph`: the line with the
 /// operation's `*`, and connector lines that come after it.
 public struct GraphRows: Sendable, Equatable {
+    /// Lines drawn before the operation: lanes that waited for it closing in (`|/`).
+    public let before: [String]
     /// The lanes on the operation's own line, e.g. `"| * "`.
     public let commitLine: String
     /// Lines drawn after the operation (merges and forks), e.g. `"|\\ "`.
@@ -30,21 +32,21 @@ public enum GraphLayout {
             }
             let col = column ?? 0
             let merging = lanes.indices.filter { $0 != col && lanes[$0] == node }
+            var before: [String] = []
+            // Close the other lanes that waited for this node, before its line: "|/".
+            if !merging.isEmpty {
+                var chars = [Character](repeating: " ", count: lanes.count * 2)
+                for i in lanes.indices where lanes[i] != nil && !merging.contains(i) { chars[2 * i] = "|" }
+                for m in merging where m > 0 { chars[2 * m - 1] = "/" }
+                for m in merging { lanes[m] = nil }
+                before.append(trimmed(String(chars)))
+                while let last = lanes.last, last == nil { lanes.removeLast() }
+            }
             var commitLine = ""
             for i in lanes.indices {
                 commitLine += i == col ? "* " : (lanes[i] == nil ? "  " : "| ")
             }
             var after: [String] = []
-            // Close the other lanes that waited for this node.
-            if !merging.isEmpty {
-                for m in merging { lanes[m] = nil }
-                var line = ""
-                for i in lanes.indices {
-                    if merging.contains(i) { line += "/ " }
-                    else { line += lanes[i] == nil && i != col ? "  " : "| " }
-                }
-                after.append(trimmed(line))
-            }
             let parents = graph.parents[node].map(Int.init).sorted { graph.nodes[$0].id < graph.nodes[$1].id }
             if let first = parents.first {
                 lanes[col] = first
@@ -73,7 +75,7 @@ public enum GraphLayout {
             while let last = lanes.last, last == nil { lanes.removeLast() }
             var continuation = ""
             for lane in lanes { continuation += lane == nil ? "  " : "| " }
-            rows.append(GraphRows(commitLine: commitLine, after: after, continuation: continuation))
+            rows.append(GraphRows(before: before, commitLine: commitLine, after: after, continuation: continuation))
         }
         return rows
     }

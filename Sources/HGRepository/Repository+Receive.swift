@@ -9,73 +9,98 @@ public struct ReceiveResult: Sendable {
     public let added: [ObjectID]
     /// Operations already present, skipped.
     public let known: Int
+    /// Operations refused (partial mode only), with the reason; descendants of a refused
+    /// operation are refused too.
+    public let rejected: [(id: ObjectID, reason: String)]
 }
 
 extension Repository {
     /// Adds operations made elsewhere (by other replicas), with the blobs they name.
     ///
-    /// Everything is validated before anything is stored: each operation must
-    /// decode, verify its signature, have every parent either in the repository
-    /// or earlier in `operations`, follow the sequence rule, not be a second
-    /// root, and have every blob it names either stored already or in `blobs`
-    /// (checked against its id). Then all new objects go into one pack, their
-    /// index records are appended with one fsync, and the heads, refs and state
-    /// are updated. If any check fails, nothing is written.
-    public func receive(operations: [Operation], blobs: [Blob]) throws(RepositoryError) -> ReceiveResult {
+    /// Every operation is validated before anything is stored: it must verify
+    /// its signature (checked on all cores), have every parent either in the
+    /// repository or earlier in the batch, follow the sequence rule, not be a
+    /// second root, and have every blob it names either stored already or in
+    /// `blobs`. Then all new objects go into one pack, their index records are
+    /// appended with one fsync, and the heads, refs and state are updated.
+    ///
+    /// With `partial` false (the default), any invalid operation throws and
+    /// nothing is written. With `partial` true — what sync uses, since a peer
+    /// may mix garbage with good operations — invalid operations and their
+    /// descendants are left out and listed in `rejected`, and the rest is stored.
+    public func receive(operations: [Operation], blobs: [Blob], partial: Bool = false) throws(RepositoryError) -> ReceiveResult {
         let lock = try self.lock()
         defer { withExtendedLifetime(lock) {} }
         try repairCaches()
         let contents = try readIndex()
         var summaries = contents.entries
-        var known = Set(summaries.map(\.id))
+        let present = Set(summaries.map(\.id))
         let blobIDs = Dictionary(blobs.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
 
-        // Order parents before children among the new operations.
-        var pending = operations.filter { !known.contains($0.id) }
-        let alreadyKnown = operations.count - pending.count
-        var ordered: [Operation] = []
-        var placed = known
-        while !pending.isEmpty {
-            let ready = pending.filter { $0.parents.allSatisfy(placed.contains) }
-            guard !ready.isEmpty else {
-                let missing = pending.flatMap(\.parents).first { !placed.contains($0) && !pending.map(\.id).contains($0) }
-                throw .inconsistent("operation \(pending[0].id.hex) names a parent \(missing?.hex ?? "in a cycle") that is not present")
-            }
-            for op in ready.sorted(by: { $0.id < $1.id }) where placed.insert(op.id).inserted { ordered.append(op) }
-            let readyIDs = Set(ready.map(\.id))
-            pending.removeAll { readyIDs.contains($0.id) }
+        var fresh: [ObjectID: Operation] = [:]
+        for op in operations where !present.contains(op.id) { fresh[op.id] = op }
+        let alreadyKnown = operations.count - fresh.count
+        var rejected: [(id: ObjectID, reason: String)] = []
+        func refuse(_ id: ObjectID, _ reason: String) throws(RepositoryError) {
+            guard partial else { throw .inconsistent("operation \(id.hex): \(reason)") }
+            rejected.append((id, reason))
         }
 
+        // Signatures first, on all cores: the dominant cost of receiving.
+        let candidates = fresh.values.sorted { $0.id < $1.id }
+        let signatureOK = parallelMap(count: candidates.count, makeContext: { () }) { _, i in candidates[i].hasValidSignature() }
+        var badSignature = Set<ObjectID>()
+        for (i, ok) in signatureOK.enumerated() where !ok { badSignature.insert(candidates[i].id) }
+
+        // Parents before children; what never becomes ready has a parent that is missing or refused.
         var checker = SequenceChecker(graph: try lift { try Graph(summaries) })
         var tree = try state()
         var encodings: [[UInt8]] = []
         var added: [ObjectID] = []
-        for op in ordered {
-            guard op.hasValidSignature() else { throw .inconsistent("operation \(op.id.hex): signature does not verify") }
-            if op.parents.isEmpty { throw .inconsistent("operation \(op.id.hex) has no parents but is not this repository's genesis") }
-            let expected = checker.expectedSequence(for: op)
-            guard expected == op.sequence else {
-                throw .inconsistent("operation \(op.id.hex): sequence number \(op.sequence), expected \(expected)")
-            }
-            if let change = op.change {
-                for entry in change.entries {
-                    guard let version = entry.version else { continue }
-                    if let blob = blobIDs[version.blob] {
-                        encodings.append(blob.encoded)
-                    } else if !objects.contains(version.blob) {
-                        throw .inconsistent("operation \(op.id.hex) names blob \(version.blob.hex), which was not received")
+        var refusedIDs = Set<ObjectID>()
+        var pending = candidates
+        while !pending.isEmpty {
+            var next: [Operation] = []
+            var progressed = false
+            for op in pending {
+                if let bad = op.parents.first(where: { refusedIDs.contains($0) }) {
+                    try refuse(op.id, "parent \(bad.hex) was refused")
+                    refusedIDs.insert(op.id)
+                    progressed = true
+                    continue
+                }
+                guard op.parents.allSatisfy({ checker.graph.contains($0) }) else {
+                    next.append(op)
+                    continue
+                }
+                progressed = true
+                if let reason = validate(op, checker: checker, badSignature: badSignature, blobIDs: blobIDs) {
+                    try refuse(op.id, reason)
+                    refusedIDs.insert(op.id)
+                    continue
+                }
+                if let change = op.change {
+                    for entry in change.entries {
+                        if let version = entry.version, let blob = blobIDs[version.blob] { encodings.append(blob.encoded) }
                     }
                 }
+                encodings.append(op.encoded)
+                let summary = OperationSummary(op)
+                summaries.append(summary)
+                let node = try lift { try checker.append(summary) }
+                if let change = op.change { tree.apply(change, node: node, graph: checker.graph) }
+                added.append(op.id)
             }
-            encodings.append(op.encoded)
-            let summary = OperationSummary(op)
-            summaries.append(summary)
-            known.insert(op.id)
-            let node = try lift { try checker.append(summary) }
-            if let change = op.change { tree.apply(change, node: node, graph: checker.graph) }
-            added.append(op.id)
+            if !progressed {
+                for op in next {
+                    let missing = op.parents.first { !checker.graph.contains($0) && fresh[$0] == nil }
+                    try refuse(op.id, missing.map { "parent \($0.hex) is missing" } ?? "its parents form a cycle or were refused")
+                }
+                break
+            }
+            pending = next
         }
-        guard !added.isEmpty else { return ReceiveResult(added: [], known: alreadyKnown) }
+        guard !added.isEmpty else { return ReceiveResult(added: [], known: alreadyKnown, rejected: rejected) }
         _ = try lift { try objects.writePack(encodings) }
         let newSummaries = Array(summaries.suffix(added.count))
         try lift { try OperationIndex.append(layout.operationIndex, newSummaries, validLength: contents.validLength) }
@@ -92,6 +117,30 @@ extension Repository {
             try FileSystem.writeAtomically(layout.heads, Refs.encodeHeads(.init(ids: derived.heads, stamp: length)), durable: false)
             try FileSystem.writeAtomically(layout.stateCache, StateCache.encode(tree, stamp: length), durable: false)
         }
-        return ReceiveResult(added: added, known: alreadyKnown)
+        return ReceiveResult(added: added, known: alreadyKnown, rejected: rejected)
+    }
+
+    /// Why `op` (whose parents are all in the checker's graph) is invalid, or `nil`.
+    private func validate(_ op: Operation, checker: SequenceChecker, badSignature: Set<ObjectID>,
+                          blobIDs: [ObjectID: Blob]) -> String? {
+        if badSignature.contains(op.id) { return "signature does not verify" }
+        if op.parents.isEmpty {
+            // Only the genesis may be a root, and only as the first operation (a clone receives it).
+            guard op.id == genesis, op.genesis != nil, checker.graph.count == 0 else {
+                return "has no parents but is not this repository's genesis"
+            }
+            return nil
+        }
+        let expected = checker.expectedSequence(for: op)
+        if expected != op.sequence { return "sequence number \(op.sequence), expected \(expected)" }
+        if let change = op.change {
+            for entry in change.entries {
+                guard let version = entry.version else { continue }
+                if blobIDs[version.blob] == nil && !objects.contains(version.blob) {
+                    return "names blob \(version.blob.hex) of '\(entry.path)', which was not received"
+                }
+            }
+        }
+        return nil
     }
 }

@@ -19,7 +19,7 @@ public final class Repository {
     public let layout: Layout
     /// The repository id: the genesis operation's id.
     public let genesis: ObjectID
-    public private(set) var config: Config
+    public internal(set) var config: Config
     let objects: LooseObjects
 
     /// The content of `.hgrepo/format`.

@@ -3,6 +3,7 @@ import HGCrypto
 import HGStore
 import HGWorkTree
 import HGGraph
+import HGSync
 
 /// Every failure the façade reports. Each message is one line that says what
 /// went wrong and, where there is something to do, what to do next.
@@ -12,6 +13,7 @@ public enum RepositoryError: Error, Sendable, CustomStringConvertible {
     case decode(DecodeError)
     case crypto(CryptoError)
     case graph(Graph.GraphError)
+    case sync(SyncError)
     /// `commit` found nothing to record.
     case nothingToCommit
     /// A pathspec matches no file in the working tree or the state.
@@ -30,6 +32,8 @@ public enum RepositoryError: Error, Sendable, CustomStringConvertible {
     case badMessage(String)
     /// A stored structure is inconsistent in a way only `verify` or `reindex` can sort out.
     case inconsistent(String)
+    /// No remote of that name is configured.
+    case unknownRemote(String)
 
     public var description: String {
         switch self {
@@ -38,6 +42,7 @@ public enum RepositoryError: Error, Sendable, CustomStringConvertible {
         case let .decode(e): return e.description
         case let .crypto(e): return e.description
         case let .graph(e): return "the operation index is inconsistent (\(e)); run 'hg-bft reindex'"
+        case let .sync(e): return e.description
         case .nothingToCommit: return "nothing to commit (the working tree matches the merged state)"
         case let .pathspecMatchesNothing(spec): return "pathspec '\(spec)' did not match any file"
         case let .pathOutsideRepository(spec): return "'\(spec)' is outside the repository"
@@ -49,6 +54,7 @@ public enum RepositoryError: Error, Sendable, CustomStringConvertible {
             return "uncommitted changes would be overwritten in \(paths.count) file(s): \(paths.prefix(5).joined(separator: ", "))\(paths.count > 5 ? ", …" : ""); commit them first or use --force"
         case let .badMessage(why): return "bad commit message: \(why)"
         case let .inconsistent(why): return why
+        case let .unknownRemote(name): return "no remote named '\(name)'; 'hg-bft remote list' shows the configured ones"
         }
     }
 }
@@ -70,6 +76,8 @@ func lift<T>(_ body: () throws -> T) throws(RepositoryError) -> T {
         throw .crypto(e)
     } catch let e as Graph.GraphError {
         throw .graph(e)
+    } catch let e as SyncError {
+        throw .sync(e)
     } catch {
         throw .inconsistent("\(error)")
     }

@@ -78,6 +78,11 @@ public struct Config: Sendable, Equatable {
         entries.append(Entry(section: s, subsection: subsection, key: k, value: value))
     }
 
+    /// Removes every entry of `[section "subsection"]`.
+    public mutating func removeSubsection(_ section: String, _ subsection: String) {
+        entries.removeAll { $0.section == section.lowercased() && $0.subsection == subsection }
+    }
+
     /// The file text, grouped by section in first-seen order.
     public var text: String {
         var order: [String] = []

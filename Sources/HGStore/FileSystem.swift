@@ -167,6 +167,17 @@ public enum FileSystem {
         }
     }
 
+    /// Removes a directory tree (without following symbolic links); a missing path is fine.
+    public static func removeTree(_ path: String) throws(StoreError) {
+        guard let st = status(path) else { return }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            for name in try list(path) { try removeTree(path + "/" + name) }
+            if rmdir(path) != 0 && errno != ENOENT { throw .io(path: path, operation: "rmdir", errno: errno) }
+        } else {
+            try remove(path)
+        }
+    }
+
     /// The current working directory.
     public static func currentDirectory() -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)

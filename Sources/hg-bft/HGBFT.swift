@@ -28,6 +28,7 @@ struct HGBFT: ParsableCommand {
     static let subcommands: [ParsableCommand.Type] = [
         Init.self, Commit.self, Status.self, Log.self, Show.self, Checkout.self,
         Heads.self, Id.self, Verify.self, CatObject.self, Reindex.self,
+        Sync.self, Clone.self, Serve.self, Remote.self,
     ]
 
     /// Subcommands by the name typed on the command line. Spelled out rather than derived
@@ -35,6 +36,7 @@ struct HGBFT: ParsableCommand {
     static let subcommandsByName: [String: ParsableCommand.Type] = [
         "init": Init.self, "commit": Commit.self, "status": Status.self, "log": Log.self, "show": Show.self,
         "checkout": Checkout.self, "heads": Heads.self, "id": Id.self, "verify": Verify.self,
-        "cat-object": CatObject.self, "reindex": Reindex.self,
+        "cat-object": CatObject.self, "reindex": Reindex.self, "sync": Sync.self, "clone": Clone.self,
+        "serve": Serve.self,
     ]
 }

@@ -43,6 +43,11 @@ enum Terminal {
     static var stdoutIsTTY: Bool { isatty(STDOUT_FILENO) == 1 }
     static var stderrIsTTY: Bool { isatty(STDERR_FILENO) == 1 }
 
+    /// Writes a progress fragment (which may start with a carriage return) to stderr.
+    static func progress(_ text: String) {
+        writeAll(STDERR_FILENO, Array(text.utf8))
+    }
+
     /// Writes raw bytes to stdout.
     static func writeRaw(_ bytes: [UInt8]) {
         fflush(nil)

@@ -1,0 +1,80 @@
+import HGCore
+import HGGraph
+import HGStore
+import HGSync
+
+/// What a sync did, for the summary line and `--json`.
+public struct SyncResult: Sendable {
+    public let peer: PeerID
+    public let stats: SyncStats
+    /// Operations received and stored.
+    public let added: Int
+    /// Operations the peer sent that were refused, with reasons.
+    public let rejected: [(id: ObjectID, reason: String)]
+    /// Operations whose predecessors the peer never supplied.
+    public let unresolved: Int
+    public let heads: [ObjectID]
+}
+
+extension Repository: SyncSource {
+    public var repositoryID: ObjectID { genesis }
+
+    public var localPeer: PeerID {
+        (try? peerID()) ?? PeerID(key: .zero)
+    }
+
+    public func syncGraph() throws -> Graph { try loadGraph() }
+
+    public func encodedObject(_ id: ObjectID) -> [UInt8]? { try? objects.read(id) }
+
+    public func hasObject(_ id: ObjectID) -> Bool { objects.contains(id) }
+
+    public func blobs(of operation: ObjectID) -> [ObjectID] {
+        guard case let .operation(op)? = try? objects.readObject(operation), let change = op.change else { return [] }
+        return change.entries.compactMap { $0.version?.blob }
+    }
+
+    // MARK: - Per-peer sync state
+
+    /// `.hgrepo/sync/<peer-id>`: the line `hg-bft sync v1`, then the heads this
+    /// replica had at the end of its last complete sync with that peer, one hex
+    /// id per line. Losing or damaging it only makes the next sync send more.
+    func syncStatePath(_ peer: PeerID) -> String { layout.meta + "/sync/" + peer.text }
+
+    public func sharedHeads(with peer: PeerID) -> [ObjectID] {
+        guard let bytes = try? FileSystem.readIfExists(syncStatePath(peer), limit: 1 << 22) else { return [] }
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n")
+        guard lines.first == "hg-bft sync v1" else { return [] }
+        return lines.dropFirst().compactMap { ObjectID(hex: String($0)) }
+    }
+
+    func recordSharedHeads(_ heads: [ObjectID], with peer: PeerID) {
+        let text = "hg-bft sync v1\n" + heads.sorted().map { $0.hex + "\n" }.joined()
+        _ = try? FileSystem.makeDirectory(layout.meta + "/sync")
+        try? FileSystem.writeAtomically(syncStatePath(peer), Array(text.utf8), durable: false)
+    }
+
+    // MARK: - Sync
+
+    /// Reconciles with a peer over `stream` (both sides end with the union of
+    /// their operations), then validates and stores what arrived. Does not
+    /// touch the working tree; the CLI runs `checkout` afterwards.
+    public func sync(over stream: ByteStream, options: SyncOptions = SyncOptions(),
+                     progress: SyncProgress? = nil) throws(RepositoryError) -> SyncResult {
+        let session = SyncSession(source: self, stream: stream, options: options, progress: progress)
+        let outcome: SyncOutcome
+        do {
+            outcome = try session.run()
+        } catch {
+            throw .sync(error)
+        }
+        let received = try receive(operations: outcome.operations, blobs: outcome.blobs, partial: true)
+        let heads = try self.heads()
+        // Only a clean, complete exchange says both sides now share these heads.
+        if received.rejected.isEmpty && outcome.unresolved == 0 {
+            recordSharedHeads(heads, with: outcome.peer)
+        }
+        return SyncResult(peer: outcome.peer, stats: outcome.stats, added: received.added.count,
+                          rejected: received.rejected, unresolved: outcome.unresolved, heads: heads)
+    }
+}

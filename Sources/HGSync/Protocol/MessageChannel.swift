@@ -1,0 +1,58 @@
+import Dispatch
+import HGCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Frames messages over a `ByteStream`.
+///
+/// Writes go through a serial writer queue so that both peers can send large
+/// batches at the same time without each blocking on a full pipe while the
+/// other does the same; reads happen on the caller's thread. Every frame read
+/// is checked against the frame limit before its body is allocated.
+final class MessageChannel: @unchecked Sendable {
+    let stream: ByteStream
+    let maxFrameBytes: Int
+    private let writer = DispatchQueue(label: "hg-bft.sync.writer")
+    private var writeError: SyncError?
+    private var framesSent = 0
+
+    init(stream: ByteStream, maxFrameBytes: Int = ProtocolLimits.maxFrameBytes) {
+        self.stream = stream
+        self.maxFrameBytes = maxFrameBytes
+    }
+
+    /// Queues a message for sending.
+    func send(_ message: Message) {
+        let frame = message.frame()
+        let during = "sending \(message.kind)"
+        writer.async { [self] in
+            guard writeError == nil else { return }
+            do throws(SyncError) { try stream.write(frame, during: during) } catch { writeError = error }
+        }
+    }
+
+    /// Waits until everything queued has been written; throws the first write error.
+    func flush() throws(SyncError) {
+        let error: SyncError? = writer.sync { writeError }
+        if let error { throw error }
+    }
+
+    /// Bytes written so far (after `flush`, exact).
+    var bytesSent: Int { writer.sync { stream.bytesWritten } }
+    var bytesReceived: Int { stream.bytesRead }
+
+    /// Reads one message.
+    func receive(during: String) throws(SyncError) -> Message {
+        let header = try stream.readExactly(4, during: during)
+        let length = Int(header[0]) | Int(header[1]) << 8 | Int(header[2]) << 16 | Int(header[3]) << 24
+        guard length >= 1 else { throw .protocolViolation("empty frame") }
+        guard length <= maxFrameBytes else { throw .frameTooLarge(length, limit: maxFrameBytes) }
+        let body = try stream.readExactly(length, during: during)
+        let message = try Message.decode(body)
+        if case let .error(text) = message {
+            throw .peerError(text)
+        }
+        return message
+    }
+}

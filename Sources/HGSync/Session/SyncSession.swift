@@ -1,0 +1,311 @@
+import HGCore
+import HGCrypto
+import HGGraph
+
+/// One side of Kleppmann and Howard's reconciliation (algorithm 2), run
+/// identically by both peers (docs/PROTOCOL.md):
+///
+/// 1. both send HELLO and check the other's (version, repository);
+/// 2. both send HAVE: heads, the heads shared with this peer last time, and a
+///    Bloom filter over the operations added since those;
+/// 3. both send every operation the other's filter does not contain (and every
+///    descendant of those, which the other cannot have either), with the blobs
+///    they name, then END;
+/// 4. rounds of NEED: each asks by id for the predecessors it could not
+///    resolve (Bloom false positives), answers the other's request, until
+///    both ask for nothing.
+///
+/// Everything received is kept in memory under `SyncOptions` limits and
+/// returned; nothing is stored here. The peer is untrusted: every frame and
+/// filter is checked before use, and a peer that withholds predecessors costs
+/// at most `maxRounds` rounds.
+public final class SyncSession {
+    private let source: SyncSource
+    private let channel: MessageChannel
+    private let options: SyncOptions
+    private let progress: SyncProgress?
+    private var stats = SyncStats()
+
+    // Received, not yet validated.
+    private var receivedOperations: [ObjectID: Operation] = [:]
+    private var receivedOrder: [ObjectID] = []
+    private var receivedBlobs: [ObjectID: Blob] = [:]
+    private var receivedBytes = 0
+
+    public init(source: SyncSource, stream: ByteStream, options: SyncOptions, progress: SyncProgress? = nil) {
+        self.source = source
+        self.channel = MessageChannel(stream: stream)
+        self.options = options
+        self.progress = progress
+        stream.timeout = options.timeout
+    }
+
+    /// Runs the protocol to the end and returns what the peer sent.
+    public func run() throws(SyncError) -> SyncOutcome {
+        do {
+            return try runProtocol()
+        } catch {
+            // Tell the peer why we stop (best effort), so its user sees a reason too.
+            channel.send(.error(error.description))
+            try? channel.flush()
+            throw error
+        }
+    }
+
+    private func runProtocol() throws(SyncError) -> SyncOutcome {
+        let graph: Graph
+        do { graph = try source.syncGraph() } catch { throw .transport("cannot read the local repository: \(error)") }
+
+        // 1. Greetings.
+        channel.send(.hello(Hello(version: ProtocolLimits.version, repository: source.repositoryID,
+                                  peer: source.localPeer, maxFrameBytes: ProtocolLimits.maxFrameBytes)))
+        guard case let .hello(theirs) = try channel.receive(during: "the greeting") else {
+            throw .protocolViolation("expected HELLO first")
+        }
+        guard theirs.version == ProtocolLimits.version else {
+            throw .versionMismatch(ours: ProtocolLimits.version, theirs: theirs.version)
+        }
+        // A replica being cloned has no repository yet and says so with an all-zero id.
+        let unborn = ObjectID(raw: .zero)
+        guard theirs.repository == source.repositoryID || theirs.repository == unborn || source.repositoryID == unborn else {
+            throw .differentRepository(ours: source.repositoryID, theirs: theirs.repository)
+        }
+        if theirs.repository == unborn && source.repositoryID == unborn {
+            throw .protocolViolation("neither side has a repository")
+        }
+        let peer = theirs.peer
+
+        // 2. What each side has.
+        let shared = source.sharedHeads(with: peer).filter { graph.contains($0) }
+        let sinceShared = Self.nodesNotBelow(shared, in: graph)
+        var filter = BloomFilter(expectedEntries: sinceShared.count, salt: (try? SecureRandom.bytes(BloomFilter.saltBytes)) ?? [UInt8](repeating: 0, count: BloomFilter.saltBytes))
+        for node in sinceShared { filter.insert(graph.nodes[node].id) }
+        channel.send(.have(Have(heads: graph.heads, sharedHeads: shared, filter: filter, filterEntries: sinceShared.count)))
+        guard case let .have(have) = try channel.receive(during: "the peer's summary") else {
+            throw .protocolViolation("expected HAVE after HELLO")
+        }
+
+        // 3. The Bloom round: send what the peer's filter says it lacks, and all descendants.
+        let toSend = Self.operationsToSend(graph: graph, have: have)
+        try sendObjects(toSend, graph: graph, maxFrame: theirs.maxFrameBytes)
+        channel.send(.endOfRound)
+        try receiveObjectsUntilEnd(during: "the peer's operations")
+        stats.roundTrips = 1
+
+        // 4. NEED rounds until neither side asks for anything.
+        var rounds = 0
+        var unresolved = 0
+        while true {
+            let missing = missingObjects(graph: graph)
+            let ask = Array(missing.prefix(ProtocolLimits.maxIDs))
+            channel.send(.need(ask))
+            guard case let .need(requested) = try channel.receive(during: "the peer's requests") else {
+                throw .protocolViolation("expected NEED")
+            }
+            if !requested.isEmpty {
+                try sendRequested(requested, graph: graph, maxFrame: theirs.maxFrameBytes)
+                channel.send(.endOfRound)
+            }
+            if !ask.isEmpty {
+                let before = receivedOperations.count + receivedBlobs.count
+                try receiveObjectsUntilEnd(during: "the objects we asked for")
+                stats.roundTrips += 1
+                rounds += 1
+                let progressed = receivedOperations.count + receivedBlobs.count > before
+                if !progressed || rounds >= options.maxRounds {
+                    // The peer withholds what it must have: stop asking. Operations whose
+                    // predecessors never arrived are left out by the caller's validation.
+                    unresolved = missing.count
+                    channel.send(.need([]))
+                    try drainUntilSatisfied(graph: graph, maxFrame: theirs.maxFrameBytes)
+                    break
+                }
+            }
+            if ask.isEmpty && requested.isEmpty { break }
+        }
+        try channel.flush()
+        stats.bytesSent = channel.bytesSent
+        stats.bytesReceived = channel.bytesReceived
+        let operations = receivedOrder.compactMap { receivedOperations[$0] }
+        return SyncOutcome(peer: peer, repository: theirs.repository, theirHeads: have.heads, operations: operations,
+                           blobs: Array(receivedBlobs.values), unresolved: unresolved, stats: stats)
+    }
+
+    /// After we stopped asking, keep answering the peer's requests until it asks for nothing.
+    private func drainUntilSatisfied(graph: Graph, maxFrame: Int) throws(SyncError) {
+        for _ in 0..<options.maxRounds {
+            guard case let .need(requested) = try channel.receive(during: "the peer's requests") else {
+                throw .protocolViolation("expected NEED")
+            }
+            if requested.isEmpty { return }
+            try sendRequested(requested, graph: graph, maxFrame: maxFrame)
+            channel.send(.endOfRound)
+            channel.send(.need([]))
+        }
+        throw .limitExceeded("the peer kept asking after \(options.maxRounds) rounds")
+    }
+
+    // MARK: - Choosing what to send
+
+    /// Node numbers of every operation that is neither one of `ids` nor an ancestor of one.
+    static func nodesNotBelow(_ ids: [ObjectID], in graph: Graph) -> [Int] {
+        let starts = ids.compactMap { graph.number(of: $0) }
+        var below = graph.ancestors(of: starts)
+        below.formUnion(starts)
+        return (0..<graph.count).filter { !below.contains($0) }
+    }
+
+    /// The operations to send in the Bloom round, in topological order.
+    static func operationsToSend(graph: Graph, have: Have) -> [Int] {
+        // What the peer certainly has: its heads and claimed shared heads that we know, and their ancestors.
+        let candidates = nodesNotBelow(have.heads + have.sharedHeads, in: graph)
+        var send = Set<Int>()
+        var stack: [Int] = []
+        for node in candidates where !have.filter.mightContain(graph.nodes[node].id) {
+            if send.insert(node).inserted { stack.append(node) }
+        }
+        // Every descendant of an operation the peer lacks is one it lacks too.
+        let candidateSet = Set(candidates)
+        while let node = stack.popLast() {
+            for child in graph.children[node] where candidateSet.contains(Int(child)) {
+                if send.insert(Int(child)).inserted { stack.append(Int(child)) }
+            }
+        }
+        return send.sorted()
+    }
+
+    private func sendObjects(_ nodes: [Int], graph: Graph, maxFrame: Int) throws(SyncError) {
+        var batch = ObjectBatch(maxFrame: maxFrame, channel: channel)
+        var blobsSent = Set<ObjectID>()
+        for node in nodes {
+            let id = graph.nodes[node].id
+            for blob in source.blobs(of: id) where blobsSent.insert(blob).inserted {
+                guard let encoding = source.encodedObject(blob) else { continue }
+                batch.add(encoding)
+                stats.blobsSent += 1
+                stats.payloadBytesSent += encoding.count
+            }
+            guard let encoding = source.encodedObject(id) else {
+                throw .transport("operation \(id.hex) is in the index but its object cannot be read; run 'hg-bft verify'")
+            }
+            batch.add(encoding)
+            stats.operationsSent += 1
+            stats.payloadBytesSent += encoding.count
+            progress?("Sending operations", stats.operationsSent, nodes.count, batch.bytesQueued)
+        }
+        batch.flush()
+    }
+
+    private func sendRequested(_ ids: [ObjectID], graph: Graph, maxFrame: Int) throws(SyncError) {
+        var batch = ObjectBatch(maxFrame: maxFrame, channel: channel)
+        for id in ids {
+            // Only objects that belong to the repository: operations in the DAG, and blobs.
+            guard let encoding = source.encodedObject(id) else { continue }
+            if encoding.first == ObjectType.operation.rawValue {
+                guard graph.contains(id) else { continue }
+                stats.operationsSent += 1
+            } else {
+                stats.blobsSent += 1
+            }
+            stats.payloadBytesSent += encoding.count
+            batch.add(encoding)
+        }
+        batch.flush()
+    }
+
+    // MARK: - Receiving
+
+    private func receiveObjectsUntilEnd(during: String) throws(SyncError) {
+        while true {
+            switch try channel.receive(during: during) {
+            case let .objects(objects):
+                for encoding in objects { try accept(encoding) }
+            case .endOfRound:
+                return
+            default:
+                throw .protocolViolation("expected OBJECTS or END during \(during)")
+            }
+        }
+    }
+
+    /// Decodes one received object into the quarantine, enforcing the session's limits.
+    private func accept(_ encoding: [UInt8]) throws(SyncError) {
+        receivedBytes += encoding.count
+        guard receivedBytes <= options.maxReceiveBytes else {
+            throw .limitExceeded("more than \(options.maxReceiveBytes) bytes of objects")
+        }
+        guard receivedOperations.count + receivedBlobs.count < options.maxReceiveObjects else {
+            throw .limitExceeded("more than \(options.maxReceiveObjects) objects")
+        }
+        let object: StoredObject
+        do { object = try StoredObject.decode(encoding) } catch {
+            throw .protocolViolation("sent an object that does not decode: \(error)")
+        }
+        stats.payloadBytesReceived += encoding.count
+        switch object {
+        case let .operation(op):
+            if receivedOperations[op.id] != nil || source.hasObject(op.id) { return }
+            receivedOperations[op.id] = op
+            receivedOrder.append(op.id)
+            stats.operationsReceived += 1
+            progress?("Receiving operations", stats.operationsReceived, 0, receivedBytes)
+        case let .blob(blob):
+            let id = blob.id
+            if receivedBlobs[id] != nil { return }
+            receivedBlobs[id] = blob
+            stats.blobsReceived += 1
+        }
+    }
+
+    /// Parents of received operations that we have neither stored nor received, and blobs
+    /// they name that we have neither; sorted for a deterministic request.
+    private func missingObjects(graph: Graph) -> [ObjectID] {
+        var missing = Set<ObjectID>()
+        for op in receivedOperations.values {
+            for parent in op.parents where !graph.contains(parent) && receivedOperations[parent] == nil {
+                missing.insert(parent)
+            }
+            if let change = op.change {
+                for entry in change.entries {
+                    guard let blob = entry.version?.blob else { continue }
+                    if receivedBlobs[blob] == nil && !source.hasObject(blob) { missing.insert(blob) }
+                }
+            }
+        }
+        return missing.sorted()
+    }
+}
+
+/// Groups object encodings into OBJECTS messages under the peer's frame limit.
+struct ObjectBatch {
+    let maxFrame: Int
+    let channel: MessageChannel
+    private var pending: [[UInt8]] = []
+    private var pendingBytes = 0
+    private(set) var bytesQueued = 0
+    /// Target frame size: big enough to amortise framing, small enough to stream.
+    static let targetBytes = 1 << 20
+
+    init(maxFrame: Int, channel: MessageChannel) {
+        self.maxFrame = maxFrame
+        self.channel = channel
+    }
+
+    mutating func add(_ encoding: [UInt8]) {
+        let cost = encoding.count + 10
+        if !pending.isEmpty && (pendingBytes + cost > min(Self.targetBytes, maxFrame - 64)
+                                || pending.count >= ProtocolLimits.maxObjectsPerMessage) {
+            flush()
+        }
+        pending.append(encoding)
+        pendingBytes += cost
+    }
+
+    mutating func flush() {
+        guard !pending.isEmpty else { return }
+        channel.send(.objects(pending))
+        bytesQueued += pendingBytes
+        pending.removeAll(keepingCapacity: true)
+        pendingBytes = 0
+    }
+}

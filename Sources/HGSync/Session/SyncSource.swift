@@ -1,0 +1,69 @@
+import HGCore
+import HGGraph
+
+/// What a sync session needs from the local repository. The façade implements
+/// it; the session never writes: what it receives is returned, and the caller
+/// validates and stores it.
+public protocol SyncSource: AnyObject {
+    /// The repository id (the genesis operation's id).
+    var repositoryID: ObjectID { get }
+    /// This replica's peer id.
+    var localPeer: PeerID { get }
+    /// The DAG of every operation.
+    func syncGraph() throws -> Graph
+    /// The heads this replica believes it shared with `peer` at the end of the last sync (empty if none).
+    func sharedHeads(with peer: PeerID) -> [ObjectID]
+    /// The canonical encoding of a stored object, or `nil` if it is not stored.
+    func encodedObject(_ id: ObjectID) -> [UInt8]?
+    /// The blobs a stored change operation names (empty for other kinds).
+    func blobs(of operation: ObjectID) -> [ObjectID]
+    /// Whether an object is stored.
+    func hasObject(_ id: ObjectID) -> Bool
+}
+
+/// Limits and timeouts of one session.
+public struct SyncOptions: Sendable {
+    /// Seconds a read may wait for the peer.
+    public var timeout: Double = 60
+    /// Most bytes accepted from the peer in one session.
+    public var maxReceiveBytes = 2 << 30
+    /// Most objects accepted from the peer in one session.
+    public var maxReceiveObjects = 4_000_000
+    /// Most NEED rounds before giving up on a peer that never supplies what it is asked.
+    public var maxRounds = 64
+
+    public init() {}
+}
+
+/// What a session did.
+public struct SyncStats: Sendable, Equatable {
+    public var operationsSent = 0
+    public var blobsSent = 0
+    public var operationsReceived = 0
+    public var blobsReceived = 0
+    public var bytesSent = 0
+    public var bytesReceived = 0
+    /// Exchanges of objects: 1 for the Bloom-filter round, plus one per round of NEED requests.
+    public var roundTrips = 0
+    /// Bytes of object encodings (after compression: zero; objects travel uncompressed) sent.
+    public var payloadBytesSent = 0
+    public var payloadBytesReceived = 0
+
+    public init() {}
+}
+
+/// The outcome of a session: everything received, not yet validated.
+public struct SyncOutcome: Sendable {
+    public let peer: PeerID
+    /// The repository id the peer announced (all zero bytes for a replica being cloned).
+    public let repository: ObjectID
+    public let theirHeads: [ObjectID]
+    public var operations: [Operation]
+    public var blobs: [Blob]
+    /// Operations whose predecessors the peer never supplied.
+    public var unresolved: Int
+    public var stats: SyncStats
+}
+
+/// Progress reports: a phase name, items done, items expected (0 if unknown), bytes so far.
+public typealias SyncProgress = @Sendable (_ phase: String, _ done: Int, _ total: Int, _ bytes: Int) -> Void

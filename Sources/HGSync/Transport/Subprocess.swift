@@ -1,0 +1,246 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A child process whose stdin/stdout are connected to a ByteStream; its stderr is inherited.
+///
+/// The child runs in our process group (so that `ssh` can still ask for a password on the
+/// terminal), with SIGPIPE back at its default disposition and no signals blocked, whatever
+/// this process did to its own (ByteStream ignores SIGPIPE; a SIG_IGN disposition and the
+/// thread's signal mask would otherwise survive exec).
+///
+/// Releasing a Subprocess that was not waited for terminates it (see `terminate`), so no
+/// zombie is left behind.
+public final class Subprocess {
+    /// Writes go to the child's stdin, reads come from its stdout.
+    public let stream: ByteStream
+    /// The child's process id.
+    public let pid: Int32
+    /// The exit status once the child has been reaped.
+    private var status: Int32?
+
+    private init(stream: ByteStream, pid: Int32) {
+        self.stream = stream
+        self.pid = pid
+    }
+
+    deinit {
+        if status == nil { terminate() }
+    }
+
+    /// Starts `arguments[0]` (searched in PATH, like execvp) with the rest as arguments, using posix_spawnp and two pipes; O_CLOEXEC on the parent's ends. Throws .transport("cannot start <program>: <reason>") if it cannot start (e.g. program not found — detect this reliably: posix_spawnp returns an error, or the child exits 127 immediately; document which).
+    ///
+    /// Detection is by posix_spawnp's return value: glibc (2.24 and later) starts the child
+    /// with `clone(CLONE_VFORK)` and passes an exec failure back to the parent, so a missing or
+    /// non-executable program is reported here as ENOENT/EACCES, and the failed child is reaped
+    /// by glibc. No waiting or exit-status guessing is involved. A program that starts but
+    /// fails at once (a shell's "command not found", exit 127) is not detected here: the
+    /// caller sees `.closed` on its first read and can consult `wait()`.
+    ///
+    /// The parent's ends are close-on-exec and non-blocking; the child's ends become its
+    /// blocking fds 0 and 1, and no other descriptor of ours leaks into it.
+    public static func spawn(_ arguments: [String], timeout: Double) throws(SyncError) -> Subprocess {
+        guard let program = arguments.first, !program.isEmpty else {
+            throw .transport("cannot start a program: no program was given")
+        }
+        func failure(_ reason: String) -> SyncError { .transport("cannot start \(program): \(reason)") }
+        if arguments.contains(where: { $0.utf8.contains(0) }) {
+            throw failure("an argument contains a NUL byte")
+        }
+
+        // toChild: the child reads [0] as stdin, we write [1]. fromChild: the child writes [1], we read [0].
+        let toChild = try makePipe(program: program)
+        let fromChild: (read: Int32, write: Int32)
+        do throws(SyncError) {
+            fromChild = try makePipe(program: program)
+        } catch {
+            _ = close(toChild.read)
+            _ = close(toChild.write)
+            throw error
+        }
+        let parentRead = fromChild.read, parentWrite = toChild.write
+        let childRead = toChild.read, childWrite = fromChild.write
+        func closeAll() {
+            for fd in [parentRead, parentWrite, childRead, childWrite] { _ = close(fd) }
+        }
+
+        var actions = posix_spawn_file_actions_t()
+        var attributes = posix_spawnattr_t()
+        var code = posix_spawn_file_actions_init(&actions)
+        guard code == 0 else {
+            closeAll()
+            throw failure(errorText(code))
+        }
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        code = posix_spawnattr_init(&attributes)
+        guard code == 0 else {
+            closeAll()
+            throw failure(errorText(code))
+        }
+        defer { posix_spawnattr_destroy(&attributes) }
+
+        // Our ends are separate open file descriptions from the child's, so making them
+        // non-blocking leaves the child's stdin and stdout blocking.
+        for fd in [parentRead, parentWrite] {
+            let flags = fcntl(fd, F_GETFL)
+            if flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 {
+                let reason = errorText(errno)
+                closeAll()
+                throw failure("fcntl: \(reason)")
+            }
+        }
+
+        // dup2 clears close-on-exec on fds 0 and 1; the originals (all ≥ 3, see makePipe) are
+        // close-on-exec and vanish at exec, as do the parent's ends.
+        code = posix_spawn_file_actions_adddup2(&actions, childRead, 0)
+        if code == 0 { code = posix_spawn_file_actions_adddup2(&actions, childWrite, 1) }
+        var defaults = sigset_t()
+        var mask = sigset_t()
+        _ = sigemptyset(&defaults)
+        _ = sigaddset(&defaults, SIGPIPE)
+        _ = sigemptyset(&mask)
+        if code == 0 { code = posix_spawnattr_setsigdefault(&attributes, &defaults) }
+        if code == 0 { code = posix_spawnattr_setsigmask(&attributes, &mask) }
+        if code == 0 {
+            code = posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        }
+        guard code == 0 else {
+            closeAll()
+            throw failure(errorText(code))
+        }
+
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
+        argv.append(nil)
+        defer { for pointer in argv { free(pointer) } }
+        if argv.dropLast().contains(where: { $0 == nil }) {
+            closeAll()
+            throw failure(errorText(ENOMEM))
+        }
+
+        var pid: pid_t = 0
+        code = posix_spawnp(&pid, program, &actions, &attributes, argv, environ)
+        _ = close(childRead)
+        _ = close(childWrite)
+        guard code == 0 else {
+            _ = close(parentRead)
+            _ = close(parentWrite)
+            throw failure(errorText(code))
+        }
+        let stream = ByteStream(readFD: parentRead, writeFD: parentWrite, timeout: timeout, closeOnDeinit: true)
+        return Subprocess(stream: stream, pid: pid)
+    }
+
+    /// Runs `/bin/sh -c command` (for `--exec "CMD"`).
+    ///
+    /// Only a missing /bin/sh is reported as `.transport`; a command the shell cannot find
+    /// makes the shell exit 127 (seen as `.closed` on the first read, then `wait()` == 127).
+    public static func shell(_ command: String, timeout: Double) throws(SyncError) -> Subprocess {
+        try spawn(["/bin/sh", "-c", command], timeout: timeout)
+    }
+
+    /// Closes our ends and waits for the exit; returns the exit status (or 128 + signal).
+    ///
+    /// Waits as long as the child runs: a child that ignores EOF on stdin keeps this waiting;
+    /// use `terminate` to bound that. Calling it again returns the same status.
+    public func wait() -> Int32 {
+        if let status { return status }
+        stream.closeBoth()
+        var raw: Int32 = 0
+        while waitpid(pid, &raw, 0) < 0 {
+            if errno == EINTR { continue }
+            // ECHILD: someone else reaped it (or SIGCHLD is ignored); the status is lost.
+            status = 255
+            return 255
+        }
+        let decoded = Subprocess.decode(raw)
+        status = decoded
+        return decoded
+    }
+
+    /// Sends SIGTERM, then SIGKILL after a short grace period if it has not exited, and reaps it.
+    ///
+    /// Our ends are closed first. The grace period is one second; the status is then available
+    /// from `wait()` (for example 128 + 15 after SIGTERM). Does nothing once the child was reaped.
+    public func terminate() {
+        guard status == nil else { return }
+        stream.closeBoth()
+        if reapIfExited() { return }
+        _ = kill(pid, SIGTERM)
+        for _ in 0..<100 {
+            if reapIfExited() { return }
+            _ = usleep(10_000)
+        }
+        _ = kill(pid, SIGKILL)
+        _ = wait()
+    }
+
+    /// Reaps the child if it has exited; whether it was reaped.
+    private func reapIfExited() -> Bool {
+        var raw: Int32 = 0
+        while true {
+            let result = waitpid(pid, &raw, WNOHANG)
+            if result == pid {
+                status = Subprocess.decode(raw)
+                return true
+            }
+            if result < 0 && errno == EINTR { continue }
+            if result < 0 {
+                status = 255
+                return true
+            }
+            return false
+        }
+    }
+
+    /// The shell's convention for a wait status: the exit code, or 128 + the signal that ended it.
+    private static func decode(_ raw: Int32) -> Int32 {
+        let signal = raw & 0x7f
+        if signal == 0 { return (raw >> 8) & 0xff }  // WIFEXITED → WEXITSTATUS
+        if signal != 0x7f { return 128 + signal }  // WIFSIGNALED → WTERMSIG
+        return 128 + ((raw >> 8) & 0xff)  // stopped; not reported without WUNTRACED
+    }
+
+    /// A close-on-exec pipe whose descriptors are both ≥ 3. Keeping clear of 0–2 matters when
+    /// this process runs with stdin or stdout closed: a pipe end that already was fd 0 or 1
+    /// would make the spawn's dup2 a no-op (leaving close-on-exec set) or be overwritten by the
+    /// other dup2.
+    private static func makePipe(program: String) throws(SyncError) -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [-1, -1]
+        if let pipe2 = pipe2Function {
+            guard pipe2(&fds, O_CLOEXEC) == 0 else {
+                throw .transport("cannot start \(program): pipe2: \(errorText(errno))")
+            }
+        } else {
+            // Not atomic: a process spawned by another thread in between may inherit these.
+            guard pipe(&fds) == 0 else { throw .transport("cannot start \(program): pipe: \(errorText(errno))") }
+            for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        }
+        for index in 0..<2 where fds[index] < 3 {
+            let moved = fcntl(fds[index], F_DUPFD_CLOEXEC, Int32(3))
+            let code = errno
+            _ = close(fds[index])
+            fds[index] = moved
+            if moved < 0 {
+                for fd in fds where fd >= 0 { _ = close(fd) }
+                throw .transport("cannot start \(program): fcntl: \(errorText(code))")
+            }
+        }
+        return (fds[0], fds[1])
+    }
+}
+
+/// glibc's pipe2(2), looked up at run time because Swift's Glibc module is built without
+/// _GNU_SOURCE and does not declare it. Creating the pipe close-on-exec atomically matters:
+/// with pipe() + fcntl, a process spawned by another thread in between inherits our pipe ends
+/// and holds them open, so that a peer's EOF never arrives (Swift Testing runs tests in parallel).
+private typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>?, Int32) -> Int32
+private let pipe2Function: Pipe2? = {
+    guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "pipe2") else { return nil }
+    return unsafeBitCast(symbol, to: Pipe2.self)
+}()
+
+/// strerror's text for an errno value.
+private func errorText(_ code: Int32) -> String {
+    guard let text = strerror(code) else { return "errno \(code)" }
+    return String(cString: text)
+}

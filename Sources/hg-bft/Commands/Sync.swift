@@ -1,0 +1,250 @@
+import ArgumentParser
+import HGRepository
+import HGStore
+import HGSync
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Speak the sync protocol on stdin/stdout for the repository at <path>.",
+        discussion: """
+        What 'sync' runs on the other side, locally or through ssh (like git-upload-pack). \
+        It prints nothing on stdout but protocol frames; problems go to stderr. It stores what the \
+        peer sends after validating it, but does not touch that repository's working tree.
+
+        Examples:
+          hg-bft serve /srv/notes                 # normally started by 'hg-bft sync'
+          hg-bft sync --exec "hg-bft serve /srv/notes"
+        """)
+
+    @Argument(help: "The repository to serve.")
+    var path: String
+
+    @Option(help: "Seconds to wait for the peer before giving up.")
+    var timeout: Double = 60
+
+    func run() throws {
+        let repository = try Repository.open(at: path)
+        var options = SyncOptions()
+        options.timeout = timeout
+        let stream = ByteStream(readFD: 0, writeFD: 1, timeout: timeout, closeOnDeinit: false)
+        let result = try repository.sync(over: stream, options: options)
+        if !result.rejected.isEmpty {
+            Terminal.err("error: refused \(result.rejected.count) invalid operation(s) from \(result.peer.short); kept the valid ones")
+            throw Exit(status: ExitStatus.failure)
+        }
+    }
+}
+
+struct Sync: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Reconcile with a peer: both sides end with every operation either had.",
+        discussion: """
+        <remote> is a configured remote name, a path (a local replica), ssh://[user@]host[:port]/path, \
+        or [user@]host:path (through the system ssh; set $HGBFT_SSH or core.sshCommand to change the \
+        ssh program, --remote-program for the hg-bft on the host). --exec CMD runs any command that \
+        speaks the protocol. With no remote, syncs with every configured remote in turn.
+
+        Everything received is validated (signature, id, parents, sequence numbers) before it is \
+        stored; invalid operations are refused and named. Afterwards the working tree shows the \
+        merged state, except files with uncommitted changes, which are left alone and named.
+
+        Examples:
+          hg-bft sync ../notes-copy
+          hg-bft sync ssh://alice@example.org/srv/notes
+          hg-bft sync alice@example.org:notes
+          hg-bft sync --exec "ssh -i ~/.ssh/mesh alice@10.0.0.7 hg-bft serve notes"
+          hg-bft sync                                   # every configured remote
+        """)
+
+    @Argument(help: "A remote name, path or ssh address.")
+    var remote: String?
+
+    @OptionGroup var transport: TransportOptions
+
+    func validate() throws {
+        if remote != nil && transport.exec != nil { throw ValidationError("give either <remote> or --exec, not both") }
+    }
+
+    func run() throws {
+        let repository = try openRepository()
+        var targets: [(label: String, address: RemoteAddress, name: String?)] = []
+        if let exec = transport.exec {
+            targets = [("--exec", .command(exec), nil)]
+        } else if let remote {
+            if let url = repository.remotes().first(where: { $0.name == remote })?.url {
+                targets = [(remote, try RemoteAddress(parsing: url), remote)]
+            } else {
+                targets = [(remote, try RemoteAddress(parsing: remote), nil)]
+            }
+        } else {
+            targets = try repository.remotes().map { ($0.name, try RemoteAddress(parsing: $0.url), $0.name) }
+            if targets.isEmpty {
+                throw RepositoryError.inconsistent("no remote to sync with; give one, or add one with 'hg-bft remote add <name> <address>'")
+            }
+        }
+        var failed = false
+        var summaries: [SyncSummary] = []
+        for target in targets {
+            let process = try transport.start(target.address, config: repository.config, remoteName: target.name)
+            let result: SyncResult
+            do {
+                result = try repository.sync(over: process.stream, options: transport.syncOptions,
+                                             progress: transport.progressReporter)
+            } catch {
+                process.terminate()
+                throw error
+            }
+            let status = process.wait()
+            var summary = SyncSummary(result, remote: target.label)
+            let checkout = try repository.checkout()
+            summary.kept = checkout.kept.map(\.string)
+            summaries.append(summary)
+            if !transport.quiet && !transport.output.json {
+                for path in checkout.kept { Terminal.err("kept: \(Terminal.quote(path.string)) has uncommitted changes (the merged version was not written)") }
+                for path in checkout.conflicts { Terminal.err("conflict: \(Terminal.quote(path.string))") }
+                Terminal.out(summary.line)
+            }
+            for rejected in result.rejected.prefix(10) {
+                Terminal.err("refused: operation \(rejected.id.short): \(rejected.reason)")
+            }
+            if !result.rejected.isEmpty || result.unresolved > 0 || status != 0 {
+                failed = true
+                if !result.rejected.isEmpty {
+                    Terminal.err("error: \(target.label) sent \(result.rejected.count) invalid operation(s); they were refused and the valid ones kept")
+                }
+                if result.unresolved > 0 {
+                    Terminal.err("error: \(target.label) withheld the predecessors of \(result.unresolved) operation(s); those were not stored")
+                }
+                if status != 0 && result.rejected.isEmpty && result.unresolved == 0 {
+                    Terminal.err("error: the peer process for \(target.label) exited with status \(status)")
+                }
+            }
+        }
+        if transport.output.json { try JSONOutput.print(summaries) }
+        if failed { throw Exit(status: ExitStatus.failure) }
+    }
+}
+
+struct Clone: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create a new replica of a repository, with its own identity.",
+        discussion: """
+        Fetches every operation the peer has (validated as any sync), writes the working tree, and \
+        records the address as the remote 'origin'. [dir] defaults to the last component of the path.
+
+        Examples:
+          hg-bft clone ../notes notes-copy
+          hg-bft clone ssh://alice@example.org/srv/notes
+          hg-bft clone --exec "hg-bft serve /srv/notes" notes
+        """)
+
+    @Argument(help: "A path or ssh address.")
+    var remote: String?
+
+    @Argument(help: "Directory to create.")
+    var directory: String?
+
+    @OptionGroup var transport: TransportOptions
+
+    func validate() throws {
+        if remote == nil && transport.exec == nil { throw ValidationError("give the address to clone, or --exec") }
+    }
+
+    func run() throws {
+        let address: RemoteAddress
+        var target = directory
+        if let exec = transport.exec {
+            address = .command(exec)
+            if target == nil, let remote { target = remote }
+        } else {
+            address = try RemoteAddress(parsing: remote ?? "")
+        }
+        let dir = target ?? Clone.defaultDirectory(for: address)
+        let process = try transport.start(address, config: nil, remoteName: nil)
+        let (repository, result): (Repository, SyncResult)
+        do {
+            (repository, result) = try Repository.clone(into: dir, over: process.stream, options: transport.syncOptions,
+                                                        progress: transport.progressReporter)
+        } catch {
+            process.terminate()
+            throw error
+        }
+        _ = process.wait()
+        if let remote, transport.exec == nil { try repository.setRemote("origin", url: remote) }
+        let checkout = try repository.checkout()
+        if transport.output.json {
+            var summary = SyncSummary(result, remote: address.description)
+            summary.kept = checkout.kept.map(\.string)
+            try JSONOutput.print(summary)
+        } else if !transport.quiet {
+            Terminal.out("Cloned into \(repository.layout.root): \(result.added) operations, \(checkout.written.count) files")
+            Terminal.out("peer \(try repository.peerID().text)")
+        }
+        if !result.rejected.isEmpty || result.unresolved > 0 {
+            Terminal.err("error: the peer sent \(result.rejected.count) invalid operation(s) and withheld predecessors of \(result.unresolved); the valid part was kept")
+            throw Exit(status: ExitStatus.failure)
+        }
+    }
+
+    static func defaultDirectory(for address: RemoteAddress) -> String {
+        let path: String
+        switch address {
+        case let .local(p): path = p
+        case let .ssh(_, _, _, p): path = p
+        case .command: path = "clone"
+        }
+        let last = path.split(separator: "/").last.map(String.init) ?? "clone"
+        return last.hasSuffix(".hgrepo") ? String(last.dropLast(7)) : last
+    }
+}
+
+struct Remote: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage named remotes (stored in .hgrepo/config).",
+        discussion: """
+        Examples:
+          hg-bft remote add origin ssh://alice@example.org/srv/notes
+          hg-bft remote list
+          hg-bft remote remove origin
+        """,
+        subcommands: [RemoteAdd.self, RemoteRemove.self, RemoteList.self])
+}
+
+struct RemoteAdd: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "add", abstract: "Add (or replace) a remote.",
+                                                    discussion: "Example:\n  hg-bft remote add origin ../notes")
+    @Argument var name: String
+    @Argument var address: String
+
+    func validate() throws {
+        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+            throw ValidationError("remote names use letters, digits, '-', '_' and '.'")
+        }
+        _ = try RemoteAddress(parsing: address)
+    }
+
+    func run() throws {
+        try openRepository().setRemote(name, url: address)
+    }
+}
+
+struct RemoteRemove: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a remote.",
+                                                    discussion: "Example:\n  hg-bft remote remove origin")
+    @Argument var name: String
+    func run() throws { try openRepository().removeRemote(name) }
+}
+
+struct RemoteList: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List remotes.",
+                                                    discussion: "Examples:\n  hg-bft remote list\n  hg-bft remote list --json")
+    @OptionGroup var output: JSONFlag
+    func run() throws {
+        let remotes = try openRepository().remotes()
+        if output.json {
+            try JSONOutput.print(remotes.map { ["name": $0.name, "url": $0.url] })
+            return
+        }
+        for remote in remotes { Terminal.out("\(remote.name)\t\(remote.url)") }
+    }
+}

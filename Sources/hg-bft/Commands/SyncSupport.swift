@@ -1,0 +1,132 @@
+import ArgumentParser
+import HGRepository
+import HGStore
+import HGSync
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Options shared by `sync` and `clone`.
+struct TransportOptions: ParsableArguments {
+    @Option(name: .customLong("exec"), help: "Run CMD (with /bin/sh) and speak the protocol on its stdin/stdout.")
+    var exec: String?
+
+    @Option(name: .customLong("remote-program"), help: "The hg-bft to run on an ssh host (default: hg-bft, or remote.<name>.program).")
+    var remoteProgram: String?
+
+    @Option(help: "Seconds to wait for the peer before giving up.")
+    var timeout: Double = 60
+
+    @Flag(help: "Show progress on stderr even when it is not a terminal.")
+    var progress = false
+
+    @Flag(name: .shortAndLong, help: "Print nothing but errors.")
+    var quiet = false
+
+    @OptionGroup var output: JSONFlag
+
+    func validate() throws {
+        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+    }
+
+    var syncOptions: SyncOptions {
+        var options = SyncOptions()
+        options.timeout = timeout
+        return options
+    }
+
+    /// The ssh command: $HGBFT_SSH, else core.sshCommand, else `ssh` (split on spaces).
+    func sshCommand(_ config: Config?) -> [String] {
+        let text = getenv("HGBFT_SSH").map { String(cString: $0) } ?? config?.value("core", "sshcommand") ?? "ssh"
+        let words = text.split(separator: " ").map(String.init)
+        return words.isEmpty ? ["ssh"] : words
+    }
+
+    /// Starts the peer for `address`.
+    func start(_ address: RemoteAddress, config: Config?, remoteName: String?) throws -> Subprocess {
+        let program = remoteProgram ?? remoteName.flatMap { config?.value("remote", "program", subsection: $0) } ?? "hg-bft"
+        let command = address.serveCommand(localProgram: SelfExecutable.path, remoteProgram: program,
+                                           sshCommand: sshCommand(config))
+        return try Subprocess.spawn(command, timeout: timeout)
+    }
+
+    /// The progress callback: git-style lines on stderr, on a terminal or with --progress.
+    var progressReporter: SyncProgress? {
+        guard !quiet, progress || Terminal.stderrIsTTY else { return nil }
+        return ProgressLine.report
+    }
+}
+
+/// This program's own path, to start `hg-bft serve` for local remotes.
+enum SelfExecutable {
+    static var path: String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard n > 0 else { return CommandLine.arguments.first ?? "hg-bft" }
+        return String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// Renders `Receiving operations: 45% (450/1000), 1.2 MiB` lines, redrawn in place.
+enum ProgressLine {
+    static let report: SyncProgress = { phase, done, total, bytes in
+        // Redraw at most every 256 items to keep the cost negligible.
+        guard done == total || done % 256 == 0 else { return }
+        var line = "\r\(phase): "
+        if total > 0 {
+            line += "\(done * 100 / max(total, 1))% (\(done)/\(total))"
+        } else {
+            line += "\(done)"
+        }
+        line += ", \(ByteCount.format(bytes))"
+        if done == total { line += ", done.\n" }
+        Terminal.progress(line)
+    }
+}
+
+enum ByteCount {
+    static func format(_ bytes: Int) -> String {
+        if bytes < 1024 { return "\(bytes) bytes" }
+        if bytes < 1 << 20 { return "\(Double(bytes * 10 / 1024) / 10) KiB" }
+        return "\(Double(bytes * 10 / (1 << 20)) / 10) MiB"
+    }
+}
+
+/// The one-line summary of a sync, and its JSON form.
+struct SyncSummary: Encodable {
+    let peer: String
+    let remote: String
+    let operationsSent: Int
+    let blobsSent: Int
+    let operationsReceived: Int
+    let blobsReceived: Int
+    let operationsAdded: Int
+    let bytesSent: Int
+    let bytesReceived: Int
+    let roundTrips: Int
+    let rejected: [String]
+    let unresolved: Int
+    let heads: [String]
+    var kept: [String] = []
+
+    init(_ result: SyncResult, remote: String) {
+        peer = result.peer.text
+        self.remote = remote
+        operationsSent = result.stats.operationsSent
+        blobsSent = result.stats.blobsSent
+        operationsReceived = result.stats.operationsReceived
+        blobsReceived = result.stats.blobsReceived
+        operationsAdded = result.added
+        bytesSent = result.stats.bytesSent
+        bytesReceived = result.stats.bytesReceived
+        roundTrips = result.stats.roundTrips
+        rejected = result.rejected.map { "\($0.id.hex): \($0.reason)" }
+        unresolved = result.unresolved
+        heads = result.heads.map(\.hex)
+    }
+
+    var line: String {
+        "synced with \(remote) (\(String(peer.prefix(12)))): sent \(operationsSent) operation(s), received \(operationsReceived) (\(operationsAdded) new); "
+            + "\(ByteCount.format(bytesSent)) out, \(ByteCount.format(bytesReceived)) in; \(roundTrips) round trip(s)"
+    }
+}
