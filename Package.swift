@@ -64,9 +64,10 @@ let package = Package(
         .testTarget(name: "HGStateTests", dependencies: ["HGState", "HGGraph", "HGCore", "HGCrypto"], swiftSettings: strict),
         .testTarget(name: "HGWorkTreeTests", dependencies: ["HGWorkTree"], swiftSettings: strict),
         .testTarget(
-            name: "HGRepositoryTests", dependencies: ["HGRepository", "HGStore", "HGCore", "HGCrypto", "HGState"],
+            name: "HGRepositoryTests", dependencies: ["HGRepository", "HGStore", "HGCore", "HGCrypto", "HGState", "HGSync"],
             swiftSettings: strict),
-        .testTarget(name: "HGSyncTests", dependencies: ["HGSync", "HGCore", "HGCrypto"], swiftSettings: strict),
-        .testTarget(name: "CLITests", dependencies: ["hg-bft"], swiftSettings: strict),
+        .testTarget(
+            name: "HGSyncTests", dependencies: ["HGSync", "HGCore", "HGCrypto"], exclude: ["Vectors"], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["hg-bft", "HGSync", "HGCore", "HGCrypto"], swiftSettings: strict),
     ]
 )
