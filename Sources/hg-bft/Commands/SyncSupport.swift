@@ -103,6 +103,9 @@ struct SyncSummary: Encodable {
     let operationsAdded: Int
     let bytesSent: Int
     let bytesReceived: Int
+    /// Bytes of object encodings in each direction (the payload the wire bytes carry).
+    let payloadBytesSent: Int
+    let payloadBytesReceived: Int
     let roundTrips: Int
     let rejected: [String]
     let unresolved: Int
@@ -119,6 +122,8 @@ struct SyncSummary: Encodable {
         operationsAdded = result.added
         bytesSent = result.stats.bytesSent
         bytesReceived = result.stats.bytesReceived
+        payloadBytesSent = result.stats.payloadBytesSent
+        payloadBytesReceived = result.stats.payloadBytesReceived
         roundTrips = result.stats.roundTrips
         rejected = result.rejected.map { "\($0.id.hex): \($0.reason)" }
         unresolved = result.unresolved
