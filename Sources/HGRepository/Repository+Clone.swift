@@ -76,6 +76,5 @@ final class UnbornReplica: SyncSource {
     func syncGraph() throws -> Graph { try Graph([]) }
     func sharedHeads(with peer: PeerID) -> [ObjectID] { [] }
     func encodedObject(_ id: ObjectID) -> [UInt8]? { nil }
-    func blobs(of operation: ObjectID) -> [ObjectID] { [] }
     func hasObject(_ id: ObjectID) -> Bool { false }
 }

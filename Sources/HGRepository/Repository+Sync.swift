@@ -29,10 +29,6 @@ extension Repository: SyncSource {
 
     public func hasObject(_ id: ObjectID) -> Bool { objects.contains(id) }
 
-    public func blobs(of operation: ObjectID) -> [ObjectID] {
-        guard case let .operation(op)? = try? objects.readObject(operation), let change = op.change else { return [] }
-        return change.entries.compactMap { $0.version?.blob }
-    }
 
     // MARK: - Per-peer sync state
 

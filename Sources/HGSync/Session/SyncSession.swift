@@ -179,14 +179,16 @@ public final class SyncSession {
         var blobsSent = Set<ObjectID>()
         for node in nodes {
             let id = graph.nodes[node].id
-            for blob in source.blobs(of: id) where blobsSent.insert(blob).inserted {
-                guard let encoding = source.encodedObject(blob) else { continue }
-                batch.add(encoding)
-                stats.blobsSent += 1
-                stats.payloadBytesSent += encoding.count
-            }
-            guard let encoding = source.encodedObject(id) else {
+            // One read per operation: its encoding also tells which blobs to send before it.
+            guard let encoding = source.encodedObject(id), let op = try? Operation.decode(encoding) else {
                 throw .transport("operation \(id.hex) is in the index but its object cannot be read; run 'hg-bft verify'")
+            }
+            for entry in op.change?.entries ?? [] {
+                guard let blob = entry.version?.blob, blobsSent.insert(blob).inserted,
+                      let blobEncoding = source.encodedObject(blob) else { continue }
+                batch.add(blobEncoding)
+                stats.blobsSent += 1
+                stats.payloadBytesSent += blobEncoding.count
             }
             batch.add(encoding)
             stats.operationsSent += 1

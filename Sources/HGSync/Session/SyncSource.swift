@@ -15,8 +15,6 @@ public protocol SyncSource: AnyObject {
     func sharedHeads(with peer: PeerID) -> [ObjectID]
     /// The canonical encoding of a stored object, or `nil` if it is not stored.
     func encodedObject(_ id: ObjectID) -> [UInt8]?
-    /// The blobs a stored change operation names (empty for other kinds).
-    func blobs(of operation: ObjectID) -> [ObjectID]
     /// Whether an object is stored.
     func hasObject(_ id: ObjectID) -> Bool
 }
