@@ -160,11 +160,13 @@ public struct Graph: Sendable {
     }
 }
 
-/// A binary max-heap.
-struct Heap<Element: Comparable> {
+/// A binary max-heap: `pop` returns the largest element.
+public struct Heap<Element: Comparable> {
     private var items: [Element] = []
 
-    mutating func push(_ element: Element) {
+    public init() {}
+
+    public mutating func push(_ element: Element) {
         items.append(element)
         var i = items.count - 1
         while i > 0 {
@@ -175,7 +177,7 @@ struct Heap<Element: Comparable> {
         }
     }
 
-    mutating func pop() -> Element? {
+    public mutating func pop() -> Element? {
         guard !items.isEmpty else { return nil }
         items.swapAt(0, items.count - 1)
         let top = items.removeLast()

@@ -58,47 +58,60 @@ extension Repository {
         var encodings: [[UInt8]] = []
         var added: [ObjectID] = []
         var refusedIDs = Set<ObjectID>()
-        var pending = candidates
-        while !pending.isEmpty {
-            var next: [Operation] = []
-            var progressed = false
-            for op in pending {
-                if let bad = op.parents.first(where: { refusedIDs.contains($0) }) {
-                    try refuse(op.id, "parent \(bad.hex) was refused")
-                    refusedIDs.insert(op.id)
-                    progressed = true
-                    continue
-                }
-                guard op.parents.allSatisfy({ checker.graph.contains($0) }) else {
-                    next.append(op)
-                    continue
-                }
-                progressed = true
-                if let reason = validate(op, checker: checker, badSignature: badSignature, blobIDs: blobIDs) {
-                    try refuse(op.id, reason)
-                    refusedIDs.insert(op.id)
-                    continue
-                }
-                if let change = op.change {
-                    for entry in change.entries {
-                        if let version = entry.version, let blob = blobIDs[version.blob] { encodings.append(blob.encoded) }
-                    }
-                }
-                encodings.append(op.encoded)
-                let summary = OperationSummary(op)
-                summaries.append(summary)
-                let node = try lift { try checker.append(summary) }
-                if let change = op.change { tree.apply(change, node: node, graph: checker.graph) }
-                added.append(op.id)
+        // Kahn's algorithm over the new operations: an operation becomes ready when every
+        // parent is in the repository or has been taken; ties go by id, so the order (and the
+        // index) is the same whatever order the operations arrived in.
+        var waitingOn: [ObjectID: Int] = [:]
+        var children: [ObjectID: [ObjectID]] = [:]
+        var ready = Heap<SmallestFirst>()
+        for op in candidates {
+            let unresolvedParents = Set(op.parents.filter { fresh[$0] != nil })
+            waitingOn[op.id] = unresolvedParents.count
+            for parent in unresolvedParents { children[parent, default: []].append(op.id) }
+            if unresolvedParents.isEmpty { ready.push(SmallestFirst(id: op.id)) }
+        }
+        var taken = Set<ObjectID>()
+        while let id = ready.pop()?.id {
+            guard let op = fresh[id] else { continue }
+            taken.insert(id)
+            for child in children[id] ?? [] {
+                waitingOn[child, default: 1] -= 1
+                if waitingOn[child] == 0 { ready.push(SmallestFirst(id: child)) }
             }
-            if !progressed {
-                for op in next {
-                    let missing = op.parents.first { !checker.graph.contains($0) && fresh[$0] == nil }
-                    try refuse(op.id, missing.map { "parent \($0.hex) is missing" } ?? "its parents form a cycle or were refused")
-                }
-                break
+            if let bad = op.parents.first(where: { refusedIDs.contains($0) }) {
+                try refuse(op.id, "parent \(bad.hex) was refused")
+                refusedIDs.insert(op.id)
+                continue
             }
-            pending = next
+            if let missing = op.parents.first(where: { !checker.graph.contains($0) }) {
+                try refuse(op.id, "parent \(missing.hex) is missing")
+                refusedIDs.insert(op.id)
+                continue
+            }
+            if let reason = validate(op, checker: checker, badSignature: badSignature, blobIDs: blobIDs) {
+                try refuse(op.id, reason)
+                refusedIDs.insert(op.id)
+                continue
+            }
+            if let change = op.change {
+                for entry in change.entries {
+                    if let version = entry.version, let blob = blobIDs[version.blob] { encodings.append(blob.encoded) }
+                }
+            }
+            encodings.append(op.encoded)
+            let summary = OperationSummary(op)
+            summaries.append(summary)
+            let node = try lift { try checker.append(summary) }
+            if let change = op.change { tree.apply(change, node: node, graph: checker.graph) }
+            added.append(op.id)
+        }
+        // What never became ready waits on a parent that never arrived (or on a cycle, which
+        // would need a hash collision).
+        for op in candidates where !taken.contains(op.id) {
+            let missing = op.parents.first { !checker.graph.contains($0) && fresh[$0] == nil }
+            let waiting = op.parents.first { !checker.graph.contains($0) }
+            try refuse(op.id, missing.map { "parent \($0.hex) is missing" }
+                ?? "parent \(waiting?.hex ?? "?") could not be added (its own predecessors are missing)")
         }
         guard !added.isEmpty else { return ReceiveResult(added: [], known: alreadyKnown, rejected: rejected) }
         _ = try lift { try objects.writePack(encodings) }
@@ -143,4 +156,10 @@ extension Repository {
         }
         return nil
     }
+}
+
+/// Reverses an id's order, so that the max-heap of HGGraph hands out the smallest id first.
+private struct SmallestFirst: Comparable {
+    let id: ObjectID
+    static func < (a: SmallestFirst, b: SmallestFirst) -> Bool { b.id < a.id }
 }

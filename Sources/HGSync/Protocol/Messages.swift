@@ -153,6 +153,10 @@ extension Message {
             let probes = try r.count("probe count", limit: BloomFilter.maxProbes)
             let entries = try r.count("filter entries", limit: Int(Int32.max))
             let bits = try r.lengthPrefixed("filter", limit: BloomFilter.maxBytes)
+            // A filter of zero bits can only stand for zero operations.
+            guard !bits.isEmpty || entries == 0 else {
+                throw SyncError.protocolViolation("a zero-size Bloom filter claims \(entries) entries")
+            }
             let filter: BloomFilter
             do {
                 filter = try BloomFilter(bits: bits, probeCount: probes, salt: salt)

@@ -94,15 +94,21 @@ public final class SyncSession {
 
         // 4. NEED rounds until neither side asks for anything.
         var rounds = 0
+        var answered = 0
         var unresolved = 0
         while true {
-            let missing = missingObjects(graph: graph)
+            let missing = missingObjects(graph: graph, theirHeads: have.heads)
             let ask = Array(missing.prefix(ProtocolLimits.maxIDs))
             channel.send(.need(ask))
             guard case let .need(requested) = try channel.receive(during: "the peer's requests") else {
                 throw .protocolViolation("expected NEED")
             }
             if !requested.isEmpty {
+                // Answering is bounded too, or a peer could make us resend objects forever.
+                answered += 1
+                guard answered <= options.maxRounds else {
+                    throw .limitExceeded("the peer kept asking after \(options.maxRounds) rounds")
+                }
                 try sendRequested(requested, graph: graph, maxFrame: theirs.maxFrameBytes)
                 channel.send(.endOfRound)
             }
@@ -259,10 +265,15 @@ public final class SyncSession {
         }
     }
 
-    /// Parents of received operations that we have neither stored nor received, and blobs
-    /// they name that we have neither; sorted for a deterministic request.
-    private func missingObjects(graph: Graph) -> [ObjectID] {
+    /// The peer's heads, parents of received operations, and blobs they name, that we have
+    /// neither stored nor received; sorted for a deterministic request. The heads matter: a
+    /// head (and every descendant) the peer skipped because our filter falsely claimed it is
+    /// asked for here, so one session always ends with both sides holding the union.
+    private func missingObjects(graph: Graph, theirHeads: [ObjectID]) -> [ObjectID] {
         var missing = Set<ObjectID>()
+        for head in theirHeads where !graph.contains(head) && receivedOperations[head] == nil {
+            missing.insert(head)
+        }
         for op in receivedOperations.values {
             for parent in op.parents where !graph.contains(parent) && receivedOperations[parent] == nil {
                 missing.insert(parent)

@@ -22,16 +22,31 @@ struct Serve: ParsableCommand {
     @Option(help: "Seconds to wait for the peer before giving up.")
     var timeout: Double = 60
 
+    @Option(name: .customLong("max-receive"), help: "Most MiB of objects to accept from the peer in one session.")
+    var maxReceiveMiB: Int = 2048
+
+    func validate() throws {
+        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        guard maxReceiveMiB > 0 else { throw ValidationError("--max-receive must be positive") }
+    }
+
     func run() throws {
         let repository = try Repository.open(at: path)
         var options = SyncOptions()
         options.timeout = timeout
+        options.maxReceiveBytes = maxReceiveMiB << 20
         let stream = ByteStream(readFD: 0, writeFD: 1, timeout: timeout, closeOnDeinit: false)
         let result = try repository.sync(over: stream, options: options)
+        for rejected in result.rejected.prefix(10) {
+            Terminal.err("refused: operation \(rejected.id.short): \(rejected.reason)")
+        }
         if !result.rejected.isEmpty {
             Terminal.err("error: refused \(result.rejected.count) invalid operation(s) from \(result.peer.short); kept the valid ones")
-            throw Exit(status: ExitStatus.failure)
         }
+        if result.unresolved > 0 {
+            Terminal.err("error: \(result.peer.short) withheld the predecessors of \(result.unresolved) operation(s); those were not stored")
+        }
+        if !result.rejected.isEmpty || result.unresolved > 0 { throw Exit(status: ExitStatus.failure) }
     }
 }
 

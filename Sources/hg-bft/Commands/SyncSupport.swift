@@ -17,6 +17,9 @@ struct TransportOptions: ParsableArguments {
     @Option(help: "Seconds to wait for the peer before giving up.")
     var timeout: Double = 60
 
+    @Option(name: .customLong("max-receive"), help: "Most MiB of objects to accept from the peer in one session.")
+    var maxReceiveMiB: Int = 2048
+
     @Flag(help: "Show progress on stderr even when it is not a terminal.")
     var progress = false
 
@@ -27,11 +30,13 @@ struct TransportOptions: ParsableArguments {
 
     func validate() throws {
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        guard maxReceiveMiB > 0 else { throw ValidationError("--max-receive must be positive") }
     }
 
     var syncOptions: SyncOptions {
         var options = SyncOptions()
         options.timeout = timeout
+        options.maxReceiveBytes = maxReceiveMiB << 20
         return options
     }
 

@@ -1,0 +1,834 @@
+import Foundation
+import HGCore
+import HGCrypto
+import HGSync
+import Testing
+
+/// `hg-bft serve` facing a malicious peer played by the test itself.
+///
+/// Each test builds an honest repository with the CLI, starts `hg-bft serve <repo> --timeout 2`
+/// through `Subprocess`, writes hand-made frames to its stdin and reads its frames from its
+/// stdout. The honest side must end within bounded time (its own `--timeout` guarantees that it
+/// exits) with a clear error or a partial but valid result, and afterwards `hg-bft verify` on its
+/// repository exits 0 and every operation it had is still in `log --json`.
+@Suite struct MaliciousPeerTests {
+
+    // MARK: - 1. Bad signature
+
+    @Test func operationWithFlippedSignatureByteIsRefusedAndValidOnesInTheBatchAreKept() throws {
+        let honest = try EvilHonestRepo.make()
+        let mallory = try EvilKeys.keyPair(1)
+        let newcomer = try EvilKeys.keyPair(2)
+        let blob = Blob(content: Array("written by mallory\n".utf8))
+        let signed = try EvilOps.change(by: mallory, sequence: 1, parents: [honest.genesis],
+                                        message: "forged", writing: "forged.txt", blob: blob)
+        var forged = signed.encoded
+        // A byte of R, the first half of the 64-byte signature at the end of the encoding.
+        forged[forged.count - 40] ^= 0x01
+        #expect((try? StoredObject.decode(forged)) != nil, "the tampered operation must still decode")
+        let forgedID = ObjectID(hashing: forged)
+        let good = try EvilOps.change(by: newcomer, sequence: 1, parents: [honest.genesis],
+                                      message: "honest newcomer", writing: "newcomer.txt", blob: blob)
+
+        let peer = try EvilPeer(serving: honest)
+        peer.send(try EvilMessages.hello(honest.genesis, as: mallory))
+        peer.send(EvilMessages.emptyHave)
+        peer.send(.objects([blob.encoded, forged, good.encoded]))
+        peer.send(.endOfRound)
+        peer.send(.need([]))
+        let outcome = peer.finish()
+
+        #expect(outcome.exited, "serve did not exit: \(outcome)")
+        #expect(outcome.status != 0, "serve must report the refused operation: \(outcome)")
+        #expect(outcome.stderr.contains("refused"), "stderr does not say an operation was refused: \(outcome)")
+        #expect(outcome.stderr.contains("signature"), "stderr does not name the bad signature: \(outcome)")
+        let log = try honest.expectIntact()
+        let ids = Set(log.map(\.id))
+        #expect(ids.contains(good.id.hex), "the valid operation of the same batch was not kept")
+        #expect(!ids.contains(forgedID.hex), "the operation with a bad signature was stored")
+        #expect(!ids.contains(signed.id.hex), "the untampered original was never sent, yet it is stored")
+    }
+
+    // MARK: - 2. Parents that never resolve
+
+    @Test func operationWhoseParentNeverArrivesIsNotStoredWhenThePeerAnswersNeedWithEndOnly() throws {
+        let honest = try EvilHonestRepo.make()
+        let mallory = try EvilKeys.keyPair(3)
+        let phantom = ObjectID(hashing: [])  // the id of nothing the honest side knows
+        let orphan = try EvilOps.deletion(by: mallory, sequence: 2, parents: [phantom], path: "orphan.txt")
+
+        let peer = try EvilPeer(serving: honest)
+        peer.send(try EvilMessages.hello(honest.genesis, as: mallory))
+        peer.send(EvilMessages.emptyHave)
+        peer.send(.objects([orphan.encoded]))
+        peer.send(.endOfRound)
+        // The honest side asks for the phantom parent: say we need nothing, and answer with END only.
+        peer.send(.need([]))
+        peer.send(.endOfRound)
+        // It gives up asking and waits for our (empty) request.
+        peer.send(.need([]))
+        let outcome = peer.finish()
+
+        #expect(outcome.exited, "serve did not exit: \(outcome)")
+        let requests = outcome.received.compactMap { message -> [ObjectID]? in
+            if case let .need(ids) = message, !ids.isEmpty { return ids }
+            return nil
+        }
+        #expect(requests == [[phantom]], "the honest side should ask for the phantom parent exactly once: \(requests)")
+        #expect(outcome.status != 0, "serve must report the operation it could not store: \(outcome)")
+        #expect(outcome.stderr.contains("refused") || outcome.stderr.contains("withheld"),
+                "stderr does not report the unstored operation: \(outcome)")
+        #expect(outcome.stderr.contains("missing") || outcome.stderr.contains("withheld"),
+                "stderr does not name the missing predecessor: \(outcome)")
+        let log = try honest.expectIntact()
+        #expect(!log.contains { $0.id == orphan.id.hex }, "an operation with an unknown parent was stored")
+    }
+
+    @Test func peerThatFeedsNewOrphansEveryRoundCostsAtMostTheRoundLimit() throws {
+        let honest = try EvilHonestRepo.make()
+        let mallory = try EvilKeys.keyPair(4)
+        var orphans: [ObjectID] = []
+        func freshOrphan() throws -> [UInt8] {
+            let parent = ObjectID(hashing: Array("phantom \(orphans.count)".utf8))
+            let op = try EvilOps.deletion(by: mallory, sequence: 2, parents: [parent], path: "orphan\(orphans.count).txt")
+            orphans.append(op.id)
+            return op.encoded
+        }
+
+        let peer = try EvilPeer(serving: honest)
+        peer.send(try EvilMessages.hello(honest.genesis, as: mallory))
+        peer.send(EvilMessages.emptyHave)
+        peer.send(.objects([try freshOrphan()]))
+        peer.send(.endOfRound)
+        // Answer every request with a new operation whose parent is again unknown: progress each
+        // round, so only the round limit can stop the honest side.
+        let limit = SyncOptions().maxRounds
+        var requests = 0
+        while let message = peer.next() {
+            guard case let .need(ids) = message else { continue }
+            peer.send(.need([]))
+            if ids.isEmpty { break }
+            requests += 1
+            if requests > limit + 8 { break }  // the honest side has ignored its limit; stop feeding it
+            peer.send(.objects([try freshOrphan()]))
+            peer.send(.endOfRound)
+        }
+        let outcome = peer.finish()
+
+        #expect(outcome.exited, "serve did not exit: \(outcome)")
+        #expect(requests >= 1, "the honest side never asked for the missing parents")
+        #expect(requests <= limit, "the honest side asked \(requests) times; its round limit is \(limit)")
+        #expect(outcome.status != 0, "serve must report the operations it could not store: \(outcome)")
+        let log = try honest.expectIntact()
+        let stored = Set(log.map(\.id))
+        #expect(orphans.allSatisfy { !stored.contains($0.hex) }, "an operation with an unknown parent was stored")
+    }
+
+    @Test func peerThatRequestsObjectsForeverIsCutOffAtTheRoundLimit() throws {
+        let honest = try EvilHonestRepo.make()
+        let mallory = try EvilKeys.keyPair(5)
+        let limit = SyncOptions().maxRounds
+        let asks = limit * 3
+
+        let peer = try EvilPeer(serving: honest)
+        peer.send(try EvilMessages.hello(honest.genesis, as: mallory))
+        peer.send(EvilMessages.emptyHave)
+        peer.send(.endOfRound)
+        // Ask for the genesis again and again (each answer is a copy of it), then stop.
+        for _ in 0..<asks { peer.send(.need([honest.genesis])) }
+        peer.send(.need([]))
+        let outcome = peer.finish()
+
+        #expect(outcome.exited, "serve did not exit: \(outcome)")
+        // One END closes the Bloom round; each answered request ends with another.
+        let ends = outcome.received.filter { $0 == .endOfRound }.count
+        let answered = max(ends - 1, 0)
+        #expect(answered <= limit + 1,
+                "serve answered \(answered) repeated requests for the same object; its round limit is \(limit)")
+        #expect(outcome.status != 0, "serve should stop a peer that keeps asking: \(outcome)")
+        #expect(outcome.stderr.contains("kept asking") || outcome.stderr.contains("limit"),
+                "stderr does not name the endless requests: \(outcome)")
+        try honest.expectIntact()
+    }
+
+    // MARK: - 3. Non-canonical encodings
+
+    @Test func objectsWithNonCanonicalEncodingsAbortTheSessionAndNothingIsStored() throws {
+        let mallory = try EvilKeys.keyPair(6)
+        // Three ways to re-encode a valid operation non-canonically.
+        let cases: [(name: String, mutate: ([UInt8]) -> [UInt8])] = [
+            // The sequence varint (offset 2 + 32) `01` becomes the non-minimal `81 00`.
+            ("non-minimal varint", { bytes in Array(bytes[0..<34]) + [0x81, 0x00] + Array(bytes[35...]) }),
+            ("trailing byte", { bytes in bytes + [0x00] }),
+            ("unknown format version", { bytes in [bytes[0], 0x02] + Array(bytes[2...]) }),
+        ]
+        for (name, mutate) in cases {
+            let honest = try EvilHonestRepo.make(commits: 1)
+            let blob = Blob(content: Array("valid part\n".utf8))
+            let valid = try EvilOps.change(by: mallory, sequence: 1, parents: [honest.genesis],
+                                           message: "valid", writing: "valid.txt", blob: blob)
+            let base = try EvilOps.deletion(by: mallory, sequence: 1, parents: [honest.genesis], path: "x.txt")
+            #expect(base.encoded[34] == 0x01, "the sequence varint is not where the test expects it")
+            let bad = mutate(base.encoded)
+
+            let peer = try EvilPeer(serving: honest)
+            peer.send(try EvilMessages.hello(honest.genesis, as: mallory))
+            peer.send(EvilMessages.emptyHave)
+            peer.send(.objects([blob.encoded, valid.encoded, bad]))
+            peer.send(.endOfRound)
+            peer.send(.need([]))
+            let outcome = peer.finish()
+
+            #expect(outcome.exited, "\(name): serve did not exit: \(outcome)")
+            #expect(outcome.status != 0, "\(name): serve accepted a non-canonical object: \(outcome)")
+            #expect(outcome.stderr.contains("does not decode"), "\(name): stderr does not name the problem: \(outcome)")
+            let log = try honest.expectIntact()
+            #expect(log.count == honest.before.count, "\(name): something was stored from an aborted session")
+        }
+    }
+
+    @Test func nonMinimalVarintInTheMessageItselfIsAProtocolError() throws {
+        let honest = try EvilHonestRepo.make(commits: 1)
+        let mallory = try EvilKeys.keyPair(8)
+        let peer = try EvilPeer(serving: honest)
+        peer.send(try EvilMessages.hello(honest.genesis, as: mallory))
+        peer.send(EvilMessages.emptyHave)
+        // OBJECTS with the object count 0 written as `80 00`.
+        peer.sendRaw(EvilWire.frame([Message.Kind.objects.rawValue, 0x80, 0x00]))
+        let outcome = peer.finish()
+
+        #expect(outcome.exited, "serve did not exit: \(outcome)")
+        #expect(outcome.status != 0, "serve accepted a non-minimal varint: \(outcome)")
+        #expect(outcome.stderr.contains("broke the sync protocol") && outcome.stderr.contains("object count"),
+                "stderr does not name the malformed message: \(outcome)")
+        let log = try honest.expectIntact()
+        #expect(log.count == honest.before.count)
+    }
+
+    // MARK: - 4. Another repository
+
+    @Test func helloForADifferentRepositoryIsRefused() throws {
+        let honest = try EvilHonestRepo.make(commits: 1)
+        let mallory = try EvilKeys.keyPair(9)
+        let elsewhere = ObjectID(hashing: Array("some other repository".utf8))
+        let stray = try EvilOps.deletion(by: mallory, sequence: 2, parents: [elsewhere], path: "stray.txt")
+
+        let peer = try EvilPeer(serving: honest)
+        peer.send(try EvilMessages.hello(elsewhere, as: mallory))
+        peer.send(EvilMessages.emptyHave)
+        peer.send(.objects([stray.encoded]))
+        peer.send(.endOfRound)
+        peer.send(.need([]))
+        let outcome = peer.finish()
+
+        #expect(outcome.exited, "serve did not exit: \(outcome)")
+        #expect(outcome.status != 0, "serve synced with another repository: \(outcome)")
+        #expect(outcome.stderr.contains("different repository"), "stderr does not name the problem: \(outcome)")
+        #expect(!outcome.received.contains { if case .objects = $0 { return true } else { return false } },
+                "serve sent its operations to a peer of another repository")
+        let log = try honest.expectIntact()
+        #expect(log.count == honest.before.count)
+    }
+
+    @Test func helloWithAnotherVersionOrGreetingIsRefused() throws {
+        let honest = try EvilHonestRepo.make(commits: 1)
+        let mallory = try EvilKeys.keyPair(20)
+        let peerKey = try EvilKeys.peer(mallory)
+        let otherVersion = Message.hello(Hello(version: ProtocolLimits.version + 1, repository: honest.genesis, peer: peerKey,
+                                               maxFrameBytes: ProtocolLimits.maxFrameBytes)).frame()
+        var badMagic = try EvilMessages.hello(honest.genesis, as: mallory).frame()
+        badMagic[5] ^= 0x20  // "hg-bft sync" → "hG-bft sync"
+        var tinyFrames: [UInt8] = [Message.Kind.hello.rawValue] + Hello.magic + EvilWire.varint(ProtocolLimits.version)
+        tinyFrames += honest.genesis.raw.bytes + peerKey.key.bytes + EvilWire.varint(16)
+        let cases: [(name: String, frame: [UInt8], mentions: String)] = [
+            ("another protocol version", otherVersion, "version \(ProtocolLimits.version + 1)"),
+            ("a bad greeting", badMagic, "bad greeting"),
+            ("a 16-byte frame limit", EvilWire.frame(tinyFrames), "frames of only 16 bytes"),
+        ]
+        for (name, frame, mentions) in cases {
+            let peer = try EvilPeer(serving: honest)
+            peer.sendRaw(frame)
+            peer.send(EvilMessages.emptyHave)
+            peer.send(.endOfRound)
+            peer.send(.need([]))
+            let outcome = peer.finish()
+
+            #expect(outcome.exited, "\(name): serve did not exit: \(outcome)")
+            #expect(outcome.status != 0, "\(name): serve accepted the greeting: \(outcome)")
+            #expect(outcome.stderr.contains(mentions), "\(name): stderr does not name the problem: \(outcome)")
+            #expect(!outcome.received.contains { if case .objects = $0 { return true } else { return false } },
+                    "\(name): serve sent its operations after a bad greeting")
+        }
+        let log = try honest.expectIntact()
+        #expect(log.count == honest.before.count)
+    }
+
+    @Test func operationsOfAnotherRepositorySmuggledUnderTheRightIdAreRefused() throws {
+        let honest = try EvilHonestRepo.make(commits: 1)
+        let mallory = try EvilKeys.keyPair(10)
+        let otherGenesis = try HGCore.Operation.create(
+            signer: mallory, sequence: 1, parents: [], timestamp: 1_700_000_000_000,
+            payload: .genesis(Genesis(adminQuorum: 1, nonce: [UInt8](repeating: 0x42, count: Genesis.nonceBytes))))
+        let child = try EvilOps.deletion(by: mallory, sequence: 2, parents: [otherGenesis.id], path: "alien.txt")
+        // A merge of both histories: refused with its foreign parent.
+        let merge = try EvilOps.deletion(by: mallory, sequence: 3, parents: [honest.genesis, child.id], path: "merge.txt")
+
+        let peer = try EvilPeer(serving: honest)
+        peer.send(try EvilMessages.hello(honest.genesis, as: mallory))
+        peer.send(EvilMessages.emptyHave)
+        peer.send(.objects([otherGenesis.encoded, child.encoded, merge.encoded]))
+        peer.send(.endOfRound)
+        peer.send(.need([]))
+        let outcome = peer.finish()
+
+        #expect(outcome.exited, "serve did not exit: \(outcome)")
+        #expect(outcome.status != 0, "serve accepted another repository's operations: \(outcome)")
+        #expect(outcome.stderr.contains("refused 3"), "stderr does not report the three refused operations: \(outcome)")
+        let log = try honest.expectIntact()
+        let ids = Set(log.map(\.id))
+        for op in [otherGenesis, child, merge] {
+            #expect(!ids.contains(op.id.hex), "operation \(op.id.short) of another repository was stored")
+        }
+        #expect(log.count == honest.before.count)
+    }
+
+    // MARK: - 5. Equivocation
+
+    @Test func equivocatingOperationsAreBothStoredAndVerifyReportsThem() throws {
+        let honest = try EvilHonestRepo.make()
+        let mallory = try EvilKeys.keyPair(11)
+        let first = try EvilOps.deletion(by: mallory, sequence: 1, parents: [honest.genesis], path: "left.txt")
+        let second = try EvilOps.deletion(by: mallory, sequence: 1, parents: [honest.genesis], path: "right.txt")
+        #expect(first.id != second.id)
+
+        let peer = try EvilPeer(serving: honest)
+        peer.send(try EvilMessages.hello(honest.genesis, as: mallory))
+        peer.send(EvilMessages.emptyHave)
+        peer.send(.objects([first.encoded, second.encoded]))
+        peer.send(.endOfRound)
+        peer.send(.need([]))
+        let outcome = peer.finish()
+
+        #expect(outcome.exited, "serve did not exit: \(outcome)")
+        #expect(outcome.status == 0, "two valid operations were not accepted: \(outcome)")
+        let log = try honest.expectIntact()
+        let ids = Set(log.map(\.id))
+        #expect(ids.contains(first.id.hex) && ids.contains(second.id.hex), "both sides of the equivocation must be kept")
+        let report = try honest.verifyJSON()
+        #expect(report.equivocations.contains { Set($0) == [first.id.hex, second.id.hex] },
+                "verify does not list the equivocation: \(report.equivocations)")
+        let text = try CLI.run(["verify"], in: honest.repo)
+        #expect(text.status == 0, "verify: \(text)")
+        #expect(text.stdout.contains("equivocation:"), "verify's text output does not list the equivocation: \(text)")
+    }
+
+    // MARK: - 6. Absurd Bloom parameters
+
+    @Test func absurdBloomFilterParametersAreRefusedBeforeUse() throws {
+        let mallory = try EvilKeys.keyPair(12)
+        let cases: [(name: String, probes: UInt64, length: UInt64, mentions: String)] = [
+            ("0 probes", 0, 0, "probe"),
+            ("33 probes", 33, 0, "probe"),
+            ("1000 probes", 1000, 0, "probe"),
+            ("a filter over 8 MiB", 7, UInt64(BloomFilter.maxBytes) + 1, "filter"),
+            ("a filter of 2^62 bytes", 7, 1 << 62, "filter"),
+        ]
+        for (name, probes, length, mentions) in cases {
+            let honest = try EvilHonestRepo.make(commits: 1)
+            var body: [UInt8] = [Message.Kind.have.rawValue, 0x00, 0x00]  // no heads, no shared heads
+            body += [UInt8](repeating: 0, count: BloomFilter.saltBytes)
+            body += EvilWire.varint(probes)
+            body += EvilWire.varint(0)  // entries
+            body += EvilWire.varint(length)  // and none of the announced bytes
+
+            let peer = try EvilPeer(serving: honest)
+            peer.send(try EvilMessages.hello(honest.genesis, as: mallory))
+            peer.sendRaw(EvilWire.frame(body))
+            let outcome = peer.finish()
+
+            #expect(outcome.exited, "\(name): serve did not exit: \(outcome)")
+            #expect(outcome.status != 0, "\(name): serve accepted the filter: \(outcome)")
+            #expect(outcome.stderr.contains("broke the sync protocol") && outcome.stderr.lowercased().contains(mentions),
+                    "\(name): stderr does not name the bad filter: \(outcome)")
+            #expect(!outcome.received.contains { if case .objects = $0 { return true } else { return false } },
+                    "\(name): serve used the filter to choose what to send")
+            let log = try honest.expectIntact()
+            #expect(log.count == honest.before.count, "\(name): something was stored")
+        }
+    }
+
+    // MARK: - 7. Frame over the limit
+
+    @Test func frameHeaderOverTheLimitIsRefused() throws {
+        let honest = try EvilHonestRepo.make(commits: 1)
+        let mallory = try EvilKeys.keyPair(13)
+        for afterHandshake in [false, true] {
+            let peer = try EvilPeer(serving: honest)
+            if afterHandshake {
+                peer.send(try EvilMessages.hello(honest.genesis, as: mallory))
+                peer.send(EvilMessages.emptyHave)
+            }
+            peer.sendRaw([0xff, 0xff, 0xff, 0x7f])  // 0x7fffffff bytes announced, none sent
+            let outcome = peer.finish()
+
+            #expect(outcome.exited, "serve did not exit: \(outcome)")
+            #expect(outcome.status != 0, "serve accepted an oversized frame: \(outcome)")
+            #expect(outcome.stderr.contains("2147483647") && outcome.stderr.contains("limit"),
+                    "stderr does not name the frame limit: \(outcome)")
+        }
+        let log = try honest.expectIntact()
+        #expect(log.count == honest.before.count)
+    }
+
+    // MARK: - 8. Truncated frame, early EOF
+
+    @Test func truncatedFrameThenEOFIsReportedAsClosed() throws {
+        let honest = try EvilHonestRepo.make(commits: 1)
+        let mallory = try EvilKeys.keyPair(14)
+        let hello = try EvilMessages.hello(honest.genesis, as: mallory).frame()
+        let valid = try EvilOps.deletion(by: mallory, sequence: 1, parents: [honest.genesis], path: "half.txt")
+        let objects = Message.objects([valid.encoded]).frame()
+        let scripts: [(name: String, bytes: [UInt8])] = [
+            ("half a HELLO", Array(hello.prefix(hello.count / 2))),
+            ("half a length header", Array(hello.prefix(2))),
+            ("half an OBJECTS", hello + EvilMessages.emptyHave.frame() + Array(objects.prefix(objects.count / 2))),
+        ]
+        for (name, bytes) in scripts {
+            let peer = try EvilPeer(serving: honest)
+            peer.sendRaw(bytes)
+            peer.closeWrite()
+            let outcome = peer.finish()
+
+            #expect(outcome.exited, "\(name): serve did not exit: \(outcome)")
+            #expect(outcome.status != 0, "\(name): serve did not report the early EOF: \(outcome)")
+            #expect(outcome.stderr.contains("closed"), "\(name): stderr does not say the peer closed: \(outcome)")
+        }
+        let log = try honest.expectIntact()
+        #expect(!log.contains { $0.id == valid.id.hex }, "an operation from a truncated frame was stored")
+        #expect(log.count == honest.before.count)
+    }
+
+    // MARK: - 9. Endless valid-looking junk
+
+    @Test func streamOfDecodableJunkBlobsIsSurvivedAndNothingIsStored() throws {
+        let honest = try EvilHonestRepo.make(commits: 1)
+        let mallory = try EvilKeys.keyPair(15)
+        let before = try honest.verifyJSON()
+        // `serve` has no option to lower SyncOptions.maxReceiveBytes (2 GiB), so the test is bounded
+        // by what it sends: 48 frames of one 1 MiB blob each (distinct contents), then END.
+        var junk = [UInt8](repeating: 0, count: 1 << 20)
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for i in junk.indices {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            junk[i] = UInt8(truncatingIfNeeded: state >> 33)
+        }
+
+        let peer = try EvilPeer(serving: honest, timeout: 10)
+        peer.send(try EvilMessages.hello(honest.genesis, as: mallory))
+        peer.send(EvilMessages.emptyHave)
+        for frame in 0..<48 {
+            for byte in 0..<8 { junk[byte] = UInt8(truncatingIfNeeded: frame >> (8 * byte)) }
+            peer.send(.objects([Blob(content: junk).encoded]))
+            if peer.writeFailed { break }  // the honest side stopped reading (a receive limit)
+        }
+        peer.send(.endOfRound)
+        peer.send(.need([]))
+        let outcome = peer.finish()
+
+        #expect(outcome.exited, "serve did not exit: \(outcome)")
+        if outcome.status != 0 {
+            // Stopping at a receive limit is fine, with a clear error.
+            #expect(outcome.stderr.contains("limit"), "serve failed without naming a limit: \(outcome)")
+        }
+        try honest.expectIntact()
+        let after = try honest.verifyJSON()
+        #expect(after.objects == before.objects, "unreferenced junk blobs were stored: \(before.objects) → \(after.objects)")
+        #expect(after.operations == before.operations)
+    }
+
+    // MARK: - 10. A peer that hangs
+
+    @Test func peerThatHangsInsideALengthHeaderTimesOut() throws {
+        let honest = try EvilHonestRepo.make(commits: 1)
+        let peer = try EvilPeer(serving: honest)
+        peer.sendRaw([0x20, 0x00])  // two of the four header bytes, then silence (stdin stays open)
+        let outcome = peer.finish()
+
+        #expect(outcome.exited, "serve did not exit: \(outcome)")
+        #expect(outcome.status != 0, "serve did not report the silent peer: \(outcome)")
+        #expect(outcome.stderr.contains("sent nothing for"), "stderr does not name the timeout: \(outcome)")
+        let log = try honest.expectIntact()
+        #expect(log.count == honest.before.count)
+    }
+
+    @Test func peerThatHangsInsideAnObjectsBodyTimesOutAndNothingIsStored() throws {
+        let honest = try EvilHonestRepo.make(commits: 1)
+        let mallory = try EvilKeys.keyPair(16)
+        let valid = try EvilOps.deletion(by: mallory, sequence: 1, parents: [honest.genesis], path: "hang.txt")
+        let objects = Message.objects([valid.encoded]).frame()
+
+        let peer = try EvilPeer(serving: honest)
+        peer.send(try EvilMessages.hello(honest.genesis, as: mallory))
+        peer.send(EvilMessages.emptyHave)
+        peer.sendRaw(Array(objects.prefix(objects.count - 10)))
+        let outcome = peer.finish()
+
+        #expect(outcome.exited, "serve did not exit: \(outcome)")
+        #expect(outcome.status != 0, "serve did not report the silent peer: \(outcome)")
+        #expect(outcome.stderr.contains("sent nothing for"), "stderr does not name the timeout: \(outcome)")
+        let log = try honest.expectIntact()
+        #expect(!log.contains { $0.id == valid.id.hex })
+        #expect(log.count == honest.before.count)
+    }
+
+    // MARK: - 11. Replayed messages
+
+    @Test func helloSentTwiceIsAProtocolError() throws {
+        let honest = try EvilHonestRepo.make(commits: 1)
+        let mallory = try EvilKeys.keyPair(17)
+        let hello = try EvilMessages.hello(honest.genesis, as: mallory)
+        let peer = try EvilPeer(serving: honest)
+        peer.send(hello)
+        peer.send(hello)
+        peer.send(EvilMessages.emptyHave)
+        peer.send(.endOfRound)
+        peer.send(.need([]))
+        let outcome = peer.finish()
+
+        #expect(outcome.exited, "serve did not exit: \(outcome)")
+        #expect(outcome.status != 0, "serve accepted a second HELLO: \(outcome)")
+        #expect(outcome.stderr.contains("broke the sync protocol") && outcome.stderr.contains("HAVE"),
+                "stderr does not name the unexpected message: \(outcome)")
+        try honest.expectIntact()
+    }
+
+    @Test func replayingARecordedSessionOfAnotherReplicaIsHarmless() throws {
+        let honest = try EvilHonestRepo.make(commits: 1)
+        // Another honest replica with one more commit; record what its `serve` says in a session.
+        try CLI.ok(["clone", honest.repo.path, "other"], in: honest.root.url)
+        let other = honest.root.path("other")
+        try honest.root.write("other/theirs.txt", "from the other replica\n")
+        try CLI.ok(["commit", "-m", "theirs"], in: other)
+        let theirLog = try EvilHonestRepo.log(of: other)
+
+        let recorder = try EvilKeys.keyPair(18)
+        let session = try EvilPeer(repository: other, scratch: honest.root)
+        session.send(try EvilMessages.hello(honest.genesis, as: recorder))
+        session.send(EvilMessages.emptyHave)
+        session.send(.endOfRound)
+        session.send(.need([]))
+        let recorded = session.finish()
+        #expect(recorded.exited && recorded.status == 0, "recording the other replica's session failed: \(recorded)")
+        let kinds = recorded.received.map(\.kind)
+        #expect(kinds.first == .hello && kinds.last == .need, "unexpected recording: \(kinds)")
+
+        // Replay it, word for word, to the honest side twice: the first replay is a valid session
+        // (everything in it is signed); the second brings nothing new and must change nothing.
+        var logs: [[EvilLogEntry]] = []
+        for round in 1...2 {
+            let replay = try EvilPeer(serving: honest)
+            for message in recorded.received { replay.send(message) }
+            let outcome = replay.finish()
+            #expect(outcome.exited, "replay \(round): serve did not exit: \(outcome)")
+            #expect(outcome.status == 0, "replay \(round) of a valid session failed: \(outcome)")
+            logs.append(try honest.expectIntact())
+        }
+        let ids = logs.map { Set($0.map(\.id)) }
+        #expect(ids.first == Set(theirLog.map(\.id)), "the replayed session did not bring the other replica's operations")
+        #expect(logs.first?.count == logs.last?.count && ids.first == ids.last, "the second replay changed the repository")
+        #expect(logs.last.map { Set($0.map(\.id)).count == $0.count } == true, "log lists an operation twice")
+    }
+
+    // MARK: - 12. Object length prefixes beyond the object limit
+
+    @Test func objectLengthPrefixBeyondTheObjectLimitIsRefusedBeforeAllocation() throws {
+        let honest = try EvilHonestRepo.make(commits: 1)
+        let mallory = try EvilKeys.keyPair(19)
+        // A blob's encoding may be 64 MiB + 2 bytes (Limits.maxObjectBytes); announce one byte more,
+        // in a frame of a few bytes (the honest side must not wait for or reserve 64 MiB).
+        let cases: [(name: String, body: [UInt8], mentions: String)] = [
+            ("object of maxObjectBytes + 1",
+             [Message.Kind.objects.rawValue] + EvilWire.varint(1) + EvilWire.varint(UInt64(Limits.maxObjectBytes) + 1),
+             "object"),
+            ("object of 2^63 bytes",
+             [Message.Kind.objects.rawValue] + EvilWire.varint(1) + EvilWire.varint(1 << 63),
+             "object"),
+            ("object count beyond the per-message limit",
+             [Message.Kind.objects.rawValue] + EvilWire.varint(UInt64(ProtocolLimits.maxObjectsPerMessage) + 1),
+             "object count"),
+            ("object count larger than the frame",
+             [Message.Kind.objects.rawValue] + EvilWire.varint(60_000) + [0x00],
+             "objects"),
+        ]
+        for (name, body, mentions) in cases {
+            let peer = try EvilPeer(serving: honest)
+            peer.send(try EvilMessages.hello(honest.genesis, as: mallory))
+            peer.send(EvilMessages.emptyHave)
+            peer.sendRaw(EvilWire.frame(body))
+            let outcome = peer.finish()
+
+            #expect(outcome.exited, "\(name): serve did not exit: \(outcome)")
+            #expect(outcome.status != 0, "\(name): serve accepted it: \(outcome)")
+            #expect(outcome.stderr.contains("broke the sync protocol") && outcome.stderr.contains(mentions),
+                    "\(name): stderr does not name the problem: \(outcome)")
+        }
+        let log = try honest.expectIntact()
+        #expect(log.count == honest.before.count)
+    }
+}
+
+// MARK: - The malicious peer
+
+/// Plays the other side of `hg-bft serve`: writes whatever the test gives it, reads and
+/// decodes every frame the honest side sends on a background thread.
+///
+/// Waiting is bounded by the product's own timeouts: the honest side exits after its
+/// `--timeout`, which closes its stdout and ends the reader; the reader's stream has a
+/// timeout of its own as a safety net, after which the process is terminated and the
+/// outcome says it did not exit.
+final class EvilPeer: @unchecked Sendable {
+    struct Outcome: CustomStringConvertible {
+        let status: Int32
+        let stderr: String
+        let received: [Message]
+        /// False if the honest side had to be killed.
+        let exited: Bool
+        /// How reading the honest side's frames ended.
+        let readEnd: String
+
+        var description: String {
+            var kinds = received.map { "\($0.kind)" }
+            if kinds.count > 24 { kinds = kinds.prefix(12) + ["…"] + kinds.suffix(6) }
+            return "exit \(status), exited by itself: \(exited), reading ended by: \(readEnd)\n"
+                + "received \(received.count) message(s): \(kinds.joined(separator: " "))\nstderr:\n\(stderr)"
+        }
+    }
+
+    private let process: Subprocess
+    private let stderrURL: URL
+    private let condition = NSCondition()
+    private var messages: [Message] = []
+    private var nextIndex = 0
+    private var finished = false
+    private var readEnd = ""
+    private var hung = false
+    /// Whether a write to the honest side failed (it stopped reading or exited).
+    private(set) var writeFailed = false
+
+    /// Starts `hg-bft serve <repo> --timeout <timeout>` with stderr captured to a file.
+    convenience init(serving honest: EvilHonestRepo, timeout: Double = 2) throws {
+        try self.init(repository: honest.repo, scratch: honest.root, timeout: timeout)
+    }
+
+    /// Starts `hg-bft serve <repository> --timeout <timeout>`; its stderr goes to a file in `scratch`.
+    init(repository: URL, scratch: TempDir, timeout: Double = 2) throws {
+        stderrURL = scratch.path("serve-stderr-\(UUID().uuidString)")
+        let script = "exec \"$0\" serve \"$1\" --timeout \"$2\" 2>\"$3\""
+        // The reader's own timeout is only a safety net for a serve that never exits.
+        process = try Subprocess.spawn(["/bin/sh", "-c", script, CLI.binary, repository.path, "\(timeout)", stderrURL.path],
+                                       timeout: timeout + 25)
+        let thread = Thread { [self] in readLoop() }
+        thread.start()
+    }
+
+    /// Sends a message (a write error, once the honest side has gone, is only recorded).
+    func send(_ message: Message) { sendRaw(message.frame()) }
+
+    func sendRaw(_ bytes: [UInt8]) {
+        guard !writeFailed else { return }
+        do throws(SyncError) {
+            try process.stream.write(bytes, during: "the malicious peer's frames")
+        } catch {
+            writeFailed = true
+        }
+    }
+
+    /// Closes the honest side's stdin.
+    func closeWrite() { process.stream.closeWrite() }
+
+    /// The next message from the honest side, or nil once it has stopped sending.
+    func next() -> Message? {
+        condition.lock()
+        defer { condition.unlock() }
+        while nextIndex >= messages.count && !finished { condition.wait() }
+        guard nextIndex < messages.count else { return nil }
+        defer { nextIndex += 1 }
+        return messages[nextIndex]
+    }
+
+    /// Waits for the honest side to stop sending, then for its exit.
+    func finish() -> Outcome {
+        condition.lock()
+        while !finished { condition.wait() }
+        let received = messages
+        let end = readEnd
+        let didHang = hung
+        condition.unlock()
+        if didHang { process.terminate() }
+        let status = process.wait()
+        let stderr = (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "(no stderr file)"
+        return Outcome(status: status, stderr: stderr, received: received, exited: !didHang, readEnd: end)
+    }
+
+    private func readLoop() {
+        var end = "end of stream"
+        var timedOut = false
+        while true {
+            do throws(SyncError) {
+                let header = try process.stream.readExactly(4, during: "the honest side's frames")
+                let length = Int(header[0]) | Int(header[1]) << 8 | Int(header[2]) << 16 | Int(header[3]) << 24
+                guard length >= 1, length <= ProtocolLimits.maxFrameBytes else {
+                    end = "the honest side sent a frame of \(length) bytes"
+                    break
+                }
+                let body = try process.stream.readExactly(length, during: "the honest side's frames")
+                let message = try Message.decode(body)
+                condition.lock()
+                messages.append(message)
+                condition.broadcast()
+                condition.unlock()
+            } catch {
+                if case .timeout = error { timedOut = true }
+                end = error.description
+                break
+            }
+        }
+        condition.lock()
+        readEnd = end
+        hung = timedOut
+        finished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}
+
+// MARK: - The honest repository
+
+struct EvilLogEntry: Decodable {
+    let id: String
+    let author: String
+    let sequence: UInt64
+    let kind: String
+    let message: String
+    let parents: [String]
+}
+
+struct EvilVerifyReport: Decodable {
+    let clean: Bool
+    let objects: Int
+    let operations: Int
+    let blobs: Int
+    let equivocations: [[String]]
+}
+
+/// An honest repository made with the CLI: init and a few commits, in `<root>/honest`.
+struct EvilHonestRepo {
+    let root: TempDir
+    let repo: URL
+    let genesis: ObjectID
+    /// `log --json` before the malicious peer came.
+    let before: [EvilLogEntry]
+
+    static func make(commits: Int = 2, sourceLocation: SourceLocation = #_sourceLocation) throws -> EvilHonestRepo {
+        let root = try TempDir("evil")
+        try CLI.ok(["init", "honest"], in: root.url, sourceLocation: sourceLocation)
+        let repo = root.path("honest")
+        for i in 1...max(commits, 1) {
+            try root.write("honest/file\(i).txt", "honest content \(i)\n")
+            try CLI.ok(["commit", "-m", "honest commit \(i)"], in: repo, sourceLocation: sourceLocation)
+        }
+        let text = try CLI.ok(["id", "--repository"], in: repo, sourceLocation: sourceLocation).stdout
+        let genesis = try #require(ObjectID(hex: text.trimmingCharacters(in: .whitespacesAndNewlines)),
+                                   "id --repository printed \(text)", sourceLocation: sourceLocation)
+        let before = try log(of: repo, sourceLocation: sourceLocation)
+        #expect(before.count == commits + 1, sourceLocation: sourceLocation)
+        return EvilHonestRepo(root: root, repo: repo, genesis: genesis, before: before)
+    }
+
+    static func log(of repo: URL, sourceLocation: SourceLocation = #_sourceLocation) throws -> [EvilLogEntry] {
+        let result = try CLI.ok(["log", "--json"], in: repo, sourceLocation: sourceLocation)
+        return try JSONDecoder().decode([EvilLogEntry].self, from: result.stdoutBytes)
+    }
+
+    func verifyJSON(sourceLocation: SourceLocation = #_sourceLocation) throws -> EvilVerifyReport {
+        let result = try CLI.run(["verify", "--json"], in: repo)
+        #expect(result.status == 0, "verify after the malicious peer: \(result)", sourceLocation: sourceLocation)
+        return try JSONDecoder().decode(EvilVerifyReport.self, from: result.stdoutBytes)
+    }
+
+    /// verify exits 0 and every operation from before is still in `log --json`; returns the log.
+    @discardableResult
+    func expectIntact(sourceLocation: SourceLocation = #_sourceLocation) throws -> [EvilLogEntry] {
+        let report = try verifyJSON(sourceLocation: sourceLocation)
+        #expect(report.clean, "verify is not clean after the malicious peer", sourceLocation: sourceLocation)
+        let log = try Self.log(of: repo, sourceLocation: sourceLocation)
+        let now = Set(log.map(\.id))
+        let lost = before.map(\.id).filter { !now.contains($0) }
+        #expect(lost.isEmpty, "operations lost: \(lost)", sourceLocation: sourceLocation)
+        #expect(report.operations == log.count, "verify and log disagree on the number of operations",
+                sourceLocation: sourceLocation)
+        return log
+    }
+}
+
+// MARK: - Building what the malicious peer sends
+
+enum EvilKeys {
+    /// A deterministic key pair per test, so that failures reproduce.
+    static func keyPair(_ n: UInt8) throws -> Ed25519.KeyPair {
+        try Ed25519.KeyPair(seed: [UInt8](repeating: n, count: Ed25519.seedBytes))
+    }
+
+    static func peer(_ key: Ed25519.KeyPair) throws -> PeerID {
+        try #require(PeerID(publicKey: key.publicKey))
+    }
+}
+
+enum EvilOps {
+    static let timestamp: UInt64 = 1_700_000_000_000
+
+    /// A change writing `path` with `blob`'s content.
+    static func change(by key: Ed25519.KeyPair, sequence: UInt64, parents: [ObjectID], message: String,
+                       writing path: String, blob: Blob) throws -> HGCore.Operation {
+        let entry = ChangeEntry(path: try RepoPath(path), version: FileVersion(blob: blob.id, mode: .regular))
+        return try HGCore.Operation.create(signer: key, sequence: sequence, parents: parents, timestamp: timestamp,
+                                           payload: .change(Change(message: message, entries: [entry])))
+    }
+
+    /// A change deleting `path` (names no blob).
+    static func deletion(by key: Ed25519.KeyPair, sequence: UInt64, parents: [ObjectID],
+                         path: String) throws -> HGCore.Operation {
+        let entry = ChangeEntry(path: try RepoPath(path), version: nil)
+        return try HGCore.Operation.create(signer: key, sequence: sequence, parents: parents, timestamp: timestamp,
+                                           payload: .change(Change(message: "delete \(path)", entries: [entry])))
+    }
+}
+
+enum EvilMessages {
+    static func hello(_ repository: ObjectID, as key: Ed25519.KeyPair) throws -> Message {
+        .hello(Hello(version: ProtocolLimits.version, repository: repository, peer: try EvilKeys.peer(key),
+                     maxFrameBytes: ProtocolLimits.maxFrameBytes))
+    }
+
+    /// HAVE with no heads and an empty filter: "send me everything".
+    static var emptyHave: Message {
+        .have(Have(heads: [], sharedHeads: [],
+                   filter: BloomFilter(expectedEntries: 0, salt: [UInt8](repeating: 0, count: BloomFilter.saltBytes)),
+                   filterEntries: 0))
+    }
+}
+
+enum EvilWire {
+    /// A frame around `body` (type byte and payload): u32 little-endian length first.
+    static func frame(_ body: [UInt8]) -> [UInt8] {
+        let length = UInt32(truncatingIfNeeded: body.count)
+        return [0, 8, 16, 24].map { UInt8(truncatingIfNeeded: length >> UInt32($0)) } + body
+    }
+
+    /// A minimal LEB128 varint.
+    static func varint(_ value: UInt64) -> [UInt8] {
+        var w = ByteWriter(capacity: 10)
+        w.varint(value)
+        return w.bytes
+    }
+}
