@@ -21,6 +21,10 @@ public final class Repository {
     public let genesis: ObjectID
     public internal(set) var config: Config
     let objects: LooseObjects
+    /// The last index read and the file length it was read at: the index only grows by
+    /// appends (under the lock) or is rewritten by `reindex`, so an unchanged length means
+    /// unchanged records, and a sync does not parse 10^5 records twice.
+    private var indexMemo: (length: Int, inode: UInt64, contents: OperationIndex.Contents)?
 
     /// The content of `.hgrepo/format`.
     static let formatMarker = "hg-bft repository format 1\n"
@@ -48,6 +52,16 @@ public final class Repository {
         let configBytes = try lift { try FileSystem.readIfExists(layout.config, limit: 1 << 20) } ?? []
         config = try lift { try Config(text: String(decoding: configBytes, as: UTF8.self), path: layout.config) }
         objects = try lift { try LooseObjects(layout: layout) }
+    }
+
+    /// Opens the repository whose root is exactly `path` (no search upwards): what `serve`
+    /// uses, so that a mistyped path can never sync a different repository above it.
+    public static func open(root path: String) throws(RepositoryError) -> Repository {
+        let layout = Layout(root: FileSystem.absolute(path))
+        guard FileSystem.isDirectory(layout.meta) else {
+            throw .inconsistent("'\(layout.root)' is not an hg-bft repository (no .hgrepo directly inside it)")
+        }
+        return try Repository(layout: layout)
     }
 
     /// Opens the repository containing `path` (searching parent directories, like git).
@@ -93,7 +107,13 @@ public final class Repository {
 
     /// Reads every index record.
     func readIndex() throws(RepositoryError) -> OperationIndex.Contents {
-        try lift { try OperationIndex.read(layout.operationIndex) }
+        let st = FileSystem.status(layout.operationIndex)
+        let length = st.map { Int($0.st_size) } ?? 0
+        let inode = st.map { UInt64($0.st_ino) } ?? 0
+        if let memo = indexMemo, memo.length == length, memo.inode == inode { return memo.contents }
+        let contents = try lift { try OperationIndex.read(layout.operationIndex) }
+        indexMemo = (length, inode, contents)
+        return contents
     }
 
     /// The DAG of every operation in the index.

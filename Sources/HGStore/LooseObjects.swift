@@ -97,9 +97,9 @@ public final class LooseObjects {
 
     private func packEntry(_ id: ObjectID) -> (Pack, Int)? {
         for pack in packs() { if let position = pack.position(of: id) { return (pack, position) } }
-        // Not found: if packs may have been added since the list was read, read it again and
-        // retry. A directory modified within the last two seconds may have changed again within
-        // the same tick of the file system's clock, so its stamp alone does not prove it unchanged.
+        // Not found: another process (or instance) may have added packs since the list was
+        // read. The directory's modification time says so cheaply; within two seconds of it
+        // (the same tick of a coarse clock could hide a second change) the names are compared.
         let current = directoryStamp()
         switch (current, packDirectoryStamp) {
         case (nil, nil):
@@ -108,6 +108,8 @@ public final class LooseObjects {
             var clock = timespec()
             clock_gettime(CLOCK_REALTIME, &clock)
             if Int64(clock.tv_sec) - now.0 > 2 { return nil }
+            let names = Set(((try? FileSystem.list(packDirectory)) ?? []).filter { $0.hasSuffix(".idx") })
+            if names == Set(packs().map { String($0.indexPath.split(separator: "/").last ?? "") }) { return nil }
         default:
             break
         }

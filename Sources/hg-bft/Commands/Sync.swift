@@ -31,7 +31,7 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
-        let repository = try Repository.open(at: path)
+        let repository = try Repository.open(root: path)
         var options = SyncOptions()
         options.timeout = timeout
         options.maxReceiveBytes = maxReceiveMiB << 20
@@ -185,7 +185,12 @@ struct Clone: ParsableCommand {
             throw error
         }
         _ = process.wait()
-        if let remote, transport.exec == nil { try repository.setRemote("origin", url: remote) }
+        if let remote, transport.exec == nil {
+            // A local path is recorded absolute: later syncs run from inside the clone.
+            let url: String
+            if case let .local(path) = address { url = FileSystem.absolute(path) } else { url = remote }
+            try repository.setRemote("origin", url: url)
+        }
         let checkout = try repository.checkout()
         if transport.output.json {
             var summary = SyncSummary(result, remote: address.description)
@@ -239,7 +244,14 @@ struct RemoteAdd: ParsableCommand {
     }
 
     func run() throws {
-        try openRepository().setRemote(name, url: address)
+        // A local path is recorded absolute, so the remote works from any directory.
+        let url: String
+        if case let .local(path) = try RemoteAddress(parsing: address), !address.hasPrefix("file://") {
+            url = FileSystem.absolute(path)
+        } else {
+            url = address
+        }
+        try openRepository().setRemote(name, url: url)
     }
 }
 
