@@ -52,14 +52,17 @@ def content(n, tag):
     return "operation %s%d: the quick brown fox jumps over the lazy dog %d\n" % (tag, n, (n * 2654435761) % 1000003)
 
 
-def git_add_commits(path, start, count, tag, first=False):
+def git_add_commits(path, start, count, tag, first=False, date_base=1763683200):
+    """COUNT commits on main; each rewrites one of FILES files. Dates increase with k from
+    DATE_BASE, so that the newest work is also the most recent by date, as in real use (git's
+    negotiation walks commits newest first)."""
     lines = []
     for k in range(start, start + count):
         data = content(k, tag).encode()
         name = "dir%d/file%d.txt" % ((k % FILES) % 10, k % FILES)
         msg = b"change %s%d" % (tag.encode(), k)
         lines.append(b"commit refs/heads/main\nmark :%d\n" % (k + 1))
-        lines.append(b"committer bench <b@example.org> %d +0000\n" % (1763683200 + k))
+        lines.append(b"committer bench <b@example.org> %d +0000\n" % (date_base + k))
         lines.append(b"data %d\n%s\n" % (len(msg), msg))
         if k == start and not first:
             lines.append(b"from refs/heads/main^0\n")
@@ -140,7 +143,7 @@ def main():
             payloads.append(payload)
         git_add_commits(ga, args.base + args.new, args.new, "a")
         run(["git", "checkout", "-q", "main"], cwd=gb, env=git_env())
-        git_add_commits(gb, 0, args.new, "b")
+        git_add_commits(gb, 0, args.new, "b", date_base=1763683200 + 10 * (args.base + 3 * args.new))
         _, git_both_bytes, git_both_rounds = git_fetch(gb, os.path.join(work, "count-both"))
         run([HG, "verify"], cwd=a, capture=True)
         run([HG, "verify"], cwd=b, capture=True)
