@@ -144,7 +144,10 @@ extension Message {
             let repository = ObjectID(raw: try r.id("repository"))
             let peer = PeerID(key: try r.id("peer"))
             let maxFrame = try r.count("max frame", limit: Int(Int32.max))
-            guard maxFrame >= 1 << 20 else { throw SyncError.protocolViolation("peer accepts frames of only \(maxFrame) bytes") }
+            // Every peer must accept a frame holding the largest object, or some objects could never travel.
+            guard maxFrame >= ProtocolLimits.maxFrameBytes else {
+                throw SyncError.protocolViolation("peer accepts frames of only \(maxFrame) bytes (at least \(ProtocolLimits.maxFrameBytes) are required)")
+            }
             message = .hello(Hello(version: version, repository: repository, peer: peer, maxFrameBytes: maxFrame))
         case .have:
             let heads = try readIDs(&r, "heads")
