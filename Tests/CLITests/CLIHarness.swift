@@ -116,3 +116,20 @@ final class TempDir {
         return result
     }
 }
+
+extension TempDir {
+    /// Every regular file below `dir` (except a lock file) with its bytes, keyed by its path
+    /// relative to `dir`: to prove a failed command changed nothing.
+    static func snapshot(_ dir: URL) throws -> [String: Data] {
+        var result: [String: Data] = [:]
+        guard let walker = FileManager.default.enumerator(at: dir, includingPropertiesForKeys: [.isRegularFileKey]) else {
+            return result
+        }
+        for case let file as URL in walker {
+            guard (try? file.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
+            if file.lastPathComponent == "lock" { continue }
+            result[String(file.standardizedFileURL.path.dropFirst(dir.standardizedFileURL.path.count))] = try Data(contentsOf: file)
+        }
+        return result
+    }
+}

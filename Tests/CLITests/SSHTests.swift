@@ -466,19 +466,3 @@ private func makeRepository(_ root: URL, _ name: String) throws -> URL {
         #expect(try TempDir.snapshot(b) == local)
     }
 }
-
-extension TempDir {
-    /// Every file below `dir/.hgrepo` with its bytes (except the lock), and the working tree's files.
-    fileprivate static func snapshot(_ dir: URL) throws -> [String: Data] {
-        var result: [String: Data] = [:]
-        guard let walker = FileManager.default.enumerator(at: dir, includingPropertiesForKeys: [.isRegularFileKey]) else {
-            return result
-        }
-        for case let file as URL in walker {
-            guard (try? file.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
-            if file.lastPathComponent == "lock" { continue }
-            result[String(file.standardizedFileURL.path.dropFirst(dir.standardizedFileURL.path.count))] = try Data(contentsOf: file)
-        }
-        return result
-    }
-}

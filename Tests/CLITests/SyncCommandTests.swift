@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+
+/// `sync`, `clone` and `remote` through the built binary, between replicas in temp dirs.
+@Suite struct SyncCommandTests {
+    /// A repository at `dir/name` with one committed file.
+    private func repository(_ dir: TempDir, _ name: String, file: String = "notes.txt", text: String = "one\n") throws -> URL {
+        let root = dir.path(name)
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        try CLI.ok(["init"], in: root)
+        try Data(text.utf8).write(to: root.appendingPathComponent(file))
+        try CLI.ok(["commit", "-m", "first"], in: root)
+        return root
+    }
+
+    private func heads(_ root: URL) throws -> String { try CLI.ok(["heads"], in: root).stdout }
+
+    @Test func syncLeavesUncommittedFilesAloneAndNamesThem() throws {
+        let dir = try TempDir("sync-kept")
+        let a = try repository(dir, "a")
+        try CLI.ok(["clone", "a", "b"], in: dir.url)
+        let b = dir.path("b")
+        // A changes the file and commits; B edits the same file without committing.
+        try Data("from a\n".utf8).write(to: a.appendingPathComponent("notes.txt"))
+        try CLI.ok(["commit", "-m", "a edits"], in: a)
+        try Data("uncommitted in b\n".utf8).write(to: b.appendingPathComponent("notes.txt"))
+        let result = try CLI.run(["sync"], in: b)
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stderr.contains("kept: 'notes.txt'"), "\(result)")
+        #expect(try dir.read("b/notes.txt") == "uncommitted in b\n")
+        #expect(try heads(a) == heads(b))
+        // The merged state is there: status shows the local edit against A's version.
+        #expect(try CLI.ok(["status", "--short"], in: b).stdout == "M notes.txt\n")
+    }
+
+    @Test func syncIsTwoWayAndWritesTheMergedTree() throws {
+        let dir = try TempDir("sync-two-way")
+        let a = try repository(dir, "a")
+        try CLI.ok(["clone", "a", "b"], in: dir.url)
+        let b = dir.path("b")
+        try Data("a only\n".utf8).write(to: a.appendingPathComponent("a.txt"))
+        try CLI.ok(["commit", "-m", "a"], in: a)
+        try Data("b only\n".utf8).write(to: b.appendingPathComponent("b.txt"))
+        try CLI.ok(["commit", "-m", "b"], in: b)
+        let result = try CLI.ok(["sync", "--json"], in: b)
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+        #expect(summary.first?["operationsSent"] as? Int == 1)
+        #expect(summary.first?["operationsReceived"] as? Int == 1)
+        #expect(summary.first?["roundTrips"] as? Int == 1)
+        #expect(try dir.read("b/a.txt") == "a only\n")
+        #expect(try heads(a) == heads(b))
+        // A's working tree catches up with its own checkout.
+        try CLI.ok(["checkout"], in: a)
+        #expect(try dir.read("a/b.txt") == "b only\n")
+        for root in [a, b] { try CLI.ok(["verify"], in: root) }
+    }
+
+    @Test func differentRepositoriesRefuseToSync() throws {
+        let dir = try TempDir("sync-foreign")
+        let a = try repository(dir, "a")
+        _ = try repository(dir, "c")
+        let before = try TempDir.snapshot(a.appendingPathComponent(".hgrepo"))
+        let result = try CLI.run(["sync", "../c"], in: a)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("different repository"), "\(result)")
+        #expect(try TempDir.snapshot(a.appendingPathComponent(".hgrepo")) == before)
+    }
+
+    @Test func remotesCanBeAddedListedAndRemoved() throws {
+        let dir = try TempDir("sync-remotes")
+        let a = try repository(dir, "a")
+        _ = try repository(dir, "other")
+        try CLI.ok(["remote", "add", "peer", "../other"], in: a)
+        try CLI.ok(["remote", "add", "far", "ssh://alice@example.org:2222/srv/notes"], in: a)
+        let list = try CLI.ok(["remote", "list"], in: a).stdout
+        #expect(list.contains("peer\t\(dir.path("other").standardizedFileURL.path)"), "\(list)")
+        #expect(list.contains("far\tssh://alice@example.org:2222/srv/notes"))
+        try CLI.ok(["remote", "remove", "peer"], in: a)
+        #expect(!(try CLI.ok(["remote", "list"], in: a).stdout.contains("peer")))
+        let missing = try CLI.run(["remote", "remove", "peer"], in: a)
+        #expect(missing.status == 1 && missing.stderr.contains("no remote named 'peer'"))
+        let bad = try CLI.run(["remote", "add", "bad name", "../other"], in: a)
+        #expect(bad.status == 2)
+    }
+
+    @Test func syncWithoutRemotesSaysWhatToDo() throws {
+        let dir = try TempDir("sync-none")
+        let a = try repository(dir, "a")
+        let result = try CLI.run(["sync"], in: a)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("hg-bft remote add"), "\(result)")
+    }
+
+    @Test func cloneIntoAnExistingRepositoryFailsAndChangesNothing() throws {
+        let dir = try TempDir("clone-exists")
+        _ = try repository(dir, "a")
+        let b = try repository(dir, "b")
+        let before = try TempDir.snapshot(b.appendingPathComponent(".hgrepo"))
+        let result = try CLI.run(["clone", "a", "b"], in: dir.url)
+        #expect(result.status == 1 && result.stderr.contains("already exists"), "\(result)")
+        #expect(try TempDir.snapshot(b.appendingPathComponent(".hgrepo")) == before)
+    }
+
+    @Test func cloneOfAMissingPathLeavesNothingBehind() throws {
+        let dir = try TempDir("clone-missing")
+        let result = try CLI.run(["clone", "nowhere", "copy"], in: dir.url)
+        #expect(result.status == 1)
+        #expect(!FileManager.default.fileExists(atPath: dir.path("copy").path))
+    }
+}
