@@ -57,17 +57,18 @@ let package = Package(
             path: "contrib/bench/HGBench", swiftSettings: strict),
 
         // MARK: - Tests
-        .testTarget(name: "HGCryptoTests", dependencies: ["HGCrypto", "HGCompression"], swiftSettings: strict),
+        .target(name: "HGTestSupport", path: "Tests/Support", swiftSettings: strict),
+        .testTarget(name: "HGCryptoTests", dependencies: ["HGTestSupport", "HGCrypto", "HGCompression"], swiftSettings: strict),
         .testTarget(
-            name: "HGCoreTests", dependencies: ["HGCore", "HGCrypto"], exclude: ["Vectors"], swiftSettings: strict),
+            name: "HGCoreTests", dependencies: ["HGTestSupport", "HGCore", "HGCrypto"], exclude: ["Vectors"], swiftSettings: strict),
         .testTarget(name: "HGStoreTests", dependencies: ["HGStore", "HGCore", "HGCrypto", "HGCompression"], swiftSettings: strict),
-        .testTarget(name: "HGStateTests", dependencies: ["HGState", "HGGraph", "HGCore", "HGCrypto"], swiftSettings: strict),
+        .testTarget(name: "HGStateTests", dependencies: ["HGTestSupport", "HGState", "HGGraph", "HGCore", "HGCrypto"], swiftSettings: strict),
         .testTarget(name: "HGWorkTreeTests", dependencies: ["HGWorkTree"], swiftSettings: strict),
         .testTarget(
-            name: "HGRepositoryTests", dependencies: ["HGRepository", "HGStore", "HGCore", "HGCrypto", "HGState", "HGSync"],
+            name: "HGRepositoryTests", dependencies: ["HGTestSupport", "HGRepository", "HGStore", "HGCore", "HGCrypto", "HGState", "HGSync"],
             swiftSettings: strict),
         .testTarget(
-            name: "HGSyncTests", dependencies: ["HGSync", "HGCore", "HGCrypto"], exclude: ["Vectors"], swiftSettings: strict),
+            name: "HGSyncTests", dependencies: ["HGTestSupport", "HGSync", "HGCore", "HGCrypto"], exclude: ["Vectors"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["hg-bft", "HGSync", "HGCore", "HGCrypto"], swiftSettings: strict),
     ]
 )

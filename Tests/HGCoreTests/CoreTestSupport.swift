@@ -1,5 +1,6 @@
 @testable import HGCore
 import HGCrypto
+import HGTestSupport
 import Testing
 
 // Shared helpers for the HGCore tests.
@@ -57,21 +58,6 @@ func leb128(_ value: UInt64) -> [UInt8] {
     return out
 }
 
-/// SplitMix64: a small deterministic generator, so "random" test data is the
-/// same on every run and a failure can be reproduced.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Decodes hex (either case); spaces and line breaks are skipped.
 func hexBytes(_ text: String) throws -> [UInt8] {

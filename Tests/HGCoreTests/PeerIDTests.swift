@@ -1,4 +1,5 @@
 @testable import HGCore
+import HGTestSupport
 import HGCrypto
 import Testing
 

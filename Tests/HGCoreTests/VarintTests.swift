@@ -1,4 +1,5 @@
 @testable import HGCore
+import HGTestSupport
 import Testing
 
 /// Encodes one varint with `ByteWriter`.

@@ -1,4 +1,5 @@
 import Testing
+import HGTestSupport
 
 /// A hex string in a test vector could not be decoded.
 struct HexDecodingError: Error, CustomStringConvertible {
@@ -49,21 +50,6 @@ func hexString(_ bytes: [UInt8]) -> String {
     return String(decoding: out, as: UTF8.self)
 }
 
-/// SplitMix64: a small deterministic generator, so "random" test data is the
-/// same on every run and a failure can be reproduced.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// `count` incompressible bytes, deterministic for a given seed.
 func pseudoRandomBytes(_ count: Int, seed: UInt64) -> [UInt8] {

@@ -1,4 +1,5 @@
 import Foundation
+import HGTestSupport
 import HGCore
 import HGCrypto
 import HGRepository
@@ -15,18 +16,7 @@ import Glibc
 
 // MARK: - Scaffolding
 
-/// SplitMix64: a small seeded generator, so that every random scenario can be replayed.
-private struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+private typealias SeededGenerator = SplitMix64
 
 /// Carries a non-Sendable value (a `Repository`) to one other thread. Safe here: each
 /// repository is used by exactly one thread at a time, and the test thread joins before

@@ -1,4 +1,5 @@
 import HGCore
+import HGTestSupport
 import HGCrypto
 import HGGraph
 @testable import HGState
@@ -152,18 +153,7 @@ final class History {
     }
 }
 
-/// SplitMix64: a small, fast, seedable generator.
-struct SeededRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+typealias SeededRNG = SplitMix64
 
 /// Paths the random histories write to: few, so that conflicts are frequent.
 let randomPaths = ["a", "b", "dir/c", "dir/d"]

@@ -1,3 +1,4 @@
+import HGTestSupport
 import HGCore
 import HGCrypto
 import HGGraph

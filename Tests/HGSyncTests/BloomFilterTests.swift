@@ -1,4 +1,5 @@
 import HGCore
+import HGTestSupport
 import HGCrypto
 import Testing
 
@@ -6,18 +7,7 @@ import HGSync
 
 // MARK: - Helpers (private to this file; other HGSync test files may define their own)
 
-/// SplitMix64, so the "random" ids are the same on every run.
-private struct BloomTestRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+private typealias BloomTestRNG = SplitMix64
 
 private func randomID(_ rng: inout BloomTestRNG) -> ObjectID {
     ObjectID(raw: Bytes32(w0: rng.next(), w1: rng.next(), w2: rng.next(), w3: rng.next()))
