@@ -110,6 +110,7 @@ struct Sync: ParsableCommand {
                 throw error
             }
             let status = process.wait()
+            transport.endProgress()
             var summary = SyncSummary(result, remote: target.label)
             let checkout = try repository.checkout()
             summary.kept = checkout.kept.map(\.string)
@@ -185,6 +186,7 @@ struct Clone: ParsableCommand {
             throw error
         }
         _ = process.wait()
+        transport.endProgress()
         if let remote, transport.exec == nil {
             // A local path is recorded absolute: later syncs run from inside the clone.
             let url: String

@@ -55,6 +55,11 @@ struct TransportOptions: ParsableArguments {
         return try Subprocess.spawn(command, timeout: timeout)
     }
 
+    /// Ends a progress line whose total was not known (receiving), as git does.
+    func endProgress() {
+        if progressReporter != nil && ProgressLine.drew { Terminal.progress(", done.\n") }
+    }
+
     /// The progress callback: git-style lines on stderr, on a terminal or with --progress.
     var progressReporter: SyncProgress? {
         guard !quiet, progress || Terminal.stderrIsTTY else { return nil }
@@ -72,11 +77,21 @@ enum SelfExecutable {
     }
 }
 
-/// Renders `Receiving operations: 45% (450/1000), 1.2 MiB` lines, redrawn in place.
+/// Renders git-style lines, redrawn in place: `Sending operations: 45% (450/1000), 1.2 MiB | 3.4 MiB/s`
+/// when the total is known, `Receiving operations: 450, 1.2 MiB | 3.4 MiB/s` when it is not (the
+/// peer does not announce how much it will send).
 enum ProgressLine {
+    /// When the first report arrived, for the rate. Progress is reported from one thread only.
+    nonisolated(unsafe) private static var started: Double?
+    /// Whether a line was drawn that is not finished yet.
+    nonisolated(unsafe) static var drew = false
+
     static let report: SyncProgress = { phase, done, total, bytes in
         // Redraw at most every 256 items to keep the cost negligible.
         guard done == total || done % 256 == 0 else { return }
+        let now = Clock.seconds()
+        let start = started ?? now
+        if started == nil { started = now }
         var line = "\r\(phase): "
         if total > 0 {
             line += "\(done * 100 / max(total, 1))% (\(done)/\(total))"
@@ -84,7 +99,9 @@ enum ProgressLine {
             line += "\(done)"
         }
         line += ", \(ByteCount.format(bytes))"
+        if now - start > 0.05 { line += " | \(ByteCount.format(Int(Double(bytes) / (now - start))))/s" }
         if done == total { line += ", done.\n" }
+        drew = done != total
         Terminal.progress(line)
     }
 }
