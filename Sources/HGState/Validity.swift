@@ -55,12 +55,15 @@ public struct SequenceChecker {
     public private(set) var graph: Graph
     /// Nodes of each (author, sequence).
     private var bySequence: [PeerID: [UInt64: [Int32]]] = [:]
+    /// Each author's highest sequence number in the graph (kept, not recomputed per query).
+    private var highest: [PeerID: UInt64] = [:]
 
     public init(graph: Graph) {
         self.graph = graph
         for n in 0..<graph.count {
             let s = graph.nodes[n]
             bySequence[s.author, default: [:]][s.sequence, default: []].append(Int32(n))
+            highest[s.author] = max(highest[s.author] ?? 0, s.sequence)
         }
     }
 
@@ -68,6 +71,7 @@ public struct SequenceChecker {
     public mutating func append(_ summary: OperationSummary) throws(Graph.GraphError) -> Int {
         let n = try graph.append(summary)
         bySequence[summary.author, default: [:]][summary.sequence, default: []].append(Int32(n))
+        highest[summary.author] = max(highest[summary.author] ?? 0, summary.sequence)
         return n
     }
 
@@ -83,8 +87,7 @@ public struct SequenceChecker {
     /// The expected sequence for an operation that is not in the graph, whose parents are.
     public func expectedSequence(for op: Operation) -> UInt64 {
         let parentNodes = op.parents.compactMap { graph.number(of: $0) }
-        let highest = bySequence[op.author]?.keys.max() ?? 0
-        return expectedSequence(author: op.author, sequence: op.sequence, highestEarlier: highest) { candidate in
+        return expectedSequence(author: op.author, sequence: op.sequence, highestEarlier: highest[op.author] ?? 0) { candidate in
             parentNodes.contains(candidate) || parentNodes.contains { graph.isAncestor(candidate, of: $0) }
         }
     }
