@@ -111,7 +111,7 @@ extension Repository {
             let missing = op.parents.first { !checker.graph.contains($0) && fresh[$0] == nil }
             let waiting = op.parents.first { !checker.graph.contains($0) }
             try refuse(op.id, missing.map { "parent \($0.hex) is missing" }
-                ?? "parent \(waiting?.hex ?? "?") could not be added (its own predecessors are missing)")
+                ?? "parent \(waiting?.hex ?? "?") is missing (it arrived without its own predecessors)")
         }
         guard !added.isEmpty else { return ReceiveResult(added: [], known: alreadyKnown, rejected: rejected) }
         _ = try lift { try objects.writePack(encodings) }

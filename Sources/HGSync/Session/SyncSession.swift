@@ -31,6 +31,9 @@ public final class SyncSession {
     private var receivedOrder: [ObjectID] = []
     private var receivedBlobs: [ObjectID: Blob] = [:]
     private var receivedBytes = 0
+    /// The peer's count of operations added since the shared heads: what it will send when
+    /// both sides were in sync before (and all of it on a clone); only used for progress.
+    private var expectedOperations = 0
 
     public init(source: SyncSource, stream: ByteStream, options: SyncOptions, progress: SyncProgress? = nil) {
         self.source = source
@@ -84,6 +87,7 @@ public final class SyncSession {
         guard case let .have(have) = try channel.receive(during: "the peer's summary") else {
             throw .protocolViolation("expected HAVE after HELLO")
         }
+        expectedOperations = have.filterEntries
 
         // 3. The Bloom round: send what the peer's filter says it lacks, and all descendants.
         let toSend = Self.operationsToSend(graph: graph, have: have)
@@ -256,7 +260,9 @@ public final class SyncSession {
             receivedOperations[op.id] = op
             receivedOrder.append(op.id)
             stats.operationsReceived += 1
-            progress?("Receiving operations", stats.operationsReceived, 0, receivedBytes)
+            // The peer's count is advisory: show a percentage only while it holds.
+            let total = stats.operationsReceived <= expectedOperations ? expectedOperations : 0
+            progress?("Receiving operations", stats.operationsReceived, total, receivedBytes)
         case let .blob(blob):
             let id = blob.id
             if receivedBlobs[id] != nil { return }
