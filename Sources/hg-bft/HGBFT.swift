@@ -18,7 +18,7 @@ struct HGBFT: ParsableCommand {
           hg-bft log --graph              show the DAG
           hg-bft verify                   audit every object, signature and index entry
           hg-bft clone <address> [dir]    a new replica of a repository (path or ssh)
-          hg-bft sync [<remote>]          reconcile with a peer; both end with every operation
+          hg-bft sync [<remote>]          reconcile with a peer, both ways
 
         Exit status: 0 success, 1 error (an 'error:' line says why), 2 bad arguments, \
         3 'verify' found problems.
