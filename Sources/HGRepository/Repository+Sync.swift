@@ -44,10 +44,23 @@ extension Repository: SyncSource {
         return lines.dropFirst().compactMap { ObjectID(hex: String($0)) }
     }
 
+    /// Most per-peer sync files kept: every replica that ever cloned or synced leaves one, and
+    /// anyone can make new identities, so the oldest are dropped (costing them efficiency only).
+    static let maxSyncStates = 1024
+
     func recordSharedHeads(_ heads: [ObjectID], with peer: PeerID) {
         let text = "hg-bft sync v1\n" + heads.sorted().map { $0.hex + "\n" }.joined()
-        _ = try? FileSystem.makeDirectory(layout.meta + "/sync")
+        let directory = layout.meta + "/sync"
+        _ = try? FileSystem.makeDirectory(directory)
         try? FileSystem.writeAtomically(syncStatePath(peer), Array(text.utf8), durable: false)
+        guard let names = try? FileSystem.list(directory), names.count > Repository.maxSyncStates else { return }
+        let byAge = names.compactMap { name -> (name: String, modified: Int64)? in
+            guard let st = FileSystem.status(directory + "/" + name) else { return nil }
+            return (name, Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec))
+        }.sorted { $0.modified < $1.modified }
+        for old in byAge.prefix(byAge.count - Repository.maxSyncStates) {
+            try? FileSystem.remove(directory + "/" + old.name)
+        }
     }
 
     // MARK: - Sync
