@@ -174,6 +174,18 @@ public final class Subprocess {
         _ = wait()
     }
 
+    /// The exit status if the child exits within `seconds` (it is then reaped), else `nil`
+    /// and the child is left running. Never blocks longer than `seconds`.
+    public func exitStatus(within seconds: Double) -> Int32? {
+        if let status { return status }
+        let rounds = max(1, Int(seconds * 100))
+        for _ in 0..<rounds {
+            if reapIfExited() { return status }
+            _ = usleep(10_000)
+        }
+        return nil
+    }
+
     /// Reaps the child if it has exited; whether it was reaped.
     private func reapIfExited() -> Bool {
         var raw: Int32 = 0

@@ -106,8 +106,7 @@ struct Sync: ParsableCommand {
                 result = try repository.sync(over: process.stream, options: transport.syncOptions,
                                              progress: transport.progressReporter)
             } catch {
-                process.terminate()
-                throw error
+                throw transport.explain(error, process: process, target: target.label)
             }
             let status = process.wait()
             transport.endProgress()
@@ -182,8 +181,7 @@ struct Clone: ParsableCommand {
             (repository, result) = try Repository.clone(into: dir, over: process.stream, options: transport.syncOptions,
                                                         progress: transport.progressReporter)
         } catch {
-            process.terminate()
-            throw error
+            throw transport.explain(error, process: process, target: address.description)
         }
         _ = process.wait()
         transport.endProgress()

@@ -55,6 +55,23 @@ struct TransportOptions: ParsableArguments {
         return try Subprocess.spawn(command, timeout: timeout)
     }
 
+    /// Stops the peer process after a failed session. When the peer closed the pipe because
+    /// its process failed (a wrong path, no hg-bft on the host, ssh refused), that is the
+    /// useful part of the story: its own message is already on stderr, so say where to look.
+    func explain(_ error: Error, process: Subprocess, target: String) -> Error {
+        guard case let .sync(syncError)? = error as? RepositoryError, case .closed = syncError else {
+            process.terminate()
+            return error
+        }
+        // A peer that closed its output but keeps running gets a second, then is stopped.
+        guard let status = process.exitStatus(within: 1), status != 0 else {
+            process.terminate()
+            return error
+        }
+        return RepositoryError.inconsistent(
+            "the peer for \(target) exited with status \(status) before the sync finished; its message is above")
+    }
+
     /// Ends a progress line whose total was not known (receiving), as git does.
     func endProgress() {
         if progressReporter != nil && ProgressLine.drew { Terminal.progress(", done.\n") }
