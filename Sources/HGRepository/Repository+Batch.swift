@@ -27,8 +27,7 @@ extension Repository {
     /// Used by importers and benchmarks; it does not touch the working tree.
     public func commitBatch(_ changes: [BatchChange], timestamp: UInt64 = Clock.nowMilliseconds()) throws(RepositoryError) -> [ObjectID] {
         guard !changes.isEmpty else { return [] }
-        let key = try identity()
-        guard let me = PeerID(publicKey: key.publicKey) else { throw .inconsistent("identity key has the wrong length") }
+        let (key, me) = try signingIdentity()
         let lock = try self.lock()
         defer { withExtendedLifetime(lock) {} }
         try repairCaches()

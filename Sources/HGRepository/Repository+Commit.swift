@@ -30,8 +30,7 @@ extension Repository {
             throw .badMessage("longer than \(Limits.maxMessageBytes) bytes")
         }
         let spec = try Pathspec(pathspecs, root: layout.root, cwd: cwd ?? layout.root)
-        let key = try identity()
-        guard let me = PeerID(publicKey: key.publicKey) else { throw .inconsistent("identity key has the wrong length") }
+        let (key, me) = try signingIdentity()
 
         let lock = try self.lock()
         defer { withExtendedLifetime(lock) {} }

@@ -79,11 +79,16 @@ public final class Repository {
         try lift { try IdentityKey.load(layout.identityKey) }
     }
 
-    /// This replica's peer id.
-    public func peerID() throws(RepositoryError) -> PeerID {
+    /// This replica's signing key and the peer id it stands for.
+    func signingIdentity() throws(RepositoryError) -> (key: Ed25519.KeyPair, peer: PeerID) {
         let key = try identity()
         guard let peer = PeerID(publicKey: key.publicKey) else { throw .inconsistent("identity key has the wrong length") }
-        return peer
+        return (key, peer)
+    }
+
+    /// This replica's peer id.
+    public func peerID() throws(RepositoryError) -> PeerID {
+        try signingIdentity().peer
     }
 
     // MARK: - Locking

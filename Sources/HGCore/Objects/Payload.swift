@@ -32,11 +32,14 @@ public enum Payload: Hashable, Sendable {
     }
 
     /// A short name for the kind, as shown by `show` and `log --json`.
-    public var kindName: String {
-        switch self {
-        case .genesis: return "genesis"
-        case .change: return "change"
-        case let .opaque(kind, _): return "extension-0x\(hex2(kind))"
+    public var kindName: String { Payload.name(ofKind: kind) }
+
+    /// The name of a kind byte (also for index records, which keep only the byte).
+    public static func name(ofKind kind: UInt8) -> String {
+        switch kind {
+        case Kind.genesis: return "genesis"
+        case Kind.change: return "change"
+        default: return "extension-0x\(hex2(kind))"
         }
     }
 

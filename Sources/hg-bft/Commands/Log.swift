@@ -122,11 +122,7 @@ struct LogJSON: Encodable {
         parents = s.parents.map(\.hex)
         time = TimeFormat.iso(s.timestamp)
         timestampMs = s.timestamp
-        switch s.kind {
-        case Payload.Kind.genesis: kind = "genesis"
-        case Payload.Kind.change: kind = "change"
-        default: kind = "extension-0x" + String(s.kind, radix: 16)
-        }
+        kind = Payload.name(ofKind: s.kind)
         message = s.message
         paths = s.entryCount
         head = entry.isHead
