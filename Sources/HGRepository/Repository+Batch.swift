@@ -31,6 +31,8 @@ extension Repository {
         let lock = try self.lock()
         defer { withExtendedLifetime(lock) {} }
         try repairCaches()
+        let roles = try roles()
+        try requireAuthority(me, kind: Payload.Kind.change, roles: roles)
         var tree = try state()
         var parents = try heads()
         var sequence = try highestSequence(of: me)
@@ -66,7 +68,7 @@ extension Repository {
         let lengthBefore = indexLength()
         try lift { try OperationIndex.append(layout.operationIndex, summaries, validLength: lengthBefore) }
         guard let last = summaries.last else { return [] }
-        try publish(author: me, tip: .init(sequence: sequence, id: last.id), tree: tree)
+        try publish(author: me, tip: .init(sequence: sequence, id: last.id), tree: tree, roles: roles)
         return summaries.map(\.id)
     }
 }

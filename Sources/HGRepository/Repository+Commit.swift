@@ -35,6 +35,8 @@ extension Repository {
         let lock = try self.lock()
         defer { withExtendedLifetime(lock) {} }
         try repairCaches()
+        let roles = try roles()
+        try requireAuthority(me, kind: Payload.Kind.change, roles: roles)
 
         var tree = try state()
         var cache = loadWorkTreeCache()
@@ -84,7 +86,7 @@ extension Repository {
             try OperationIndex.append(layout.operationIndex, [OperationSummary(op)], validLength: lengthBefore)
         }
         tree.applyDominating(change, op: op.id)
-        try publish(author: me, tip: .init(sequence: sequence, id: op.id), tree: tree)
+        try publish(author: me, tip: .init(sequence: sequence, id: op.id), tree: tree, roles: roles)
         for entry in entries {
             if let (stamp, blob) = stamps[entry.path] {
                 cache.entries[entry.path] = .init(stamp: stamp, blob: blob)

@@ -19,7 +19,7 @@ extension Repository {
     ///
     /// The genesis file is written last: a directory without it is an
     /// interrupted `init`, which running `init` again completes.
-    public static func create(at root: String, adminQuorum: Int = 1,
+    public static func create(at root: String, adminQuorum: Int = 2,
                               timestamp: UInt64 = Clock.nowMilliseconds()) throws(RepositoryError) -> (Repository, InitResult) {
         let absoluteRoot = FileSystem.absolute(root)
         let layout = Layout(root: absoluteRoot)
@@ -64,6 +64,7 @@ extension Repository {
             try FileSystem.writeAtomically(layout.peerRef(peer.text), Refs.encodePeer(.init(tips: [.init(sequence: 1, id: op.id)], stamp: length)))
             try FileSystem.writeAtomically(layout.heads, Refs.encodeHeads(.init(ids: [op.id], stamp: length)))
             try FileSystem.writeAtomically(layout.stateCache, StateCache.encode(FileTree(), stamp: length), durable: false)
+            try FileSystem.writeAtomically(layout.membersCache, MembersCache.encode([peer: .admin], stamp: length), durable: false)
             try FileSystem.writeAtomically(layout.config, Array(config.text.utf8))
             try FileSystem.writeAtomically(layout.formatMarker, Array(formatMarker.utf8))
             try FileSystem.writeAtomically(layout.genesis, Array((op.id.hex + "\n").utf8))

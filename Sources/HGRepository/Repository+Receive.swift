@@ -55,6 +55,7 @@ extension Repository {
         // Parents before children; what never becomes ready has a parent that is missing or refused.
         var checker = SequenceChecker(graph: try lift { try Graph(summaries) })
         var tree = try state()
+        var members = try membershipIndex(graph: checker.graph)
         var encodings: [[UInt8]] = []
         var added: [ObjectID] = []
         var refusedIDs = Set<ObjectID>()
@@ -88,7 +89,7 @@ extension Repository {
                 refusedIDs.insert(op.id)
                 continue
             }
-            if let reason = validate(op, checker: checker, badSignature: badSignature, blobIDs: blobIDs) {
+            if let reason = validate(op, checker: checker, members: &members, badSignature: badSignature, blobIDs: blobIDs) {
                 try refuse(op.id, reason)
                 refusedIDs.insert(op.id)
                 continue
@@ -102,6 +103,8 @@ extension Repository {
             let summary = OperationSummary(op)
             summaries.append(summary)
             let node = try lift { try checker.append(summary) }
+            if members == nil { members = MembershipOrigin(genesis: op, node: node).map { MembershipIndex(origin: $0, graph: checker.graph) { _ in nil } } }
+            else { members?.record(node: node, change: op.membership, graph: checker.graph) }
             if let change = op.change { tree.apply(change, node: node, graph: checker.graph) }
             added.append(op.id)
         }
@@ -119,6 +122,9 @@ extension Repository {
         try lift { try OperationIndex.append(layout.operationIndex, newSummaries, validLength: contents.validLength) }
         let length = indexLength()
         let derived = Refs.derive(from: summaries)
+        let membership = members?.outcome(graph: checker.graph)
+        // A removal can take away the effect of operations already applied: start from scratch then.
+        if membership?.limitsEffects == true { tree = try computeState(graph: checker.graph, membership: membership) }
         // The refs of every author appended, and ours, so that our next commit finds a current ref.
         var authors = Set(newSummaries.map(\.author))
         if let me = try? peerID(), derived.tips[me] != nil { authors.insert(me) }
@@ -129,13 +135,15 @@ extension Repository {
             }
             try FileSystem.writeAtomically(layout.heads, Refs.encodeHeads(.init(ids: derived.heads, stamp: length)), durable: false)
             try FileSystem.writeAtomically(layout.stateCache, StateCache.encode(tree, stamp: length), durable: false)
+            try FileSystem.writeAtomically(layout.membersCache,
+                                           MembersCache.encode(membership?.members.mapValues(\.role) ?? [:], stamp: length), durable: false)
         }
         return ReceiveResult(added: added, known: alreadyKnown, rejected: rejected)
     }
 
     /// Why `op` (whose parents are all in the checker's graph) is invalid, or `nil`.
-    private func validate(_ op: Operation, checker: SequenceChecker, badSignature: Set<ObjectID>,
-                          blobIDs: [ObjectID: Blob]) -> String? {
+    private func validate(_ op: Operation, checker: SequenceChecker, members: inout MembershipIndex?,
+                          badSignature: Set<ObjectID>, blobIDs: [ObjectID: Blob]) -> String? {
         if badSignature.contains(op.id) { return "signature does not verify" }
         if op.parents.isEmpty {
             // Only the genesis may be a root, and only as the first operation (a clone receives it).
@@ -146,6 +154,10 @@ extension Repository {
         }
         let expected = checker.expectedSequence(for: op)
         if expected != op.sequence { return "sequence number \(op.sequence), expected \(expected)" }
+        let parentNodes = op.parents.compactMap { checker.graph.number(of: $0) }
+        if let outcome = members?.outcome(parents: parentNodes, graph: checker.graph) {
+            if let issue = MembershipIndex.issue(author: op.author, kind: op.payload.kind, in: outcome) { return issue }
+        }
         if let change = op.change {
             for entry in change.entries {
                 guard let version = entry.version else { continue }

@@ -14,6 +14,36 @@ public struct VerifyProblem: Sendable, Equatable {
     /// The file concerned (relative to the repository root).
     public let file: String?
     public let message: String
+
+    /// The invariant the problem breaks.
+    public var invariant: Invariant { Invariant(check: check) }
+}
+
+/// One row of the audit table: an invariant of INVARIANTS.md, how many things
+/// were checked against it and how many broke it.
+public struct InvariantResult: Sendable, Equatable {
+    public let invariant: Invariant
+    public var checked: Int
+    public var violations: Int
+}
+
+/// One author's operations, for the audit's per-author summary.
+public struct AuthorSummary: Sendable, Equatable {
+    public let author: PeerID
+    public var operations: Int
+    public var firstSequence: UInt64
+    public var lastSequence: UInt64
+    /// Sequence numbers at which the author signed more than one operation.
+    public var forks: Int
+}
+
+/// Two valid operations by one author with one sequence number, kept as proof.
+public struct Equivocation: Sendable {
+    public let author: PeerID
+    public let sequence: UInt64
+    /// Both operations, signed: anyone can check the signatures.
+    public let first: Operation
+    public let second: Operation
 }
 
 /// What `verify` found.
@@ -27,12 +57,22 @@ public struct VerifyReport: Sendable {
     /// Notes that are not errors (stale caches after a crash, dangling objects).
     public var notes: [String] = []
     /// Pairs of operations by one author with one sequence number.
-    public var equivocations: [(ObjectID, ObjectID)] = []
+    public var equivocations: [Equivocation] = []
     public var heads: [ObjectID] = []
     public var fingerprint: ObjectID?
+    /// The audit table, one row per invariant, in INVARIANTS.md order.
+    public var invariants: [InvariantResult] = Invariant.allCases.map { InvariantResult(invariant: $0, checked: 0, violations: 0) }
+    /// Per-author summary, by peer id.
+    public var authorSummaries: [AuthorSummary] = []
+    /// The membership of the valid operations.
+    public var membership: MembershipOutcome?
 
     /// Whether nothing is wrong.
     public var isClean: Bool { problems.isEmpty }
+
+    mutating func count(_ invariant: Invariant, _ checked: Int) {
+        if let i = invariants.firstIndex(where: { $0.invariant == invariant }) { invariants[i].checked += checked }
+    }
 }
 
 extension Repository {
@@ -48,6 +88,8 @@ extension Repository {
         }
         func problem(_ check: String, _ object: ObjectID?, _ file: String?, _ message: String) {
             report.problems.append(VerifyProblem(check: check, object: object, file: file.map(relative), message: message))
+            let invariant = Invariant(check: check)
+            if let i = report.invariants.firstIndex(where: { $0.invariant == invariant }) { report.invariants[i].violations += 1 }
         }
 
         // 1. Every object file: decompress under the limit, hash, decode strictly, check signatures.
@@ -172,20 +214,35 @@ extension Repository {
                 missingBlobs[node.id] = missingBlobs[node.id] ?? .missingBlob(node.id, blob: version.blob, path: entry.path.string)
             }
         }
-        let validity = StructuralValidity.check(graph: graph, genesis: genesis, local: missingBlobs)
-        for issue in validity.issues {
-            problem("validity", issue.operation, objects.location(of: issue.operation), issue.description)
+        let origin = graph.number(of: genesis).flatMap { node in operations[genesis].flatMap { MembershipOrigin(genesis: $0, node: node) } }
+        let validity = StructuralValidity.check(graph: graph, genesis: genesis, local: missingBlobs, origin: origin) { node in
+            operations[graph.nodes[node].id]?.membership
         }
+        for issue in validity.issues {
+            problem(Invariant(issue).check, issue.operation, objects.location(of: issue.operation), issue.description)
+        }
+        report.membership = validity.membership
+        report.count(.causalClosure, contents.entries.count)
+        report.count(.sequenceNumbers, graph.count)
+        report.count(.authorisedAuthors, validity.authorityChecked)
+        report.count(.blobsPresent, graph.nodes.reduce(0) { $0 + (operations[$1.id]?.change?.entries.filter { $0.version != nil }.count ?? 0) })
         // Equivocation: two valid operations by one author with one sequence number; with
         // more than two, every pair is listed.
         var seen: [PeerID: [UInt64: [ObjectID]]] = [:]
         for node in graph.nodes where !validity.invalid.contains(node.id) {
             for other in seen[node.author]?[node.sequence] ?? [] {
-                report.equivocations.append((min(other, node.id), max(other, node.id)))
+                if let a = operations[min(other, node.id)], let b = operations[max(other, node.id)] {
+                    report.equivocations.append(Equivocation(author: node.author, sequence: node.sequence, first: a, second: b))
+                }
             }
             seen[node.author, default: [:]][node.sequence, default: []].append(node.id)
         }
         report.authors = seen.count
+        report.authorSummaries = seen.map { author, bySequence in
+            AuthorSummary(author: author, operations: bySequence.values.reduce(0) { $0 + $1.count },
+                          firstSequence: bySequence.keys.min() ?? 0, lastSequence: bySequence.keys.max() ?? 0,
+                          forks: bySequence.values.filter { $0.count > 1 }.count)
+        }.sorted { $0.author < $1.author }
 
         // 4. Derived files: heads, peer refs, state cache, genesis file, identity.
         let derived = Refs.derive(from: graph.nodes)
@@ -206,15 +263,54 @@ extension Repository {
         } catch {
             problem("heads", nil, layout.heads, "\(error)")
         }
-        let tree = FileTree.compute(graph: graph) { operations[graph.nodes[$0].id]?.change }
+        let membership = validity.membership
+        func hasEffect(_ node: Int) -> Bool {
+            let s = graph.nodes[node]
+            return !validity.invalid.contains(s.id) && (membership?.hasEffect(node: node, author: s.author) ?? true)
+        }
+        let tree = FileTree.compute(graph: graph) { node in hasEffect(node) ? operations[graph.nodes[node].id]?.change : nil }
         report.fingerprint = tree.fingerprint
+        // No path may hold a write without effect: checked on the computed state and on the cached one.
+        func checkWrites(_ checked: FileTree, file: String?) {
+            for (path, live) in checked.paths {
+                for write in live {
+                    report.count(.removedWritesVoid, 1)
+                    guard let node = graph.number(of: write.op), graph.nodes[node].kind == Payload.Kind.change, hasEffect(node) else {
+                        problem("removed-writes", write.op, file, "'\(path)' holds a write by \(write.op.short), which has no effect (an invalid operation, or a member's write concurrent with their removal)")
+                        continue
+                    }
+                }
+            }
+        }
+        checkWrites(tree, file: nil)
         if let bytes = try? FileSystem.readIfExists(layout.stateCache, limit: 1 << 30) {
+            report.count(.derivedFiles, 1)
             if let cached = StateCache.decode(bytes) {
-                if cached.stamp == indexLength() && cached.tree != tree {
-                    problem("state", nil, layout.stateCache, "cached state differs from the state computed from the operations")
+                if cached.stamp == indexLength() {
+                    checkWrites(cached.tree, file: layout.stateCache)
+                    if cached.tree != tree {
+                        problem("state", nil, layout.stateCache, "cached state differs from the state computed from the operations")
+                    }
                 }
             } else {
                 problem("state", nil, layout.stateCache, "damaged (checksum or format); 'hg-bft reindex' rebuilds it")
+            }
+        }
+        // The members cache must list exactly the computed members with their roles.
+        let roles = membership?.members.mapValues(\.role) ?? [:]
+        report.count(.membership, roles.count)
+        if let bytes = try? FileSystem.readIfExists(layout.membersCache, limit: 1 << 26) {
+            if let cached = MembersCache.decode(bytes) {
+                if cached.stamp == indexLength() {
+                    for (peer, role) in cached.roles where roles[peer] != role {
+                        problem("members", nil, layout.membersCache, "lists \(peer.short) as \(role), but the membership operations make them \(roles[peer].map(\.description) ?? "no member")")
+                    }
+                    for (peer, role) in roles where cached.roles[peer] == nil {
+                        problem("members", nil, layout.membersCache, "omits \(peer.short), a member (\(role))")
+                    }
+                }
+            } else {
+                problem("members", nil, layout.membersCache, "damaged (checksum or format); 'hg-bft reindex' rebuilds it")
             }
         }
         if let bytes = try? FileSystem.readIfExists(layout.worktreeCache, limit: 1 << 30),
@@ -229,6 +325,9 @@ extension Repository {
         } catch {
             problem("identity", nil, layout.identityKey, error.description)
         }
+        report.count(.objectIntegrity, report.objects)
+        report.count(.signatures, report.signatures)
+        report.count(.derivedFiles, 4 + derived.tips.count)  // index, heads, genesis file, identity, one ref per author
         return report
     }
 

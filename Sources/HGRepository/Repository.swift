@@ -145,12 +145,20 @@ public final class Repository {
         return try computeState(graph: try loadGraph())
     }
 
-    /// Recomputes the file tree from every change operation.
+    /// Recomputes the file tree from every change operation that has effect
+    /// (ACCESS-CONTROL.md: a removed member's concurrent changes have none).
     func computeState(graph: Graph) throws(RepositoryError) -> FileTree {
+        var index = try membershipIndex(graph: graph)
+        return try computeState(graph: graph, membership: index?.outcome(graph: graph))
+    }
+
+    /// Recomputes the file tree, given the membership of the whole graph.
+    func computeState(graph: Graph, membership: MembershipOutcome?) throws(RepositoryError) -> FileTree {
         try lift {
             try FileTree.compute(graph: graph) { node in
                 let summary = graph.nodes[node]
-                guard summary.kind == Payload.Kind.change else { return nil }
+                guard summary.kind == Payload.Kind.change,
+                      membership?.hasEffect(node: node, author: summary.author) ?? true else { return nil }
                 return try objects.readOperation(summary.id).change
             }
         }
@@ -164,7 +172,9 @@ public final class Repository {
         let headsFresh = (try? Refs.readHeads(layout.heads))??.stamp == length
         let stateBytes = try? FileSystem.readIfExists(layout.stateCache, limit: 1 << 30)
         let stateFresh = stateBytes.flatMap { $0 }.flatMap(StateCache.decode)?.stamp == length
-        if headsFresh && stateFresh { return nil }
+        let membersBytes = try? FileSystem.readIfExists(layout.membersCache, limit: 1 << 26)
+        let membersFresh = membersBytes.flatMap { $0 }.flatMap(MembersCache.decode)?.stamp == length
+        if headsFresh && stateFresh && membersFresh { return nil }
         var contents = try readIndex()
         if contents.tornTail {
             // A torn record can only follow the last complete append. If the heads file vouches
@@ -189,8 +199,15 @@ public final class Repository {
             try FileSystem.writeAtomically(layout.heads, Refs.encodeHeads(.init(ids: derived.heads, stamp: newLength)),
                                            durable: false)
         }
-        let tree = try computeState(graph: graph)
-        try lift { try FileSystem.writeAtomically(layout.stateCache, StateCache.encode(tree, stamp: newLength), durable: false) }
+        var index = try membershipIndex(graph: graph)
+        let membership = index?.outcome(graph: graph)
+        let tree = try computeState(graph: graph, membership: membership)
+        try lift {
+            try FileSystem.writeAtomically(layout.stateCache, StateCache.encode(tree, stamp: newLength), durable: false)
+            try FileSystem.writeAtomically(layout.membersCache,
+                                           MembersCache.encode(membership?.members.mapValues(\.role) ?? [:], stamp: newLength),
+                                           durable: false)
+        }
         return contents
     }
 
@@ -207,13 +224,14 @@ public final class Repository {
     /// which is now the only head): rewrites the author's ref, the heads and the state cache,
     /// stamped with the index's new length. None is fsynced: the index record is the durable
     /// fact, and a cache whose stamp is behind the index is recomputed.
-    func publish(author: PeerID, tip: Refs.Tip, tree: FileTree) throws(RepositoryError) {
+    func publish(author: PeerID, tip: Refs.Tip, tree: FileTree, roles: [PeerID: Role]) throws(RepositoryError) {
         let length = indexLength()
         try lift {
             try FileSystem.writeAtomically(layout.peerRef(author.text), Refs.encodePeer(.init(tips: [tip], stamp: length)),
                                            durable: false)
             try FileSystem.writeAtomically(layout.heads, Refs.encodeHeads(.init(ids: [tip.id], stamp: length)), durable: false)
             try FileSystem.writeAtomically(layout.stateCache, StateCache.encode(tree, stamp: length), durable: false)
+            try FileSystem.writeAtomically(layout.membersCache, MembersCache.encode(roles, stamp: length), durable: false)
         }
     }
 

@@ -34,6 +34,10 @@ public enum RepositoryError: Error, Sendable, CustomStringConvertible {
     case inconsistent(String)
     /// No remote of that name is configured.
     case unknownRemote(String)
+    /// The signing identity may not make this operation (not a member, or not an admin).
+    case notAuthorised(String)
+    /// A membership command that would change nothing or names a non-member.
+    case membership(String)
 
     public var description: String {
         switch self {
@@ -54,6 +58,8 @@ public enum RepositoryError: Error, Sendable, CustomStringConvertible {
             return "uncommitted changes would be overwritten in \(paths.count) file(s): \(paths.prefix(5).joined(separator: ", "))\(paths.count > 5 ? ", …" : ""); commit them first or use --force"
         case let .badMessage(why): return "bad commit message: \(why)"
         case let .inconsistent(why): return why
+        case let .notAuthorised(why): return why
+        case let .membership(why): return why
         case let .unknownRemote(name): return "no remote named '\(name)'; 'hg-bft remote list' shows the configured ones"
         }
     }

@@ -19,6 +19,8 @@ public enum ValidityIssue: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidParent(ObjectID, parent: ObjectID)
     /// A blob named by a change entry is missing or is not a blob.
     case missingBlob(ObjectID, blob: ObjectID, path: String)
+    /// The author did not hold the needed role in the membership of the causal past.
+    case notAuthorised(ObjectID, reason: String)
 
     public var description: String {
         switch self {
@@ -30,6 +32,7 @@ public enum ValidityIssue: Error, Equatable, Sendable, CustomStringConvertible {
         case let .notGenesis(id): return "operation \(id.hex) is the repository's root but not a genesis operation"
         case let .invalidParent(id, parent): return "operation \(id.hex): parent \(parent.hex) is invalid"
         case let .missingBlob(id, blob, path): return "operation \(id.hex): blob \(blob.hex) of '\(path)' is missing or damaged"
+        case let .notAuthorised(id, reason): return "operation \(id.hex): \(reason)"
         }
     }
 
@@ -37,7 +40,8 @@ public enum ValidityIssue: Error, Equatable, Sendable, CustomStringConvertible {
     public var operation: ObjectID {
         switch self {
         case let .badSignature(id), let .missingParent(id, _), let .wrongSequence(id, _, _),
-             let .foreignRoot(id), let .notGenesis(id), let .invalidParent(id, _), let .missingBlob(id, _, _):
+             let .foreignRoot(id), let .notGenesis(id), let .invalidParent(id, _), let .missingBlob(id, _, _),
+             let .notAuthorised(id, _):
             return id
         }
     }
@@ -111,22 +115,40 @@ public struct SequenceChecker {
     }
 }
 
+/// What `StructuralValidity.check` found.
+public struct ValidityReport {
+    /// Every issue, in index order.
+    public let issues: [ValidityIssue]
+    /// The invalid operations (an operation with an invalid parent is invalid too).
+    public let invalid: Set<ObjectID>
+    /// The membership of the valid operations, when membership was checked.
+    public let membership: MembershipOutcome?
+    /// Operations whose author's role was checked against their causal past.
+    public let authorityChecked: Int
+}
+
 /// Structural validity of a whole DAG, in index order.
 public enum StructuralValidity {
     /// Checks genesis and sequence numbers for every node of `graph`
     /// (signatures and hashes are the store's business, and `local` carries
-    /// issues found outside the graph, such as missing blobs). An operation
-    /// with an invalid parent is invalid too. Returns every issue and the set
-    /// of invalid operations. `genesis` is the repository id.
-    public static func check(graph: Graph, genesis: ObjectID,
-                             local: [ObjectID: ValidityIssue] = [:]) -> (issues: [ValidityIssue], invalid: Set<ObjectID>) {
+    /// issues found outside the graph, such as missing blobs), and, given the
+    /// genesis `origin` and the change of each membership operation, that each
+    /// author held the needed role in the membership of the operation's causal
+    /// past (the same rule receive applies). An operation with an invalid parent
+    /// is invalid too. `genesis` is the repository id.
+    public static func check(graph: Graph, genesis: ObjectID, local: [ObjectID: ValidityIssue] = [:],
+                             origin: MembershipOrigin? = nil,
+                             membership: (Int) -> MembershipChange? = { _ in nil }) -> ValidityReport {
         var issues: [ValidityIssue] = []
         var invalid = Set<ObjectID>()
         let checker = SequenceChecker(graph: graph)
         var highest: [PeerID: UInt64] = [:]
+        var members = origin.map { MembershipIndex(origin: $0) }
+        var authorityChecked = 0
         for n in 0..<graph.count {
             let s = graph.nodes[n]
             var problem: ValidityIssue?
+            members?.record(node: n, change: nil, graph: graph)
             if let bad = s.parents.first(where: invalid.contains) {
                 problem = .invalidParent(s.id, parent: bad)
             } else if s.parents.isEmpty && s.id != genesis {
@@ -137,13 +159,18 @@ public enum StructuralValidity {
                 let expected = checker.expectedSequence(of: n, highestEarlier: highest[s.author] ?? 0)
                 if expected != s.sequence { problem = .wrongSequence(s.id, expected: expected, actual: s.sequence) }
                 else if let issue = local[s.id] { problem = issue }
+                else if let reason = members?.authorityIssue(node: n, graph: graph) { problem = .notAuthorised(s.id, reason: reason) }
+                if members != nil && !s.parents.isEmpty { authorityChecked += 1 }
             }
             highest[s.author] = max(highest[s.author] ?? 0, s.sequence)
             if let problem {
                 issues.append(problem)
                 invalid.insert(s.id)
+            } else if s.kind == Payload.Kind.membership, let change = membership(n) {
+                members?.addEvent(node: n, change: change, graph: graph)
             }
         }
-        return (issues, invalid)
+        let outcome = members?.outcome(graph: graph)
+        return ValidityReport(issues: issues, invalid: invalid, membership: outcome, authorityChecked: authorityChecked)
     }
 }

@@ -25,6 +25,7 @@ public struct Layout: Sendable {
     public var operationIndex: String { meta + "/index/operations" }
     public var stateCache: String { meta + "/index/state" }
     public var worktreeCache: String { meta + "/index/worktree" }
+    public var membersCache: String { meta + "/index/members" }
     public var lock: String { meta + "/lock" }
     public var formatMarker: String { meta + "/format" }
 

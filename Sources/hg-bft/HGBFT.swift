@@ -16,9 +16,10 @@ struct HGBFT: ParsableCommand {
           hg-bft init                     create a repository in the current directory
           hg-bft commit -m "first draft"  record the working tree's changes
           hg-bft log --graph              show the DAG
-          hg-bft verify                   audit every object, signature and index entry
+          hg-bft verify                   audit the history (BEC invariants)
           hg-bft clone <address> [dir]    a new replica of a repository (path or ssh)
           hg-bft sync [<remote>]          reconcile with a peer, both ways
+          hg-bft member add <peer-id>     let another replica write (see 'member --help')
 
         Exit status: 0 success, 1 error (an 'error:' line says why), 2 bad arguments, \
         3 'verify' found problems.
@@ -30,7 +31,7 @@ struct HGBFT: ParsableCommand {
     static let subcommands: [ParsableCommand.Type] = [
         Init.self, Commit.self, Status.self, Log.self, Show.self, Checkout.self,
         Heads.self, Id.self, Verify.self, CatObject.self, Reindex.self,
-        Sync.self, Clone.self, Serve.self, Remote.self,
+        Sync.self, Clone.self, Serve.self, Remote.self, Member.self,
     ]
 
     /// Subcommands by the name typed on the command line. Spelled out rather than derived

@@ -74,6 +74,15 @@ enum CLI {
         #expect(result.status == 0, "hg-bft \(args.joined(separator: " ")) failed: \(result)", sourceLocation: sourceLocation)
         return result
     }
+
+    /// Makes the replica in `replica` a member of the repository: its founder (or an admin)
+    /// in `admin` adds its peer id, then the replica syncs with `admin` to learn it.
+    static func admit(_ replica: URL, by admin: URL, role: String = "writer",
+                      sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let id = try ok(["id"], in: replica, sourceLocation: sourceLocation).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try ok(["member", "add", id] + (role == "admin" ? ["--admin"] : []), in: admin, sourceLocation: sourceLocation)
+        try ok(["sync", "-q", admin.path], in: replica, sourceLocation: sourceLocation)
+    }
 }
 
 /// A temporary directory removed when the value is released.

@@ -619,7 +619,7 @@ struct CommandTests {
         let genesis = try jsonObject(try CLI.ok(["show", "--json", ids.repository], in: dir.url))
         #expect(genesis["kind"] as? String == "genesis")
         #expect((genesis["parents"] as? [String])?.isEmpty == true)
-        #expect(int(genesis["adminQuorum"]) == 1)
+        #expect(int(genesis["adminQuorum"]) == 2)  // the default
     }
 
     @Test func showAndCatObjectRejectBadIds() throws {
@@ -819,13 +819,13 @@ struct CommandTests {
         let dir = try TempDir()
         try initRepository(dir)
         let fresh = try CLI.ok(["verify"], in: dir.url)
-        #expect(fresh.stdout.contains("ok: no problems found"), "\(fresh)")
+        #expect(fresh.stdout.contains("ok: no violations found"), "\(fresh)")
         try dir.write("a.txt", "a\n")
         try commit(dir, "first")
         try dir.write("a.txt", "b\n")
         try commit(dir, "second")
         let result = try CLI.ok(["verify"], in: dir.url)
-        #expect(lines(result.stdout).last == "ok: no problems found", "\(result)")
+        #expect(lines(result.stdout).last == "ok: no violations found", "\(result)")
         let json = try jsonObject(try CLI.ok(["verify", "--json"], in: dir.url))
         #expect(json["clean"] as? Bool == true)
         #expect((json["problems"] as? [Any])?.isEmpty == true)
@@ -990,6 +990,6 @@ struct CommandTests {
         let id = try #require(object["id"] as? String)
         #expect(try entries(dir, id).keys.sorted() == ["good.txt"])
         #expect(try shortStatus(dir).isEmpty)
-        #expect(try CLI.ok(["verify"], in: dir.url).stdout.contains("ok: no problems found"))
+        #expect(try CLI.ok(["verify"], in: dir.url).stdout.contains("ok: no violations found"))
     }
 }

@@ -101,6 +101,7 @@ enum SyncClient {
         try CLI.ok(["commit", "-m", "second"], in: repo)
 
         try CLI.ok(["clone", repo.path, other.path], in: base)
+        try CLI.admit(other, by: repo)
         try write(other.appendingPathComponent("c.txt"), "from the clone\n")
         try CLI.ok(["commit", "-m", "clone side"], in: other)
         try write(repo.appendingPathComponent("dir/run.sh"), "#!/bin/sh\necho changed\n")

@@ -16,18 +16,18 @@ import Testing
     // MARK: - 1. Bad signature
 
     @Test func operationWithFlippedSignatureByteIsRefusedAndValidOnesInTheBatchAreKept() throws {
-        let honest = try EvilHonestRepo.make()
+        let honest = try EvilHonestRepo.make(members: [1, 2])
         let mallory = try EvilKeys.keyPair(1)
         let newcomer = try EvilKeys.keyPair(2)
         let blob = Blob(content: Array("written by mallory\n".utf8))
-        let signed = try EvilOps.change(by: mallory, sequence: 1, parents: [honest.genesis],
+        let signed = try EvilOps.change(by: mallory, sequence: 1, parents: [honest.base],
                                         message: "forged", writing: "forged.txt", blob: blob)
         var forged = signed.encoded
         // A byte of R, the first half of the 64-byte signature at the end of the encoding.
         forged[forged.count - 40] ^= 0x01
         #expect((try? StoredObject.decode(forged)) != nil, "the tampered operation must still decode")
         let forgedID = ObjectID(hashing: forged)
-        let good = try EvilOps.change(by: newcomer, sequence: 1, parents: [honest.genesis],
+        let good = try EvilOps.change(by: newcomer, sequence: 1, parents: [honest.base],
                                       message: "honest newcomer", writing: "newcomer.txt", blob: blob)
 
         let peer = try EvilPeer(serving: honest)
@@ -295,10 +295,10 @@ import Testing
     // MARK: - 5. Equivocation
 
     @Test func equivocatingOperationsAreBothStoredAndVerifyReportsThem() throws {
-        let honest = try EvilHonestRepo.make()
+        let honest = try EvilHonestRepo.make(members: [11])
         let mallory = try EvilKeys.keyPair(11)
-        let first = try EvilOps.deletion(by: mallory, sequence: 1, parents: [honest.genesis], path: "left.txt")
-        let second = try EvilOps.deletion(by: mallory, sequence: 1, parents: [honest.genesis], path: "right.txt")
+        let first = try EvilOps.deletion(by: mallory, sequence: 1, parents: [honest.base], path: "left.txt")
+        let second = try EvilOps.deletion(by: mallory, sequence: 1, parents: [honest.base], path: "right.txt")
         #expect(first.id != second.id)
 
         let peer = try EvilPeer(serving: honest)
@@ -315,11 +315,23 @@ import Testing
         let ids = Set(log.map(\.id))
         #expect(ids.contains(first.id.hex) && ids.contains(second.id.hex), "both sides of the equivocation must be kept")
         let report = try honest.verifyJSON()
-        #expect(report.equivocations.contains { Set($0) == [first.id.hex, second.id.hex] },
+        #expect(report.equivocations.contains { Set($0.ids) == [first.id.hex, second.id.hex] },
                 "verify does not list the equivocation: \(report.equivocations)")
+        // The proof stands on its own: both encodings decode, hash to the ids, carry valid
+        // signatures by one author, and share a sequence number.
+        for proof in report.equivocations {
+            let ops = try proof.operations.map { hex in
+                try HGCore.Operation.decode(stride(from: 0, to: hex.count, by: 2).map { i -> UInt8 in
+                    let start = hex.index(hex.startIndex, offsetBy: i)
+                    return UInt8(hex[start...hex.index(after: start)], radix: 16) ?? 0
+                })
+            }
+            #expect(ops.map(\.id.hex) == proof.ids)
+            #expect(ops.allSatisfy { $0.hasValidSignature() && $0.author.text == proof.author && $0.sequence == proof.sequence })
+        }
         let text = try CLI.run(["verify"], in: honest.repo)
         #expect(text.status == 0, "verify: \(text)")
-        #expect(text.stdout.contains("equivocation:"), "verify's text output does not list the equivocation: \(text)")
+        #expect(text.stdout.contains("equivocations: 1"), "verify's text output does not list the equivocation: \(text)")
     }
 
     // MARK: - 6. Absurd Bloom parameters
@@ -507,6 +519,7 @@ import Testing
         // Another honest replica with one more commit; record what its `serve` says in a session.
         try CLI.ok(["clone", honest.repo.path, "other"], in: honest.root.url)
         let other = honest.root.path("other")
+        try CLI.admit(other, by: honest.repo)
         try honest.root.write("other/theirs.txt", "from the other replica\n")
         try CLI.ok(["commit", "-m", "theirs"], in: other)
         let theirLog = try EvilHonestRepo.log(of: other)
@@ -718,7 +731,14 @@ struct EvilVerifyReport: Decodable {
     let objects: Int
     let operations: Int
     let blobs: Int
-    let equivocations: [[String]]
+    let equivocations: [Proof]
+
+    struct Proof: Decodable {
+        let author: String
+        let sequence: UInt64
+        let ids: [String]
+        let operations: [String]
+    }
 }
 
 /// An honest repository made with the CLI: init and a few commits, in `<root>/honest`.
@@ -726,10 +746,15 @@ struct EvilHonestRepo {
     let root: TempDir
     let repo: URL
     let genesis: ObjectID
+    /// The head after the setup: operations of the added members on top of it are authorised.
+    let base: ObjectID
     /// `log --json` before the malicious peer came.
     let before: [EvilLogEntry]
 
-    static func make(commits: Int = 2, sourceLocation: SourceLocation = #_sourceLocation) throws -> EvilHonestRepo {
+    /// An honest repository with `commits` commits, after which its founder adds the keys
+    /// `EvilKeys.keyPair(n)` for each n of `members` as writers.
+    static func make(commits: Int = 2, members: [UInt8] = [],
+                     sourceLocation: SourceLocation = #_sourceLocation) throws -> EvilHonestRepo {
         let root = try TempDir("evil")
         try CLI.ok(["init", "honest"], in: root.url, sourceLocation: sourceLocation)
         let repo = root.path("honest")
@@ -737,12 +762,18 @@ struct EvilHonestRepo {
             try root.write("honest/file\(i).txt", "honest content \(i)\n")
             try CLI.ok(["commit", "-m", "honest commit \(i)"], in: repo, sourceLocation: sourceLocation)
         }
+        for n in members {
+            try CLI.ok(["member", "add", try EvilKeys.peer(try EvilKeys.keyPair(n)).text], in: repo, sourceLocation: sourceLocation)
+        }
+        let headText = try CLI.ok(["heads"], in: repo, sourceLocation: sourceLocation).stdout
+        let base = try #require(headText.split(whereSeparator: \.isWhitespace).first.flatMap { ObjectID(hex: String($0)) },
+                                "heads printed \(headText)", sourceLocation: sourceLocation)
         let text = try CLI.ok(["id", "--repository"], in: repo, sourceLocation: sourceLocation).stdout
         let genesis = try #require(ObjectID(hex: text.trimmingCharacters(in: .whitespacesAndNewlines)),
                                    "id --repository printed \(text)", sourceLocation: sourceLocation)
         let before = try log(of: repo, sourceLocation: sourceLocation)
-        #expect(before.count == commits + 1, sourceLocation: sourceLocation)
-        return EvilHonestRepo(root: root, repo: repo, genesis: genesis, before: before)
+        #expect(before.count == commits + 1 + members.count, sourceLocation: sourceLocation)
+        return EvilHonestRepo(root: root, repo: repo, genesis: genesis, base: base, before: before)
     }
 
     static func log(of repo: URL, sourceLocation: SourceLocation = #_sourceLocation) throws -> [EvilLogEntry] {

@@ -331,6 +331,7 @@ private func makeRepository(_ root: URL, _ name: String) throws -> URL {
         let remotes = try ok(["remote", "list"], in: b).stdout
         #expect(remotes == "origin\t\(cloneURL)\n")
 
+        try CLI.admit(b, by: a)
         // Concurrent commits on both sides, then `sync` with no remote (every remote: origin).
         try write(b, "from-b.txt", "written in B\n")
         try ok(["commit", "-m", "in B"], in: b)
@@ -374,6 +375,7 @@ private func makeRepository(_ root: URL, _ name: String) throws -> URL {
         let c = root.path("C")
         #expect(read(c, "dir/b.txt") == "beta\n")
         #expect(try ok(["remote", "list"], in: c).stdout == "origin\t\(address)\n")
+        try CLI.admit(c, by: a)
         try write(c, "from-c.txt", "c\n")
         try ok(["commit", "-m", "in C"], in: c)
         try ok(["sync", "--remote-program", CLI.binary], in: c, environment: env, server: server)

@@ -38,6 +38,7 @@ import Testing
         let a = try repository(dir, "a")
         try CLI.ok(["clone", "a", "b"], in: dir.url)
         let b = dir.path("b")
+        try CLI.admit(b, by: a)
         try Data("a only\n".utf8).write(to: a.appendingPathComponent("a.txt"))
         try CLI.ok(["commit", "-m", "a"], in: a)
         try Data("b only\n".utf8).write(to: b.appendingPathComponent("b.txt"))

@@ -232,13 +232,59 @@ struct OperationDecodingTests {
         #expect(operationDecodeError(raw.bytes) == .nonMinimalInteger(field: "timestamp"))
     }
 
-    @Test("undefined critical kinds are rejected", arguments: [UInt8(0x00), 0x03, 0x04, 0x10, 0x40, 0x7e, 0x7f])
+    @Test("undefined critical kinds are rejected", arguments: [UInt8(0x00), 0x04, 0x05, 0x10, 0x40, 0x7e, 0x7f])
     func unknownCriticalKind(kind: UInt8) {
         var raw = RawOperation()
         raw.kind = kind
         #expect(operationDecodeError(raw.bytes) == .unknownKind(kind))
         raw.body = []
         #expect(operationDecodeError(raw.bytes) == .unknownKind(kind))
+    }
+
+    @Test("membership bodies decode to each action, byte for byte as FORMAT.md gives them")
+    func membershipBodies() throws {
+        let key = [UInt8](repeating: 0x42, count: 32)
+        let peer = PeerID(key: try #require(Bytes32(bytes: key)))
+        let cases: [([UInt8], MembershipChange)] = [
+            ([0x01] + key + [0x02], .add(peer, .writer)),
+            ([0x01] + key + [0x01], .add(peer, .admin)),
+            ([0x02] + key, .remove(peer)),
+            ([0x03] + key + [0x01], .setRole(peer, .admin)),
+            ([0x04, 0x00, 0x03], .setQuorum(epoch: 0, quorum: 3)),
+            ([0x04, 0x81, 0x01, 0x01], .setQuorum(epoch: 129, quorum: 1)),
+        ]
+        for (body, expected) in cases {
+            var raw = RawOperation()
+            raw.kind = 0x03
+            raw.body = body
+            let op = try Operation.decode(raw.bytes)
+            #expect(op.membership == expected)
+            #expect(op.payload.kindName == "membership")
+        }
+    }
+
+    @Test("malformed membership bodies are rejected with the field named")
+    func malformedMembershipBodies() {
+        let key = [UInt8](repeating: 0x42, count: 32)
+        let cases: [([UInt8], DecodeError)] = [
+            ([], .truncated(field: "membership action")),
+            ([0x00] + key, .invalidValue(field: "membership action", reason: "unknown action 0")),
+            ([0x05], .invalidValue(field: "membership action", reason: "unknown action 5")),
+            ([0x01] + key, .truncated(field: "role")),
+            ([0x01] + key + [0x03], .invalidValue(field: "role", reason: "unknown role 3")),
+            ([0x01] + key + [0x00], .invalidValue(field: "role", reason: "unknown role 0")),
+            ([0x02] + key.prefix(31), .truncated(field: "member")),
+            ([0x02] + key + [0x00], .trailingBytes(count: 1)),
+            ([0x04, 0x00, 0x00], .invalidValue(field: "admin quorum", reason: "must be at least 1")),
+            ([0x04, 0x00, 0x80, 0x02], .tooLarge(field: "admin quorum", limit: 255)),
+            ([0x04, 0x80, 0x00, 0x01], .nonMinimalInteger(field: "quorum epoch")),
+        ]
+        for (body, expected) in cases {
+            var raw = RawOperation()
+            raw.kind = 0x03
+            raw.body = body
+            #expect(operationDecodeError(raw.bytes) == expected, "body \(body.prefix(4))")
+        }
     }
 
     @Test("extension kinds are kept as opaque bodies", arguments: [UInt8(0x80), 0x81, 0xfe, 0xff])

@@ -96,7 +96,7 @@ struct CheckoutAndBatchTests {
     @Test("commitBatch of 500 changes: log, verify, and one pack")
     func batchOf500() throws {
         try withTemporaryDirectory { dir in
-            let (repo, _) = try makeRepository(in: dir)
+            let (repo, _) = try makeRepository(in: dir, writers: [])
             var changes: [BatchChange] = []
             for i in 0..<500 {
                 var files: [(path: RepoPath, content: [UInt8]?)] = [(try repoPath("files/\(i).txt"), Array("file \(i)\n".utf8))]

@@ -20,9 +20,18 @@ func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
     return try body(URL(fileURLWithPath: path).resolvingSymlinksInPath().path)
 }
 
-/// Creates a repository in `<dir>/<name>` and returns it with its root.
-func makeRepository(in dir: String, name: String = "a") throws -> (repo: Repository, root: String) {
+/// The simulated peers the tests use (`Peer(seed:)`), which `makeRepository` makes writers.
+let testPeerSeeds: [UInt8] = [7, 9, 0x5A]
+
+/// Creates a repository in `<dir>/<name>` whose founder then adds the test peers as writers
+/// (so that their operations, made on top of a later commit, are authorised), and returns it
+/// with its root.
+func makeRepository(in dir: String, name: String = "a",
+                    writers: [UInt8] = testPeerSeeds) throws -> (repo: Repository, root: String) {
     let (repo, result) = try Repository.create(at: dir + "/" + name, timestamp: 1_700_000_000_000)
+    for (n, seed) in writers.enumerated() {
+        _ = try repo.changeMembership(.add(try Peer(seed: seed).id, .writer), timestamp: 1_700_000_000_001 + UInt64(n))
+    }
     return (repo, result.root)
 }
 

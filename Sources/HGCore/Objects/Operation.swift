@@ -110,6 +110,12 @@ public struct Operation: Hashable, Sendable {
         return nil
     }
 
+    /// The membership change, if this is one.
+    public var membership: MembershipChange? {
+        if case let .membership(change) = payload { return change }
+        return nil
+    }
+
     /// The genesis body, if this is the genesis.
     public var genesis: Genesis? {
         if case let .genesis(genesis) = payload { return genesis }

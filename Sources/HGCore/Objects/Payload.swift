@@ -11,6 +11,8 @@ public enum Payload: Hashable, Sendable {
     case genesis(Genesis)
     /// A file-tree change (kind 0x02).
     case change(Change)
+    /// A membership change (kind 0x03).
+    case membership(MembershipChange)
     /// An extension kind (0x80–0xFF) this version does not interpret.
     case opaque(kind: UInt8, body: [UInt8])
 
@@ -19,6 +21,7 @@ public enum Payload: Hashable, Sendable {
         switch self {
         case .genesis: return Kind.genesis
         case .change: return Kind.change
+        case .membership: return Kind.membership
         case let .opaque(kind, _): return kind
         }
     }
@@ -27,6 +30,7 @@ public enum Payload: Hashable, Sendable {
     public enum Kind {
         public static let genesis: UInt8 = 0x01
         public static let change: UInt8 = 0x02
+        public static let membership: UInt8 = 0x03
         /// The first extension kind.
         public static let firstExtension: UInt8 = 0x80
     }
@@ -39,6 +43,7 @@ public enum Payload: Hashable, Sendable {
         switch kind {
         case Kind.genesis: return "genesis"
         case Kind.change: return "change"
+        case Kind.membership: return "membership"
         default: return "extension-0x\(hex2(kind))"
         }
     }
@@ -47,6 +52,7 @@ public enum Payload: Hashable, Sendable {
         switch self {
         case let .genesis(genesis): return genesis.encoded()
         case let .change(change): return change.encoded()
+        case let .membership(change): return change.encoded()
         case let .opaque(_, body): return body
         }
     }
@@ -55,6 +61,7 @@ public enum Payload: Hashable, Sendable {
         switch kind {
         case Kind.genesis: return .genesis(try Genesis.decode(body))
         case Kind.change: return .change(try Change.decode(body))
+        case Kind.membership: return .membership(try MembershipChange.decode(body))
         case Kind.firstExtension...UInt8.max:
             return .opaque(kind: kind, body: body)
         default:

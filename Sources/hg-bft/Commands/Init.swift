@@ -19,8 +19,8 @@ struct Init: ParsableCommand {
     @Argument(help: "Directory to create the repository in.")
     var directory: String = "."
 
-    @Option(name: .customLong("admin-quorum"), help: "Distinct admins needed to remove the most senior member (1-255).")
-    var adminQuorum: Int = 1
+    @Option(name: .customLong("admin-quorum"), help: "Distinct admins whose removals of one member override seniority, e.g. to remove a founder whose key was stolen (1-255).")
+    var adminQuorum: Int = 2
 
     @OptionGroup var output: JSONFlag
 

@@ -56,6 +56,9 @@ enum OperationText {
                     lines.append("delete                 \(entry.path)")
                 }
             }
+        case let .membership(change):
+            lines.append("")
+            lines.append("    Membership: \(MembershipText.sentence(change))")
         case let .opaque(kind, body):
             lines.append("")
             lines.append("    Extension kind 0x\(String(kind, radix: 16)), \(body.count) byte body (not interpreted by this version)")
@@ -82,6 +85,7 @@ struct OperationJSON: Encodable {
     let message: String?
     let entries: [Entry]?
     let adminQuorum: Int?
+    let membership: MembershipJSON?
 
     init(_ op: Operation) {
         id = op.id.hex
@@ -98,5 +102,6 @@ struct OperationJSON: Encodable {
                   mode: e.version.map { $0.mode == .executable ? "executable" : "regular" })
         }
         adminQuorum = op.genesis?.adminQuorum
+        membership = op.membership.map(MembershipJSON.init)
     }
 }

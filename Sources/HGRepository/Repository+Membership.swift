@@ -1,0 +1,114 @@
+import HGCore
+import HGGraph
+import HGState
+import HGStore
+
+/// What a membership command recorded.
+public struct MembershipResult: Sendable {
+    public let id: ObjectID
+    public let change: MembershipChange
+    /// The membership after it.
+    public let outcome: MembershipOutcome
+}
+
+extension Repository {
+    /// The genesis facts the membership function starts from, or `nil` for an empty graph.
+    func membershipOrigin(graph: Graph) throws(RepositoryError) -> MembershipOrigin? {
+        guard let node = graph.number(of: genesis) else { return nil }
+        let op = try lift { try objects.readOperation(genesis) }
+        guard let origin = MembershipOrigin(genesis: op, node: node) else {
+            throw .inconsistent("the genesis object \(genesis.hex) is not a genesis operation")
+        }
+        return origin
+    }
+
+    /// The membership index of a graph whose operations are all in the store (and valid).
+    func membershipIndex(graph: Graph) throws(RepositoryError) -> MembershipIndex? {
+        guard let origin = try membershipOrigin(graph: graph) else { return nil }
+        return try lift {
+            try MembershipIndex(origin: origin, graph: graph) { node in
+                try objects.readOperation(graph.nodes[node].id).membership
+            }
+        }
+    }
+
+    /// The membership of the whole history: members, roles, seniority, quorum and
+    /// the membership operations without effect.
+    public func membership() throws(RepositoryError) -> MembershipOutcome {
+        let graph = try loadGraph()
+        guard var index = try membershipIndex(graph: graph) else {
+            throw .inconsistent("the repository has no genesis operation in its index; run 'hg-bft verify'")
+        }
+        return index.outcome(graph: graph)
+    }
+
+    /// Every member's role: from the members cache when its stamp is current, else recomputed.
+    func roles() throws(RepositoryError) -> [PeerID: Role] {
+        if let bytes = try lift({ try FileSystem.readIfExists(layout.membersCache, limit: 1 << 26) }),
+           let cached = MembersCache.decode(bytes), cached.stamp == indexLength() {
+            return cached.roles
+        }
+        return try membership().members.mapValues(\.role)
+    }
+
+    /// Throws unless `peer` may sign an operation of `kind` on top of the whole history.
+    func requireAuthority(_ peer: PeerID, kind: UInt8, roles: [PeerID: Role]) throws(RepositoryError) {
+        guard let role = roles[peer] else {
+            throw .notAuthorised("you (\(peer.text)) are not a member of this repository, so other replicas would refuse your operations; ask an admin to run 'hg-bft member add \(peer.text)', then sync")
+        }
+        if kind == Payload.Kind.membership && role != .admin {
+            throw .notAuthorised("you (\(peer.short)) are a writer; only admins change membership (an admin can run 'hg-bft member role \(peer.text) admin')")
+        }
+    }
+
+    /// Records one membership change signed by this replica's identity, on top of
+    /// every head. Refuses changes that would do nothing (adding a member with the
+    /// role they have, removing a non-member, setting a role someone already holds).
+    public func changeMembership(_ change: MembershipChange,
+                                 timestamp: UInt64 = Clock.nowMilliseconds()) throws(RepositoryError) -> MembershipResult {
+        let (key, me) = try signingIdentity()
+        let lock = try self.lock()
+        defer { withExtendedLifetime(lock) {} }
+        try repairCaches()
+        var graph = try loadGraph()
+        guard var index = try membershipIndex(graph: graph) else {
+            throw .inconsistent("the repository has no genesis operation in its index; run 'hg-bft verify'")
+        }
+        let before = index.outcome(graph: graph)
+        try requireAuthority(me, kind: Payload.Kind.membership, roles: before.members.mapValues(\.role))
+        switch change {
+        case let .add(peer, role):
+            if let current = before.role(of: peer) {
+                throw .membership(current == role
+                    ? "\(peer.short) is already a member (\(current))"
+                    : "\(peer.short) is already a member (\(current)); use 'hg-bft member role \(peer.text) \(role)'")
+            }
+        case let .remove(peer):
+            guard before.role(of: peer) != nil else { throw .membership("\(peer.short) is not a member") }
+        case let .setRole(peer, role):
+            guard let current = before.role(of: peer) else {
+                throw .membership("\(peer.short) is not a member; add them with 'hg-bft member add \(peer.text)'")
+            }
+            if current == role { throw .membership("\(peer.short) is already \(role == .admin ? "an admin" : "a writer")") }
+        case .setQuorum:
+            break
+        }
+        let sequence = try highestSequence(of: me) + 1
+        let op = try lift {
+            try Operation.create(signer: key, sequence: sequence, parents: try heads(), timestamp: timestamp,
+                                 payload: .membership(change))
+        }
+        let lengthBefore = indexLength()
+        try lift {
+            try objects.write(op.encoded)
+            try objects.flush()
+            try OperationIndex.append(layout.operationIndex, [OperationSummary(op)], validLength: lengthBefore)
+        }
+        let node = try lift { try graph.append(OperationSummary(op)) }
+        index.record(node: node, change: change, graph: graph)
+        let after = index.outcome(graph: graph)
+        let tree = try computeState(graph: graph, membership: after)
+        try publish(author: me, tip: .init(sequence: sequence, id: op.id), tree: tree, roles: after.members.mapValues(\.role))
+        return MembershipResult(id: op.id, change: change, outcome: after)
+    }
+}
