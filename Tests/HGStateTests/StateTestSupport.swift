@@ -86,6 +86,15 @@ final class History {
         return try add(Operation.create(signer: keys[a], sequence: seq, parents: parentIDs, timestamp: tick(), payload: payload))
     }
 
+    /// A membership change by author `a` on top of the operations `parents`.
+    @discardableResult
+    func member(by a: Int, parents: [Operation], _ change: MembershipChange, sequence: UInt64? = nil) throws -> Operation {
+        let ids = parents.map(\.id)
+        let seq = sequence ?? nextSequence(author: a, parents: ids)
+        return try add(Operation.create(signer: keys[a], sequence: seq, parents: ids, timestamp: tick(),
+                                        payload: .membership(change)))
+    }
+
     /// An extension operation (kind 0x80) by author `a`, which has no effect on the tree.
     @discardableResult
     func opaque(by a: Int, parentIDs: [ObjectID], sequence: UInt64? = nil) throws -> Operation {
