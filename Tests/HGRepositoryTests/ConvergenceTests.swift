@@ -79,7 +79,7 @@ private let testSyncOptions: SyncOptions = {
 /// Each stream is created on its side's thread and released when that side finishes,
 /// which closes its descriptors (so a side that fails early never leaves the other waiting).
 @discardableResult
-private func syncPair(_ a: Repository, _ b: Repository) throws -> (SyncResult, SyncResult) {
+func syncPair(_ a: Repository, _ b: Repository) throws -> (SyncResult, SyncResult) {
     let ends = try pipeEnds()
     let boxA = Box(a)
     let boxB = Box(b)
@@ -107,7 +107,7 @@ private func syncPair(_ a: Repository, _ b: Repository) throws -> (SyncResult, S
 }
 
 /// A new replica in `root`, cloned from `source` (which serves it with `sync`).
-private func cloneReplica(of source: Repository, into root: String) throws -> Repository {
+func cloneReplica(of source: Repository, into root: String) throws -> Repository {
     let ends = try pipeEnds()
     let boxSource = Box(source)
     let options = testSyncOptions
@@ -134,7 +134,7 @@ private func cloneReplica(of source: Repository, into root: String) throws -> Re
 }
 
 /// Every operation id in a replica's log.
-private func operationIDs(_ repo: Repository) throws -> Set<ObjectID> {
+func operationIDs(_ repo: Repository) throws -> Set<ObjectID> {
     Set(try repo.log().entries.map(\.summary.id))
 }
 
@@ -145,7 +145,7 @@ private func syncStatePath(_ repo: Repository, peer: Repository) throws -> Strin
 
 /// The operations (and the blobs they name) of `source` that are not in `known`, as
 /// another replica would receive them.
-private func operations(of source: Repository, excluding known: Set<ObjectID>) throws -> (ops: [HGCore.Operation], blobs: [ObjectID: Blob]) {
+func operations(of source: Repository, excluding known: Set<ObjectID>) throws -> (ops: [HGCore.Operation], blobs: [ObjectID: Blob]) {
     var ops: [HGCore.Operation] = []
     var blobs: [ObjectID: Blob] = [:]
     for id in try operationIDs(source).subtracting(known) {
@@ -165,7 +165,7 @@ private func operations(of source: Repository, excluding known: Set<ObjectID>) t
 
 /// Expects every replica to verify clean and all of them to agree on heads, operations and
 /// fingerprint (and the cached state to agree with the recomputed one).
-private func expectConverged(_ replicas: [Repository], _ what: String,
+func expectConverged(_ replicas: [Repository], _ what: String,
                              sourceLocation: SourceLocation = #_sourceLocation) throws {
     guard let first = replicas.first else { return }
     let referenceHeads = try first.heads().sorted()
