@@ -69,6 +69,6 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "HGSyncTests", dependencies: ["HGTestSupport", "HGSync", "HGCore", "HGCrypto"], exclude: ["Vectors"], swiftSettings: strict),
-        .testTarget(name: "CLITests", dependencies: ["hg-bft", "HGSync", "HGCore", "HGCrypto"], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["hg-bft", "HGSync", "HGCore", "HGCrypto", "HGStore", "HGState"], swiftSettings: strict),
     ]
 )
