@@ -41,6 +41,64 @@ struct IndependentCheckerTests {
         #expect(checkerHeads == toolHeads, "heads differ:\n\(heads)\n\(check)")
     }
 
+    @Test("the checker computes the membership (ACCESS-CONTROL.md 4) and the state from changes with effect as hg-bft does")
+    func checkerAgreesOnMembership() throws {
+        let base = try TempDir("indep-members")
+        let repo = try Checker.buildMembershipRepository(in: base)
+        let a = repo.founder
+
+        // The scenario went as ACCESS-CONTROL.md says it must (from hg-bft's own view).
+        let list = try Checker.memberList(in: a)
+        let roles = list.members.mapValues(\.role)
+        #expect(roles[repo.peer("a")] == "admin", "\(list)")
+        #expect(roles[repo.peer("w")] == "writer", "\(list)")
+        #expect(roles[repo.peer("d")] == nil, "the removed writer is still a member: \(list)")
+        #expect(roles[repo.survivor] == "writer", "the surviving admin was demoted: \(list)")
+        #expect(roles[repo.loser] == nil, "the outranked admin is still a member: \(list)")
+        #expect(!list.withoutEffect.isEmpty, "the loser's concurrent removal must be without effect: \(list)")
+
+        let verify = try CLI.ok(["verify"], in: a)
+        let toolFingerprint = Checker.value(after: "state fingerprint: ", in: verify.stdout)
+        #expect(toolFingerprint?.count == 64, "verify printed no fingerprint: \(verify)")
+        let heads = try CLI.ok(["heads"], in: a).stdout.split(separator: "\n")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+
+        let check = try Checker.run([a.path])
+        #expect(check.status == 0, "checker rejected the repository: \(check)")
+        #expect(check.stdout.contains("clean: no problems found"), "\(check)")
+        #expect(Checker.value(after: "state fingerprint: ", in: check.stdout) == toolFingerprint,
+                "fingerprints differ:\n\(verify)\n\(check)")
+        let checkerHeads = check.stdout.split(separator: "\n").filter { $0.hasPrefix("head ") }
+            .map { String($0.dropFirst("head ".count)) }
+        #expect(checkerHeads == heads, "heads differ:\n\(heads)\n\(check)")
+
+        // Members, roles, ranks, the add that gives each rank, and 'contested' (section 4, step 4).
+        let checkerMembers = Checker.members(in: check.stdout)
+        #expect(checkerMembers == list.members, "members differ:\nhg-bft: \(list.members)\nchecker: \(checkerMembers)\n\(check)")
+        #expect(Checker.value(after: "admin quorum: ", in: check.stdout)?.hasPrefix("\(list.quorum) ") == true, "\(check)")
+        let checkerVoid = Set(check.stdout.split(separator: "\n").filter { $0.hasPrefix("without effect ") }
+            .map { String($0.split(separator: " ")[2]) })
+        #expect(checkerVoid == Set(list.withoutEffect),
+                "membership operations without effect differ:\nhg-bft: \(list.withoutEffect)\n\(check)")
+        // The removed writer's concurrent commit has no effect (and is the only change without one).
+        let voidChanges = check.stdout.split(separator: "\n").filter { $0.hasPrefix("change without effect ") }
+        #expect(voidChanges.count == 1 && voidChanges.first?.hasSuffix(" by \(repo.peer("d"))") == true, "\(check)")
+
+        // The same through the state: the removed writer's file never appears; the others do.
+        try CLI.ok(["checkout"], in: a)
+        let fm = FileManager.default
+        #expect(!fm.fileExists(atPath: a.appendingPathComponent("removed.txt").path), "a write without effect is in the state")
+        #expect(fm.fileExists(atPath: a.appendingPathComponent("writer.txt").path))
+        #expect(fm.fileExists(atPath: a.appendingPathComponent("demoted.txt").path), "a demoted admin still writes")
+
+        // Every replica that synced everything agrees with the checker too.
+        try CLI.ok(["sync", "-q", a.path], in: repo.replica("d"))
+        let removed = try Checker.run([repo.replica("d").path])
+        #expect(removed.status == 0, "\(removed)")
+        #expect(Checker.value(after: "state fingerprint: ", in: removed.stdout) == toolFingerprint, "\(removed)")
+        #expect(Checker.members(in: removed.stdout) == list.members, "\(removed)")
+    }
+
     @Test("the checker reads packs (5.5.1) written by hg-bft-bench populate")
     func checkerReadsPacks() throws {
         let dir = try TempDir("indep-pack")
@@ -68,7 +126,7 @@ struct IndependentCheckerTests {
 
     enum Tamper: String, CaseIterable, CustomTestStringConvertible {
         case objectByte, indexPayload, indexChecksum, indexCutBeforeHeadsStamp, headsLine, headsStampLeadingZero,
-             refTip, refMissing, stateChecksum, worktreeChecksum, identityMode
+             refTip, refMissing, stateChecksum, membersChecksum, worktreeChecksum, identityMode
         var testDescription: String { rawValue }
     }
 
@@ -109,6 +167,8 @@ struct IndependentCheckerTests {
             try FileManager.default.removeItem(at: try Checker.onlyRef(in: meta))
         case .stateChecksum:
             try Checker.flip(meta.appendingPathComponent("index/state"), at: -1)
+        case .membersChecksum:
+            try Checker.flip(meta.appendingPathComponent("index/members"), at: -1)
         case .worktreeChecksum:
             try Checker.flip(meta.appendingPathComponent("index/worktree"), at: -1)
         case .identityMode:
@@ -124,7 +184,7 @@ struct IndependentCheckerTests {
     }
 
     enum Recoverable: String, CaseIterable, CustomTestStringConvertible {
-        case tornTail, refBehind, stateCacheMissing, worktreeCacheMissing
+        case tornTail, refBehind, stateCacheMissing, membersCacheMissing, worktreeCacheMissing
         var testDescription: String { rawValue }
     }
 
@@ -146,6 +206,8 @@ struct IndependentCheckerTests {
             try Checker.editFirstLine(try Checker.onlyRef(in: meta)) { _ in "hg-bft ref v1 16" }
         case .stateCacheMissing:
             try FileManager.default.removeItem(at: meta.appendingPathComponent("index/state"))
+        case .membersCacheMissing:
+            try FileManager.default.removeItem(at: meta.appendingPathComponent("index/members"))
         case .worktreeCacheMissing:
             try FileManager.default.removeItem(at: meta.appendingPathComponent("index/worktree"))
         }
@@ -231,6 +293,123 @@ enum Checker {
         try dir.write("docs/guide.txt", "guide, again\n")
         try FileManager.default.removeItem(at: dir.path("docs/deep"))
         try CLI.ok(["commit", "-m", "recreate a deleted path, remove a directory"], in: dir.url)
+    }
+
+    /// One member as `hg-bft member list --json` and the checker's `member` lines show it.
+    struct Member: Equatable, CustomStringConvertible {
+        var role: String
+        var rank: Int
+        var addedIn: String
+        var contested: Bool
+        var description: String { "\(role) rank \(rank) in \(addedIn.prefix(12))\(contested ? " contested" : "")" }
+    }
+
+    /// The replicas of `buildMembershipRepository`, by name, and who won the mutual removal.
+    struct MembershipRepository {
+        let base: TempDir
+        let ids: [String: String]
+        let survivor: String
+        let loser: String
+        var founder: URL { replica("a") }
+        func replica(_ name: String) -> URL { base.path(name) }
+        func peer(_ name: String) -> String { ids[name] ?? "?" }
+    }
+
+    /// Several members, built with the real CLI: the founder `a`, admins `b` and `c`, writers `w`
+    /// and `d`. `w` commits; `a` removes `d` while `d` commits without having synced the removal
+    /// (then syncs: that write has no effect); `b` and `c` remove each other concurrently
+    /// (seniority decides); `a` demotes the survivor, who then commits as a writer. Ends with `a`
+    /// holding every operation.
+    static func buildMembershipRepository(in base: TempDir) throws -> MembershipRepository {
+        let names = ["a", "b", "c", "d", "w"]
+        let a = base.path("a")
+        try FileManager.default.createDirectory(at: a, withIntermediateDirectories: true)
+        try CLI.ok(["init"], in: a)
+        try Data("founded\n".utf8).write(to: a.appendingPathComponent("README.md"))
+        try CLI.ok(["commit", "-m", "founder's first commit"], in: a)
+        for name in names.dropFirst() {
+            try CLI.ok(["clone", a.path, base.path(name).path], in: base.url)
+        }
+        var ids: [String: String] = [:]
+        for name in names {
+            ids[name] = try CLI.ok(["id"], in: base.path(name)).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        try CLI.admit(base.path("b"), by: a, role: "admin")
+        try CLI.admit(base.path("c"), by: a, role: "admin")
+        try CLI.admit(base.path("w"), by: a)
+        try CLI.admit(base.path("d"), by: a)
+        for name in names.dropFirst() { try CLI.ok(["sync", "-q", a.path], in: base.path(name)) }
+
+        // A writer's commits.
+        let w = base.path("w")
+        try Data("one\n".utf8).write(to: w.appendingPathComponent("writer.txt"))
+        try CLI.ok(["commit", "-m", "writer 1"], in: w)
+        try Data("one\ntwo\n".utf8).write(to: w.appendingPathComponent("writer.txt"))
+        try CLI.ok(["commit", "-m", "writer 2"], in: w)
+        try CLI.ok(["sync", "-q", a.path], in: w)
+
+        // A removal, and a concurrent write by the removed member (made before it learnt of it).
+        let d = base.path("d")
+        try CLI.ok(["member", "remove", ids["d"]!], in: a)
+        try Data("written after my removal, without knowing\n".utf8).write(to: d.appendingPathComponent("removed.txt"))
+        try CLI.ok(["commit", "-m", "removed member's concurrent write"], in: d)
+        try CLI.ok(["sync", "-q", a.path], in: d)
+        try Data("again\n".utf8).write(to: d.appendingPathComponent("again.txt"))
+        let refused = try CLI.run(["commit", "-m", "after learning of the removal"], in: d)
+        #expect(refused.status != 0, "a removed member committed after syncing its removal: \(refused)")
+        try FileManager.default.removeItem(at: d.appendingPathComponent("again.txt"))
+
+        // Two admins remove each other concurrently.
+        let b = base.path("b"), c = base.path("c")
+        try CLI.ok(["sync", "-q", a.path], in: b)
+        try CLI.ok(["sync", "-q", a.path], in: c)
+        try CLI.ok(["member", "remove", ids["c"]!], in: b)
+        try CLI.ok(["member", "remove", ids["b"]!], in: c)
+        try CLI.ok(["sync", "-q", a.path], in: b)
+        try CLI.ok(["sync", "-q", a.path], in: c)
+        try CLI.ok(["sync", "-q", a.path], in: b)
+        let afterRemovals = try memberList(in: a)
+        let bStays = afterRemovals.members[ids["b"]!] != nil
+        let cStays = afterRemovals.members[ids["c"]!] != nil
+        try #require(bStays != cStays, "exactly one of two mutually removing admins must stay: \(afterRemovals)")
+        let survivorName = bStays ? "b" : "c"
+        let survivor = base.path(survivorName)
+
+        // A demotion; the demoted admin is still a writer.
+        try CLI.ok(["member", "role", ids[survivorName]!, "writer"], in: a)
+        try CLI.ok(["sync", "-q", a.path], in: survivor)
+        try Data("demoted, still writing\n".utf8).write(to: survivor.appendingPathComponent("demoted.txt"))
+        try CLI.ok(["commit", "-m", "a demoted admin's write"], in: survivor)
+        try CLI.ok(["sync", "-q", a.path], in: survivor)
+        return MembershipRepository(base: base, ids: ids, survivor: ids[survivorName]!,
+                                    loser: ids[bStays ? "c" : "b"]!)
+    }
+
+    /// `hg-bft member list --json`: members by peer id, the quorum, the operations without effect.
+    static func memberList(in dir: URL) throws -> (members: [String: Member], quorum: Int, withoutEffect: [String]) {
+        let result = try CLI.ok(["member", "list", "--json"], in: dir)
+        let json = try #require(try JSONSerialization.jsonObject(with: result.stdoutBytes) as? [String: Any], "\(result)")
+        var members: [String: Member] = [:]
+        for entry in json["members"] as? [[String: Any]] ?? [] {
+            guard let peer = entry["peer"] as? String else { continue }
+            members[peer] = Member(role: entry["role"] as? String ?? "?", rank: entry["rank"] as? Int ?? -1,
+                                   addedIn: entry["addedIn"] as? String ?? "?",
+                                   contested: entry["contested"] as? Bool ?? false)
+        }
+        let void = (json["withoutEffect"] as? [[String: Any]] ?? []).compactMap { $0["operation"] as? String }
+        return (members, json["quorum"] as? Int ?? -1, void)
+    }
+
+    /// The checker's `member <peer-id> <role> rank <n> added-in <id> [contested]` lines.
+    static func members(in output: String) -> [String: Member] {
+        var members: [String: Member] = [:]
+        for line in output.split(separator: "\n") where line.hasPrefix("member ") {
+            let words = line.split(separator: " ").map(String.init)
+            guard words.count >= 7, words[3] == "rank", words[5] == "added-in" else { continue }
+            members[words[1]] = Member(role: words[2], rank: Int(words[4]) ?? -1, addedIn: words[6],
+                                       contested: words.count > 7 && words[7] == "contested")
+        }
+        return members
     }
 
     static func setMode(_ mode: Int, _ url: URL) throws {

@@ -46,6 +46,34 @@ struct IndependentSyncClientTests {
         #expect(SyncClient.value(after: "state fingerprint: ", in: after.stdout) == toolFingerprint)
     }
 
+    @Test("the client accepts membership operations (kind 0x03), applies rule 6 and agrees with verify on the state from changes with effect")
+    func clientClonesMembershipHistory() throws {
+        let base = try TempDir("indep-sync-members")
+        let repo = try Checker.buildMembershipRepository(in: base)
+        let a = repo.founder
+        let verify = try CLI.ok(["verify"], in: a)
+        let toolFingerprint = SyncClient.value(after: "state fingerprint: ", in: verify.stdout)
+        #expect(toolFingerprint?.count == 64, "verify printed no fingerprint: \(verify)")
+        let heads = try CLI.ok(["heads"], in: a).stdout.split(separator: "\n")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let list = try Checker.memberList(in: a)
+
+        let command = "\(SyncClient.quote(CLI.binary)) serve \(SyncClient.quote(a.path))"
+        let client = try SyncClient.python([SyncClient.script.path, "--exec", command])
+        #expect(client.status == 0, "the client failed: \(client)")
+        #expect(SyncClient.value(after: "state fingerprint: ", in: client.stdout) == toolFingerprint,
+                "fingerprints differ:\n\(verify)\n\(client)")
+        let clientHeads = client.stdout.split(separator: "\n").filter { $0.hasPrefix("heads ") }
+            .map { String($0.dropFirst("heads ".count)) }
+        #expect(clientHeads == heads, "heads differ:\n\(heads)\n\(client)")
+        var clientRoles: [String: String] = [:]
+        for line in client.stdout.split(separator: "\n") where line.hasPrefix("member ") {
+            let words = line.split(separator: " ").map(String.init)
+            if words.count >= 3 { clientRoles[words[1]] = words[2] }
+        }
+        #expect(clientRoles == list.members.mapValues(\.role), "members differ:\n\(list.members)\n\(client)")
+    }
+
     @Test("the client decodes and re-encodes every frame of the protocol vectors byte-identically")
     func clientReadsProtocolVectors() throws {
         let vectors = SyncClient.packageRoot.appendingPathComponent("Tests/HGSyncTests/Vectors/protocol-examples.txt")

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Independent reader and verifier for the hg-bft storage format, version 1.
 
-Written from docs/FORMAT.md alone (no knowledge of the Swift sources), to prove
-that the document is enough to read and audit a repository.
+Written from docs/FORMAT.md and docs/ACCESS-CONTROL.md alone (no knowledge of the Swift
+sources), to prove that the documents are enough to read and audit a repository: objects,
+validity (including rule 6, the author's role in its causal past), the membership function
+and the state computed from the changes with effect.
 
 Usage:
     python3 hgbft_check.py <repository-root>     audit a repository
@@ -14,7 +16,11 @@ Requires Python 3.8+ and the `cryptography` package (to derive the identity's pu
 key from its seed, and to re-sign the worked examples). Signature verification is done
 here in pure Python with libsodium 1.0.18's rules (FORMAT.md 2.8), not by the package.
 
-Output: summary lines; "equivocation:" lines (one per pair, not a problem); "note:"
+Output: summary lines, among them "admin quorum: K (epoch E)", one
+"member <peer-id> <admin|writer> rank <n|unranked> [added-in <add id>] [contested]" line per
+member, "without effect <id> <operation>: <reason>" per membership operation without effect
+and "change without effect <id> by <peer-id>" per change without effect; "equivocation:"
+lines (one per pair, not a problem); "note:"
 lines for states FORMAT.md says readers recover from (stale or behind caches and refs, a
 torn tail); "warning:" lines; "problem:" lines, which make the exit status 1.
 """
@@ -50,6 +56,17 @@ FORMAT_VERSION = 0x01
 
 KIND_GENESIS = 0x01
 KIND_CHANGE = 0x02
+KIND_MEMBERSHIP = 0x03                           # 2.11
+
+ACTION_ADD = 0x01                                # 2.11 membership actions
+ACTION_REMOVE = 0x02
+ACTION_SET_ROLE = 0x03
+ACTION_SET_QUORUM = 0x04
+ROLE_ADMIN = 0x01                                # 2.11 role bytes
+ROLE_WRITER = 0x02
+ROLE_NAMES = {ROLE_ADMIN: "admin", ROLE_WRITER: "writer"}
+ACTION_NAMES = {ACTION_ADD: "add", ACTION_REMOVE: "remove", ACTION_SET_ROLE: "set-role",
+                ACTION_SET_QUORUM: "set-quorum"}
 
 MODE_DELETE = 0x00
 MODE_FILE = 0x01
@@ -69,6 +86,7 @@ MAX_LOOSE_FILE = 67_108_866 + 67_108 + 4_096     # 5.5: largest object + zlib ex
 FORMAT_MARKER = b"hg-bft repository format 1\n"  # 5.1 (27 bytes)
 INDEX_HEADER = b"hg-bft index v1\n"              # 5.6 (16 bytes)
 STATE_HEADER = b"hg-bft state v1\n"              # 5.9 (16 bytes)
+MEMBERS_HEADER = b"hg-bft members v1\n"          # 5.9.1 (18 bytes)
 WORKTREE_HEADER = b"hg-bft worktree1"            # 5.10 (16 bytes, no newline)
 PACK_HEADER = b"hg-bft pack v1\n\x00"            # 5.5.1 (16 bytes)
 PACK_INDEX_HEADER = b"hg-bft packidx1\n"         # 5.5.1 (16 bytes)
@@ -440,6 +458,12 @@ class Operation:
         # change
         self.message = b""
         self.entries = []  # (path bytes, mode, blob id or None)
+        # membership (2.11)
+        self.action = None
+        self.member = None      # target key (add, remove, set role)
+        self.role = None        # ROLE_ADMIN / ROLE_WRITER (add, set role)
+        self.epoch = None       # set quorum
+        self.new_quorum = None  # set quorum
 
     @property
     def signed_message(self) -> bytes:
@@ -450,7 +474,20 @@ class Operation:
             return "genesis"
         if self.kind == KIND_CHANGE:
             return "change"
+        if self.kind == KIND_MEMBERSHIP:
+            return "membership"
         return f"extension 0x{self.kind:02x}"
+
+    def describe(self) -> str:
+        """A membership operation in words (for reports)."""
+        if self.kind != KIND_MEMBERSHIP:
+            return self.kind_name()
+        if self.action == ACTION_SET_QUORUM:
+            return f"set-quorum epoch {self.epoch} value {self.new_quorum}"
+        text = f"{ACTION_NAMES[self.action]} {peer_id_text(self.member)}"
+        if self.role is not None:
+            text += f" {ROLE_NAMES[self.role]}"
+        return text
 
 
 def decode_blob(enc: bytes) -> Blob:
@@ -491,7 +528,7 @@ def decode_operation(enc: bytes) -> Operation:
     op.parents = parents
     op.timestamp = r.varint("timestamp")
     op.kind = r.byte("kind")
-    if op.kind < 0x80 and op.kind not in (KIND_GENESIS, KIND_CHANGE):
+    if op.kind < 0x80 and op.kind not in (KIND_GENESIS, KIND_CHANGE, KIND_MEMBERSHIP):
         raise DecodeError(f"undefined critical kind 0x{op.kind:02x}")
     blen = r.varint("body length")
     op.body = r.take(blen, "body")
@@ -507,6 +544,8 @@ def decode_operation(enc: bytes) -> Operation:
     else:
         if op.kind == KIND_CHANGE:
             _decode_change_body(op)
+        elif op.kind == KIND_MEMBERSHIP:
+            _decode_membership_body(op)
         if not op.parents:
             raise DecodeError("non-genesis operation has no parents")
     op.id = object_id(enc)
@@ -550,6 +589,40 @@ def _decode_change_body(op: Operation):
     if not r.at_end():
         raise DecodeError("bytes left over in change body")
     op.entries = entries
+
+
+def _decode_membership_body(op: Operation):
+    """2.11: action byte, then its fields; every other action or role byte, a truncated
+    field and trailing bytes are rejected. The member key is not checked to be a point."""
+    r = Reader(op.body)
+    action = r.byte("membership action")
+    if action in (ACTION_ADD, ACTION_SET_ROLE):
+        op.member = r.take(32, "member key")
+        role = r.byte("role")
+        if role not in (ROLE_ADMIN, ROLE_WRITER):
+            raise DecodeError(f"unknown role byte 0x{role:02x}")
+        op.role = role
+    elif action == ACTION_REMOVE:
+        op.member = r.take(32, "member key")
+    elif action == ACTION_SET_QUORUM:
+        op.epoch = r.varint("quorum epoch")
+        q = r.varint("quorum")
+        if not 1 <= q <= 255:
+            raise DecodeError(f"quorum {q} outside 1..255")
+        op.new_quorum = q
+    else:
+        raise DecodeError(f"unknown membership action 0x{action:02x}")
+    if not r.at_end():
+        raise DecodeError("bytes left over in membership body")
+    op.action = action
+
+
+def encode_membership_body(op: Operation) -> bytes:
+    if op.action in (ACTION_ADD, ACTION_SET_ROLE):
+        return bytes([op.action]) + op.member + bytes([op.role])
+    if op.action == ACTION_REMOVE:
+        return bytes([op.action]) + op.member
+    return bytes([op.action]) + encode_varint(op.epoch) + encode_varint(op.new_quorum)
 
 
 def decode_object(enc: bytes):
@@ -662,6 +735,273 @@ def decode_state(r: Reader) -> dict:
 
 def fingerprint(state_encoding: bytes) -> bytes:
     return blake2b256(STATE_DOMAIN + state_encoding)
+
+
+# --------------------------------------------------------------------------
+# Access control: rule 6 (FORMAT.md 3), effect (FORMAT.md 4), the membership
+# function (docs/ACCESS-CONTROL.md section 4)
+# --------------------------------------------------------------------------
+
+class Ancestry:
+    """Strict ancestry (x ≺ y) between operations registered parents-first, as bitsets.
+    Parents that were never registered are ignored."""
+
+    def __init__(self):
+        self.bit = {}   # id -> 1 << registration index
+        self.anc = {}   # id -> union of the bits of its strict ancestors
+
+    def add(self, op):
+        if op.id in self.bit:
+            return
+        a = 0
+        for p in op.parents:
+            if p in self.bit:
+                a |= self.anc[p] | self.bit[p]
+        self.bit[op.id] = 1 << len(self.bit)
+        self.anc[op.id] = a
+
+    def before(self, x: bytes, y: bytes) -> bool:
+        """x ≺ y: x is a strict ancestor of y."""
+        return bool(self.anc[y] & self.bit[x])
+
+    def concurrent(self, x: bytes, y: bytes) -> bool:
+        return x != y and not self.before(x, y) and not self.before(y, x)
+
+
+UNRANKED = (float("inf"), b"")   # "unranked and least senior" (ACCESS-CONTROL.md 4, step 1)
+
+
+class Membership:
+    """The membership function of ACCESS-CONTROL.md section 4, from its text alone.
+
+    `genesis` is the genesis operation (founder, id, admin quorum k0); `ops` a set E of valid
+    membership operations (kind 0x03; the genesis is not in E) that holds, with each operation,
+    every membership operation among its ancestors; `ancestry` answers x ≺ y for every
+    operation involved (and for any other operation later asked about in role_at/has_effect).
+
+    Results: members {key: role}, seniority {key: (rank, id)}, quorum, epoch, without_effect
+    {id: reason} (V), removed {key: [applied removal ids]} (R), applied [ids in order].
+    """
+
+    def __init__(self, genesis, ops, ancestry: Ancestry):
+        self.genesis = genesis
+        self.founder = genesis.author
+        self.anc = ancestry
+        self.ops = sorted(ops, key=lambda o: ancestry.bit[o.id])   # parents first
+        self.by_id = {o.id: o for o in self.ops}
+        # grants per peer: (id, role); the genesis is a grant of admin to the founder (1)
+        self.grants = {self.founder: [(genesis.id, ROLE_ADMIN)]}
+        for o in self.ops:
+            if o.action in (ACTION_ADD, ACTION_SET_ROLE):
+                self.grants.setdefault(o.member, []).append((o.id, o.role))
+        self._seniority()
+        self._quorum()
+        self._removals()
+        self._members()
+
+    # Step 1: seniority (Dijkstra on the add graph; only adds count)
+    def _seniority(self):
+        adds_by = {}
+        for o in self.ops:
+            if o.action == ACTION_ADD:
+                adds_by.setdefault(o.author, []).append(o)
+        key = {self.founder: (1, self.genesis.id)}
+        settled = set()
+        heap = [(1, self.genesis.id, self.founder)]
+        while heap:
+            rank, kid, p = heapq.heappop(heap)
+            if p in settled or key[p] != (rank, kid):
+                continue
+            settled.add(p)
+            for add in adds_by.get(p, []):
+                q = add.member
+                if q in settled:
+                    continue
+                offer = (rank + 1, add.id)
+                if q not in key or offer < key[q]:
+                    key[q] = offer
+                    heapq.heappush(heap, (rank + 1, add.id, q))
+        self.seniority = key
+
+    def senior_key(self, peer: bytes):
+        return self.seniority.get(peer, UNRANKED)
+
+    # Step 2: the admin quorum
+    def _quorum(self):
+        proposals = {}   # epoch -> value -> set of authors
+        for o in self.ops:
+            if o.action == ACTION_SET_QUORUM:
+                proposals.setdefault(o.epoch, {}).setdefault(o.new_quorum, set()).add(o.author)
+        k, e = self.genesis.quorum, 0
+        while True:
+            backed = {v: a for v, a in proposals.get(e, {}).items() if len(a) >= k}
+            if not backed:
+                break
+            k = min(backed, key=lambda v: (-len(backed[v]), v))
+            e += 1
+        self.quorum, self.epoch = k, e
+
+    # The role of peer p at operation n, given V and R
+    def role_at(self, p: bytes, n: bytes, V: dict, R: dict):
+        before = self.anc.before
+        earlier = [r for r in R.get(p, ()) if before(r, n)]
+        live = [(g, role) for g, role in self.grants.get(p, ())
+                if g not in V and before(g, n) and not any(before(g, r) for r in earlier)]
+        return self._role_of(live)
+
+    def _role_of(self, live):
+        if not live:
+            return None
+        before = self.anc.before
+        latest = [(g, role) for g, role in live if not any(before(g, h) for h, _ in live)]
+        return ROLE_WRITER if any(role == ROLE_WRITER for _, role in latest) else ROLE_ADMIN
+
+    def _close(self, V: dict, R: dict):
+        """Closing V under R: "repeat until nothing changes — every operation e in E not in V
+        whose author's role at e is not admin goes into V". Read as rounds: each round finds
+        every such operation against V as it was at the start of the round, then adds them
+        all. (Adding one at a time in a parents-first order gives other results when voiding
+        a demotion restores its target's admin role; hg-bft agrees with rounds.)"""
+        while True:
+            found = [e.id for e in self.ops
+                     if e.id not in V and self.role_at(e.author, e.id, V, R) != ROLE_ADMIN]
+            if not found:
+                return
+            for oid in found:
+                V[oid] = "unsupported"
+
+    # Step 3: removals
+    def _removals(self):
+        V, R = {}, {}
+        self._close(V, R)
+        removers = {}
+        for o in self.ops:
+            if o.action == ACTION_REMOVE:
+                removers.setdefault(o.member, set()).add(o.author)
+        backed = {p for p, authors in removers.items() if len(authors) >= self.quorum}
+        removal_like = [o for o in self.ops if o.action == ACTION_REMOVE
+                        or (o.action == ACTION_SET_ROLE and o.role == ROLE_WRITER)]
+        removal_like.sort(key=lambda o: (0 if o.action == ACTION_REMOVE and o.member in backed else 1,
+                                         self.senior_key(o.author), o.id))
+        applied = []
+        concurrent = self.anc.concurrent
+        for r in removal_like:
+            if r.id in V:
+                continue
+            p = r.member
+            is_removal = r.action == ACTION_REMOVE
+            T = dict(V)
+            for e in self.ops:
+                if e.id in T or not concurrent(e.id, r.id):
+                    continue
+                grants = e.action in (ACTION_ADD, ACTION_SET_ROLE) and e.member == p \
+                    and (is_removal or e.role == ROLE_ADMIN)
+                if e.author == p or grants:
+                    T[e.id] = f"concurrent with removal {r.id.hex()}"
+            R2 = {q: list(v) for q, v in R.items()}
+            if is_removal:
+                R2.setdefault(p, []).append(r.id)
+            self._close(T, R2)
+            hit = next((a for a in applied if a in T), None)
+            if hit is not None:
+                V[r.id] = f"overridden by {hit.hex()}"
+                continue
+            if r.id in T:
+                V[r.id] = T[r.id]
+                continue
+            V, R = T, R2
+            applied.append(r.id)
+        self._close(V, R)
+        self.without_effect, self.removed, self.applied = V, R, applied
+
+    # Step 4: members
+    def _members(self):
+        before = self.anc.before
+        members = {}
+        for p, grants in self.grants.items():
+            removals = self.removed.get(p, ())
+            live = [(g, role) for g, role in grants
+                    if g not in self.without_effect and not any(before(g, r) for r in removals)]
+            role = self._role_of(live)
+            if role is not None:
+                members[p] = role
+        self.members = members
+        # `member list` extras (section 4, step 4): contested, and the add that gives the rank
+        contested = set()
+        for oid in self.without_effect:
+            o = self.by_id.get(oid)
+            if o is not None:
+                contested.add(o.author)
+                if o.member is not None:
+                    contested.add(o.member)
+        for p, grants in self.grants.items():
+            if p not in members:
+                continue
+            removals = self.removed.get(p, ())
+            live = [(g, role) for g, role in grants
+                    if g not in self.without_effect and not any(before(g, r) for r in removals)]
+            latest = {role for g, role in live if not any(before(g, h) for h, _ in live)}
+            if len(latest) > 1:
+                contested.add(p)
+        self.contested = {p for p in contested if p in members}
+
+    def has_effect(self, op, valid: bool = True) -> bool:
+        """The effect of a change (or extension) operation (section 4, last paragraph)."""
+        a = op.author
+        if valid and a not in self.removed and not any(
+                g in self.without_effect for g, _ in self.grants.get(a, ())):
+            return True   # the documented shortcut, for valid operations only
+        if any(self.anc.concurrent(r, op.id) for r in self.removed.get(a, ())):
+            return False
+        return self.role_at(a, op.id, self.without_effect, self.removed) is not None
+
+
+class Authorisation:
+    """Rule 6 of FORMAT.md section 3 over operations validated parents-first: the author's
+    role in the membership computed from the valid membership operations among the
+    operation's strict ancestors, resolved once per distinct set of them."""
+
+    def __init__(self, genesis, ancestry: Ancestry):
+        self.genesis = genesis
+        self.anc = ancestry
+        self.member_ops = []     # valid membership operations, parents first
+        self.member_mask = 0
+        self.cache = {}          # bitmask of the membership ops in a causal past -> members
+
+    def problem(self, op):
+        """None when op's author holds the needed role in its causal past, else a reason."""
+        if op.id == self.genesis.id:
+            return None
+        mask = self.anc.anc[op.id] & self.member_mask
+        members = self.cache.get(mask)
+        if members is None:
+            past = [o for o in self.member_ops if self.anc.bit[o.id] & mask]
+            members = Membership(self.genesis, past, self.anc).members
+            self.cache[mask] = members
+        role = members.get(op.author)
+        if role is None:
+            return (f"rule 6 (authorised-authors): its author {peer_id_text(op.author)} is not a member "
+                    f"in the membership of its causal past")
+        if op.kind == KIND_MEMBERSHIP and role != ROLE_ADMIN:
+            return (f"rule 6 (authorised-authors): a membership operation by "
+                    f"{peer_id_text(op.author)}, a writer, not an admin, in its causal past")
+        return None
+
+    def accept(self, op):
+        """Records a valid operation (only membership operations matter)."""
+        if op.kind == KIND_MEMBERSHIP:
+            self.member_ops.append(op)
+            self.member_mask |= self.anc.bit[op.id]
+
+    def whole(self) -> Membership:
+        return Membership(self.genesis, self.member_ops, self.anc)
+
+
+def encode_members(stamp: int, members: dict) -> bytes:
+    """5.9.1 index/members for `members` {key: role}, with its checksum."""
+    body = MEMBERS_HEADER + encode_varint(stamp) + encode_varint(len(members)) + b"".join(
+        key + bytes([members[key]]) for key in sorted(members))
+    return body + blake2b256(body)
 
 
 # --------------------------------------------------------------------------
@@ -791,8 +1131,10 @@ class Checker:
         self.compute_heads()
         self.check_heads_file()
         self.check_peer_refs()
+        self.compute_membership()
         self.compute_state()
         self.check_state_cache()
+        self.check_members_cache()
         self.check_worktree_cache()
         self.check_lock()
         return True
@@ -1176,6 +1518,10 @@ class Checker:
                 reason[op.id] = f"parent {missing[0].hex()} is not an operation of the repository"
         # ancestor-derived data
         self.anc_max = {}           # id -> {author: max sequence among strict ancestors}
+        self.ancestry = Ancestry()  # over all indexed operations, in this topological order
+        for op in self.all_topo:
+            self.ancestry.add(op)
+        self.authorisation = None   # rule 6, once the genesis is valid
         for oid in processed:
             op = ops[oid]
             where = f"operation {oid.hex()}"
@@ -1224,6 +1570,18 @@ class Checker:
             if bad_blob:
                 self.problem(where, f"invalid: blob {bad_blob[1].hex()} for {show_path(bad_blob[0])!r} is {bad_blob[2]}")
                 continue
+            # rule 6 (ACCESS-CONTROL.md 2): the author's role in its causal past's membership
+            if not op.parents:
+                self.authorisation = Authorisation(op, self.ancestry)
+            elif self.authorisation is None:
+                self.problem(where, "invalid: rule 6 cannot be decided without a valid genesis")
+                continue
+            else:
+                why = self.authorisation.problem(op)
+                if why:
+                    self.problem(where, f"invalid: {why}")
+                    continue
+            self.authorisation.accept(op)
             self.anc_max[oid] = past
             self.valid[oid] = op
             self.topo.append(op)
@@ -1399,21 +1757,30 @@ class Checker:
             return None
         return stamp, seqs.pop(), ids
 
+    # -- ACCESS-CONTROL.md 4: the membership of the whole history ------------------
+
+    def compute_membership(self):
+        """The membership function over every valid membership operation, and which changes
+        have effect (FORMAT.md 4)."""
+        self.membership = self.authorisation.whole() if self.authorisation is not None else None
+        self.no_effect_changes = []
+        if self.membership is None:
+            return
+        for op in self.all_topo:
+            if op.kind == KIND_CHANGE and not self.membership.has_effect(op, op.id in self.valid):
+                self.no_effect_changes.append(op)
+
     # -- 4 State -----------------------------------------------------------------
 
     def compute_state(self):
-        # Over all indexed operations, valid or not (3), in a topological order.
-        bit = {}
-        anc = {}
-        for i, op in enumerate(self.all_topo):
-            bit[op.id] = 1 << i
-            a = 0
-            for p in op.parents:
-                if p in bit:
-                    a |= anc[p] | bit[p]
-            anc[op.id] = a
+        # Over all indexed operations, valid or not (3), in a topological order; only
+        # changes with effect take part (FORMAT.md 4).
+        bit, anc = self.ancestry.bit, self.ancestry.anc
+        void = {op.id for op in self.no_effect_changes}
         writes = {}
         for i, op in enumerate(self.all_topo):
+            if op.id in void:
+                continue
             for path, mode, blob in op.entries:
                 writes.setdefault(path, []).append((i, op.id, mode, blob))
         state = {}
@@ -1481,6 +1848,51 @@ class Checker:
         if body != self.state_encoding or cached != self.state:
             self.problem(where, f"current cache disagrees with the state computed from the operations "
                                 f"(cache fingerprint {fingerprint(body).hex()})")
+
+    # -- 5.9.1 ---------------------------------------------------------------------
+
+    def check_members_cache(self):
+        where = self.rel("index", "members")
+        data = self.read("index", "members")
+        if data is None:
+            return  # derived and not fsynced (5.12): commands recompute it
+        if len(data) < len(MEMBERS_HEADER) + 32 or data[:len(MEMBERS_HEADER)] != MEMBERS_HEADER:
+            self.problem(where, "unparsable: bad header or too short")
+            return
+        if blake2b256(data[:-32]) != data[-32:]:
+            self.problem(where, "checksum mismatch (damaged)")
+            return
+        r = Reader(data[:-32])
+        r.pos = len(MEMBERS_HEADER)
+        cached = {}
+        try:
+            stamp = r.varint("stamp")
+            count = r.varint("count")
+            prev = None
+            for _ in range(count):
+                key = r.take(32, "member key")
+                role = r.byte("role")
+                if role not in (ROLE_ADMIN, ROLE_WRITER):
+                    raise DecodeError(f"unknown role byte 0x{role:02x}")
+                if prev is not None and not prev < key:
+                    raise DecodeError("members not strictly ascending by key")
+                prev = key
+                cached[key] = role
+            if not r.at_end():
+                raise DecodeError("bytes between the members and the checksum")
+        except DecodeError as e:
+            self.problem(where, f"unparsable: {e}")
+            return
+        if stamp != self.index_length:
+            self.note(where, f"stale: reflects index length {stamp}, index is {self.index_length} bytes")
+            return
+        if self.membership is None:
+            return
+        if cached != self.membership.members:
+            def show(ms):
+                return ", ".join(f"{peer_id_text(k)[:14]} {ROLE_NAMES[v]}" for k, v in sorted(ms.items())) or "none"
+            self.problem(where, f"current cache lists {show(cached)}; the operations define "
+                                f"{show(self.membership.members)} (invariant membership)")
 
     # -- 5.10 ----------------------------------------------------------------------
 
@@ -1560,6 +1972,22 @@ class Checker:
         if hasattr(self, "heads"):
             for h in self.heads:
                 out.append(f"head {h.hex()}")
+        m = getattr(self, "membership", None)
+        if m is not None:
+            out.append(f"admin quorum: {m.quorum} (epoch {m.epoch})")
+            for key in sorted(m.members):
+                rank = m.senior_key(key)[0]
+                rank_text = "unranked" if rank == UNRANKED[0] else str(rank)
+                line = f"member {peer_id_text(key)} {ROLE_NAMES[m.members[key]]} rank {rank_text}"
+                if rank != UNRANKED[0]:
+                    line += f" added-in {m.senior_key(key)[1].hex()}"
+                if key in m.contested:
+                    line += " contested"
+                out.append(line)
+            for oid, reason in sorted(m.without_effect.items()):
+                out.append(f"without effect {oid.hex()} {m.by_id[oid].describe()}: {reason}")
+            for op in self.no_effect_changes:
+                out.append(f"change without effect {op.id.hex()} by {peer_id_text(op.author)}")
         if hasattr(self, "fingerprint"):
             out.append(f"state: {len(self.state)} paths ever written, {self.present} present, "
                        f"{self.conflicts} in conflict")
@@ -1705,6 +2133,34 @@ def main_vectors(path: str) -> int:
     if c is not None and blob is not None:
         check(any(b == blob.id for _, m, b in c.entries if m != MODE_DELETE), "change writes the vector blob")
 
+    # membership bodies: FORMAT.md 2.11's example and each rejection it lists
+    def membership_body(body: bytes):
+        op = Operation()
+        op.kind, op.body = KIND_MEMBERSHIP, body
+        _decode_membership_body(op)
+        return op
+    key42 = bytes([0x42]) * 32
+    example = bytes.fromhex("0322" + "01" + "42" * 32 + "02")   # kind, body length, body
+    try:
+        m = membership_body(example[2:])
+        check(example[1] == len(example) - 2 and m.action == ACTION_ADD and m.member == key42
+              and m.role == ROLE_WRITER and encode_membership_body(m) == example[2:],
+              "FORMAT.md 2.11 example: an add of 42..42 as writer, 34 body bytes, re-encodes")
+    except DecodeError as e:
+        check(False, f"FORMAT.md 2.11 example decodes: {e}")
+    for body, what in ((b"", "an empty body"), (b"\x05" + key42, "action 0x05"),
+                       (b"\x00" + key42, "action 0x00"), (b"\x01" + key42 + b"\x03", "role byte 0x03"),
+                       (b"\x03" + key42 + b"\x00", "set-role with role byte 0x00"),
+                       (b"\x01" + key42, "an add without its role byte"), (b"\x02" + key42[:31], "a truncated key"),
+                       (b"\x02" + key42 + b"\x00", "a trailing byte"), (b"\x04\x00\x00", "quorum 0"),
+                       (b"\x04\x00\x80\x02", "quorum 256"), (b"\x04\x80\x00\x01", "a non-minimal epoch"),
+                       (b"\x04\x00", "a set-quorum without its quorum")):
+        try:
+            membership_body(body)
+            check(False, f"a membership body with {what} is rejected")
+        except DecodeError:
+            check(True, f"a membership body with {what} is rejected")
+
     # varint examples from FORMAT.md 1.1
     for value, hexs in ((0, "00"), (127, "7f"), (128, "8001"), (300, "ac02"),
                         (1763683200000, "80d8d79daa33")):
@@ -1726,6 +2182,8 @@ def main_vectors(path: str) -> int:
 def reencode_operation(op: Operation) -> bytes:
     if op.kind == KIND_GENESIS:
         body = encode_varint(op.quorum) + op.nonce
+    elif op.kind == KIND_MEMBERSHIP:
+        body = encode_membership_body(op)
     elif op.kind == KIND_CHANGE:
         parts = [encode_varint(len(op.message)), op.message, encode_varint(len(op.entries))]
         for path, mode, blob in op.entries:

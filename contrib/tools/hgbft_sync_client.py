@@ -3,7 +3,8 @@
 
 Written from docs/PROTOCOL.md (and docs/FORMAT.md for the objects) alone, without the Swift
 sources, to prove that the documents are enough to speak the protocol. Object decoding, the
-signature check and the state encoding are reused from hgbft_check.py (written from FORMAT.md).
+signature check, the state encoding and the membership function (rule 6 of FORMAT.md section 3,
+docs/ACCESS-CONTROL.md) are reused from hgbft_check.py (written from those documents).
 
 Usage:
     python3 hgbft_sync_client.py --exec "CMD" [--out DIR] [--timeout S]
@@ -12,7 +13,8 @@ Usage:
             operations N
             blobs M
             heads <hex>              (one line per head, ascending)
-            state fingerprint: <hex>
+            member <peer-id> <role>  (one line per member, by key)
+            state fingerprint: <hex>  (of the changes with effect)
         With --out DIR, every received object is also written to DIR/<hex id> (raw canonical
         encoding; not a repository).
 
@@ -411,7 +413,7 @@ class Session:
 # --------------------------------------------------------------------------
 
 def validate(received: dict, repo_id: bytes, peer_heads):
-    """Returns (ops in parents-first order, blobs, heads, problems)."""
+    """Returns (ops in parents-first order, blobs, heads, problems, membership)."""
     problems = []
     ops = {i: o for i, o in received.items() if isinstance(o, fmt.Operation)}
     blobs = {i: o for i, o in received.items() if isinstance(o, fmt.Blob)}
@@ -461,6 +463,15 @@ def validate(received: dict, repo_id: bytes, peer_heads):
                 ready.append(c)
     if len(order) != len(ops):
         problems.append(f"{len(ops) - len(order)} operations are in a parent cycle (impossible with hashes)")
+    # rule 6 (FORMAT.md 3, ACCESS-CONTROL.md 2): authors hold the needed role in the membership
+    # of each operation's causal past; the membership function is hgbft_check.py's
+    ancestry = fmt.Ancestry()
+    for oid in order:
+        ancestry.add(ops[oid])
+    genesis = ops.get(repo_id)
+    auth = None
+    if genesis is not None and genesis.kind == fmt.KIND_GENESIS and repo_id not in bad:
+        auth = fmt.Authorisation(genesis, ancestry)
     # sequence rule, inherited invalidity, blobs present
     maxseq = {}  # id -> {author: highest sequence in its causal past including itself}
     for oid in order:
@@ -483,6 +494,13 @@ def validate(received: dict, repo_id: bytes, peer_heads):
                 what = "is not a blob" if blob in ops else "missing"
                 problems.append(f"operation {oid.hex()}: blob {blob.hex()} of {fmt.show_path(path)} {what}")
                 bad.add(oid)
+        if oid not in bad and auth is not None:
+            why = auth.problem(op)
+            if why:
+                problems.append(f"operation {oid.hex()}: {why}")
+                bad.add(oid)
+            else:
+                auth.accept(op)
         past[op.author] = max(past.get(op.author, 0), op.sequence)
         maxseq[oid] = past
     named = set()
@@ -495,10 +513,12 @@ def validate(received: dict, repo_id: bytes, peer_heads):
     heads = sorted(i for i in ops if i not in has_child)
     if set(heads) != set(peer_heads):
         problems.append("the received operations' heads differ from the heads in the peer's HAVE")
-    return [ops[i] for i in order], blobs, heads, problems
+    membership = auth.whole() if auth is not None else None
+    return [ops[i] for i in order], blobs, heads, problems, membership
 
 
-def compute_state(ordered_ops):
+def compute_state(ordered_ops, membership=None):
+    """FORMAT.md 4 over valid operations; only changes with effect take part."""
     bit, anc = {}, {}
     for i, op in enumerate(ordered_ops):
         bit[op.id] = 1 << i
@@ -508,6 +528,8 @@ def compute_state(ordered_ops):
         anc[op.id] = a
     writes = {}
     for i, op in enumerate(ordered_ops):
+        if op.entries and membership is not None and not membership.has_effect(op):
+            continue   # a change without effect neither writes nor supersedes
         for path, mode, blob in op.entries:
             writes.setdefault(path, []).append((i, op.id, mode, blob))
     state = {}
@@ -565,8 +587,8 @@ def main_clone(cmd: str, out_dir, timeout: float) -> int:
         return fail(f"the peer command exited with status {status}")
     if session.unresolved:
         return fail(f"{len(session.unresolved)} requested objects never arrived, e.g. {session.unresolved[0].hex()}")
-    ordered, blobs, heads, problems = validate(session.received, session.peer_hello["repository"],
-                                                session.peer_have["heads"])
+    ordered, blobs, heads, problems, membership = validate(
+        session.received, session.peer_hello["repository"], session.peer_have["heads"])
     if out_dir:
         os.makedirs(out_dir, exist_ok=True)
         for oid, obj in session.received.items():
@@ -580,7 +602,10 @@ def main_clone(cmd: str, out_dir, timeout: float) -> int:
     print(f"blobs {len(blobs)}")
     for h in heads:
         print(f"heads {h.hex()}")
-    print(f"state fingerprint: {compute_state(ordered).hex()}")
+    if membership is not None:
+        for key in sorted(membership.members):
+            print(f"member {fmt.peer_id_text(key)} {fmt.ROLE_NAMES[membership.members[key]]}")
+    print(f"state fingerprint: {compute_state(ordered, membership).hex()}")
     print(f"round trips {1 + session.rounds}")
     return 0
 
