@@ -67,16 +67,18 @@ struct Log: ParsableCommand {
         mutating func short(_ peer: PeerID) -> String { String(full(peer).prefix(PeerID.shortLength)) }
     }
 
-    private func describe(_ s: OperationSummary) -> String {
+    private func describe(_ entry: LogEntry) -> String {
+        let s = entry.summary
         switch s.kind {
         case Payload.Kind.genesis: return "(genesis: repository created)"
+        case Payload.Kind.membership: return "(membership: \(entry.membership?.description ?? "unreadable"))"
         case Payload.Kind.change: return s.message.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
         default: return "(extension operation 0x\(String(s.kind, radix: 16)))"
         }
     }
 
     private func onelineText(_ entry: LogEntry, _ authors: inout AuthorNames) -> String {
-        "\(entry.summary.id.short) \(authors.short(entry.summary.author)) \(describe(entry.summary))"
+        "\(entry.summary.id.short) \(authors.short(entry.summary.author)) \(describe(entry))"
     }
 
     private func fullText(_ entry: LogEntry, _ authors: inout AuthorNames, last: Bool) -> [String] {
@@ -89,7 +91,7 @@ struct Log: ParsableCommand {
         if s.kind == Payload.Kind.change {
             for line in s.message.split(separator: "\n", omittingEmptySubsequences: false) { lines.append("    \(line)") }
         } else {
-            lines.append("    \(describe(s))")
+            lines.append("    \(describe(entry))")
         }
         if !last { lines.append("") }
         return lines
@@ -113,6 +115,7 @@ struct LogJSON: Encodable {
     let message: String
     let paths: Int
     let head: Bool
+    let membership: MembershipJSON?
 
     init(_ entry: LogEntry) {
         let s = entry.summary
@@ -126,5 +129,6 @@ struct LogJSON: Encodable {
         message = s.message
         paths = s.entryCount
         head = entry.isHead
+        membership = entry.membership.map(MembershipJSON.init)
     }
 }
