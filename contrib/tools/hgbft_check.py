@@ -799,11 +799,11 @@ class Membership:
         self._removals()
         self._members()
 
-    # Step 1: seniority (Dijkstra on the add graph; only adds count)
+    # Step 1: seniority (Dijkstra on the grant graph: adds and set-roles)
     def _seniority(self):
         adds_by = {}
         for o in self.ops:
-            if o.action == ACTION_ADD:
+            if o.action in (ACTION_ADD, ACTION_SET_ROLE):
                 adds_by.setdefault(o.author, []).append(o)
         key = {self.founder: (1, self.genesis.id)}
         settled = set()
@@ -856,6 +856,12 @@ class Membership:
         latest = [(g, role) for g, role in live if not any(before(g, h) for h, _ in live)]
         return ROLE_WRITER if any(role == ROLE_WRITER for _, role in latest) else ROLE_ADMIN
 
+    def _closed(self, D: dict, R: dict) -> dict:
+        """D closed under R, as a new set (D is not changed)."""
+        V = dict(D)
+        self._close(V, R)
+        return V
+
     def _close(self, V: dict, R: dict):
         """Closing V under R: "repeat until nothing changes — every operation e in E not in V
         whose author's role at e is not admin goes into V". Read as rounds: each round finds
@@ -872,8 +878,8 @@ class Membership:
 
     # Step 3: removals
     def _removals(self):
-        V, R = {}, {}
-        self._close(V, R)
+        D, R = {}, {}
+        V = self._closed(D, R)
         removers = {}
         for o in self.ops:
             if o.action == ACTION_REMOVE:
@@ -887,32 +893,32 @@ class Membership:
         concurrent = self.anc.concurrent
         for r in removal_like:
             if r.id in V:
+                D[r.id] = V[r.id]
                 continue
             p = r.member
             is_removal = r.action == ACTION_REMOVE
-            T = dict(V)
+            D2 = dict(D)
             for e in self.ops:
-                if e.id in T or not concurrent(e.id, r.id):
+                if e.id in D2 or not concurrent(e.id, r.id):
                     continue
                 grants = e.action in (ACTION_ADD, ACTION_SET_ROLE) and e.member == p \
                     and (is_removal or e.role == ROLE_ADMIN)
                 if e.author == p or grants:
-                    T[e.id] = f"concurrent with removal {r.id.hex()}"
+                    D2[e.id] = f"concurrent with removal {r.id.hex()}"
             R2 = {q: list(v) for q, v in R.items()}
             if is_removal:
                 R2.setdefault(p, []).append(r.id)
-            self._close(T, R2)
+            T = self._closed(D2, R2)
             hit = next((a for a in applied if a in T), None)
             if hit is not None:
-                V[r.id] = f"overridden by {hit.hex()}"
-                continue
-            if r.id in T:
-                V[r.id] = T[r.id]
-                continue
-            V, R = T, R2
-            applied.append(r.id)
-        self._close(V, R)
-        self.without_effect, self.removed, self.applied = V, R, applied
+                D[r.id] = f"overridden by {hit.hex()}"
+            elif r.id in T:
+                D[r.id] = T[r.id]
+            else:
+                D, R = D2, R2
+                applied.append(r.id)
+            V = self._closed(D, R)
+        self.without_effect, self.removed, self.applied = self._closed(D, R), R, applied
 
     # Step 4: members
     def _members(self):

@@ -11,9 +11,9 @@ import HGGraph
 /// every correct replica with the same operations computes the same outcome.
 ///
 /// The steps:
-/// 1. Seniority. The founder has rank 1; an add by a member of rank i gives
-///    rank i + 1; a member's key is the smallest (rank, id of the adding
-///    operation) over every add of them.
+/// 1. Seniority. The founder has rank 1; a grant (add or role change) by a
+///    member of rank i gives rank i + 1; a member's key is the smallest (rank,
+///    id of the granting operation) over every grant of them.
 /// 2. The admin quorum. Quorum changes carry an epoch (how many changes
 ///    precede them); change number e is adopted when at least the quorum of
 ///    epoch e distinct admins signed it with the same value.
@@ -55,39 +55,43 @@ public enum MembershipResolver {
             if sa != sb { return sa < sb }
             return a.id < b.id
         }
-        var voided: [Int: VoidReason] = [:]
+        // `direct` holds what removals took away (and removals that did not apply); what is
+        // "unsupported" is recomputed from it each time, never kept, so an operation voided only
+        // because of a demotion that later loses its own effect gets its effect back.
+        var direct: [Int: VoidReason] = [:]
         var applied: [Int] = []
         var removals: [PeerID: [Int]] = [:]
-        closeUnsupported(&voided, events: events, grants: grants, removals: removals, causality: causality)
+        var voided = closed(direct, events: events, grants: grants, removals: removals, causality: causality)
         let byNode = Dictionary(events.map { ($0.node, $0) }, uniquingKeysWith: { first, _ in first })
         for removal in ordered {
-            if voided[removal.node] != nil { continue }
+            if let reason = voided[removal.node] {
+                direct[removal.node] = reason  // not applied, now or later
+                continue
+            }
             guard let target = removal.change.target else { continue }
-            var tentative = voided
+            var tentativeDirect = direct
             let demotion = !isRemove(removal)
-            for event in events where tentative[event.node] == nil && causality.concurrent(event.node, removal.node) {
+            for event in events where tentativeDirect[event.node] == nil && causality.concurrent(event.node, removal.node) {
                 let byTarget = event.author == target
                 let restoresTarget = event.change.target == target
                     && (demotion ? event.grantedRole == .admin : event.grantedRole != nil)
-                if byTarget || restoresTarget { tentative[event.node] = .concurrentWithRemoval(removal.id) }
+                if byTarget || restoresTarget { tentativeDirect[event.node] = .concurrentWithRemoval(removal.id) }
             }
             var tentativeRemovals = removals
             if !demotion { tentativeRemovals[target, default: []].append(removal.node) }
-            closeUnsupported(&tentative, events: events, grants: grants, removals: tentativeRemovals, causality: causality)
+            let tentative = closed(tentativeDirect, events: events, grants: grants, removals: tentativeRemovals, causality: causality)
             if let lost = applied.first(where: { tentative[$0] != nil }), let winner = byNode[lost] {
-                voided[removal.node] = .outranked(by: winner.id)
-                continue
-            }
-            if tentative[removal.node] != nil {
+                direct[removal.node] = .outranked(by: winner.id)
+            } else if let reason = tentative[removal.node] {
                 // Applying it would take away its own author's standing: it cannot stand.
-                voided[removal.node] = tentative[removal.node]
-                continue
+                direct[removal.node] = reason
+            } else {
+                direct = tentativeDirect
+                removals = tentativeRemovals
+                applied.append(removal.node)
             }
-            voided = tentative
-            removals = tentativeRemovals
-            applied.append(removal.node)
+            voided = closed(direct, events: events, grants: grants, removals: removals, causality: causality)
         }
-        closeUnsupported(&voided, events: events, grants: grants, removals: removals, causality: causality)
 
         // Step 4: the members.
         let voidedNodes = Set(voided.keys)
@@ -135,23 +139,25 @@ public enum MembershipResolver {
         return latest.contains { $0.role == .writer } ? .writer : .admin
     }
 
-    /// Voids, until nothing changes, every membership operation whose author is
-    /// no longer an admin at it.
-    private static func closeUnsupported(_ voided: inout [Int: VoidReason], events: [MembershipEvent],
-                                         grants: [PeerID: [(node: Int, role: Role)]], removals: [PeerID: [Int]],
-                                         causality: Causality) {
-        var changed = true
-        while changed {
-            changed = false
+    /// `direct` plus, round after round until a round adds nothing, every membership operation
+    /// whose author is not an admin at it; each round judges every operation against the set as
+    /// it was when the round began.
+    private static func closed(_ direct: [Int: VoidReason], events: [MembershipEvent],
+                               grants: [PeerID: [(node: Int, role: Role)]], removals: [PeerID: [Int]],
+                               causality: Causality) -> [Int: VoidReason] {
+        var voided = direct
+        while true {
             let voidedNodes = Set(voided.keys)
+            var added = false
             for event in events where voided[event.node] == nil {
                 let role = role(of: event.author, at: event.node, grants: grants, voided: voidedNodes,
                                 removals: removals, causality: causality)
                 if role != .admin {
                     voided[event.node] = .unsupported
-                    changed = true
+                    added = true
                 }
             }
+            if !added { return voided }
         }
     }
 
@@ -167,11 +173,11 @@ public enum MembershipResolver {
         static func < (a: Seniority, b: Seniority) -> Bool { (a.rank, a.id) < (b.rank, b.id) }
     }
 
-    /// Step 1: shortest add-chains from the founder (Dijkstra; every edge weighs 1,
-    /// ties by the id of the adding operation).
+    /// Step 1: shortest grant chains from the founder (Dijkstra; every add or role change is an
+    /// edge of weight 1 from its author to its target; ties by the id of the granting operation).
     static func ranks(origin: MembershipOrigin, events: [MembershipEvent]) -> [PeerID: Seniority] {
         var addsBy: [PeerID: [MembershipEvent]] = [:]
-        for event in events { if case .add = event.change { addsBy[event.author, default: []].append(event) } }
+        for event in events where event.grantedRole != nil { addsBy[event.author, default: []].append(event) }
         var best: [PeerID: Seniority] = [origin.founder: Seniority(rank: 1, id: origin.id)]
         var settled = Set<PeerID>()
         while let (peer, key) = best.filter({ !settled.contains($0.key) }).min(by: { $0.value < $1.value }) {

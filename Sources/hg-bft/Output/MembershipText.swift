@@ -40,7 +40,7 @@ enum MemberTable {
             var line = "\(m.peer.text)  \(m.role.description.padded(to: 6))  rank \(m.rank)"
             if let by = m.addedBy {
                 line += "  added by \(by.short) \(TimeFormat.utc(m.addedAt)) in \(m.addedIn.short)"
-            } else {
+            } else if m.rank == 1 {
                 line += "  founder"
             }
             if m.contested { line += "  (contested)" }
