@@ -261,6 +261,26 @@ struct MembershipTests {
         #expect(try a.text("x") == blobID("b"))
     }
 
+    @Test("a demotion that loses its effect leaves its victim's later membership changes in effect")
+    func voidedDemotionRestoresTheVictim() throws {
+        // Found by the independent checker: an early pass had voided P's add for good, because it
+        // judged P demoted before learning that the demotion itself had no effect.
+        let h = try History(authors: 4)
+        let g = try h.genesis(by: A)
+        let addQ = try h.member(by: A, parents: [g], .add(h.peers[B], .admin))
+        let addP = try h.member(by: A, parents: [addQ], .add(h.peers[C], .admin))
+        let demoteP = try h.member(by: B, parents: [addP], .setRole(h.peers[C], .writer))
+        let removeQ = try h.member(by: A, parents: [addP], .remove(h.peers[B]))
+        // P, having seen both, is an admin again (the demotion is concurrent with Q's removal).
+        let pAddsX = try h.member(by: C, parents: [demoteP, removeQ], .add(h.peers[D], .writer))
+        let a = try audit(h)
+        #expect(a.isValid(pAddsX))
+        #expect(a.voided(demoteP) == .concurrentWithRemoval(removeQ.id))
+        #expect(a.role(C) == .admin)
+        #expect(a.voided(pAddsX) == nil)
+        #expect(a.role(D) == .writer)
+    }
+
     @Test("concurrent grants that disagree resolve to the lesser role")
     func concurrentRolesResolveToWriter() throws {
         let h = try History(authors: 3)
