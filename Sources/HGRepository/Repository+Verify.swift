@@ -266,7 +266,7 @@ extension Repository {
         let membership = validity.membership
         func hasEffect(_ node: Int) -> Bool {
             let s = graph.nodes[node]
-            return !validity.invalid.contains(s.id) && (membership?.hasEffect(node: node, author: s.author) ?? true)
+            return !validity.invalid.contains(s.id) && (membership?.hasEffect(node: node, author: s.author, graph: graph) ?? true)
         }
         let tree = FileTree.compute(graph: graph) { node in hasEffect(node) ? operations[graph.nodes[node].id]?.change : nil }
         report.fingerprint = tree.fingerprint

@@ -158,7 +158,7 @@ public final class Repository {
             try FileTree.compute(graph: graph) { node in
                 let summary = graph.nodes[node]
                 guard summary.kind == Payload.Kind.change,
-                      membership?.hasEffect(node: node, author: summary.author) ?? true else { return nil }
+                      membership?.hasEffect(node: node, author: summary.author, graph: graph) ?? true else { return nil }
                 return try objects.readOperation(summary.id).change
             }
         }

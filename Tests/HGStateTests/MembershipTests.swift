@@ -19,7 +19,7 @@ struct MembershipAudit {
     /// Whether a change (valid) has effect.
     func hasEffect(_ op: Operation) -> Bool {
         guard let node = graph.number(of: op.id), isValid(op) else { return false }
-        return outcome.hasEffect(node: node, author: op.author)
+        return outcome.hasEffect(node: node, author: op.author, graph: graph)
     }
 
     /// The single version of `path` (nil if absent or conflicted).
@@ -42,7 +42,7 @@ func audit(_ history: History, order: [Operation]? = nil) throws -> MembershipAu
     let outcome = try #require(validity.membership)
     let tree = FileTree.compute(graph: graph) { node in
         let s = graph.nodes[node]
-        guard !validity.invalid.contains(s.id), outcome.hasEffect(node: node, author: s.author) else { return nil }
+        guard !validity.invalid.contains(s.id), outcome.hasEffect(node: node, author: s.author, graph: graph) else { return nil }
         return history.byID[s.id]?.change
     }
     return MembershipAudit(history: history, graph: graph, validity: validity, outcome: outcome, tree: tree)

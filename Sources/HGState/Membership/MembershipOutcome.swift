@@ -58,7 +58,6 @@ public struct MembershipOutcome: Sendable {
     /// Peers with a voided grant or an effective removal: the only authors whose
     /// other operations can lose their effect.
     let touched: Set<PeerID>
-    let graph: Graph
     /// How many membership operations were considered.
     public let eventCount: Int
 
@@ -75,10 +74,13 @@ public struct MembershipOutcome: Sendable {
         members.values.sorted { ($0.rank, $0.addedIn) < ($1.rank, $1.addedIn) }
     }
 
-    /// Whether operation `node` (not a membership operation; valid from its causal
-    /// past) by `author` has effect: its author held a role at it that rests on
+    /// Whether operation `node` of `graph` (not a membership operation; valid from its
+    /// causal past) by `author` has effect: its author held a role at it that rests on
     /// operations with effect, and no removal of its author is concurrent with it.
-    public func hasEffect(node: Int, author: PeerID) -> Bool {
+    ///
+    /// `graph` is the graph the outcome was computed on or a later one (graphs only grow, so
+    /// node numbers stay valid); an outcome may be remembered across appends.
+    public func hasEffect(node: Int, author: PeerID, graph: Graph) -> Bool {
         guard touched.contains(author) else { return true }
         let causality = Causality(graph: graph)
         if removals[author, default: []].contains(where: { causality.concurrent($0, node) }) { return false }

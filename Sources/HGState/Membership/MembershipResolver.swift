@@ -121,7 +121,7 @@ public enum MembershipResolver {
         var byID: [ObjectID: VoidReason] = [:]
         for (node, reason) in voided { if let event = byNode[node] { byID[event.id] = reason } }
         return MembershipOutcome(origin: origin, members: members, quorum: quorum, quorumEpoch: quorumEpoch, voided: byID, removals: removals,
-                                 grants: grants, voidedNodes: voidedNodes, touched: touched, graph: graph,
+                                 grants: grants, voidedNodes: voidedNodes, touched: touched,
                                  eventCount: events.count)
     }
 
