@@ -162,6 +162,11 @@ public final class Inflater {
         switch result {
         case Z_STREAM_END:
             guard leftover == 0 else { throw .trailingData }
+            // `removeLast` keeps the capacity, and the first guess above is up to 4× the input plus
+            // 64 bytes (a doubling can leave as much again spare). Callers keep what they decode (an
+            // operation keeps its encoding), so return storage sized to the content when the spare
+            // part is worth a copy: 600 bytes of 900 for a typical operation.
+            if output.count - produced > max(64, produced / 8) { return Array(output[0..<produced]) }
             output.removeLast(output.count - produced)
             return output
         case Z_DATA_ERROR, Z_NEED_DICT:

@@ -9,16 +9,39 @@ func parallelMap<Context, Result>(
     guard count > 0 else { return [] }
     let slots = Slots<Result>(count: count)
     let workers = min(count, max(1, System.coreCount))
-    let chunk = (count + workers - 1) / workers
-    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+    // Indices are handed out in small consecutive runs as workers ask for them (not in one
+    // fixed share each), so a worker that gets less of its core (a shared machine) or slower
+    // items does not leave the others idle at the end.
+    let work = WorkCounter(count: count, run: max(1, min(256, count / (workers * 16))))
+    DispatchQueue.concurrentPerform(iterations: workers) { _ in
         var context = makeContext()
-        let start = worker * chunk
-        let end = min(count, start + chunk)
-        if start < end {
-            for i in start..<end { slots.set(i, body(&context, i)) }
+        while let range = work.next() {
+            for i in range { slots.set(i, body(&context, i)) }
         }
     }
     return slots.collect()
+}
+
+/// The next run of indices to work on, for any number of workers.
+private final class WorkCounter: @unchecked Sendable {
+    private let lock = DispatchSemaphore(value: 1)
+    private let count: Int
+    private let run: Int
+    private var claimed = 0  // guarded by `lock`
+
+    init(count: Int, run: Int) {
+        self.count = count
+        self.run = run
+    }
+
+    func next() -> Range<Int>? {
+        lock.wait()
+        defer { lock.signal() }
+        guard claimed < count else { return nil }
+        let start = claimed
+        claimed = min(count, start + run)
+        return start..<claimed
+    }
 }
 
 /// Fixed slots written by distinct workers at distinct indices, read after all have finished.

@@ -94,7 +94,9 @@ public final class Pack {
         guard offset >= PackFormat.packHeader.count, offset < size - 32 else {
             throw .badFile(path: packPath, reason: "entry offset \(offset) is outside the pack")
         }
-        let head = try readAt(offset, count: min(10, size - 32 - offset))
+        // One read for the usual entry: its length and, for an object of a few hundred bytes, all
+        // of it; a larger one takes a second read for the rest.
+        let head = try readAt(offset, count: min(Pack.firstRead, size - 32 - offset))
         var reader = ByteReader(head)
         let length: Int
         do {
@@ -102,10 +104,17 @@ public final class Pack {
         } catch {
             throw .badFile(path: packPath, reason: "entry at \(offset): \(error)")
         }
-        let start = offset + reader.offset
-        guard length <= size - 32 - start else { throw .badFile(path: packPath, reason: "entry at \(offset) runs past the end") }
-        return try readAt(start, count: length)
+        let start = reader.offset
+        guard length <= size - 32 - offset - start else { throw .badFile(path: packPath, reason: "entry at \(offset) runs past the end") }
+        if start + length <= head.count { return Array(head[start..<(start + length)]) }
+        var entry = Array(head[start...])
+        entry.reserveCapacity(length)
+        entry += try readAt(offset + head.count, count: start + length - head.count)
+        return entry
     }
+
+    /// Bytes of an entry read at once (its length prefix and, usually, the whole object).
+    static let firstRead = 1024
 
     private func readAt(_ offset: Int, count: Int) throws(StoreError) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: count)
@@ -122,19 +131,32 @@ public final class Pack {
         return buffer
     }
 
-    /// Checks the pack's trailer against its content and the index (for `verify`).
+    /// Checks the pack's trailer against its content and the index (for `verify`). Reads the
+    /// pack in chunks, so a pack of any size costs `trailerChunk` bytes of memory.
     public func verifyTrailer() throws(StoreError) {
-        let bytes = try FileSystem.read(packPath, limit: Int.max)
-        guard bytes.count >= PackFormat.packHeader.count + 32,
-              Array(bytes[0..<PackFormat.packHeader.count]) == PackFormat.packHeader else {
+        // The pack as it is on disk now (the size recorded at open may be stale).
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw .io(path: packPath, operation: "stat", errno: errno) }
+        let total = Int(st.st_size)
+        guard total >= PackFormat.packHeader.count + 32,
+              try readAt(0, count: PackFormat.packHeader.count) == PackFormat.packHeader else {
             throw .badFile(path: packPath, reason: "not an hg-bft pack")
         }
-        let trailer = Array(bytes[(bytes.count - 32)...])
-        guard Blake2b.hash256(Array(bytes[0..<(bytes.count - 32)])) == trailer else {
+        let hasher = Blake2bHasher()
+        var at = 0
+        while at < total - 32 {
+            hasher.update(try readAt(at, count: min(Pack.trailerChunk, total - 32 - at)))
+            at += Pack.trailerChunk
+        }
+        let trailer = try readAt(total - 32, count: 32)
+        guard hasher.finalize() == trailer else {
             throw .badFile(path: packPath, reason: "pack checksum does not match its content")
         }
         guard trailer == checksum else { throw .badFile(path: packPath, reason: "pack does not match its index") }
     }
+
+    /// Bytes hashed at a time by `verifyTrailer`.
+    static let trailerChunk = 1 << 20
 }
 
 /// Builds one pack from a batch of canonical encodings.

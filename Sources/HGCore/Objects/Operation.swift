@@ -17,8 +17,6 @@ public struct Operation: Hashable, Sendable {
     /// Milliseconds since the Unix epoch, as claimed by the author. Never trusted.
     public let timestamp: UInt64
     public let payload: Payload
-    /// 64-byte Ed25519 signature.
-    public let signature: [UInt8]
     /// The canonical encoding, signature included.
     public let encoded: [UInt8]
     /// BLAKE2b-256 of the id domain and `encoded`.
@@ -54,7 +52,10 @@ public struct Operation: Hashable, Sendable {
     }
 
     /// Strictly decodes an operation; does not check the signature.
-    public static func decode(_ bytes: [UInt8]) throws(DecodeError) -> Operation {
+    ///
+    /// - Parameter knownID: the id of `bytes`, when the caller has just computed it (the object
+    ///   store checks every object against its name), so that they are not hashed twice.
+    public static func decode(_ bytes: [UInt8], knownID: ObjectID? = nil) throws(DecodeError) -> Operation {
         guard bytes.count <= Limits.maxOperationBytes else {
             throw .tooLarge(field: "operation", limit: Limits.maxOperationBytes)
         }
@@ -81,7 +82,7 @@ public struct Operation: Hashable, Sendable {
         let timestamp = try r.varint("timestamp")
         let kind = try r.byte("kind")
         let body = try r.lengthPrefixed("body", limit: Limits.maxOperationBytes)
-        let signature = try r.raw(Ed25519.signatureBytes, "signature")
+        _ = try r.raw(Ed25519.signatureBytes, "signature")
         try r.expectEnd()
         let payload = try Payload.decode(kind: kind, body: body)
         switch payload {
@@ -95,8 +96,12 @@ public struct Operation: Hashable, Sendable {
             }
         }
         return Operation(author: author, sequence: sequence, parents: parents, timestamp: timestamp,
-                         payload: payload, signature: signature, encoded: bytes, id: ObjectID(hashing: bytes))
+                         payload: payload, encoded: bytes, id: knownID ?? ObjectID(hashing: bytes))
     }
+
+    /// 64-byte Ed25519 signature: the end of `encoded` (not stored twice: a verify or a clone
+    /// holds every operation of the repository in memory).
+    public var signature: [UInt8] { Array(encoded.suffix(Ed25519.signatureBytes)) }
 
     /// Whether the signature is a valid Ed25519 signature by `author`.
     public func hasValidSignature() -> Bool {
