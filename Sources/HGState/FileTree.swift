@@ -30,7 +30,9 @@ public struct FileTree: Sendable, Equatable {
 
     public init() { paths = [:] }
 
-    init(paths: [RepoPath: [LiveWrite]]) { self.paths = paths }
+    /// A tree with exactly these live writes per path (each list sorted by operation id),
+    /// e.g. decoded from a cache; `compute` is how a tree is derived from operations.
+    public init(paths: [RepoPath: [LiveWrite]]) { self.paths = paths }
 
     /// What a path holds in the merged state.
     public enum Value: Equatable, Sendable {

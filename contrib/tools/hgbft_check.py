@@ -1823,21 +1823,30 @@ class Checker:
 
     # -- 5.9 ---------------------------------------------------------------------
 
-    def check_state_cache(self):
-        where = self.rel("index", "state")
-        data = self.read("index", "state")
+    def _open_checksummed(self, name: str, header: bytes):
+        """index/<name>, a derived file made of a header, a body and a BLAKE2b-256 of both
+        (5.9, 5.9.1; checked whatever the stamp says): (data, a Reader after the header), or
+        None when it is absent (derived and not fsynced, 5.12) or damaged (reported)."""
+        where = self.rel("index", name)
+        data = self.read("index", name)
         if data is None:
-            return  # derived and not fsynced (5.12): commands recompute it
-        if len(data) < 16 + 32 or data[:16] != STATE_HEADER:
+            return None
+        if len(data) < len(header) + 32 or data[:len(header)] != header:
             self.problem(where, "unparsable: bad header or too short")
-            return
-        # 5.9: BLAKE2b-256 of everything before it (header, stamp, state); checked
-        # whatever the stamp says.
+            return None
         if blake2b256(data[:-32]) != data[-32:]:
             self.problem(where, "checksum mismatch (damaged)")
-            return
+            return None
         r = Reader(data[:-32])
-        r.pos = 16
+        r.pos = len(header)
+        return data, r
+
+    def check_state_cache(self):
+        where = self.rel("index", "state")
+        opened = self._open_checksummed("state", STATE_HEADER)
+        if opened is None:
+            return
+        data, r = opened
         try:
             stamp = r.varint("stamp")
             body_start = r.pos
@@ -1859,17 +1868,10 @@ class Checker:
 
     def check_members_cache(self):
         where = self.rel("index", "members")
-        data = self.read("index", "members")
-        if data is None:
-            return  # derived and not fsynced (5.12): commands recompute it
-        if len(data) < len(MEMBERS_HEADER) + 32 or data[:len(MEMBERS_HEADER)] != MEMBERS_HEADER:
-            self.problem(where, "unparsable: bad header or too short")
+        opened = self._open_checksummed("members", MEMBERS_HEADER)
+        if opened is None:
             return
-        if blake2b256(data[:-32]) != data[-32:]:
-            self.problem(where, "checksum mismatch (damaged)")
-            return
-        r = Reader(data[:-32])
-        r.pos = len(MEMBERS_HEADER)
+        data, r = opened
         cached = {}
         try:
             stamp = r.varint("stamp")
