@@ -3,13 +3,14 @@
 #   make demo    install missing system packages, build, and run a short demo
 #   make test    install missing system packages, build, and run the whole test suite
 #   make bench   release build and the benchmarks of contrib/bench (see docs/PERFORMANCE.md)
+#   make fuzz    the libFuzzer targets of contrib/fuzz, FUZZ_SECONDS each (see docs/TESTING.md)
 
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PACKAGES := libsodium-dev libgmp-dev zlib1g-dev pkg-config
 BIN := .build/debug/hg-bft
 
-.PHONY: deps test-deps build demo test bench release clean
+.PHONY: deps test-deps build demo test bench fuzz release clean
 
 ## Install the C libraries hg-bft links against, if pkg-config cannot find them.
 deps:
@@ -53,6 +54,12 @@ test: test-deps
 
 bench: release
 	@contrib/bench/run.sh
+
+## libFuzzer targets (contrib/fuzz): builds them with -sanitize=fuzzer,address into .build-fuzz and
+## runs each for FUZZ_SECONDS seconds. Not part of `make test` or CI.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@SWIFT=$(SWIFT) contrib/fuzz/run.sh $(FUZZ_SECONDS)
 
 clean:
 	rm -rf .build
