@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "HGGraph", dependencies: ["HGCore"], swiftSettings: strict),
         .target(name: "HGState", dependencies: ["HGCore", "HGGraph", "HGCrypto"], swiftSettings: strict),
         .target(name: "HGWorkTree", dependencies: ["HGCore", "HGCrypto"], swiftSettings: strict),
-        .target(name: "HGSync", dependencies: ["HGCore", "HGCrypto", "HGGraph"], swiftSettings: strict),
+        .target(name: "HGSync", dependencies: ["HGCore", "HGCrypto", "HGGraph", "HGCompression"], swiftSettings: strict),
 
         // MARK: - Façade and executable
         .target(
@@ -68,7 +68,7 @@ let package = Package(
             name: "HGRepositoryTests", dependencies: ["HGTestSupport", "HGRepository", "HGStore", "HGCore", "HGCrypto", "HGState", "HGSync"],
             swiftSettings: strict),
         .testTarget(
-            name: "HGSyncTests", dependencies: ["HGTestSupport", "HGSync", "HGCore", "HGCrypto"], exclude: ["Vectors"], swiftSettings: strict),
-        .testTarget(name: "CLITests", dependencies: ["hg-bft", "HGSync", "HGCore", "HGCrypto", "HGStore", "HGState"], swiftSettings: strict),
+            name: "HGSyncTests", dependencies: ["HGTestSupport", "HGSync", "HGCore", "HGCrypto", "HGCompression"], exclude: ["Vectors"], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["hg-bft", "HGSync", "HGCore", "HGCrypto", "HGCompression", "HGStore", "HGState"], swiftSettings: strict),
     ]
 )

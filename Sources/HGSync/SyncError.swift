@@ -32,7 +32,8 @@ public enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .frameTooLarge(size, limit): return "the peer sent a frame of \(size) bytes; the limit is \(limit)"
         case let .protocolViolation(why): return "the peer broke the sync protocol: \(why)"
         case let .versionMismatch(ours, theirs):
-            return "the peer speaks sync protocol version \(theirs); this hg-bft speaks \(ours)"
+            return "the peer speaks sync protocol version \(theirs) and this hg-bft speaks version \(ours); "
+                + "upgrade hg-bft \(theirs < ours ? "on the peer" : "here")"
         case let .differentRepository(ours, theirs):
             return "the peer holds a different repository (\(theirs.short), this one is \(ours.short)); refusing to sync"
         case let .limitExceeded(what): return "the peer exceeded a limit: \(what)"

@@ -40,6 +40,10 @@ struct IndependentSyncClientTests {
         #expect(clientHeads.map { String($0.prefix(12)) } == shortHeads, "verify's heads differ:\n\(verify)\n\(client)")
         let operations = SyncClient.value(after: "operations ", in: client.stdout)
         #expect(verify.stdout.contains("(\(operations ?? "?") operations,"), "operation counts differ:\n\(verify)\n\(client)")
+        // The batch shrinks under zlib, so serve sent it as COMPRESSED OBJECTS, which the client inflated itself.
+        let batches = SyncClient.value(after: "batches ", in: client.stdout) ?? ""
+        #expect(batches.hasSuffix("compressed") && !batches.hasSuffix(" 0 compressed"),
+                "serve sent no COMPRESSED OBJECTS: \(batches)\n\(client)")
 
         // The session left the served repository intact.
         let after = try CLI.ok(["verify"], in: repo)

@@ -1,4 +1,5 @@
 import Foundation
+import HGCompression
 import HGCore
 import HGCrypto
 import HGSync
@@ -588,6 +589,79 @@ import Testing
         let log = try honest.expectIntact()
         #expect(log.count == honest.before.count)
     }
+
+    // MARK: - 13. Compressed batches that lie
+
+    @Test func compressedBatchThatInflatesPastItsLimitOrIsNotZlibEndsTheSessionWithBoundedMemory() throws {
+        let honest = try EvilHonestRepo.make(commits: 1, members: [21])
+        let mallory = try EvilKeys.keyPair(21)
+        // 96 MiB of zeros, more than any frame may hold, deflate to well under 1 MiB.
+        let bombSize = 96 << 20
+        let bomb = try Deflater(level: 9).compress([UInt8](repeating: 0, count: bombSize))
+        #expect(bomb.count < 1 << 20)
+        // A valid batch (a blob and the operation naming it) whose zlib stream is then damaged.
+        let blob = Blob(content: Array(String(repeating: "compressible text\n", count: 64).utf8))
+        let valid = try EvilOps.change(by: mallory, sequence: 1, parents: [honest.base], message: "inside a bad stream",
+                                       writing: "bad.txt", blob: blob)
+        let good = Message.objects([blob.encoded, valid.encoded]).frame(compressed: true)
+        #expect(good[4] == Message.Kind.compressedObjects.rawValue, "the batch should travel compressed")
+        var corrupt = good
+        corrupt[corrupt.count / 2] ^= 0xff
+        var noise = [UInt8](repeating: 0, count: 4096)
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        for i in noise.indices {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            noise[i] = UInt8(truncatingIfNeeded: state >> 33)
+        }
+        let type = [Message.Kind.compressedObjects.rawValue]
+        let limit = ProtocolLimits.maxFrameBytes - 1
+        let cases: [(name: String, frame: [UInt8], mentions: String, measure: Bool)] = [
+            // Declares 1 MiB: inflation must stop there, not at 96 MiB.
+            ("a bomb declaring 1 MiB", EvilWire.frame(type + EvilWire.varint(1 << 20) + bomb), "more than the 1048576 bytes", true),
+            // Declares the most a frame may hold: inflation stops at the frame limit.
+            ("a bomb declaring the frame limit", EvilWire.frame(type + EvilWire.varint(UInt64(limit)) + bomb), "more than the \(limit) bytes", false),
+            // Honest about its size, which is beyond the limit: refused before inflating.
+            ("a bomb declaring its true size", EvilWire.frame(type + EvilWire.varint(UInt64(bombSize)) + bomb), "the limit is", true),
+            ("4 KiB of noise", EvilWire.frame(type + EvilWire.varint(4096) + noise), "not hold a valid zlib stream", false),
+            ("a valid batch with one byte flipped", corrupt, "not hold a valid zlib stream", false),
+        ]
+        for (name, frame, mentions, measure) in cases {
+            let peak = honest.root.path("peak-\(UUID().uuidString)")
+            let peer = try EvilPeer(serving: honest, measuringPeakMemoryInto: measure ? peak : nil)
+            peer.send(try EvilMessages.hello(honest.genesis, as: mallory))
+            peer.send(EvilMessages.emptyHave)
+            peer.sendRaw(frame)
+            peer.send(.endOfRound)
+            peer.send(.need([]))
+            let outcome = peer.finish()
+
+            #expect(outcome.exited, "\(name): serve did not exit: \(outcome)")
+            #expect(outcome.status != 0, "\(name): serve accepted it: \(outcome)")
+            #expect(outcome.stderr.contains("broke the sync protocol") && outcome.stderr.contains("COMPRESSED OBJECTS")
+                    && outcome.stderr.contains(mentions), "\(name): stderr does not name the problem: \(outcome)")
+            if measure {
+                // serve's peak resident memory stays far below what the bomb inflates to.
+                let kib = Int((try? String(contentsOf: peak, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
+                #expect(kib.map { $0 * 1024 < bombSize / 2 } == true,
+                        "\(name): serve's peak memory was \(kib.map { "\($0) KiB" } ?? "not measured")")
+            }
+            let log = try honest.expectIntact()
+            #expect(log.count == honest.before.count, "\(name): something was stored")
+            #expect(!log.contains { $0.id == valid.id.hex })
+        }
+
+        // The same batch, undamaged, is accepted: what failed above was only the compression.
+        let peer = try EvilPeer(serving: honest)
+        peer.send(try EvilMessages.hello(honest.genesis, as: mallory))
+        peer.send(EvilMessages.emptyHave)
+        peer.sendRaw(good)
+        peer.send(.endOfRound)
+        peer.send(.need([]))
+        let outcome = peer.finish()
+        #expect(outcome.exited && outcome.status == 0, "the valid compressed batch was refused: \(outcome)")
+        let log = try honest.expectIntact()
+        #expect(log.contains { $0.id == valid.id.hex }, "the operation of the valid compressed batch was not stored")
+    }
 }
 
 // MARK: - The malicious peer
@@ -628,17 +702,27 @@ final class EvilPeer: @unchecked Sendable {
     /// Whether a write to the honest side failed (it stopped reading or exited).
     private(set) var writeFailed = false
 
-    /// Starts `hg-bft serve <repo> --timeout <timeout>` with stderr captured to a file.
-    convenience init(serving honest: EvilHonestRepo, timeout: Double = 2) throws {
-        try self.init(repository: honest.repo, scratch: honest.root, timeout: timeout)
+    /// Starts `hg-bft serve <repo> --timeout <timeout>` with stderr captured to a file. With
+    /// `peakMemory`, serve runs under python3, which writes serve's peak resident memory (KiB,
+    /// `ru_maxrss`) to that file when it exits.
+    convenience init(serving honest: EvilHonestRepo, timeout: Double = 2, measuringPeakMemoryInto peakMemory: URL? = nil) throws {
+        try self.init(repository: honest.repo, scratch: honest.root, timeout: timeout, measuringPeakMemoryInto: peakMemory)
     }
 
     /// Starts `hg-bft serve <repository> --timeout <timeout>`; its stderr goes to a file in `scratch`.
-    init(repository: URL, scratch: TempDir, timeout: Double = 2) throws {
+    init(repository: URL, scratch: TempDir, timeout: Double = 2, measuringPeakMemoryInto peakMemory: URL? = nil) throws {
         stderrURL = scratch.path("serve-stderr-\(UUID().uuidString)")
-        let script = "exec \"$0\" serve \"$1\" --timeout \"$2\" 2>\"$3\""
+        var script = "exec \"$0\" serve \"$1\" --timeout \"$2\" 2>\"$3\""
+        var extra: [String] = []
+        if let peakMemory {
+            let measure = "import resource, subprocess, sys; status = subprocess.call(sys.argv[2:]); "
+                + "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); "
+                + "sys.exit(status if status >= 0 else 128 - status)"
+            script = "exec python3 -c \"$4\" \"$5\" \"$0\" serve \"$1\" --timeout \"$2\" 2>\"$3\""
+            extra = [measure, peakMemory.path]
+        }
         // The reader's own timeout is only a safety net for a serve that never exits.
-        process = try Subprocess.spawn(["/bin/sh", "-c", script, CLI.binary, repository.path, "\(timeout)", stderrURL.path],
+        process = try Subprocess.spawn(["/bin/sh", "-c", script, CLI.binary, repository.path, "\(timeout)", stderrURL.path] + extra,
                                        timeout: timeout + 25)
         let thread = Thread { [self] in readLoop() }
         thread.start()

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent client for the hg-bft sync protocol, version 1, as a replica being cloned.
+"""Independent client for the hg-bft sync protocol, version 2, as a replica being cloned.
 
 Written from docs/PROTOCOL.md (and docs/FORMAT.md for the objects) alone, without the Swift
 sources, to prove that the documents are enough to speak the protocol. Object decoding, the
@@ -15,6 +15,8 @@ Usage:
             heads <hex>              (one line per head, ascending)
             member <peer-id> <role>  (one line per member, by key)
             state fingerprint: <hex>  (of the changes with effect)
+            round trips N
+            batches P plain, C compressed  (OBJECTS and COMPRESSED OBJECTS frames received)
         With --out DIR, every received object is also written to DIR/<hex id> (raw canonical
         encoding; not a repository).
 
@@ -32,6 +34,7 @@ import select
 import subprocess
 import sys
 import threading
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hgbft_check as fmt  # noqa: E402  (FORMAT.md reader: decoding, ids, signatures, state)
@@ -49,7 +52,7 @@ except ImportError:  # pragma: no cover
 # --------------------------------------------------------------------------
 
 MAGIC = b"hg-bft sync"
-VERSION = 1
+VERSION = 2
 MAX_OBJECT = 67_108_866                 # the largest object (a 64 MiB blob plus 2 header bytes)
 MAX_FRAME = MAX_OBJECT + 65_536         # 67,174,402: our receive limit, announced in HELLO
 MIN_ANNOUNCED_FRAME = 1_048_576
@@ -63,8 +66,11 @@ MAX_SESSION_OBJECTS = 4_000_000
 ZERO_ID = bytes(32)
 TRACE = False
 
-HELLO, HAVE, OBJECTS, END, NEED, ERROR = 0x01, 0x02, 0x03, 0x04, 0x05, 0x06
-TYPE_NAMES = {HELLO: "HELLO", HAVE: "HAVE", OBJECTS: "OBJECTS", END: "END", NEED: "NEED", ERROR: "ERROR"}
+ZLIB_LEVEL = 1                          # hg-bft's level (2.7); any valid zlib stream is accepted
+
+HELLO, HAVE, OBJECTS, END, NEED, ERROR, ZOBJECTS = 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07
+TYPE_NAMES = {HELLO: "HELLO", HAVE: "HAVE", OBJECTS: "OBJECTS", END: "END", NEED: "NEED", ERROR: "ERROR",
+              ZOBJECTS: "COMPRESSED OBJECTS"}
 
 
 class ProtocolError(Exception):
@@ -93,7 +99,43 @@ def _enc_ids(ids) -> bytes:
     return encode_varint(len(ids)) + b"".join(ids)
 
 
-def decode_message(mtype: int, payload: bytes) -> dict:
+def _objects(r: Reader):
+    n = r.varint("object count")
+    if n > MAX_IDS:
+        raise DecodeError(f"{n} objects, more than {MAX_IDS}")
+    return [r.prefixed("object", MAX_OBJECT) for _ in range(n)]
+
+
+def _enc_objects(objects) -> bytes:
+    return encode_varint(len(objects)) + b"".join(encode_varint(len(o)) + o for o in objects)
+
+
+def inflate_objects(r: Reader, max_frame: int) -> bytes:
+    """COMPRESSED OBJECTS (2.7): the declared size, checked before inflating, then one zlib stream
+    inflated to at most that many bytes, exactly."""
+    size = r.varint("decompressed size")
+    if not 1 <= size <= max_frame - 1:
+        raise DecodeError(f"COMPRESSED OBJECTS declares {size} bytes, outside 1..{max_frame - 1}")
+    data = r.take(r.remaining(), "zlib stream")
+    d = zlib.decompressobj(wbits=15)  # the zlib wrapper (RFC 1950), 32 KiB window
+    try:
+        out = d.decompress(data, size)  # never more than `size` bytes
+        if d.unconsumed_tail:
+            # zlib stopped at `size` with input left: more output would follow (or the rest is junk)
+            if d.decompress(d.unconsumed_tail, 1):
+                raise DecodeError(f"COMPRESSED OBJECTS inflates to more than its declared {size} bytes")
+    except zlib.error as e:
+        raise DecodeError(f"COMPRESSED OBJECTS: not a valid zlib stream ({e})") from None
+    if not d.eof:
+        raise DecodeError("COMPRESSED OBJECTS: the zlib stream is truncated")
+    if d.unused_data:
+        raise DecodeError(f"COMPRESSED OBJECTS: {len(d.unused_data)} bytes after the zlib stream")
+    if len(out) != size:
+        raise DecodeError(f"COMPRESSED OBJECTS inflates to {len(out)} bytes, not the declared {size}")
+    return out
+
+
+def decode_message(mtype: int, payload: bytes, max_frame: int = MAX_FRAME) -> dict:
     """Decodes one frame's payload; every payload must decode exactly (2)."""
     r = Reader(payload)
     m = {"type": mtype}
@@ -119,10 +161,12 @@ def decode_message(mtype: int, payload: bytes) -> dict:
         if not m["filter"] and m["entries"] != 0:
             raise DecodeError("a 0-byte filter with entries != 0")
     elif mtype == OBJECTS:
-        n = r.varint("object count")
-        if n > MAX_IDS:
-            raise DecodeError(f"{n} objects, more than {MAX_IDS}")
-        m["objects"] = [r.prefixed("object", MAX_OBJECT) for _ in range(n)]
+        m["objects"] = _objects(r)
+    elif mtype == ZOBJECTS:
+        inner = Reader(inflate_objects(r, max_frame))
+        m["objects"] = _objects(inner)
+        if not inner.at_end():
+            raise DecodeError(f"{inner.remaining()} trailing bytes in the decompressed objects")
     elif mtype == END:
         pass
     elif mtype == NEED:
@@ -148,7 +192,10 @@ def encode_message(m: dict) -> bytes:
         p = (_enc_ids(m["heads"]) + _enc_ids(m["shared"]) + m["salt"] + encode_varint(m["probes"])
              + encode_varint(m["entries"]) + encode_varint(len(m["filter"])) + m["filter"])
     elif t == OBJECTS:
-        p = encode_varint(len(m["objects"])) + b"".join(encode_varint(len(o)) + o for o in m["objects"])
+        p = _enc_objects(m["objects"])
+    elif t == ZOBJECTS:
+        inner = _enc_objects(m["objects"])
+        p = encode_varint(len(inner)) + zlib.compress(inner, ZLIB_LEVEL)
     elif t == END:
         p = b""
     elif t == NEED:
@@ -315,16 +362,18 @@ class Session:
         self.peer_hello = None
         self.peer_have = None
         self.rounds = 0
+        self.batches = {OBJECTS: 0, ZOBJECTS: 0}
         self.answered = 0
         self.unresolved = []
 
     def take_objects(self):
-        """Reads OBJECTS frames until END; returns the ids that arrived."""
+        """Reads OBJECTS and COMPRESSED OBJECTS frames until END; returns the ids that arrived."""
         got = []
         while True:
-            m = self.pipe.expect(OBJECTS, END)
+            m = self.pipe.expect(OBJECTS, ZOBJECTS, END)
             if m["type"] == END:
                 return got
+            self.batches[m["type"]] += 1
             for enc in m["objects"]:
                 try:
                     obj = fmt.decode_object(enc)  # strict decoding on arrival (5)
@@ -607,6 +656,7 @@ def main_clone(cmd: str, out_dir, timeout: float) -> int:
             print(f"member {fmt.peer_id_text(key)} {fmt.ROLE_NAMES[membership.members[key]]}")
     print(f"state fingerprint: {compute_state(ordered, membership).hex()}")
     print(f"round trips {1 + session.rounds}")
+    print(f"batches {session.batches[OBJECTS]} plain, {session.batches[ZOBJECTS]} compressed")
     return 0
 
 
@@ -645,8 +695,8 @@ def main_vectors(path: str, format_path) -> int:
           and blob.id.hex() == fv["blob-id"], "FORMAT.md example ids recomputed")
     pub = bytes.fromhex(fv["public-key"])
     salt = bytes(range(16))
-    expected_types = {"hello": HELLO, "have": HAVE, "have-empty": HAVE, "objects": OBJECTS, "end": END,
-                      "need": NEED, "need-empty": NEED, "error": ERROR}
+    expected_types = {"hello": HELLO, "have": HAVE, "have-empty": HAVE, "objects": OBJECTS,
+                      "objects-compressed": ZOBJECTS, "end": END, "need": NEED, "need-empty": NEED, "error": ERROR}
     msgs = {}
     for name, hexv in pv.items():
         frame = bytes.fromhex(hexv)
@@ -664,7 +714,7 @@ def main_vectors(path: str, format_path) -> int:
         check(name in msgs, f"vector {name} present")
     if "hello" in msgs:
         m = msgs["hello"]
-        check(m["version"] == 1, "hello: version 1")
+        check(m["version"] == 2, "hello: version 2")
         check(m["repository"] == genesis.id, "hello: repository is the genesis id of FORMAT.md 6.1")
         check(m["peer"] == pub, "hello: peer is the public key of FORMAT.md 6")
         check(m["max_frame"] == MAX_FRAME, "hello: max frame 67,174,402")
@@ -695,6 +745,13 @@ def main_vectors(path: str, format_path) -> int:
         check(ids == [blob.id, change.id], "objects: ids computed by the receiver")
         check(fmt.verify_signature(change.author, change.signed_message, change.signature) is None,
               "objects: the change's signature verifies")
+    if "objects-compressed" in msgs:
+        check(msgs["objects-compressed"]["objects"] == [blob.encoding, change.encoding],
+              "objects-compressed: inflates to the same blob and change")
+        plain, packed = bytes.fromhex(pv["objects"]), bytes.fromhex(pv["objects-compressed"])
+        check(len(packed) > len(plain), "objects-compressed: larger than OBJECTS, so hg-bft sends OBJECTS here")
+        check(packed[5:7] == encode_varint(len(plain) - 5) and packed[7] == 0x78,
+              "objects-compressed: declares the OBJECTS payload's size; a zlib header follows")
     if "need" in msgs:
         check(msgs["need"]["ids"] == [change.id], "need: the change's id")
     if "need-empty" in msgs:
@@ -711,6 +768,27 @@ def main_vectors(path: str, format_path) -> int:
         "HAVE with 0 probes": bytes.fromhex(pv.get("have-empty", "00"))[:-3] + b"\x00\x00\x00",
         "HAVE with a 0-byte filter and entries 1": bytes.fromhex(pv.get("have-empty", "00"))[:-2] + b"\x01\x00",
     }
+    inner = _enc_objects([blob.encoding])
+    stream = zlib.compress(inner, ZLIB_LEVEL)
+    raw = zlib.compressobj(1, zlib.DEFLATED, -15)
+    raw_stream = raw.compress(inner) + raw.flush()
+
+    def zframe(size, data):
+        body = bytes([ZOBJECTS]) + encode_varint(size) + data
+        return len(body).to_bytes(4, "little") + body
+    check(decode_frame(zframe(len(inner), stream))["objects"] == [blob.encoding], "COMPRESSED OBJECTS of the blob decodes")
+    bomb = zlib.compress(bytes(1 << 22), 9)
+    rejects.update({
+        "COMPRESSED OBJECTS declaring 0 bytes": zframe(0, stream),
+        "COMPRESSED OBJECTS declaring more than the frame limit": zframe(MAX_FRAME, stream),
+        "COMPRESSED OBJECTS inflating past its declared size": zframe(len(inner) - 1, stream),
+        "COMPRESSED OBJECTS inflating to less than declared": zframe(len(inner) + 1, stream),
+        "COMPRESSED OBJECTS as raw deflate": zframe(len(inner), raw_stream),
+        "COMPRESSED OBJECTS with a bad Adler-32": zframe(len(inner), stream[:-1] + bytes([stream[-1] ^ 1])),
+        "COMPRESSED OBJECTS truncated": zframe(len(inner), stream[:-3]),
+        "COMPRESSED OBJECTS with bytes after the stream": zframe(len(inner), stream + b"\x00"),
+        "COMPRESSED OBJECTS bomb (4 MiB of zeros declared as 1 KiB)": zframe(1024, bomb),
+    })
     for what, frame in rejects.items():
         try:
             decode_frame(frame)

@@ -1,4 +1,5 @@
 import Dispatch
+import HGCompression
 import HGCore
 #if canImport(Glibc)
 import Glibc
@@ -10,24 +11,30 @@ import Glibc
 /// batches at the same time without each blocking on a full pipe while the
 /// other does the same; reads happen on the caller's thread. Every frame read
 /// is checked against the frame limit before its body is allocated.
+///
+/// Objects are compressed on the writer queue, so compressing one batch overlaps
+/// with reading the next from the repository.
 final class MessageChannel: @unchecked Sendable {
     let stream: ByteStream
     let maxFrameBytes: Int
     private let writer = DispatchQueue(label: "hg-bft.sync.writer")
     private var writeError: SyncError?
-    private var framesSent = 0
+    /// Used only on the writer queue; nil if zlib could not start (objects then go uncompressed).
+    private lazy var deflater: Deflater? = try? Deflater(level: ProtocolLimits.compressionLevel)
+    /// Used only by `receive`, on the caller's thread.
+    private lazy var inflater: Inflater? = try? Inflater()
 
     init(stream: ByteStream, maxFrameBytes: Int = ProtocolLimits.maxFrameBytes) {
         self.stream = stream
         self.maxFrameBytes = maxFrameBytes
     }
 
-    /// Queues a message for sending.
+    /// Queues a message for sending (OBJECTS as COMPRESSED OBJECTS when that is smaller).
     func send(_ message: Message) {
-        let frame = message.frame()
         let during = "sending \(message.kind)"
         writer.async { [self] in
             guard writeError == nil else { return }
+            let frame = deflater.map { message.frame(compressingWith: $0) } ?? message.frame()
             do throws(SyncError) { try stream.write(frame, during: during) } catch { writeError = error }
         }
     }
@@ -49,7 +56,7 @@ final class MessageChannel: @unchecked Sendable {
         guard length >= 1 else { throw .protocolViolation("empty frame") }
         guard length <= maxFrameBytes else { throw .frameTooLarge(length, limit: maxFrameBytes) }
         let body = try stream.readExactly(length, during: during)
-        let message = try Message.decode(body)
+        let message = try Message.decode(body, maxFrameBytes: maxFrameBytes, inflater: inflater)
         if case let .error(text) = message {
             throw .peerError(text)
         }

@@ -295,7 +295,8 @@ public final class SyncSession {
     }
 }
 
-/// Groups object encodings into OBJECTS messages under the peer's frame limit.
+/// Groups object encodings into OBJECTS messages under the peer's frame limit (the channel sends
+/// each compressed when that is smaller, which never makes a frame larger).
 struct ObjectBatch {
     let maxFrame: Int
     let channel: MessageChannel

@@ -43,7 +43,8 @@ public struct SyncStats: Sendable, Equatable {
     public var bytesReceived = 0
     /// Exchanges of objects: 1 for the Bloom-filter round, plus one per round of NEED requests.
     public var roundTrips = 0
-    /// Bytes of object encodings (after compression: zero; objects travel uncompressed) sent.
+    /// Bytes of the canonical encodings of the objects sent (before compression: COMPRESSED OBJECTS
+    /// frames carry them deflated, so `bytesSent` can be smaller than this).
     public var payloadBytesSent = 0
     public var payloadBytesReceived = 0
 
