@@ -55,11 +55,11 @@ public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         let frame = Array(input[offset..<(offset + 4 + length)])
         offset += 4 + length
         precondition(stream.bytesRead == offset)
-        if frame[4] == 0x07 {
+        if frame[4] == Message.Kind.compressedObjects.rawValue {
             // The same objects, as the plain OBJECTS frame hg-bft would send uncompressed.
             guard case .objects = message else { preconditionFailure("type 0x07 decoded to another message") }
             let plain = message.frame()
-            precondition(plain[4] == 0x06, "compressed objects re-framed as type \(plain[4])")
+            precondition(plain[4] == Message.Kind.objects.rawValue, "compressed objects re-framed as type \(plain[4])")
             precondition((try? Message.decode(Array(plain[4...]))) == message, "plain OBJECTS frame does not round-trip")
         } else {
             precondition(message.frame() == frame, "a message decoded from a non-canonical frame")
