@@ -119,27 +119,31 @@ extension Repository {
             let id = ids[i]
             guard let store else { return .failed(id, "zlib could not be initialised") }
             do {
-                let object = try store.readObject(id)
-                if case let .operation(op) = object, !op.hasValidSignature() { return .badSignature(op) }
-                return .ok(object)
+                switch try store.readObject(id) {
+                case .blob: return .blob
+                case let .operation(op):
+                    guard op.hasValidSignature() else { return .badSignature(op.id, op.author) }
+                    return .operation(VerifiedOperation(op))
+                }
             } catch {
                 return .failed(id, "\(error)")
             }
         }
         let idSet = Set(ids)
-        var operations: [ObjectID: Operation] = [:]
+        // Only what the later checks read is kept of each object (not its bytes), so memory grows
+        // with the number of operations, not with the size of the history.
+        var operations: [ObjectID: VerifiedOperation] = [:]
         var blobs = Set<ObjectID>()
         for (n, result) in results.enumerated() {
             switch result {
-            case let .ok(.operation(op)):
-                operations[op.id] = op
+            case let .operation(op):
+                operations[op.summary.id] = op
                 report.signatures += 1
-            case let .ok(.blob(blob)):
+            case .blob:
                 blobs.insert(ids[n])
-                _ = blob
-            case let .badSignature(op):
+            case let .badSignature(id, author):
                 report.signatures += 1
-                problem("signature", op.id, objects.location(of: op.id), "signature by \(op.author.short) does not verify")
+                problem("signature", id, objects.location(of: id), "signature by \(author.short) does not verify")
             case let .failed(id, message):
                 problem("object", id, objects.location(of: id), message)
             }
@@ -176,7 +180,7 @@ extension Repository {
                 }
                 continue
             }
-            if OperationSummary(op) != entry {
+            if op.summary != entry {
                 problem("index", entry.id, layout.operationIndex, "record differs from the operation object")
                 continue
             }
@@ -207,14 +211,19 @@ extension Repository {
             problem("genesis", genesis, layout.genesis, "the genesis operation is not in the index")
         }
         var missingBlobs: [ObjectID: ValidityIssue] = [:]
+        var writtenBlobs = 0
         for node in graph.nodes {
             guard let change = operations[node.id]?.change else { continue }
             for entry in change.entries {
-                guard let version = entry.version, !blobs.contains(version.blob) else { continue }
+                guard let version = entry.version else { continue }
+                writtenBlobs += 1
+                guard !blobs.contains(version.blob) else { continue }
                 missingBlobs[node.id] = missingBlobs[node.id] ?? .missingBlob(node.id, blob: version.blob, path: entry.path.string)
             }
         }
-        let origin = graph.number(of: genesis).flatMap { node in operations[genesis].flatMap { MembershipOrigin(genesis: $0, node: node) } }
+        let origin = graph.number(of: genesis).flatMap { node in
+            operations[genesis]?.genesis.map { MembershipOrigin(node: node, id: genesis, founder: $0.founder, timestamp: $0.timestamp, quorum: $0.quorum) }
+        }
         let validity = StructuralValidity.check(graph: graph, genesis: genesis, local: missingBlobs, origin: origin) { node in
             operations[graph.nodes[node].id]?.membership
         }
@@ -225,13 +234,14 @@ extension Repository {
         report.count(.causalClosure, contents.entries.count)
         report.count(.sequenceNumbers, graph.count)
         report.count(.authorisedAuthors, validity.authorityChecked)
-        report.count(.blobsPresent, graph.nodes.reduce(0) { $0 + (operations[$1.id]?.change?.entries.filter { $0.version != nil }.count ?? 0) })
+        report.count(.blobsPresent, writtenBlobs)
         // Equivocation: two valid operations by one author with one sequence number; with
         // more than two, every pair is listed.
         var seen: [PeerID: [UInt64: [ObjectID]]] = [:]
         for node in graph.nodes where !validity.invalid.contains(node.id) {
             for other in seen[node.author]?[node.sequence] ?? [] {
-                if let a = operations[min(other, node.id)], let b = operations[max(other, node.id)] {
+                // The proof is the two signed encodings, read again (only these are kept whole).
+                if let a = try? objects.readOperation(min(other, node.id)), let b = try? objects.readOperation(max(other, node.id)) {
                     report.equivocations.append(Equivocation(author: node.author, sequence: node.sequence, first: a, second: b))
                 }
             }
@@ -357,7 +367,24 @@ extension Repository {
 
 /// The outcome of checking one object file.
 enum ObjectCheck: Sendable {
-    case ok(StoredObject)
-    case badSignature(Operation)
+    case blob
+    case operation(VerifiedOperation)
+    case badSignature(ObjectID, PeerID)
     case failed(ObjectID, String)
+}
+
+/// What `verify` keeps of an operation whose signature verified.
+struct VerifiedOperation: Sendable {
+    let summary: OperationSummary
+    let change: Change?
+    let membership: MembershipChange?
+    /// Founder, time and quorum, for a genesis operation.
+    let genesis: (founder: PeerID, timestamp: UInt64, quorum: Int)?
+
+    init(_ op: Operation) {
+        summary = OperationSummary(op)
+        change = op.change
+        membership = op.membership
+        genesis = op.genesis.map { (op.author, op.timestamp, $0.adminQuorum) }
+    }
 }
