@@ -129,7 +129,6 @@ extension Repository {
                 return .failed(id, "\(error)")
             }
         }
-        let idSet = Set(ids)
         // Only what the later checks read is kept of each object (not its bytes), so memory grows
         // with the number of operations, not with the size of the history.
         var operations: [ObjectID: VerifiedOperation] = [:]
@@ -175,7 +174,7 @@ extension Repository {
                 continue
             }
             guard let op = operations[entry.id] else {
-                if !idSet.contains(entry.id) {
+                if !listed.contains(entry.id) {
                     problem("index", entry.id, layout.operationIndex, "names an operation whose object is missing")
                 }
                 continue
@@ -373,8 +372,9 @@ enum ObjectCheck: Sendable {
     case failed(ObjectID, String)
 }
 
-/// What `verify` keeps of an operation whose signature verified.
-struct VerifiedOperation: Sendable {
+/// What `verify` keeps of an operation whose signature verified. A class: one reference per
+/// entry in the result array and the dictionary, instead of a few hundred bytes inline in each.
+final class VerifiedOperation: Sendable {
     let summary: OperationSummary
     let change: Change?
     let membership: MembershipChange?
