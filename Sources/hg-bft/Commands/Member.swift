@@ -15,17 +15,17 @@ struct Member: ParsableCommand {
 
         Concurrent changes are resolved the same way on every replica: a removed member's \
         operations concurrent with the removal have no effect; when admins remove each other \
-        concurrently, the more senior one's removal stands (the founder ranks 1, a member added \
-        by rank i ranks i+1); a removal signed by the admin quorum overrides seniority.
+        concurrently, the more senior one's removal stands (the founder ranks 1, a member added or \
+        promoted by rank i ranks i+1); a removal signed by the admin quorum overrides seniority.
 
         Examples:
-          hg-bft id                                 print your peer id, to send to an admin
-          hg-bft member add hgqx4…                  add a writer
-          hg-bft member add hgqx4… --admin          add an admin
-          hg-bft member role hgqx4 admin            promote (a unique prefix of a member works)
+          hg-bft id                          your peer id, to send to an admin
+          hg-bft member add hgqx4…           add a writer (the full peer id)
+          hg-bft member add hgqx4… --admin   add an admin
+          hg-bft member role hgqx4 admin     promote (a unique prefix works)
           hg-bft member remove hgqx4
           hg-bft member list --json
-          hg-bft member quorum 3                    propose a new admin quorum
+          hg-bft member quorum 3             propose a new admin quorum
         """,
         subcommands: [MemberAdd.self, MemberRemove.self, MemberRole.self, MemberList.self, MemberQuorum.self])
 }
