@@ -335,6 +335,36 @@ import Testing
         #expect(text.stdout.contains("equivocations: 1"), "verify's text output does not list the equivocation: \(text)")
     }
 
+    // MARK: - NEED answers carry the blobs of the operations asked for
+
+    /// After a Bloom false positive the peer asks for the operation by id; the answer must bring
+    /// the blob it names too, or the operation would cost a second round (PROTOCOL.md §3, 4.2).
+    @Test func aNeedForAChangeIsAnsweredWithItsBlobs() throws {
+        let honest = try EvilHonestRepo.make(commits: 2)
+        let asker = try EvilKeys.keyPair(21)
+        let peer = try EvilPeer(serving: honest)
+        peer.send(try EvilMessages.hello(honest.genesis, as: asker))
+        // Claim the honest head, so that the Bloom round sends nothing; then ask for it by id.
+        peer.send(.have(Have(heads: [honest.base], sharedHeads: [],
+                             filter: BloomFilter(expectedEntries: 0, salt: [UInt8](repeating: 0, count: BloomFilter.saltBytes)),
+                             filterEntries: 0)))
+        peer.send(.endOfRound)
+        peer.send(.need([honest.base]))
+        peer.send(.need([]))
+        let outcome = peer.finish()
+        #expect(outcome.exited && outcome.status == 0, "\(outcome)")
+        var objects: [StoredObject] = []
+        for case let .objects(encodings) in outcome.received {
+            objects += try encodings.map { try StoredObject.decode($0) }
+        }
+        let ops = objects.compactMap { if case let .operation(op) = $0 { return op } else { return nil } }
+        let blobs = objects.compactMap { if case let .blob(blob) = $0 { return blob.id } else { return nil } }
+        #expect(ops.map(\.id) == [honest.base], "\(outcome)")
+        let named = ops.first?.change?.entries.compactMap { $0.version?.blob } ?? []
+        #expect(!named.isEmpty && Set(named).isSubset(of: Set(blobs)), "the answer lacks the blobs the operation names")
+        try honest.expectIntact()
+    }
+
     // MARK: - 6. Absurd Bloom parameters
 
     @Test func absurdBloomFilterParametersAreRefusedBeforeUse() throws {

@@ -47,7 +47,10 @@ import Testing
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
         #expect(summary.first?["operationsSent"] as? Int == 1)
         #expect(summary.first?["operationsReceived"] as? Int == 1)
-        #expect(summary.first?["roundTrips"] as? Int == 1)
+        // One round trip, unless B's Bloom filter falsely claims A's new operation (about 1 % with
+        // random salts): then exactly one NEED round fetches it, with its blob (PROTOCOL.md §3).
+        let trips = summary.first?["roundTrips"] as? Int ?? 0
+        #expect(trips == 1 || trips == 2, "\(trips) round trips")
         #expect(try dir.read("b/a.txt") == "a only\n")
         #expect(try heads(a) == heads(b))
         // A's working tree catches up with its own checkout.

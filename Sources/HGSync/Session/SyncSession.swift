@@ -208,19 +208,32 @@ public final class SyncSession {
         batch.flush()
     }
 
+    /// Answers a NEED: each requested object we have, and before each requested change
+    /// operation the blobs it names (PROTOCOL.md §3, step 4.2), so that an operation asked for
+    /// after a Bloom false positive arrives with its content instead of costing another round.
     private func sendRequested(_ ids: [ObjectID], graph: Graph, maxFrame: Int) throws(SyncError) {
         var batch = ObjectBatch(maxFrame: maxFrame, channel: channel)
+        var sent = Set<ObjectID>()
+        func add(_ id: ObjectID, _ encoding: [UInt8], isOperation: Bool) {
+            guard sent.insert(id).inserted else { return }
+            if isOperation { stats.operationsSent += 1 } else { stats.blobsSent += 1 }
+            stats.payloadBytesSent += encoding.count
+            batch.add(encoding)
+        }
         for id in ids {
             // Only objects that belong to the repository: operations in the DAG, and blobs.
             guard let encoding = source.encodedObject(id) else { continue }
             if encoding.first == ObjectType.operation.rawValue {
                 guard graph.contains(id) else { continue }
-                stats.operationsSent += 1
+                for entry in (try? Operation.decode(encoding))?.change?.entries ?? [] {
+                    guard let blob = entry.version?.blob, !sent.contains(blob),
+                          let blobEncoding = source.encodedObject(blob) else { continue }
+                    add(blob, blobEncoding, isOperation: false)
+                }
+                add(id, encoding, isOperation: true)
             } else {
-                stats.blobsSent += 1
+                add(id, encoding, isOperation: false)
             }
-            stats.payloadBytesSent += encoding.count
-            batch.add(encoding)
         }
         batch.flush()
     }
