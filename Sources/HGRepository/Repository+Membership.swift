@@ -93,6 +93,7 @@ extension Repository {
         case .setQuorum:
             break
         }
+        let current = try state()
         let sequence = try highestSequence(of: me) + 1
         let op = try lift {
             try Operation.create(signer: key, sequence: sequence, parents: try heads(), timestamp: timestamp,
@@ -107,7 +108,8 @@ extension Repository {
         let node = try lift { try graph.append(OperationSummary(op)) }
         index.record(node: node, change: change, graph: graph)
         let after = index.outcome(graph: graph)
-        let tree = try computeState(graph: graph, membership: after)
+        // Only when some operation may gain or lose its effect is the state computed again.
+        let tree = before.limitsEffects || after.limitsEffects ? try computeState(graph: graph, membership: after) : current
         try publish(author: me, tip: .init(sequence: sequence, id: op.id), tree: tree, roles: after.members.mapValues(\.role))
         return MembershipResult(id: op.id, change: change, outcome: after)
     }

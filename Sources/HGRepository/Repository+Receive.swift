@@ -56,6 +56,10 @@ extension Repository {
         var checker = SequenceChecker(graph: try lift { try Graph(summaries) })
         var tree = try state()
         var members = try membershipIndex(graph: checker.graph)
+        // Who may write as the repository stands: while no membership operation arrives, earlier
+        // effect decisions hold, and each new change is applied only if it has effect.
+        let effectsBefore = members?.outcome(graph: checker.graph)
+        var membershipArrived = false
         var encodings: [[UInt8]] = []
         var added: [ObjectID] = []
         var refusedIDs = Set<ObjectID>()
@@ -105,7 +109,10 @@ extension Repository {
             let node = try lift { try checker.append(summary) }
             if members == nil { members = MembershipOrigin(genesis: op, node: node).map { MembershipIndex(origin: $0, graph: checker.graph) { _ in nil } } }
             else { members?.record(node: node, change: op.membership, graph: checker.graph) }
-            if let change = op.change { tree.apply(change, node: node, graph: checker.graph) }
+            if op.membership != nil { membershipArrived = true }
+            if let change = op.change, effectsBefore?.hasEffect(node: node, author: op.author, graph: checker.graph) ?? true {
+                tree.apply(change, node: node, graph: checker.graph)
+            }
             added.append(op.id)
         }
         // What never became ready waits on a parent that never arrived (or on a cycle, which
@@ -123,8 +130,11 @@ extension Repository {
         let length = indexLength()
         let derived = Refs.derive(from: summaries)
         let membership = members?.outcome(graph: checker.graph)
-        // A removal can take away the effect of operations already applied: start from scratch then.
-        if membership?.limitsEffects == true { tree = try computeState(graph: checker.graph, membership: membership) }
+        // A membership change can take effect away from operations already applied (or give it
+        // back): then the state is computed again from scratch.
+        if membershipArrived && (effectsBefore?.limitsEffects == true || membership?.limitsEffects == true) {
+            tree = try computeState(graph: checker.graph, membership: membership)
+        }
         // The refs of every author appended, and ours, so that our next commit finds a current ref.
         var authors = Set(newSummaries.map(\.author))
         if let me = try? peerID(), derived.tips[me] != nil { authors.insert(me) }

@@ -68,23 +68,13 @@ public enum StateCache {
     static let header: [UInt8] = Array("hg-bft state v1\n".utf8)
 
     public static func encode(_ tree: FileTree, stamp: Int) -> [UInt8] {
-        var w = ByteWriter()
-        w.raw(header)
-        w.varint(UInt64(stamp))
-        w.raw(tree.canonicalEncoding())
-        let body = w.bytes
-        return body + Blake2b.hash256(body)
+        StampedCache.seal(header: header, stamp: stamp, body: tree.canonicalEncoding())
     }
 
     /// The tree and its stamp, or `nil` if the bytes are not a valid cache.
     public static func decode(_ bytes: [UInt8]) -> (tree: FileTree, stamp: Int)? {
-        guard bytes.count >= header.count + 33, Array(bytes[0..<header.count]) == header else { return nil }
-        let body = Array(bytes[0..<(bytes.count - 32)])
-        guard Blake2b.hash256(body) == Array(bytes[(bytes.count - 32)...]) else { return nil }
-        var r = ByteReader(Array(body[header.count...]))
-        guard let stamp = try? r.varint("stamp"), stamp <= UInt64(Int.max) else { return nil }
-        let canonical = Array(body[(header.count + r.offset)...])
-        guard let tree = try? FileTree.decode(canonical: canonical) else { return nil }
-        return (tree, Int(stamp))
+        guard let (stamp, body) = StampedCache.open(bytes, header: header),
+              let tree = try? FileTree.decode(canonical: body) else { return nil }
+        return (tree, stamp)
     }
 }

@@ -1,5 +1,4 @@
 import HGCore
-import HGCrypto
 
 /// The members cache: `.hgrepo/index/members`, so that `commit` learns its
 /// author's role without resolving the membership of the whole history.
@@ -12,26 +11,20 @@ public enum MembersCache {
     static let header: [UInt8] = Array("hg-bft members v1\n".utf8)
 
     public static func encode(_ roles: [PeerID: Role], stamp: Int) -> [UInt8] {
-        var w = ByteWriter(capacity: header.count + 16 + roles.count * 33 + 32)
-        w.raw(header)
-        w.varint(UInt64(stamp))
+        var w = ByteWriter(capacity: 10 + roles.count * 33)
         w.varint(UInt64(roles.count))
         for peer in roles.keys.sorted() {
             w.id(peer.key)
             w.byte(roles[peer]?.rawValue ?? Role.writer.rawValue)
         }
-        let body = w.bytes
-        return body + Blake2b.hash256(body)
+        return StampedCache.seal(header: header, stamp: stamp, body: w.bytes)
     }
 
     /// The roles and stamp, or `nil` if the bytes are not a valid cache.
     public static func decode(_ bytes: [UInt8]) -> (roles: [PeerID: Role], stamp: Int)? {
-        guard bytes.count >= header.count + 34, Array(bytes[0..<header.count]) == header else { return nil }
-        let body = Array(bytes[0..<(bytes.count - 32)])
-        guard Blake2b.hash256(body) == Array(bytes[(bytes.count - 32)...]) else { return nil }
-        var r = ByteReader(Array(body[header.count...]))
-        guard let stamp = try? r.varint("stamp"), stamp <= UInt64(Int.max),
-              let count = try? r.count("member count", limit: r.remaining / 33) else { return nil }
+        guard let (stamp, body) = StampedCache.open(bytes, header: header) else { return nil }
+        var r = ByteReader(body)
+        guard let count = try? r.count("member count", limit: r.remaining / 33) else { return nil }
         var roles: [PeerID: Role] = [:]
         var previous: PeerID?
         for _ in 0..<count {
@@ -42,6 +35,6 @@ public enum MembersCache {
             roles[peer] = role
         }
         guard (try? r.expectEnd()) != nil else { return nil }
-        return (roles, Int(stamp))
+        return (roles, stamp)
     }
 }

@@ -106,9 +106,8 @@ public enum MembershipResolver {
                 voided[grant.node] == nil && !removals[peer, default: []].contains { causality.precedes(grant.node, $0) }
             }
             guard !live.isEmpty else { continue }
-            let latest = live.filter { a in !live.contains { b in causality.precedes(a.node, b.node) } }
-            let role: Role = latest.contains { $0.role == .writer } ? .writer : .admin
-            if latest.count > 1 && Set(latest.map(\.role)).count > 1 { contested.insert(peer) }
+            let (role, disagree) = resolvedRole(live, causality: causality)
+            if disagree { contested.insert(peer) }
             let key = seniority[peer] ?? unranked
             let adding = byNode.values.first { $0.id == key.id }
             members[peer] = MemberInfo(peer: peer, role: role, rank: key.rank, addedIn: key.id,
@@ -135,8 +134,15 @@ public enum MembershipResolver {
                 && !earlierRemovals.contains { causality.precedes(grant.node, $0) }
         }
         if live.isEmpty { return nil }
+        return resolvedRole(live, causality: causality).role
+    }
+
+    /// The role a non-empty set of live grants gives: of the grants no other one succeeds, any
+    /// *writer* makes a writer, else admin; `disagree` when those latest grants differ.
+    private static func resolvedRole(_ live: [(node: Int, role: Role)], causality: Causality) -> (role: Role, disagree: Bool) {
         let latest = live.filter { a in !live.contains { b in causality.precedes(a.node, b.node) } }
-        return latest.contains { $0.role == .writer } ? .writer : .admin
+        let role: Role = latest.contains { $0.role == .writer } ? .writer : .admin
+        return (role, Set(latest.map(\.role)).count > 1)
     }
 
     /// `direct` plus, round after round until a round adds nothing, every membership operation

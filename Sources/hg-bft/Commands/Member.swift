@@ -30,10 +30,12 @@ struct Member: ParsableCommand {
         subcommands: [MemberAdd.self, MemberRemove.self, MemberRole.self, MemberList.self, MemberQuorum.self])
 }
 
-/// A peer id typed by the user: a full id, or a unique prefix of a current member's id.
-private func resolvePeer(_ text: String, among outcome: MembershipOutcome?) throws -> PeerID {
+/// A peer id typed by the user: a full id, or a unique prefix of a current member's id (the
+/// membership is computed only for a prefix).
+private func resolvePeer(_ text: String, in repository: Repository) throws -> PeerID {
     if let peer = PeerID(text: text) { return peer }
-    let matches = (outcome?.members.keys).map { Array($0) }?.filter { $0.text.hasPrefix(text) } ?? []
+    let members = (try? repository.membership())?.members.keys
+    let matches = members.map { Array($0) }?.filter { $0.text.hasPrefix(text) } ?? []
     if text.count >= 4, matches.count == 1, let only = matches.first { return only }
     if matches.count > 1 {
         throw ValidationError("'\(text)' matches \(matches.count) members: \(matches.map(\.short).sorted().joined(separator: ", ")); type more of the id")
@@ -94,7 +96,7 @@ struct MemberRemove: ParsableCommand {
 
     func run() throws {
         let repository = try openRepository()
-        let id = try resolvePeer(peer, among: try? repository.membership())
+        let id = try resolvePeer(peer, in: repository)
         try report(try repository.changeMembership(.remove(id)), json: output.json)
     }
 }
@@ -113,7 +115,7 @@ struct MemberRole: ParsableCommand {
 
     func run() throws {
         let repository = try openRepository()
-        let id = try resolvePeer(peer, among: try? repository.membership())
+        let id = try resolvePeer(peer, in: repository)
         try report(try repository.changeMembership(.setRole(id, Role(name: role) ?? .writer)), json: output.json)
     }
 }
