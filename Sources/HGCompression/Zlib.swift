@@ -187,4 +187,12 @@ public enum CRC32 {
             UInt32(crc32(uLong(seed), b.baseAddress, uInt(b.count)))
         }
     }
+
+    /// The checksum of `bytes[range]`, without copying the range out.
+    public static func checksum(_ bytes: [UInt8], range: Range<Int>, seed: UInt32 = 0) -> UInt32 {
+        bytes.withUnsafeBufferPointer { b in
+            let window = UnsafeBufferPointer(rebasing: b[range.clamped(to: 0..<b.count)])
+            return UInt32(crc32(uLong(seed), window.baseAddress, uInt(window.count)))
+        }
+    }
 }

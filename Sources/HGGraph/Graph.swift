@@ -108,8 +108,17 @@ public struct Graph: Sendable {
     public func isAncestor(_ a: Int, of b: Int) -> Bool {
         guard a != b, levels[a] < levels[b] else { return false }
         let floor = levels[a]
+        // Linear stretches (one parent each, the common shape of history between merges)
+        // are walked without the visited set: each node is reached only once there.
+        var n = b
+        while parents[n].count == 1 {
+            let p = Int(parents[n][0])
+            if p == a { return true }
+            guard levels[p] > floor else { return false }
+            n = p
+        }
         var seen = Set<Int32>()
-        var stack: [Int32] = [Int32(b)]
+        var stack: [Int32] = [Int32(n)]
         while let n = stack.popLast() {
             for p in parents[Int(n)] {
                 if Int(p) == a { return true }

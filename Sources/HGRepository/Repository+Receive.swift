@@ -32,13 +32,12 @@ extension Repository {
         let lock = try self.lock()
         defer { withExtendedLifetime(lock) {} }
         try repairCaches()
-        let contents = try readIndex()
-        var summaries = contents.entries
-        let present = Set(summaries.map(\.id))
+        // The graph a sync session just built is reused (same index file), not built again.
+        let (graph, validLength) = try takeGraph()
         let blobIDs = Dictionary(blobs.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
 
         var fresh: [ObjectID: Operation] = [:]
-        for op in operations where !present.contains(op.id) { fresh[op.id] = op }
+        for op in operations where !graph.contains(op.id) { fresh[op.id] = op }
         let alreadyKnown = operations.count - fresh.count
         var rejected: [(id: ObjectID, reason: String)] = []
         func refuse(_ id: ObjectID, _ reason: String) throws(RepositoryError) {
@@ -53,7 +52,7 @@ extension Repository {
         for (i, ok) in signatureOK.enumerated() where !ok { badSignature.insert(candidates[i].id) }
 
         // Parents before children; what never becomes ready has a parent that is missing or refused.
-        var checker = SequenceChecker(graph: try lift { try Graph(summaries) })
+        var checker = SequenceChecker(graph: graph, authors: Set(candidates.map(\.author)))
         var tree = try state()
         var members = try membershipIndex(graph: checker.graph)
         // Who may write as the repository stands: while no membership operation arrives, earlier
@@ -62,6 +61,7 @@ extension Repository {
         var membershipArrived = false
         var encodings: [[UInt8]] = []
         var added: [ObjectID] = []
+        var newSummaries: [OperationSummary] = []
         var refusedIDs = Set<ObjectID>()
         // Kahn's algorithm over the new operations: an operation becomes ready when every
         // parent is in the repository or has been taken; ties go by id, so the order (and the
@@ -105,7 +105,7 @@ extension Repository {
             }
             encodings.append(op.encoded)
             let summary = OperationSummary(op)
-            summaries.append(summary)
+            newSummaries.append(summary)
             let node = try lift { try checker.append(summary) }
             if members == nil { members = MembershipOrigin(genesis: op, node: node).map { MembershipIndex(origin: $0, graph: checker.graph) { _ in nil } } }
             else { members?.record(node: node, change: op.membership, graph: checker.graph) }
@@ -125,10 +125,8 @@ extension Repository {
         }
         guard !added.isEmpty else { return ReceiveResult(added: [], known: alreadyKnown, rejected: rejected) }
         _ = try lift { try objects.writePack(encodings) }
-        let newSummaries = Array(summaries.suffix(added.count))
-        try lift { try OperationIndex.append(layout.operationIndex, newSummaries, validLength: contents.validLength) }
+        try lift { try OperationIndex.append(layout.operationIndex, newSummaries, validLength: validLength) }
         let length = indexLength()
-        let derived = Refs.derive(from: summaries)
         let membership = members?.outcome(graph: checker.graph)
         // A membership change can take effect away from operations already applied (or give it
         // back): then the state is computed again from scratch.
@@ -136,14 +134,17 @@ extension Repository {
             tree = try computeState(graph: checker.graph, membership: membership)
         }
         // The refs of every author appended, and ours, so that our next commit finds a current ref.
+        // Heads and tips come from the extended graph, not from re-reading the history.
         var authors = Set(newSummaries.map(\.author))
-        if let me = try? peerID(), derived.tips[me] != nil { authors.insert(me) }
+        if let me = try? peerID(), !checker.tips(of: me).isEmpty { authors.insert(me) }
+        let graphAfter = checker.graph
         try lift {
             for author in authors {
+                let tips = checker.tips(of: author).map { Refs.Tip(sequence: graphAfter.nodes[$0].sequence, id: graphAfter.nodes[$0].id) }
                 try FileSystem.writeAtomically(layout.peerRef(author.text),
-                                               Refs.encodePeer(.init(tips: derived.tips[author] ?? [], stamp: length)), durable: false)
+                                               Refs.encodePeer(.init(tips: tips.sorted(), stamp: length)), durable: false)
             }
-            try FileSystem.writeAtomically(layout.heads, Refs.encodeHeads(.init(ids: derived.heads, stamp: length)), durable: false)
+            try FileSystem.writeAtomically(layout.heads, Refs.encodeHeads(.init(ids: graphAfter.heads, stamp: length)), durable: false)
             try FileSystem.writeAtomically(layout.stateCache, StateCache.encode(tree, stamp: length), durable: false)
             try FileSystem.writeAtomically(layout.membersCache,
                                            MembersCache.encode(membership?.members.mapValues(\.role) ?? [:], stamp: length), durable: false)
@@ -152,7 +153,7 @@ extension Repository {
     }
 
     /// Why `op` (whose parents are all in the checker's graph) is invalid, or `nil`.
-    private func validate(_ op: Operation, checker: SequenceChecker, members: inout MembershipIndex?,
+    private func validate(_ op: Operation, checker: borrowing SequenceChecker, members: inout MembershipIndex?,
                           badSignature: Set<ObjectID>, blobIDs: [ObjectID: Blob]) -> String? {
         if badSignature.contains(op.id) { return "signature does not verify" }
         if op.parents.isEmpty {

@@ -25,6 +25,9 @@ public final class Repository {
     /// appends (under the lock) or is rewritten by `reindex`, so an unchanged length means
     /// unchanged records, and a sync does not parse 10^5 records twice.
     private var indexMemo: (length: Int, inode: UInt64, contents: OperationIndex.Contents)?
+    /// The graph of `indexMemo`'s records, under the same key: a sync builds it for the
+    /// session and receive extends it, instead of building it twice.
+    private var graphMemo: (length: Int, inode: UInt64, graph: Graph)?
 
     /// The content of `.hgrepo/format`.
     static let formatMarker = "hg-bft repository format 1\n"
@@ -112,19 +115,37 @@ public final class Repository {
 
     /// Reads every index record.
     func readIndex() throws(RepositoryError) -> OperationIndex.Contents {
-        let st = FileSystem.status(layout.operationIndex)
-        let length = st.map { Int($0.st_size) } ?? 0
-        let inode = st.map { UInt64($0.st_ino) } ?? 0
-        if let memo = indexMemo, memo.length == length, memo.inode == inode { return memo.contents }
+        let key = indexKey()
+        if let memo = indexMemo, memo.length == key.length, memo.inode == key.inode { return memo.contents }
         let contents = try lift { try OperationIndex.read(layout.operationIndex) }
-        indexMemo = (length, inode, contents)
+        indexMemo = (key.length, key.inode, contents)
         return contents
+    }
+
+    /// What the memos are keyed by: the index file's length and inode.
+    private func indexKey() -> (length: Int, inode: UInt64) {
+        let st = FileSystem.status(layout.operationIndex)
+        return (st.map { Int($0.st_size) } ?? 0, st.map { UInt64($0.st_ino) } ?? 0)
     }
 
     /// The DAG of every operation in the index.
     public func loadGraph() throws(RepositoryError) -> Graph {
+        let key = indexKey()
+        if let memo = graphMemo, memo.length == key.length, memo.inode == key.inode { return memo.graph }
         let contents = try readIndex()
-        return try lift { try Graph(contents.entries) }
+        let graph = try lift { try Graph(contents.entries) }
+        graphMemo = (key.length, key.inode, graph)
+        return graph
+    }
+
+    /// The DAG, for a caller that is about to extend it and write the index: the memos are
+    /// dropped, so that the caller holds the only reference and appending does not copy.
+    func takeGraph() throws(RepositoryError) -> (graph: Graph, validLength: Int) {
+        let graph = try loadGraph()
+        let validLength = try readIndex().validLength
+        graphMemo = nil
+        indexMemo = nil
+        return (graph, validLength)
     }
 
     /// The current heads: from the heads file when its stamp is current, else (stale, missing

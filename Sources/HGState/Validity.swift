@@ -57,26 +57,58 @@ public enum ValidityIssue: Error, Equatable, Sendable, CustomStringConvertible {
 /// every author who never forked; only forks pay for ancestry searches.
 public struct SequenceChecker {
     public private(set) var graph: Graph
-    /// Nodes of each (author, sequence).
+    /// Nodes of each (author, sequence), for the authors in `tracked` (every author if `nil`).
     private var bySequence: [PeerID: [UInt64: [Int32]]] = [:]
-    /// Each author's highest sequence number in the graph (kept, not recomputed per query).
+    /// Each tracked author's highest sequence number in the graph (kept, not recomputed per query).
     private var highest: [PeerID: UInt64] = [:]
+    /// The authors whose tables are kept; others are looked up by a scan of the graph.
+    private let tracked: Set<PeerID>?
 
-    public init(graph: Graph) {
+    /// Tables for every author of `graph`, or only for `authors` when given: receiving a
+    /// few operations from a few authors then costs one pass over the history without
+    /// building a table per author and sequence number of all of it.
+    public init(graph: Graph, authors: Set<PeerID>? = nil) {
         self.graph = graph
+        tracked = authors
         for n in 0..<graph.count {
-            let s = graph.nodes[n]
-            bySequence[s.author, default: [:]][s.sequence, default: []].append(Int32(n))
-            highest[s.author] = max(highest[s.author] ?? 0, s.sequence)
+            let author = graph.nodes[n].author
+            if let authors, !authors.contains(author) { continue }
+            let sequence = graph.nodes[n].sequence
+            bySequence[author, default: [:]][sequence, default: []].append(Int32(n))
+            highest[author] = max(highest[author] ?? 0, sequence)
         }
     }
 
     /// Adds an operation to the graph (its parents must be there) and returns its node number.
     public mutating func append(_ summary: OperationSummary) throws(Graph.GraphError) -> Int {
         let n = try graph.append(summary)
-        bySequence[summary.author, default: [:]][summary.sequence, default: []].append(Int32(n))
-        highest[summary.author] = max(highest[summary.author] ?? 0, summary.sequence)
+        if tracked?.contains(summary.author) ?? true {
+            bySequence[summary.author, default: [:]][summary.sequence, default: []].append(Int32(n))
+            highest[summary.author] = max(highest[summary.author] ?? 0, summary.sequence)
+        }
         return n
+    }
+
+    /// The nodes of `author` by sequence number, and the highest sequence number.
+    private func table(of author: PeerID) -> (nodes: [UInt64: [Int32]], highest: UInt64)? {
+        if tracked?.contains(author) ?? true {
+            guard let nodes = bySequence[author] else { return nil }
+            return (nodes, highest[author] ?? 0)
+        }
+        var nodes: [UInt64: [Int32]] = [:]
+        var top: UInt64 = 0
+        for n in 0..<graph.count where graph.nodes[n].author == author {
+            nodes[graph.nodes[n].sequence, default: []].append(Int32(n))
+            top = max(top, graph.nodes[n].sequence)
+        }
+        return nodes.isEmpty ? nil : (nodes, top)
+    }
+
+    /// The nodes holding `author`'s highest sequence number (more than one if they forked
+    /// there), in node order; empty for an author with no operation.
+    public func tips(of author: PeerID) -> [Int] {
+        guard let table = table(of: author) else { return [] }
+        return (table.nodes[table.highest] ?? []).map(Int.init).sorted()
     }
 
     /// The expected sequence number of a node, given the highest sequence of
@@ -91,14 +123,15 @@ public struct SequenceChecker {
     /// The expected sequence for an operation that is not in the graph, whose parents are.
     public func expectedSequence(for op: Operation) -> UInt64 {
         let parentNodes = op.parents.compactMap { graph.number(of: $0) }
-        return expectedSequence(author: op.author, sequence: op.sequence, highestEarlier: highest[op.author] ?? 0) { candidate in
+        let highestEarlier = table(of: op.author)?.highest ?? 0
+        return expectedSequence(author: op.author, sequence: op.sequence, highestEarlier: highestEarlier) { candidate in
             parentNodes.contains(candidate) || parentNodes.contains { graph.isAncestor(candidate, of: $0) }
         }
     }
 
     private func expectedSequence(author: PeerID, sequence: UInt64, highestEarlier: UInt64,
                                   isAncestor: (Int) -> Bool) -> UInt64 {
-        guard let mine = bySequence[author] else { return 1 }
+        guard let mine = table(of: author)?.nodes else { return 1 }
         // Fast path: the honest case, where the operation with sequence − 1 is an ancestor
         // and nothing with a higher sequence exists earlier in the order.
         if highestEarlier < sequence {

@@ -14,9 +14,7 @@ import Glibc
 /// streams are reused; give each thread its own instance.
 public final class LooseObjects {
     public let layout: Layout
-    private let deflater: Deflater
-    /// For objects under `smallObjectBytes`: a small hash table, cheap to reset.
-    private let smallDeflater: Deflater
+    private let compressors: ObjectCompressors
     private let inflater: Inflater
     /// Fan-out directories written since the last `flush`, to fsync once per batch.
     private var dirtyDirectories: Set<String> = []
@@ -33,16 +31,9 @@ public final class LooseObjects {
     /// `objects/pack`.
     public var packDirectory: String { layout.objects + "/pack" }
 
-    /// zlib level for everything written. Objects are small (a few hundred bytes), where
+    /// zlib level for everything compressed. Objects are small (a few hundred bytes), where
     /// level 1 compresses almost as well as 6 at a fraction of the cost.
     public static let compressionLevel: Int32 = 1
-    /// Objects below this size use the small-table compressor.
-    static let smallObjectBytes = 4096
-
-    /// The compressor for an object of `count` bytes.
-    func compressor(for count: Int) -> Deflater {
-        count < LooseObjects.smallObjectBytes ? smallDeflater : deflater
-    }
 
     /// Largest object file accepted: the largest object plus zlib's worst-case expansion.
     public static let maxFileBytes = Limits.maxObjectBytes + Limits.maxObjectBytes / 1000 + 4096
@@ -50,12 +41,20 @@ public final class LooseObjects {
     public init(layout: Layout) throws(StoreError) {
         self.layout = layout
         do {
-            deflater = try Deflater(level: LooseObjects.compressionLevel)
-            smallDeflater = try Deflater(level: LooseObjects.compressionLevel, memoryLevel: 1)
+            compressors = try ObjectCompressors()
             inflater = try Inflater()
         } catch {
             throw .badFile(path: layout.objects, reason: "zlib could not be initialised: \(error)")
         }
+    }
+
+    /// An instance that reads packed objects through `packs`, already opened (by `openPacks`),
+    /// instead of loading its own: readers on several threads can share one copy of the pack
+    /// indexes, each with its own instance for its zlib streams.
+    public convenience init(layout: Layout, packs: [Pack]) throws(StoreError) {
+        try self.init(layout: layout)
+        packDirectoryStamp = directoryStamp()
+        loadedPacks = packs
     }
 
     /// Whether an object file or pack entry exists for `id` (its content is not checked).
@@ -151,11 +150,28 @@ public final class LooseObjects {
             ids.append(id)
         }
         guard !writer.isEmpty else { return ids }
-        _ = try writer.write(to: packDirectory)
+        let indexPath = try writer.write(to: packDirectory)
         try FileSystem.syncDirectory(layout.objects)
-        // The next lookup re-reads the directory (its stamp changed), picking up this pack.
-        loadedPacks = nil
+        adoptWrittenPack(indexPath)
         return ids
+    }
+
+    /// Adds a pack this instance just wrote to the opened list, instead of opening every pack
+    /// again on the next lookup, when the directory holds exactly the known packs and it (the
+    /// writer holds the repository lock, so that is the usual case); otherwise the list is
+    /// dropped and read again when next needed.
+    private func adoptWrittenPack(_ indexPath: String) {
+        // Stamped before listing: a pack added after the listing changes the directory again.
+        let stamp = directoryStamp()
+        guard let known = loadedPacks,
+              let names = try? FileSystem.list(packDirectory).filter({ $0.hasSuffix(".idx") && !FileSystem.isTemporaryName($0) }),
+              Set(names) == Set((known.map(\.indexPath) + [indexPath]).map { String($0.split(separator: "/").last ?? "") }),
+              let written = try? Pack(indexPath: indexPath) else {
+            loadedPacks = nil
+            return
+        }
+        loadedPacks = known + [written]
+        packDirectoryStamp = stamp
     }
 
     /// The canonical encoding of `id`, checked against its hash.
@@ -250,12 +266,10 @@ public final class LooseObjects {
         let workers = max(1, min(count / 256 + 1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
         let chunk = (count + workers - 1) / workers
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            guard let small = try? Deflater(level: compressionLevel, memoryLevel: 1),
-                  let large = try? Deflater(level: compressionLevel) else { return }
+            guard let compressors = try? ObjectCompressors() else { return }
             for index in (worker * chunk)..<min(count, (worker + 1) * chunk) {
                 let encoding = encodings[index]
-                let deflater = encoding.count < smallObjectBytes ? small : large
-                if let bytes = try? deflater.compress(encoding) {
+                if let bytes = try? compressors.compress(encoding) {
                     slots.pointer[index] = (ObjectID(hashing: encoding), bytes)
                 }
             }
@@ -276,7 +290,7 @@ public final class LooseObjects {
         if try FileSystem.makeDirectory(directory) { createdFanOut = true }
         let compressed: [UInt8]
         do {
-            compressed = try compressor(for: encoding.count).compress(encoding)
+            compressed = try compressors.compress(encoding)
         } catch {
             throw .badFile(path: path, reason: "compression failed: \(error)")
         }

@@ -59,6 +59,37 @@ struct LooseObjectsTests {
         }
     }
 
+    /// FORMAT.md 5.5 and 6.2: small operations and tiny objects are stored blocks (level 0),
+    /// other objects deflated; the documented bytes of the example blob are what is written.
+    @Test func smallOperationsAndTinyObjectsAreStoredOthersDeflated() throws {
+        let (dir, store) = try makeStore()
+        defer { dir.cleanup() }
+        func isStoredBlock(_ zlib: [UInt8]) -> Bool { zlib.count > 2 && zlib[2] & 0x06 == 0 }  // BTYPE 00
+
+        let hello = Blob(content: Array("hello, world\n".utf8))
+        try store.write(hello.encoded)
+        #expect(Hex.encode(try store.readStored(hello.id)) == "7801010f00f0ff010168656c6c6f2c20776f726c640a22060495")
+
+        let op = try signedChange(key: try storeKey(0), sequence: 2, parents: [testID("p")], text: "x")
+        #expect(op.encoded.count < ObjectCompressors.storedOperationBytes)
+        let text = Blob(content: Array(String(repeating: "a line of ordinary text that compresses\n", count: 8).utf8))
+        #expect(text.encoded.count > ObjectCompressors.storedObjectBytes)
+        try store.write(op.encoded)
+        try store.write(text.encoded)
+        #expect(isStoredBlock(try store.readStored(op.id)))
+        #expect(!isStoredBlock(try store.readStored(text.id)))
+        #expect(try store.readStored(text.id).count < text.encoded.count / 2)
+
+        // A pack makes the same choice per object, and reads back both kinds.
+        let otherOp = try signedChange(key: try storeKey(1), sequence: 2, parents: [testID("q")], text: "y")
+        let otherText = Blob(content: text.content + Array("one more line\n".utf8))
+        try store.writePack([otherOp.encoded, otherText.encoded])
+        #expect(isStoredBlock(try store.readStored(otherOp.id)))
+        #expect(!isStoredBlock(try store.readStored(otherText.id)))
+        #expect(try store.read(otherOp.id) == otherOp.encoded)
+        #expect(try store.read(otherText.id) == otherText.encoded)
+    }
+
     @Test func rewriteIsIdempotent() throws {
         let (dir, store) = try makeStore()
         defer { dir.cleanup() }

@@ -14,6 +14,14 @@ public struct ByteReader: Sendable {
         end = bytes.count
     }
 
+    /// Reads only `window` of `bytes` (offsets stay those of `bytes`), so that a record inside
+    /// a larger buffer is decoded without copying it out first.
+    public init(_ bytes: [UInt8], window: Range<Int>) {
+        self.bytes = bytes
+        offset = max(0, min(window.lowerBound, bytes.count))
+        end = max(offset, min(window.upperBound, bytes.count))
+    }
+
     /// Bytes not read yet.
     public var remaining: Int { end - offset }
 
@@ -78,6 +86,23 @@ public struct ByteReader: Sendable {
     public mutating func lengthPrefixed(_ field: String, limit: Int) throws(DecodeError) -> [UInt8] {
         let length = try count(field, limit: limit)
         return try raw(length, field)
+    }
+
+    /// A varint length (at most `limit`) followed by that many bytes of UTF-8 text, decoded
+    /// in place. ASCII, the common case, needs no validation beyond the high bit; anything
+    /// else must be valid UTF-8.
+    public mutating func text(_ field: String, limit: Int) throws(DecodeError) -> String {
+        let length = try count(field, limit: limit)
+        guard length <= remaining else { throw .truncated(field: field) }
+        let start = offset
+        offset += length
+        let decoded: String? = bytes.withUnsafeBufferPointer { all in
+            let window = UnsafeBufferPointer(rebasing: all[start..<(start + length)])
+            if window.allSatisfy({ $0 < 0x80 }) { return String(decoding: window, as: UTF8.self) }
+            return String(validating: window, as: UTF8.self)
+        }
+        guard let decoded else { throw .invalidUTF8(field: field) }
+        return decoded
     }
 
     /// Fails unless every byte has been consumed.

@@ -13,12 +13,13 @@ public struct Bytes32: Hashable, Comparable, Sendable {
 
     /// Reads 32 bytes at `offset`; the caller has checked that they exist.
     init(_ bytes: [UInt8], at offset: Int) {
-        func word(_ start: Int) -> UInt64 {
-            var v: UInt64 = 0
-            for i in start..<(start + 8) { v = (v << 8) | UInt64(bytes[i]) }
-            return v
+        precondition(offset >= 0 && bytes.count - offset >= 32, "Bytes32 read out of bounds")
+        (w0, w1, w2, w3) = bytes.withUnsafeBytes { raw in
+            func word(_ start: Int) -> UInt64 {
+                UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: start, as: UInt64.self))
+            }
+            return (word(offset), word(offset + 8), word(offset + 16), word(offset + 24))
         }
-        w0 = word(offset); w1 = word(offset + 8); w2 = word(offset + 16); w3 = word(offset + 24)
     }
 
     /// Reads 32 bytes at `offset` of `bytes`; `nil` if they are not all there.
@@ -66,6 +67,15 @@ public struct Bytes32: Hashable, Comparable, Sendable {
     public init?(hex: String) {
         guard hex.utf8.count == 64, let bytes = Hex.decode(hex) else { return nil }
         self.init(bytes, at: 0)
+    }
+
+    /// Hashes the first word only. Every `Bytes32` is a BLAKE2b output or an Ed25519 public
+    /// key, so 64 bits already tell values apart (making two that share them costs about 2^64
+    /// work), and `Hasher`'s per-process seed still keeps bucket positions unpredictable.
+    /// Equality compares all four words. One word instead of four is most of the cost of the
+    /// id dictionaries and sets the index, graph and sync build.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(w0)
     }
 
     public static func < (a: Bytes32, b: Bytes32) -> Bool {

@@ -190,10 +190,7 @@ public struct Change: Hashable, Sendable {
 
     static func decode(_ body: [UInt8]) throws(DecodeError) -> Change {
         var r = ByteReader(body)
-        let messageBytes = try r.lengthPrefixed("message", limit: Limits.maxMessageBytes)
-        guard let message = String(validating: messageBytes, as: UTF8.self) else {
-            throw .invalidUTF8(field: "message")
-        }
+        let message = try r.text("message", limit: Limits.maxMessageBytes)
         let count = try r.count("entry count", limit: Limits.maxChangeEntries)
         guard count >= 1 else { throw .invalidValue(field: "entry count", reason: "a change must touch at least one path") }
         // Each entry takes at least 3 bytes; refuse counts the body cannot hold before reserving.

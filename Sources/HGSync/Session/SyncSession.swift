@@ -34,6 +34,9 @@ public final class SyncSession {
     /// The peer's count of operations added since the shared heads: what it will send when
     /// both sides were in sync before (and all of it on a clone); only used for progress.
     private var expectedOperations = 0
+    /// The local DAG while the protocol runs (released at its end, so that the caller's
+    /// receive can extend the same graph without copying it).
+    private var localGraph: Graph?
 
     public init(source: SyncSource, stream: ByteStream, options: SyncOptions, progress: SyncProgress? = nil) {
         self.source = source
@@ -58,6 +61,8 @@ public final class SyncSession {
     private func runProtocol() throws(SyncError) -> SyncOutcome {
         let graph: Graph
         do { graph = try source.syncGraph() } catch { throw .transport("cannot read the local repository: \(error)") }
+        localGraph = graph
+        defer { localGraph = nil }
 
         // 1. Greetings.
         channel.send(.hello(Hello(version: ProtocolLimits.version, repository: source.repositoryID,
@@ -269,7 +274,8 @@ public final class SyncSession {
         stats.payloadBytesReceived += encoding.count
         switch object {
         case let .operation(op):
-            if receivedOperations[op.id] != nil || source.hasObject(op.id) { return }
+            // Known means in the DAG: a lookup in memory, not a file system probe per operation.
+            if receivedOperations[op.id] != nil || (localGraph?.contains(op.id) ?? source.hasObject(op.id)) { return }
             receivedOperations[op.id] = op
             receivedOrder.append(op.id)
             stats.operationsReceived += 1
