@@ -29,6 +29,25 @@ extension Repository {
     /// may mix garbage with good operations — invalid operations and their
     /// descendants are left out and listed in `rejected`, and the rest is stored.
     public func receive(operations: [Operation], blobs: [Blob], partial: Bool = false) throws(RepositoryError) -> ReceiveResult {
+        var knownBad: Set<ObjectID>?
+        while true {
+            switch try receiveOnce(operations: operations, blobs: blobs, partial: partial, knownBadSignatures: knownBad) {
+            case let .done(result): return result
+            case let .badSignatures(bad): knownBad = bad
+            }
+        }
+    }
+
+    private enum Attempt {
+        case done(ReceiveResult)
+        /// Some signatures failed: try again knowing which (nothing was written).
+        case badSignatures(Set<ObjectID>)
+    }
+
+    /// One pass of `receive`, with the signature checks either known (`knownBadSignatures`,
+    /// the second pass after a failed one) or to be made (`nil`).
+    private func receiveOnce(operations: [Operation], blobs: [Blob], partial: Bool,
+                             knownBadSignatures: Set<ObjectID>?) throws(RepositoryError) -> Attempt {
         let lock = try self.lock()
         defer { withExtendedLifetime(lock) {} }
         try repairCaches()
@@ -38,18 +57,40 @@ extension Repository {
 
         var fresh: [ObjectID: Operation] = [:]
         for op in operations where !graph.contains(op.id) { fresh[op.id] = op }
-        let alreadyKnown = operations.count - fresh.count
+
+        // Signatures are the dominant cost of receiving. They are checked on all cores while this
+        // thread orders and validates as if every one held; if one does not, everything is done
+        // again knowing which (nothing has been written before the results are in).
+        let candidates = fresh.values.sorted { $0.id < $1.id }
+        let signatures = knownBadSignatures == nil ? Pending<Set<ObjectID>> {
+            let ok = parallelMap(count: candidates.count, makeContext: { () }) { _, i in candidates[i].hasValidSignature() }
+            return Set(zip(candidates, ok).filter { !$0.1 }.map(\.0.id))
+        } : nil
+        // A check that produced nothing counts every signature as bad, never as good.
+        let failures = { signatures.map { $0.wait() ?? Set(candidates.map(\.id)) } ?? [] }
+        do {
+            return try store(operations: operations.count, fresh: fresh, candidates: candidates, graph: consume graph,
+                             validLength: validLength, blobIDs: blobIDs, partial: partial,
+                             badSignature: knownBadSignatures ?? [], signaturesDone: failures)
+        } catch {
+            // A refusal in strict mode may only be the first one found assuming good signatures.
+            let bad = failures()
+            if !bad.isEmpty { return .badSignatures(bad) }
+            throw error
+        }
+    }
+
+    /// Orders, validates and stores the fresh operations (the body of `receive`).
+    /// `signaturesDone` waits for the signature checks and returns the failures.
+    private func store(operations count: Int, fresh: [ObjectID: Operation], candidates: [Operation], graph: consuming Graph,
+                       validLength: Int, blobIDs: [ObjectID: Blob], partial: Bool, badSignature: Set<ObjectID>,
+                       signaturesDone: () -> Set<ObjectID>) throws(RepositoryError) -> Attempt {
+        let alreadyKnown = count - fresh.count
         var rejected: [(id: ObjectID, reason: String)] = []
         func refuse(_ id: ObjectID, _ reason: String) throws(RepositoryError) {
             guard partial else { throw .inconsistent("operation \(id.hex): \(reason)") }
             rejected.append((id, reason))
         }
-
-        // Signatures first, on all cores: the dominant cost of receiving.
-        let candidates = fresh.values.sorted { $0.id < $1.id }
-        let signatureOK = parallelMap(count: candidates.count, makeContext: { () }) { _, i in candidates[i].hasValidSignature() }
-        var badSignature = Set<ObjectID>()
-        for (i, ok) in signatureOK.enumerated() where !ok { badSignature.insert(candidates[i].id) }
 
         // Parents before children; what never becomes ready has a parent that is missing or refused.
         var checker = SequenceChecker(graph: graph, authors: Set(candidates.map(\.author)))
@@ -123,7 +164,9 @@ extension Repository {
             try refuse(op.id, missing.map { "parent \($0.hex) is missing" }
                 ?? "parent \(waiting?.hex ?? "?") is missing (it arrived without its own predecessors)")
         }
-        guard !added.isEmpty else { return ReceiveResult(added: [], known: alreadyKnown, rejected: rejected) }
+        let bad = signaturesDone()
+        if !bad.isEmpty { return .badSignatures(bad) }
+        guard !added.isEmpty else { return .done(ReceiveResult(added: [], known: alreadyKnown, rejected: rejected)) }
         _ = try lift { try objects.writePack(encodings) }
         try lift { try OperationIndex.append(layout.operationIndex, newSummaries, validLength: validLength) }
         let length = indexLength()
@@ -149,7 +192,7 @@ extension Repository {
             try FileSystem.writeAtomically(layout.membersCache,
                                            MembersCache.encode(membership?.members.mapValues(\.role) ?? [:], stamp: length), durable: false)
         }
-        return ReceiveResult(added: added, known: alreadyKnown, rejected: rejected)
+        return .done(ReceiveResult(added: added, known: alreadyKnown, rejected: rejected))
     }
 
     /// Why `op` (whose parents are all in the checker's graph) is invalid, or `nil`.

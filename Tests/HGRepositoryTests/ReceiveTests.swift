@@ -54,6 +54,39 @@ struct ReceiveTests {
         }
     }
 
+    /// Signatures are checked while the batch is ordered and validated as if they held: a
+    /// failure found at the end must give what checking first gives.
+    @Test("a bad signature found after optimistic validation: strict mode names it, partial mode leaves out it and its descendants")
+    func badSignatureFoundAfterOptimisticValidation() throws {
+        try withBase { repo, _, peer, base in
+            let a = try peer.change(sequence: 1, parents: [base.id], files: [("a.txt", Array("a\n".utf8))])
+            let b = try peer.change(sequence: 2, parents: [a.op.id], files: [("b.txt", Array("b\n".utf8))])
+            let c = try peer.change(sequence: 3, parents: [b.op.id], files: [("c.txt", Array("c\n".utf8))])
+            var bytes = c.op.encoded
+            bytes[bytes.count - 1] ^= 0x01
+            let forged = try HGCore.Operation.decode(bytes)
+            let d = try peer.change(sequence: 4, parents: [forged.id], files: [("d.txt", Array("d\n".utf8))])
+            let batch = [d.op, forged, b.op, a.op]
+            let blobs = a.blobs + b.blobs + c.blobs + d.blobs
+
+            let before = try snapshotMeta(repo)
+            do {
+                _ = try repo.receive(operations: batch, blobs: blobs)
+                Issue.record("a forged signature was accepted")
+            } catch {
+                #expect("\(error)".contains("operation \(forged.id.hex): signature does not verify"))
+            }
+            #expect(try snapshotMeta(repo) == before)
+
+            let result = try repo.receive(operations: batch, blobs: blobs, partial: true)
+            #expect(result.added == [a.op.id, b.op.id])
+            #expect(result.rejected.map(\.id) == [forged.id, d.op.id])
+            #expect(result.rejected.first?.reason == "signature does not verify")
+            #expect(result.rejected.last?.reason == "parent \(forged.id.hex) was refused")
+            #expect(Set(try repo.heads()) == [b.op.id])
+        }
+    }
+
     @Test("a valid operation followed by an invalid one: the whole batch is rejected")
     func batchIsAllOrNothing() throws {
         try withBase { repo, _, peer, base in
