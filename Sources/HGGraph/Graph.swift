@@ -130,12 +130,22 @@ public struct Graph: Sendable {
 
     /// Every strict ancestor of the given nodes (node numbers, unordered).
     public func ancestors(of start: [Int]) -> Set<Int> {
-        var seen = Set<Int>()
+        let mask = ancestorMask(of: start)
+        return Set((0..<count).filter { mask[$0] })
+    }
+
+    /// `mask[n]` is true when node `n` is a strict ancestor of one of `start`: a flag per node
+    /// instead of a set, since a sync asks this of most of the history.
+    public func ancestorMask(of start: [Int]) -> [Bool] {
+        var mask = [Bool](repeating: false, count: count)
         var stack = start
         while let n = stack.popLast() {
-            for p in parents[n] where seen.insert(Int(p)).inserted { stack.append(Int(p)) }
+            for p in parents[n] where !mask[Int(p)] {
+                mask[Int(p)] = true
+                stack.append(Int(p))
+            }
         }
-        return seen
+        return mask
     }
 
     /// The order `log` shows: children before parents; among the operations

@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Sync benchmarks for hg-bft against git, in one script on the same shape of data.
 
-Usage: contrib/bench/sync_bench.py [--base 20000] [--new 2000] [--runs 30] [--build-dir DIR]
+Usage: contrib/bench/sync_bench.py [--base 20000] [--new 2000] [--runs 30] [--ff-runs 11] [--build-dir DIR]
 
 Needs release builds of hg-bft and hg-bft-bench (`make bench`), taken from .build/release unless
 --build-dir names another directory (e.g. the products of a `--scratch-path` build). Measures, over
 a local pipe:
   1. a cold clone of BASE operations (`hg-bft clone` / `git clone --no-local`);
   2. a replica lacking the newest NEW operations (`hg-bft sync` / `git fetch`, fast-forward):
-     wall time, bytes on the wire against the payload, round trips;
+     wall time (median of FF_RUNS runs, each from fresh copies of both sides, the tools
+     alternating), bytes on the wire against the payload, round trips;
   3. both sides with NEW new operations each, RUNS times: round trips and overhead bytes for
      hg-bft; git fetch's negotiation rounds for the same shape once.
 git's wire bytes are counted by contrib/bench/count_pipe.py as its --upload-pack wrapper, and its
@@ -107,6 +108,8 @@ def main():
     parser.add_argument("--base", type=int, default=20000)
     parser.add_argument("--new", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--ff-runs", type=int, default=11,
+                        help="fast-forward fetches timed, each from fresh copies (default: %(default)s)")
     parser.add_argument("--build-dir", default=BUILD_DIR,
                         help="directory holding the release hg-bft and hg-bft-bench (default: %(default)s)")
     args = parser.parse_args()
@@ -135,11 +138,38 @@ def main():
         run([HG, "member", "add", peer_id], cwd=a, capture=True)
         run([HG, "sync", "-q"], cwd=b, capture=True)
 
-        # 2. Fast-forward: the replica lacks the newest NEW.
+        # 2. Fast-forward: the replica lacks the newest NEW. Each of FF_RUNS runs starts from
+        # fresh copies of both sides (the sync state included), hg-bft and git alternately;
+        # the medians are reported.
         hg_populate(a, args.new)
-        hg_ff, ff = hg_sync(b)
         git_add_commits(ga, args.base, args.new, "a")
-        git_ff, git_ff_bytes, git_ff_rounds = git_fetch(gb, os.path.join(work, "count-ff"))
+        saved = {p: p + ".saved" for p in (a, b, gb)}
+        for p, copy in saved.items():
+            shutil.copytree(p, copy, symlinks=True)
+        hg_times, git_times, pull_times = [], [], []
+        for _ in range(args.ff_runs):
+            for p, copy in saved.items():
+                shutil.rmtree(p)
+                shutil.copytree(copy, p, symlinks=True)
+            elapsed, ff = hg_sync(b)
+            hg_times.append(elapsed)
+            # Timed without the byte-counting wrapper (a Python process would add its start-up
+            # to git's time); bytes and rounds are counted in one more, untimed run below.
+            start = time.perf_counter()
+            run(["git", "fetch", "-q", "origin"], cwd=gb, env=git_env())
+            git_times.append(time.perf_counter() - start)
+            # git pull also updates the working tree, as hg-bft sync does: timed for reference.
+            shutil.rmtree(gb)
+            shutil.copytree(saved[gb], gb, symlinks=True)
+            start = time.perf_counter()
+            run(["git", "pull", "-q", "--ff-only", "origin", "main"], cwd=gb, env=git_env())
+            pull_times.append(time.perf_counter() - start)
+        shutil.rmtree(gb)
+        shutil.copytree(saved[gb], gb, symlinks=True)
+        _, git_ff_bytes, git_ff_rounds = git_fetch(gb, os.path.join(work, "count-ff"))
+        hg_ff, git_ff = statistics.median(hg_times), statistics.median(git_times)
+        git_pull = statistics.median(pull_times)
+        ratios = sorted(h / g for h, g in zip(hg_times, git_times))
         ff_payload = ff["payloadBytesReceived"] + ff["payloadBytesSent"]
         ff_wire = ff["bytesReceived"] + ff["bytesSent"]
 
@@ -166,10 +196,16 @@ def main():
     print("| case | hg-bft | git | ratio |")
     print("|---|---|---|---|")
     print("| cold clone of %d | %.2f s | %.2f s | %.2f |" % (args.base, hg_clone, git_clone, hg_clone / git_clone))
-    print("| fetch %d new (fast-forward): time | %.3f s | %.3f s | %.2f |" % (args.new, hg_ff, git_ff, hg_ff / git_ff))
+    print("| fetch %d new (fast-forward): median time of %d | %.3f s | %.3f s | %.2f |" % (
+        args.new, args.ff_runs, hg_ff, git_ff, hg_ff / git_ff))
+    print("| same, against git pull --ff-only (which also updates the working tree) | %.3f s | %.3f s | %.2f |" % (
+        hg_ff, git_pull, hg_ff / git_pull))
     print("| same: bytes on the wire | %d | %d | %.2f |" % (ff_wire, git_ff_bytes, ff_wire / git_ff_bytes))
     print("| same: round trips | %d | %d | |" % (ff["roundTrips"], git_ff_rounds))
     print()
+    print("fast-forward, per-run ratios hg-bft/git (sorted): %s" % " ".join("%.2f" % r for r in ratios))
+    print("fast-forward, hg-bft runs: %s s; git runs: %s s" % (
+        " ".join("%.3f" % t for t in hg_times), " ".join("%.3f" % t for t in git_times)))
     print("hg-bft fast-forward: payload %d bytes, wire %d bytes, overhead %.2f %%" % (
         ff_payload, ff_wire, 100.0 * (ff_wire - ff_payload) / ff_payload))
     print("both sides %d new, %d runs: round trips mean %.3f (max %d); overhead mean %d bytes = %.3f %% of the payload" % (

@@ -165,28 +165,31 @@ public final class SyncSession {
     /// Node numbers of every operation that is neither one of `ids` nor an ancestor of one.
     static func nodesNotBelow(_ ids: [ObjectID], in graph: Graph) -> [Int] {
         let starts = ids.compactMap { graph.number(of: $0) }
-        var below = graph.ancestors(of: starts)
-        below.formUnion(starts)
-        return (0..<graph.count).filter { !below.contains($0) }
+        var below = graph.ancestorMask(of: starts)
+        for start in starts { below[start] = true }
+        return (0..<graph.count).filter { !below[$0] }
     }
 
     /// The operations to send in the Bloom round, in topological order.
     static func operationsToSend(graph: Graph, have: Have) -> [Int] {
         // What the peer certainly has: its heads and claimed shared heads that we know, and their ancestors.
         let candidates = nodesNotBelow(have.heads + have.sharedHeads, in: graph)
-        var send = Set<Int>()
+        var isCandidate = [Bool](repeating: false, count: graph.count)
+        for node in candidates { isCandidate[node] = true }
+        var send = [Bool](repeating: false, count: graph.count)
         var stack: [Int] = []
         for node in candidates where !have.filter.mightContain(graph.nodes[node].id) {
-            if send.insert(node).inserted { stack.append(node) }
+            send[node] = true
+            stack.append(node)
         }
         // Every descendant of an operation the peer lacks is one it lacks too.
-        let candidateSet = Set(candidates)
         while let node = stack.popLast() {
-            for child in graph.children[node] where candidateSet.contains(Int(child)) {
-                if send.insert(Int(child)).inserted { stack.append(Int(child)) }
+            for child in graph.children[node] where isCandidate[Int(child)] && !send[Int(child)] {
+                send[Int(child)] = true
+                stack.append(Int(child))
             }
         }
-        return send.sorted()
+        return (0..<graph.count).filter { send[$0] }
     }
 
     private func sendObjects(_ nodes: [Int], graph: Graph, maxFrame: Int) throws(SyncError) {
