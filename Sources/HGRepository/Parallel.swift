@@ -8,6 +8,19 @@ func parallelMap<Context, Result>(
 ) -> [Result] {
     guard count > 0 else { return [] }
     let slots = Slots<Result>(count: count)
+    parallelForEach(count: count, makeContext: makeContext) { context, i in slots.set(i, body(&context, i)) }
+    return slots.collect()
+}
+
+/// Runs `body` for every index in `0..<count` on all cores, for its effects: it keeps its
+/// results in storage shared with the caller (`Slots`, `SharedList`), so that the caller can
+/// keep only what it needs instead of an array of every result. Each worker's context is
+/// passed to `finish` when the worker runs out of indices (to hand in what it batched).
+func parallelForEach<Context>(
+    count: Int, makeContext: @Sendable () -> Context, finish: @Sendable (inout Context) -> Void = { _ in },
+    _ body: @Sendable (inout Context, Int) -> Void
+) {
+    guard count > 0 else { return }
     let workers = min(count, max(1, System.coreCount))
     // Indices are handed out in small consecutive runs as workers ask for them (not in one
     // fixed share each), so a worker that gets less of its core (a shared machine) or slower
@@ -16,10 +29,10 @@ func parallelMap<Context, Result>(
     DispatchQueue.concurrentPerform(iterations: workers) { _ in
         var context = makeContext()
         while let range = work.next() {
-            for i in range { slots.set(i, body(&context, i)) }
+            for i in range { body(&context, i) }
         }
+        finish(&context)
     }
-    return slots.collect()
 }
 
 /// The next run of indices to work on, for any number of workers.
@@ -47,9 +60,9 @@ private final class WorkCounter: @unchecked Sendable {
 /// Fixed slots written by distinct workers at distinct indices, read after all have finished.
 /// Raw memory rather than an array, so that concurrent writers never trigger
 /// Swift's exclusivity checks on a shared property.
-private final class Slots<T>: @unchecked Sendable {
+final class Slots<T>: @unchecked Sendable {
     private let storage: UnsafeMutablePointer<T?>
-    private let count: Int
+    let count: Int
     init(count: Int) {
         self.count = count
         storage = .allocate(capacity: count)
@@ -59,8 +72,30 @@ private final class Slots<T>: @unchecked Sendable {
         storage.deinitialize(count: count)
         storage.deallocate()
     }
-    func set(_ index: Int, _ value: T) { storage[index] = value }
+    func set(_ index: Int, _ value: T?) { storage[index] = value }
+    /// The value at `index`; only once no worker writes it any more.
+    subscript(index: Int) -> T? { storage[index] }
     func collect() -> [T] { (0..<count).compactMap { storage[$0] } }
+}
+
+/// A list that workers append to under a lock: for the rare results (failures) that are
+/// not worth a slot per index.
+final class SharedList<T>: @unchecked Sendable {
+    private let lock = DispatchSemaphore(value: 1)
+    private var items: [T] = []  // guarded by `lock`
+
+    func append(_ item: T) {
+        lock.wait()
+        defer { lock.signal() }
+        items.append(item)
+    }
+
+    /// Everything appended so far.
+    var all: [T] {
+        lock.wait()
+        defer { lock.signal() }
+        return items
+    }
 }
 
 #if canImport(Glibc)

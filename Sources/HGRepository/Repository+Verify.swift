@@ -73,6 +73,31 @@ public struct VerifyReport: Sendable {
     mutating func count(_ invariant: Invariant, _ checked: Int) {
         if let i = invariants.firstIndex(where: { $0.invariant == invariant }) { invariants[i].checked += checked }
     }
+
+    /// Records a problem against its invariant; `file` is shown relative to `root`.
+    mutating func problem(_ check: String, _ object: ObjectID?, _ file: String?, _ message: String, root: String) {
+        let shown = file.map { $0.hasPrefix(root + "/") ? String($0.dropFirst(root.count + 1)) : $0 }
+        problems.append(VerifyProblem(check: check, object: object, file: shown, message: message))
+        let invariant = Invariant(check: check)
+        if let i = invariants.firstIndex(where: { $0.invariant == invariant }) { invariants[i].violations += 1 }
+    }
+
+    /// Appends what a later part of the audit found (`history`: the index, the DAG and the
+    /// derived files) to what the object checks found.
+    mutating func absorb(_ history: VerifyReport) {
+        problems += history.problems
+        notes += history.notes
+        equivocations += history.equivocations
+        heads = history.heads
+        fingerprint = history.fingerprint
+        authors = history.authors
+        authorSummaries = history.authorSummaries
+        membership = history.membership
+        for (i, row) in history.invariants.enumerated() where i < invariants.count {
+            invariants[i].checked += row.checked
+            invariants[i].violations += row.violations
+        }
+    }
 }
 
 extension Repository {
@@ -83,13 +108,8 @@ extension Repository {
     public func verify(progress: ((String, Int, Int) -> Void)? = nil) throws(RepositoryError) -> VerifyReport {
         var report = VerifyReport()
         let root = layout.root
-        func relative(_ path: String) -> String {
-            path.hasPrefix(root + "/") ? String(path.dropFirst(root.count + 1)) : path
-        }
         func problem(_ check: String, _ object: ObjectID?, _ file: String?, _ message: String) {
-            report.problems.append(VerifyProblem(check: check, object: object, file: file.map(relative), message: message))
-            let invariant = Invariant(check: check)
-            if let i = report.invariants.firstIndex(where: { $0.invariant == invariant }) { report.invariants[i].violations += 1 }
+            report.problem(check, object, file, message, root: root)
         }
 
         // 1. Every object file: decompress under the limit, hash, decode strictly, check signatures.
@@ -108,283 +128,62 @@ extension Repository {
                 if !isPair { problem("pack", nil, objects.packDirectory + "/" + name, "pack file without its pair (.pack/.idx)") }
             }
         }
-        var allIDs = looseIDs
-        var listed = Set(looseIDs)
-        for pack in packs { for id in pack.ids where listed.insert(id).inserted { allIDs.append(id) } }
-        let ids = allIDs
-        report.objects = ids.count
-        let layout = self.layout
-        let makeStore: @Sendable () -> LooseObjects? = { try? LooseObjects(layout: layout) }
-        let results: [ObjectCheck] = parallelMap(count: ids.count, makeContext: makeStore) { (store: inout LooseObjects?, i: Int) -> ObjectCheck in
-            let id = ids[i]
-            guard let store else { return .failed(id, "zlib could not be initialised") }
-            do {
-                switch try store.readObject(id) {
-                case .blob: return .blob
-                case let .operation(op):
-                    guard op.hasValidSignature() else { return .badSignature(op.id, op.author) }
-                    return .operation(VerifiedOperation(op))
-                }
-            } catch {
-                return .failed(id, "\(error)")
+        // One table of ids over the loose list and the packs' own indexes, one copy of those
+        // indexes shared by every reader, and of each operation only what the later checks read:
+        // memory grows with the number of operations, not with the size of the history.
+        let table = ObjectTable(loose: looseIDs, packs: packs)
+        report.objects = table.count
+        let pass = ObjectPass(table: table, layout: layout, packs: packs)
+        let store = try? LooseObjects(layout: layout, packs: packs)
+        func location(_ id: ObjectID) -> String { (store ?? objects).location(of: id) }
+
+        // 2–4. The signatures take most of the time: they are checked on the worker threads
+        // while this one audits the index, the DAG and the derived files as if every signature
+        // were good, and that audit is done again without the operations whose signature fails.
+        let checks = pass.startSignatureChecks()
+        let optimistic: Result<VerifyReport, RepositoryError>
+        do { optimistic = .success(try auditHistory(pass, excluding: [], store: store)) } catch { optimistic = .failure(error) }
+        let demotions = checks.wait()
+
+        var decoded = 0
+        for slot in 0..<table.slotCount {
+            switch pass.statuses[slot] {
+            case .blob?: report.blobs += 1
+            case .operation?: decoded += 1
+            default: break
             }
         }
-        // Only what the later checks read is kept of each object (not its bytes), so memory grows
-        // with the number of operations, not with the size of the history.
-        var operations: [ObjectID: VerifiedOperation] = [:]
-        var blobs = Set<ObjectID>()
-        for (n, result) in results.enumerated() {
-            switch result {
-            case let .operation(op):
-                operations[op.summary.id] = op
-                report.signatures += 1
-            case .blob:
-                blobs.insert(ids[n])
+        report.operations = decoded - demotions.count
+        report.signatures = decoded
+        // Problems in the order of the objects, as one pass would have found them (an object
+        // either failed to read or was an operation, never both).
+        let failures = pass.failures
+        var f = 0, d = 0
+        while f < failures.count || d < demotions.count {
+            if d == demotions.count || (f < failures.count && failures[f].slot < demotions[d].slot) {
+                let id = table.id(at: failures[f].slot)
+                problem("object", id, location(id), failures[f].message)
+                f += 1
+                continue
+            }
+            switch demotions[d].demotion {
             case let .badSignature(id, author):
-                report.signatures += 1
-                problem("signature", id, objects.location(of: id), "signature by \(author.short) does not verify")
+                problem("signature", id, location(id), "signature by \(author.short) does not verify")
             case let .failed(id, message):
-                problem("object", id, objects.location(of: id), message)
+                report.signatures -= 1
+                problem("object", id, location(id), message)
             }
+            d += 1
         }
-        report.operations = operations.count
-        report.blobs = blobs.count
-        progress?("Checking objects", ids.count, ids.count)
+        progress?("Checking objects", table.count, table.count)
 
-        // 2. The index: readable, and each record matching its object.
-        let (contents, damage) = try lift { try OperationIndex.scan(layout.operationIndex) }
-        for d in damage { problem("index", nil, layout.operationIndex, d) }
-        if contents.tornTail {
-            if let vouched = (try? Refs.readHeads(layout.heads))??.stamp, vouched > contents.validLength {
-                problem("index", nil, layout.operationIndex,
-                        "unreadable from byte \(contents.validLength), before the \(vouched) bytes the heads file records (a damaged length field)")
-            } else {
-                report.notes.append("the index ends in a torn record from an interrupted write; the next write removes it")
-            }
-        }
-        // Records whose object is usable form the graph; a record that is missing, damaged or
-        // depends on one that is gets a problem line instead, so one bad object never stops the
-        // audit of everything else.
-        var indexed: [OperationSummary] = []
-        var inIndex = Set<ObjectID>()
-        var accepted = Set<ObjectID>()
-        for entry in contents.entries {
-            guard inIndex.insert(entry.id).inserted else {
-                problem("index", entry.id, layout.operationIndex, "operation listed twice")
-                continue
-            }
-            guard let op = operations[entry.id] else {
-                if !listed.contains(entry.id) {
-                    problem("index", entry.id, layout.operationIndex, "names an operation whose object is missing")
-                }
-                continue
-            }
-            if op.summary != entry {
-                problem("index", entry.id, layout.operationIndex, "record differs from the operation object")
-                continue
-            }
-            if let parent = entry.parents.first(where: { !accepted.contains($0) }) {
-                let why = inIndex.contains(parent) ? "is missing, damaged or invalid" : "is missing or comes later in the index"
-                problem("parents", entry.id, objects.location(of: entry.id), "parent \(parent.hex) \(why)")
-                continue
-            }
-            indexed.append(entry)
-            accepted.insert(entry.id)
-        }
-        let dangling = operations.keys.filter { !inIndex.contains($0) }
-        if !dangling.isEmpty {
-            report.notes.append("\(dangling.count) operation object(s) are not in the index (left by an interrupted command; harmless)")
-        }
-
-        // 3. The DAG: genesis, sequence numbers, referenced blobs.
-        let graph: Graph
-        do {
-            graph = try Graph(indexed)
-        } catch {
-            throw .graph(error)
-        }
-        if let first = indexed.first, first.id != genesis {
-            problem("genesis", first.id, layout.genesis, "the first operation is not the repository's genesis \(genesis.hex)")
-        }
-        if !inIndex.contains(genesis) {
-            problem("genesis", genesis, layout.genesis, "the genesis operation is not in the index")
-        }
-        var missingBlobs: [ObjectID: ValidityIssue] = [:]
-        var writtenBlobs = 0
-        for node in graph.nodes {
-            guard let change = operations[node.id]?.change else { continue }
-            for entry in change.entries {
-                guard let version = entry.version else { continue }
-                writtenBlobs += 1
-                guard !blobs.contains(version.blob) else { continue }
-                missingBlobs[node.id] = missingBlobs[node.id] ?? .missingBlob(node.id, blob: version.blob, path: entry.path.string)
-            }
-        }
-        let origin = graph.number(of: genesis).flatMap { node in
-            operations[genesis]?.genesis.map { MembershipOrigin(node: node, id: genesis, founder: $0.founder, timestamp: $0.timestamp, quorum: $0.quorum) }
-        }
-        let validity = StructuralValidity.check(graph: graph, genesis: genesis, local: missingBlobs, origin: origin) { node in
-            operations[graph.nodes[node].id]?.membership
-        }
-        for issue in validity.issues {
-            problem(Invariant(issue).check, issue.operation, objects.location(of: issue.operation), issue.description)
-        }
-        report.membership = validity.membership
-        report.count(.causalClosure, contents.entries.count)
-        report.count(.sequenceNumbers, graph.count)
-        report.count(.authorisedAuthors, validity.authorityChecked)
-        report.count(.blobsPresent, writtenBlobs)
-        // Equivocation: two valid operations by one author with one sequence number; with
-        // more than two, every pair is listed.
-        var seen: [PeerID: [UInt64: [ObjectID]]] = [:]
-        for node in graph.nodes where !validity.invalid.contains(node.id) {
-            for other in seen[node.author]?[node.sequence] ?? [] {
-                // The proof is the two signed encodings, read again (only these are kept whole).
-                if let a = try? objects.readOperation(min(other, node.id)), let b = try? objects.readOperation(max(other, node.id)) {
-                    report.equivocations.append(Equivocation(author: node.author, sequence: node.sequence, first: a, second: b))
-                }
-            }
-            seen[node.author, default: [:]][node.sequence, default: []].append(node.id)
-        }
-        report.authors = seen.count
-        report.authorSummaries = seen.map { author, bySequence in
-            AuthorSummary(author: author, operations: bySequence.values.reduce(0) { $0 + $1.count },
-                          firstSequence: bySequence.keys.min() ?? 0, lastSequence: bySequence.keys.max() ?? 0,
-                          forks: bySequence.values.filter { $0.count > 1 }.count)
-        }.sorted { $0.author < $1.author }
-
-        // 4. Derived files: heads, peer refs, state cache, genesis file, identity.
-        let derived = Refs.derive(from: graph.nodes)
-        report.heads = derived.heads
-        do {
-            if let heads = try Refs.readHeads(layout.heads) {
-                if heads.stamp == indexLength() && !contents.tornTail {
-                    if heads.ids != derived.heads {
-                        problem("heads", nil, layout.heads, "lists heads that differ from the operation index")
-                    }
-                    try checkPeerRefs(derived.tips) { problem("refs", $0, $1, $2) }
-                } else {
-                    report.notes.append("the heads file is stale (an interrupted command); the next write rebuilds it")
-                }
-            } else {
-                problem("heads", nil, layout.heads, "missing")
-            }
-        } catch {
-            problem("heads", nil, layout.heads, "\(error)")
-        }
-        let membership = validity.membership
-        func hasEffect(_ node: Int) -> Bool {
-            let s = graph.nodes[node]
-            return !validity.invalid.contains(s.id) && (membership?.hasEffect(node: node, author: s.author, graph: graph) ?? true)
-        }
-        let tree = FileTree.compute(graph: graph) { node in hasEffect(node) ? operations[graph.nodes[node].id]?.change : nil }
-        report.fingerprint = tree.fingerprint
-        // No path may hold a write without effect: checked on the computed state and on the cached one.
-        func checkWrites(_ checked: FileTree, file: String?) {
-            for (path, live) in checked.paths {
-                for write in live {
-                    report.count(.removedWritesVoid, 1)
-                    guard let node = graph.number(of: write.op), graph.nodes[node].kind == Payload.Kind.change, hasEffect(node) else {
-                        problem("removed-writes", write.op, file, "'\(path)' holds a write by \(write.op.short), which has no effect (an invalid operation, or a member's write concurrent with their removal)")
-                        continue
-                    }
-                }
-            }
-        }
-        checkWrites(tree, file: nil)
-        if let bytes = try? FileSystem.readIfExists(layout.stateCache, limit: 1 << 30) {
-            report.count(.derivedFiles, 1)
-            if let cached = StateCache.decode(bytes) {
-                if cached.stamp == indexLength() {
-                    checkWrites(cached.tree, file: layout.stateCache)
-                    if cached.tree != tree {
-                        problem("state", nil, layout.stateCache, "cached state differs from the state computed from the operations")
-                    }
-                }
-            } else {
-                problem("state", nil, layout.stateCache, "damaged (checksum or format); 'hg-bft reindex' rebuilds it")
-            }
-        }
-        // The members cache must list exactly the computed members with their roles.
-        let roles = membership?.members.mapValues(\.role) ?? [:]
-        report.count(.membership, roles.count)
-        if let bytes = try? FileSystem.readIfExists(layout.membersCache, limit: 1 << 26) {
-            if let cached = MembersCache.decode(bytes) {
-                if cached.stamp == indexLength() {
-                    for (peer, role) in cached.roles where roles[peer] != role {
-                        problem("members", nil, layout.membersCache, "lists \(peer.short) as \(role), but the membership operations make them \(roles[peer].map(\.description) ?? "no member")")
-                    }
-                    for (peer, role) in roles where cached.roles[peer] == nil {
-                        problem("members", nil, layout.membersCache, "omits \(peer.short), a member (\(role))")
-                    }
-                }
-            } else {
-                problem("members", nil, layout.membersCache, "damaged (checksum or format); 'hg-bft reindex' rebuilds it")
-            }
-        }
-        if let bytes = try? FileSystem.readIfExists(layout.worktreeCache, limit: 1 << 30),
-           WorkTreeCache.decode(bytes, modified: (0, 0)) == nil {
-            problem("worktree", nil, layout.worktreeCache, "damaged (checksum or format); 'hg-bft reindex' rebuilds it")
-        }
-        do {
-            let peer = try peerID()
-            if let configured = config.value("core", "peer"), configured != peer.text {
-                problem("identity", nil, layout.identityKey, "key does not match core.peer in the config (\(configured))")
-            }
-        } catch {
-            problem("identity", nil, layout.identityKey, error.description)
+        if demotions.isEmpty {
+            report.absorb(try optimistic.get())
+        } else {
+            report.absorb(try auditHistory(pass, excluding: Set(demotions.map(\.slot)), store: store))
         }
         report.count(.objectIntegrity, report.objects)
         report.count(.signatures, report.signatures)
-        report.count(.derivedFiles, 4 + derived.tips.count)  // index, heads, genesis file, identity, one ref per author
         return report
-    }
-
-    private func checkPeerRefs(_ tips: [PeerID: [Refs.Tip]], _ problem: (ObjectID?, String, String) -> Void) throws(StoreError) {
-        var expected: [String: [Refs.Tip]] = [:]
-        for (peer, t) in tips { expected[peer.text] = t }
-        for name in try FileSystem.list(layout.peerRefs) where !FileSystem.isTemporaryName(name) {
-            let path = layout.peerRef(name)
-            guard let want = expected.removeValue(forKey: name) else {
-                problem(nil, path, "ref for a peer that wrote no operation")
-                continue
-            }
-            do {
-                // A ref written before the last index append may lag behind; only a current one must agree.
-                if let ref = try Refs.readPeer(path), ref.stamp == indexLength(), ref.tips != want.sorted() {
-                    problem(want.first?.id, path, "tips differ from the operation index")
-                }
-            } catch {
-                problem(nil, path, error.description)
-            }
-        }
-        for (name, want) in expected {
-            problem(want.first?.id, layout.peerRef(name), "missing")
-        }
-    }
-}
-
-/// The outcome of checking one object file.
-enum ObjectCheck: Sendable {
-    case blob
-    case operation(VerifiedOperation)
-    case badSignature(ObjectID, PeerID)
-    case failed(ObjectID, String)
-}
-
-/// What `verify` keeps of an operation whose signature verified. A class: one reference per
-/// entry in the result array and the dictionary, instead of a few hundred bytes inline in each.
-final class VerifiedOperation: Sendable {
-    let summary: OperationSummary
-    let change: Change?
-    let membership: MembershipChange?
-    /// Founder, time and quorum, for a genesis operation.
-    let genesis: (founder: PeerID, timestamp: UInt64, quorum: Int)?
-
-    init(_ op: Operation) {
-        summary = OperationSummary(op)
-        change = op.change
-        membership = op.membership
-        genesis = op.genesis.map { (op.author, op.timestamp, $0.adminQuorum) }
     }
 }

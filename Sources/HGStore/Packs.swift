@@ -23,8 +23,10 @@ public enum PackFormat {
     public static let maxIndexBytes = 16 + 4 + (1 << 23) * 40 + 64
 }
 
-/// One pack and its index, opened for reading.
-public final class Pack {
+/// One pack and its index, opened for reading. Immutable once opened, and reads are `pread`s
+/// at explicit offsets, so one instance can serve readers on many threads (verify's workers
+/// share one copy of the indexes instead of each loading its own).
+public final class Pack: Sendable {
     public let packPath: String
     public let indexPath: String
     /// Ids in ascending order, and their entry offsets.

@@ -1,0 +1,118 @@
+import HGCore
+import HGGraph
+import HGState
+import HGStore
+import HGWorkTree
+
+extension Repository {
+    /// `verify`'s checks of the files derived from the operations (heads, peer refs, the state,
+    /// members and worktree caches) and of the identity, given the audited `graph`: the state is
+    /// computed from the changes of the nodes that have effect (`changeOf` gives a node's change).
+    func auditDerivedFiles(_ graph: Graph, tornIndex: Bool, membership: MembershipOutcome?, hasEffect: (Int) -> Bool,
+                           changeOf: (Int) -> Change?, into report: inout VerifyReport) {
+        let root = layout.root
+        func problem(_ check: String, _ object: ObjectID?, _ file: String?, _ message: String) {
+            report.problem(check, object, file, message, root: root)
+        }
+        let derived = Refs.derive(from: graph.nodes)
+        report.heads = derived.heads
+        do {
+            if let heads = try Refs.readHeads(layout.heads) {
+                if heads.stamp == indexLength() && !tornIndex {
+                    if heads.ids != derived.heads {
+                        problem("heads", nil, layout.heads, "lists heads that differ from the operation index")
+                    }
+                    try checkPeerRefs(derived.tips) { problem("refs", $0, $1, $2) }
+                } else {
+                    report.notes.append("the heads file is stale (an interrupted command); the next write rebuilds it")
+                }
+            } else {
+                problem("heads", nil, layout.heads, "missing")
+            }
+        } catch {
+            problem("heads", nil, layout.heads, "\(error)")
+        }
+        let tree = FileTree.compute(graph: graph) { node in hasEffect(node) ? changeOf(node) : nil }
+        report.fingerprint = tree.fingerprint
+        // No path may hold a write without effect: checked on the computed state and on the cached one.
+        func checkWrites(_ checked: FileTree, file: String?) {
+            for (path, live) in checked.paths {
+                for write in live {
+                    report.count(.removedWritesVoid, 1)
+                    guard let node = graph.number(of: write.op), graph.nodes[node].kind == Payload.Kind.change, hasEffect(node) else {
+                        problem("removed-writes", write.op, file, "'\(path)' holds a write by \(write.op.short), which has no effect (an invalid operation, or a member's write concurrent with their removal)")
+                        continue
+                    }
+                }
+            }
+        }
+        checkWrites(tree, file: nil)
+        if let bytes = try? FileSystem.readIfExists(layout.stateCache, limit: 1 << 30) {
+            report.count(.derivedFiles, 1)
+            if let cached = StateCache.decode(bytes) {
+                if cached.stamp == indexLength() {
+                    checkWrites(cached.tree, file: layout.stateCache)
+                    if cached.tree != tree {
+                        problem("state", nil, layout.stateCache, "cached state differs from the state computed from the operations")
+                    }
+                }
+            } else {
+                problem("state", nil, layout.stateCache, "damaged (checksum or format); 'hg-bft reindex' rebuilds it")
+            }
+        }
+        // The members cache must list exactly the computed members with their roles.
+        let roles = membership?.members.mapValues(\.role) ?? [:]
+        report.count(.membership, roles.count)
+        if let bytes = try? FileSystem.readIfExists(layout.membersCache, limit: 1 << 26) {
+            if let cached = MembersCache.decode(bytes) {
+                if cached.stamp == indexLength() {
+                    for (peer, role) in cached.roles where roles[peer] != role {
+                        problem("members", nil, layout.membersCache, "lists \(peer.short) as \(role), but the membership operations make them \(roles[peer].map(\.description) ?? "no member")")
+                    }
+                    for (peer, role) in roles where cached.roles[peer] == nil {
+                        problem("members", nil, layout.membersCache, "omits \(peer.short), a member (\(role))")
+                    }
+                }
+            } else {
+                problem("members", nil, layout.membersCache, "damaged (checksum or format); 'hg-bft reindex' rebuilds it")
+            }
+        }
+        if let bytes = try? FileSystem.readIfExists(layout.worktreeCache, limit: 1 << 30),
+           WorkTreeCache.decode(bytes, modified: (0, 0)) == nil {
+            problem("worktree", nil, layout.worktreeCache, "damaged (checksum or format); 'hg-bft reindex' rebuilds it")
+        }
+        do {
+            let peer = try peerID()
+            if let configured = config.value("core", "peer"), configured != peer.text {
+                problem("identity", nil, layout.identityKey, "key does not match core.peer in the config (\(configured))")
+            }
+        } catch {
+            problem("identity", nil, layout.identityKey, error.description)
+        }
+        report.count(.derivedFiles, 4 + derived.tips.count)  // index, heads, genesis file, identity, one ref per author
+    }
+
+    private func checkPeerRefs(_ tips: [PeerID: [Refs.Tip]], _ problem: (ObjectID?, String, String) -> Void) throws(StoreError) {
+        var expected: [String: [Refs.Tip]] = [:]
+        for (peer, t) in tips { expected[peer.text] = t }
+        for name in try FileSystem.list(layout.peerRefs) where !FileSystem.isTemporaryName(name) {
+            let path = layout.peerRef(name)
+            guard let want = expected.removeValue(forKey: name) else {
+                problem(nil, path, "ref for a peer that wrote no operation")
+                continue
+            }
+            do {
+                // A ref written before the last index append may lag behind; only a current one must agree.
+                if let ref = try Refs.readPeer(path), ref.stamp == indexLength(), ref.tips != want.sorted() {
+                    problem(want.first?.id, path, "tips differ from the operation index")
+                }
+            } catch {
+                problem(nil, path, error.description)
+            }
+        }
+        for (name, want) in expected {
+            problem(want.first?.id, layout.peerRef(name), "missing")
+        }
+    }
+}
+

@@ -1,0 +1,195 @@
+import HGCore
+import HGGraph
+import HGState
+import HGStore
+
+extension Repository {
+    /// The part of `verify` after the object checks: the index against the objects, the DAG
+    /// (genesis, parents, sequence numbers, blobs, authority, equivocations) and the derived
+    /// files, counting every operation of `pass` whose slot is not in `excluding` as good.
+    /// Returns only what it found; `verify` appends it to the object checks' findings.
+    /// `store` reads through the pack indexes `pass` already holds (nil: the repository's own).
+    func auditHistory(_ pass: ObjectPass, excluding excluded: Set<Int>, store: LooseObjects?) throws(RepositoryError) -> VerifyReport {
+        var report = VerifyReport()
+        let root = layout.root
+        func problem(_ check: String, _ object: ObjectID?, _ file: String?, _ message: String) {
+            report.problem(check, object, file, message, root: root)
+        }
+        let objects = store ?? self.objects
+        let table = pass.table
+        let kept = pass.kept
+        /// The number of the operation at `slot`, if it decoded and is not excluded.
+        func operation(_ slot: Int) -> Int? { excluded.contains(slot) ? nil : kept.number(atSlot: slot) }
+
+        // 2. The index: readable, and each record matching its object.
+        var (contents, damage) = try lift { try OperationIndex.scan(layout.operationIndex) }
+        for d in damage { problem("index", nil, layout.operationIndex, d) }
+        if contents.tornTail {
+            if let vouched = (try? Refs.readHeads(layout.heads))??.stamp, vouched > contents.validLength {
+                problem("index", nil, layout.operationIndex,
+                        "unreadable from byte \(contents.validLength), before the \(vouched) bytes the heads file records (a damaged length field)")
+            } else {
+                report.notes.append("the index ends in a torn record from an interrupted write; the next write removes it")
+            }
+        }
+        // Records whose object is usable form the graph; a record that is missing, damaged or
+        // depends on one that is gets a problem line instead, so one bad object never stops the
+        // audit of everything else. Marks per slot of the object table, instead of sets of ids:
+        // bit 1 listed in the index, bit 2 accepted into the graph.
+        var marks = [UInt8](repeating: 0, count: table.slotCount)
+        var unlisted = Set<ObjectID>()  // ids in the index that name no object
+        func isInIndex(_ id: ObjectID) -> Bool {
+            if let slot = table.slot(of: id) { return marks[slot] & 1 != 0 }
+            return unlisted.contains(id)
+        }
+        func isAccepted(_ id: ObjectID) -> Bool { table.slot(of: id).map { marks[$0] & 2 != 0 } ?? false }
+        var nodeOps: [Int] = []  // per node of the graph, in its order: its operation's number
+        nodeOps.reserveCapacity(contents.entries.count)
+        var rejected: [Int] = []  // positions of the records left out of the graph
+        for (position, entry) in contents.entries.enumerated() {
+            let slot = table.slot(of: entry.id)
+            let isFirst: Bool
+            if let slot {
+                isFirst = marks[slot] & 1 == 0
+                marks[slot] |= 1
+            } else {
+                isFirst = unlisted.insert(entry.id).inserted
+            }
+            guard isFirst else {
+                problem("index", entry.id, layout.operationIndex, "operation listed twice")
+                rejected.append(position)
+                continue
+            }
+            guard let slot, let op = operation(slot) else {
+                if slot == nil {
+                    problem("index", entry.id, layout.operationIndex, "names an operation whose object is missing")
+                }
+                rejected.append(position)
+                continue
+            }
+            if kept.recordDigest(op) != ObjectID(hashing: OperationIndex.record(entry)) {
+                problem("index", entry.id, layout.operationIndex, "record differs from the operation object")
+                rejected.append(position)
+                continue
+            }
+            if let parent = entry.parents.first(where: { !isAccepted($0) }) {
+                let why = isInIndex(parent) ? "is missing, damaged or invalid" : "is missing or comes later in the index"
+                problem("parents", entry.id, objects.location(of: entry.id), "parent \(parent.hex) \(why)")
+                rejected.append(position)
+                continue
+            }
+            marks[slot] |= 2
+            nodeOps.append(op)
+        }
+        let dangling = (0..<table.slotCount).reduce(0) { $0 + (marks[$1] & 1 == 0 && operation($1) != nil ? 1 : 0) }
+        if dangling > 0 {
+            report.notes.append("\(dangling) operation object(s) are not in the index (left by an interrupted command; harmless)")
+        }
+        let genesisListed = isInIndex(genesis)
+        marks = []
+        unlisted = []
+        // The graph takes the records themselves when all are accepted (no copy), and the index
+        // contents are let go once the graph holds what it needs of them.
+        let recordCount = contents.entries.count
+        var indexed = contents.entries
+        if !rejected.isEmpty {
+            var skip = rejected[...]
+        indexed = []
+            indexed.reserveCapacity(nodeOps.count)
+            for (position, entry) in contents.entries.enumerated() {
+                if skip.first == position { skip.removeFirst() } else { indexed.append(entry) }
+            }
+        }
+        contents.entries = []
+
+        // 3. The DAG: genesis, sequence numbers, referenced blobs.
+        let graph: Graph
+        do {
+            graph = try Graph(indexed)
+        } catch {
+            throw .graph(error)
+        }
+        indexed = []
+        if let first = graph.nodes.first, first.id != genesis {
+            problem("genesis", first.id, layout.genesis, "the first operation is not the repository's genesis \(genesis.hex)")
+        }
+        if !genesisListed {
+            problem("genesis", genesis, layout.genesis, "the genesis operation is not in the index")
+        }
+        var missingBlobs: [ObjectID: ValidityIssue] = [:]
+        var writtenBlobs = 0
+        for (node, op) in nodeOps.enumerated() {
+            for entry in kept.entries(op) {
+                guard let version = entry.version else { continue }
+                writtenBlobs += 1
+                guard table.slot(of: version.blob).map({ pass.statuses[$0] != .blob }) ?? true else { continue }
+                let id = graph.nodes[node].id
+                missingBlobs[id] = missingBlobs[id] ?? .missingBlob(id, blob: version.blob, path: entry.path.string)
+            }
+        }
+        let origin = graph.number(of: genesis).flatMap { node in
+            kept.rareFields(nodeOps[node])?.genesis.map { MembershipOrigin(node: node, id: genesis, founder: $0.founder, timestamp: $0.timestamp, quorum: $0.quorum) }
+        }
+        let validity = StructuralValidity.check(graph: graph, genesis: genesis, local: missingBlobs, origin: origin) { node in
+            kept.rareFields(nodeOps[node])?.membership
+        }
+        for issue in validity.issues {
+            problem(Invariant(issue).check, issue.operation, objects.location(of: issue.operation), issue.description)
+        }
+        report.membership = validity.membership
+        report.count(.causalClosure, recordCount)
+        report.count(.sequenceNumbers, graph.count)
+        report.count(.authorisedAuthors, validity.authorityChecked)
+        report.count(.blobsPresent, writtenBlobs)
+        auditAuthors(graph, invalid: validity.invalid, objects: objects, into: &report)
+
+        // 4. Derived files: heads, peer refs, state cache, genesis file, identity.
+        let membership = validity.membership
+        func hasEffect(_ node: Int) -> Bool {
+            let s = graph.nodes[node]
+            return !validity.invalid.contains(s.id) && (membership?.hasEffect(node: node, author: s.author, graph: graph) ?? true)
+        }
+        auditDerivedFiles(graph, tornIndex: contents.tornTail, membership: membership, hasEffect: hasEffect,
+                          changeOf: { kept.change(nodeOps[$0]) }, into: &report)
+        return report
+    }
+
+    /// Equivocations (two valid operations by one author with one sequence number; with more
+    /// than two, every pair is listed) and the per-author summary.
+    private func auditAuthors(_ graph: Graph, invalid: Set<ObjectID>, objects: LooseObjects, into report: inout VerifyReport) {
+        // Per author, the first node at each sequence number, and the later ones where there
+        // are several: one entry per operation instead of an array of ids each.
+        struct Tally {
+            var first: [UInt64: Int32] = [:]
+            var more: [UInt64: [Int32]] = [:]
+            var operations = 0
+        }
+        var tallies: [PeerID: Tally] = [:]
+        for n in 0..<graph.count {
+            let node = graph.nodes[n]
+            guard !invalid.contains(node.id) else { continue }
+            var others: [Int32] = []
+            if let first = tallies[node.author]?.first[node.sequence] {
+                others = [first] + (tallies[node.author]?.more[node.sequence] ?? [])
+            }
+            for other in others.map({ graph.nodes[Int($0)].id }) {
+                // The proof is the two signed encodings, read again (only these are kept whole).
+                if let a = try? objects.readOperation(min(other, node.id)), let b = try? objects.readOperation(max(other, node.id)) {
+                    report.equivocations.append(Equivocation(author: node.author, sequence: node.sequence, first: a, second: b))
+                }
+            }
+            tallies[node.author, default: Tally()].operations += 1
+            if others.isEmpty {
+                tallies[node.author, default: Tally()].first[node.sequence] = Int32(n)
+            } else {
+                tallies[node.author, default: Tally()].more[node.sequence, default: []].append(Int32(n))
+            }
+        }
+        report.authors = tallies.count
+        report.authorSummaries = tallies.map { author, tally in
+            AuthorSummary(author: author, operations: tally.operations,
+                          firstSequence: tally.first.keys.min() ?? 0, lastSequence: tally.first.keys.max() ?? 0,
+                          forks: tally.more.count)
+        }.sorted { $0.author < $1.author }
+    }
+}
