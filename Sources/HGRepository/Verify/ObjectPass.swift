@@ -80,8 +80,11 @@ final class ObjectPass: Sendable {
             parallelForEach(count: table.slotCount, makeContext: { ObjectPass.reader(layout, packs) }) { reader, slot in
                 guard statuses[slot] == .operation else { return }
                 let id = table.id(at: slot)
+                guard let store = reader.store else {
+                    demotions.append((slot, .failed(id, "zlib could not be initialised")))
+                    return
+                }
                 do {
-                    guard let store = reader.store else { throw StoreError.objectMissing(id) }
                     guard case let .operation(op) = try store.readObject(id) else {
                         throw StoreError.objectMalformed(id, path: store.location(of: id), reason: .unknownType(ObjectType.blob.rawValue))
                     }
