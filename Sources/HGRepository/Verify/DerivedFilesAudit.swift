@@ -36,7 +36,8 @@ extension Repository {
         report.fingerprint = tree.fingerprint
         // No path may hold a write without effect: checked on the computed state and on the cached one.
         func checkWrites(_ checked: FileTree, file: String?) {
-            for (path, live) in checked.paths {
+            // In path order, so that the report is the same on every run.
+            for (path, live) in checked.paths.sorted(by: { $0.key < $1.key }) {
                 for write in live {
                     report.count(.removedWritesVoid, 1)
                     guard let node = graph.number(of: write.op), graph.nodes[node].kind == Payload.Kind.change, hasEffect(node) else {
