@@ -143,7 +143,8 @@ extension Repository {
         let checks = pass.startSignatureChecks()
         let optimistic: Result<VerifyReport, RepositoryError>
         do { optimistic = .success(try auditHistory(pass, excluding: [], store: store)) } catch { optimistic = .failure(error) }
-        let demotions = checks.wait()
+        // `wait` is nil only if the checks never produced a result: the audit cannot vouch then.
+        guard let demotions = checks.wait() else { throw .inconsistent("the signature checks did not complete") }
 
         var decoded = 0
         for slot in 0..<table.slotCount {

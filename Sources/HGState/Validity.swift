@@ -115,7 +115,7 @@ public struct SequenceChecker {
     /// its author among nodes earlier in index order (`highestEarlier`).
     public func expectedSequence(of node: Int, highestEarlier: UInt64) -> UInt64 {
         let s = graph.nodes[node]
-        return expectedSequence(author: s.author, sequence: s.sequence, highestEarlier: highestEarlier) { candidate in
+        return expectedSequence(mine: table(of: s.author)?.nodes, sequence: s.sequence, highestEarlier: highestEarlier) { candidate in
             graph.isAncestor(candidate, of: node)
         }
     }
@@ -123,15 +123,16 @@ public struct SequenceChecker {
     /// The expected sequence for an operation that is not in the graph, whose parents are.
     public func expectedSequence(for op: Operation) -> UInt64 {
         let parentNodes = op.parents.compactMap { graph.number(of: $0) }
-        let highestEarlier = table(of: op.author)?.highest ?? 0
-        return expectedSequence(author: op.author, sequence: op.sequence, highestEarlier: highestEarlier) { candidate in
+        let mine = table(of: op.author)
+        return expectedSequence(mine: mine?.nodes, sequence: op.sequence, highestEarlier: mine?.highest ?? 0) { candidate in
             parentNodes.contains(candidate) || parentNodes.contains { graph.isAncestor(candidate, of: $0) }
         }
     }
 
-    private func expectedSequence(author: PeerID, sequence: UInt64, highestEarlier: UInt64,
+    /// The rule for an operation whose author's nodes by sequence number are `mine`.
+    private func expectedSequence(mine: [UInt64: [Int32]]?, sequence: UInt64, highestEarlier: UInt64,
                                   isAncestor: (Int) -> Bool) -> UInt64 {
-        guard let mine = table(of: author)?.nodes else { return 1 }
+        guard let mine else { return 1 }
         // Fast path: the honest case, where the operation with sequence − 1 is an ancestor
         // and nothing with a higher sequence exists earlier in the order.
         if highestEarlier < sequence {

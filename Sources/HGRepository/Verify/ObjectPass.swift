@@ -72,11 +72,10 @@ final class ObjectPass: Sendable {
     /// Starts checking the signature of every operation that decoded, on all cores, reading
     /// each again (4 µs beside the check's 70; keeping every operation's bytes for it would
     /// cost their size in memory). The caller goes on with its own work meanwhile.
-    func startSignatureChecks() -> SignatureChecks {
-        let demotions = SharedList<(slot: Int, demotion: Demotion)>()
-        let done = DispatchGroup()
+    func startSignatureChecks() -> Pending<[(slot: Int, demotion: Demotion)]> {
         let layout = layout, packs = packs, table = table, statuses = statuses
-        DispatchQueue.global().async(group: done) {
+        return Pending {
+            let demotions = SharedList<(slot: Int, demotion: Demotion)>()
             parallelForEach(count: table.slotCount, makeContext: { ObjectPass.reader(layout, packs) }) { reader, slot in
                 guard statuses[slot] == .operation else { return }
                 let id = table.id(at: slot)
@@ -93,8 +92,9 @@ final class ObjectPass: Sendable {
                     demotions.append((slot, .failed(id, "\(error)")))
                 }
             }
+            // The operations that do not count, in slot order.
+            return demotions.all.sorted { $0.slot < $1.slot }
         }
-        return SignatureChecks(done: done, demotions: demotions)
     }
 
     private static func reader(_ layout: Layout, _ packs: [Pack]) -> ObjectReader {
@@ -107,16 +107,4 @@ struct ObjectReader {
     let store: LooseObjects?
     /// What it read since it last handed in.
     var batch = KeptBatch()
-}
-
-/// Signature checks running in the background.
-struct SignatureChecks {
-    fileprivate let done: DispatchGroup
-    fileprivate let demotions: SharedList<(slot: Int, demotion: Demotion)>
-
-    /// Waits for the checks to finish; returns the operations that do not count, in slot order.
-    func wait() -> [(slot: Int, demotion: Demotion)] {
-        done.wait()
-        return demotions.all.sorted { $0.slot < $1.slot }
-    }
 }
