@@ -28,10 +28,16 @@ extension Repository {
     /// nothing is written. With `partial` true — what sync uses, since a peer
     /// may mix garbage with good operations — invalid operations and their
     /// descendants are left out and listed in `rejected`, and the rest is stored.
-    public func receive(operations: [Operation], blobs: [Blob], partial: Bool = false) throws(RepositoryError) -> ReceiveResult {
+    ///
+    /// `signatures` are checks already started on these operations (a sync session starts them
+    /// as operations arrive): their verdicts are used, and only operations they do not cover
+    /// are checked here.
+    public func receive(operations: [Operation], blobs: [Blob], partial: Bool = false,
+                        signatures: SignatureChecks? = nil) throws(RepositoryError) -> ReceiveResult {
         var knownBad: Set<ObjectID>?
         while true {
-            switch try receiveOnce(operations: operations, blobs: blobs, partial: partial, knownBadSignatures: knownBad) {
+            switch try receiveOnce(operations: operations, blobs: blobs, partial: partial, started: signatures,
+                                   knownBadSignatures: knownBad) {
             case let .done(result): return result
             case let .badSignatures(bad): knownBad = bad
             }
@@ -46,8 +52,10 @@ extension Repository {
 
     /// One pass of `receive`, with the signature checks either known (`knownBadSignatures`,
     /// the second pass after a failed one) or to be made (`nil`).
-    private func receiveOnce(operations: [Operation], blobs: [Blob], partial: Bool,
+    private func receiveOnce(operations: [Operation], blobs: [Blob], partial: Bool, started: SignatureChecks?,
                              knownBadSignatures: Set<ObjectID>?) throws(RepositoryError) -> Attempt {
+        // Nothing to add (the serving side of a fetch): no lock, no graph, nothing written.
+        guard !operations.isEmpty else { return .done(ReceiveResult(added: [], known: 0, rejected: [])) }
         let lock = try self.lock()
         defer { withExtendedLifetime(lock) {} }
         try repairCaches()
@@ -63,8 +71,10 @@ extension Repository {
         // again knowing which (nothing has been written before the results are in).
         let candidates = fresh.values.sorted { $0.id < $1.id }
         let signatures = knownBadSignatures == nil ? Pending<Set<ObjectID>> {
-            let ok = parallelMap(count: candidates.count, makeContext: { () }) { _, i in candidates[i].hasValidSignature() }
-            return Set(zip(candidates, ok).filter { !$0.1 }.map(\.0.id))
+            let verdicts = started?.verdicts() ?? [:]
+            let unchecked = candidates.filter { verdicts[$0.id] == nil }
+            let ok = parallelMap(count: unchecked.count, makeContext: { () }) { _, i in unchecked[i].hasValidSignature() }
+            return Set(candidates.filter { verdicts[$0.id] == false }.map(\.id) + zip(unchecked, ok).filter { !$0.1 }.map(\.0.id))
         } : nil
         // A check that produced nothing counts every signature as bad, never as good.
         let failures = { signatures.map { $0.wait() ?? Set(candidates.map(\.id)) } ?? [] }

@@ -87,6 +87,58 @@ struct ReceiveTests {
         }
     }
 
+    /// A sync session starts signature checks as operations arrive; receive must use their
+    /// verdicts and still check whatever they do not cover.
+    @Test("checks started before receive: their verdicts count, and operations they miss are checked")
+    func signatureChecksStartedEarly() throws {
+        try withBase { repo, _, peer, base in
+            let a = try peer.change(sequence: 1, parents: [base.id], files: [("a.txt", Array("a\n".utf8))])
+            var bytes = a.op.encoded
+            bytes[bytes.count - 1] ^= 0x01
+            let forgedA = try HGCore.Operation.decode(bytes)
+            let b = try peer.change(sequence: 2, parents: [a.op.id], files: [("b.txt", Array("b\n".utf8))])
+            let c = try peer.change(sequence: 3, parents: [b.op.id], files: [("c.txt", Array("c\n".utf8))])
+            bytes = c.op.encoded
+            bytes[bytes.count - 2] ^= 0x10
+            let forgedC = try HGCore.Operation.decode(bytes)
+
+            let checks = SignatureChecks()
+            checks.submit([forgedA, b.op])
+            let verdicts = checks.verdicts()
+            #expect(verdicts == [forgedA.id: false, b.op.id: true])
+
+            // The forged C was not submitted: receive checks it itself.
+            let before = try snapshotMeta(repo)
+            do {
+                _ = try repo.receive(operations: [a.op, b.op, forgedC], blobs: a.blobs + b.blobs + c.blobs, signatures: checks)
+                Issue.record("an unsubmitted forged signature was accepted")
+            } catch {
+                #expect("\(error)".contains("operation \(forgedC.id.hex): signature does not verify"))
+            }
+            #expect(try snapshotMeta(repo) == before)
+
+            // A submitted forgery is refused from its verdict, with its descendants.
+            let result = try repo.receive(operations: [forgedA, b.op], blobs: a.blobs + b.blobs, partial: true, signatures: checks)
+            let reasons = Dictionary(uniqueKeysWithValues: result.rejected.map { ($0.id, $0.reason) })
+            #expect(result.added.isEmpty)
+            #expect(reasons == [forgedA.id: "signature does not verify", b.op.id: "parent \(a.op.id.hex) is missing"])
+            #expect(try snapshotMeta(repo) == before)
+
+            let good = try repo.receive(operations: [a.op, b.op], blobs: a.blobs + b.blobs, signatures: checks)
+            #expect(good.added == [a.op.id, b.op.id])
+        }
+    }
+
+    @Test("receiving nothing writes nothing")
+    func receivingNothing() throws {
+        try withBase { repo, _, _, _ in
+            let before = try snapshotMeta(repo)
+            let result = try repo.receive(operations: [], blobs: [])
+            #expect(result.added.isEmpty && result.known == 0 && result.rejected.isEmpty)
+            #expect(try snapshotMeta(repo) == before)
+        }
+    }
+
     @Test("a valid operation followed by an invalid one: the whole batch is rejected")
     func batchIsAllOrNothing() throws {
         try withBase { repo, _, peer, base in

@@ -37,6 +37,10 @@ public final class SyncSession {
     /// The local DAG while the protocol runs (released at its end, so that the caller's
     /// receive can extend the same graph without copying it).
     private var localGraph: Graph?
+    /// Signatures of received operations, checked in the background while the session reads on.
+    private let signatureChecks = SignatureChecks()
+    /// Operations accepted from the current OBJECTS message, submitted for checking at its end.
+    private var unsubmitted: [Operation] = []
 
     public init(source: SyncSource, stream: ByteStream, options: SyncOptions, progress: SyncProgress? = nil) {
         self.source = source
@@ -143,7 +147,8 @@ public final class SyncSession {
         stats.bytesReceived = channel.bytesReceived
         let operations = receivedOrder.compactMap { receivedOperations[$0] }
         return SyncOutcome(peer: peer, repository: theirs.repository, theirHeads: have.heads, operations: operations,
-                           blobs: Array(receivedBlobs.values), unresolved: unresolved, stats: stats)
+                           blobs: Array(receivedBlobs.values), unresolved: unresolved, stats: stats,
+                           signatureChecks: signatureChecks)
     }
 
     /// After we stopped asking, keep answering the peer's requests until it asks for nothing.
@@ -253,6 +258,8 @@ public final class SyncSession {
             switch try channel.receive(during: during) {
             case let .objects(objects):
                 for encoding in objects { try accept(encoding) }
+                signatureChecks.submit(unsubmitted)
+                unsubmitted.removeAll(keepingCapacity: true)
             case .endOfRound:
                 return
             default:
@@ -281,6 +288,7 @@ public final class SyncSession {
             if receivedOperations[op.id] != nil || (localGraph?.contains(op.id) ?? source.hasObject(op.id)) { return }
             receivedOperations[op.id] = op
             receivedOrder.append(op.id)
+            unsubmitted.append(op)
             stats.operationsReceived += 1
             // The peer's count is advisory: show a percentage only while it holds.
             let total = stats.operationsReceived <= expectedOperations ? expectedOperations : 0
@@ -326,7 +334,7 @@ struct ObjectBatch {
     private var pendingBytes = 0
     private(set) var bytesQueued = 0
     /// Target frame size: big enough to amortise framing, small enough to stream.
-    static let targetBytes = 1 << 20
+    static let targetBytes = 1 << 16
 
     init(maxFrame: Int, channel: MessageChannel) {
         self.maxFrame = maxFrame

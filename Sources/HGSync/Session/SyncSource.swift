@@ -62,6 +62,9 @@ public struct SyncOutcome: Sendable {
     /// Operations whose predecessors the peer never supplied.
     public var unresolved: Int
     public var stats: SyncStats
+    /// The signature checks of `operations`, started as they arrived (`Repository.receive`
+    /// collects them instead of checking again).
+    public var signatureChecks: SignatureChecks? = nil
 }
 
 /// Progress reports: a phase name, items done, items expected (0 if unknown), bytes so far.
