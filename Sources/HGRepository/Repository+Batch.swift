@@ -38,7 +38,7 @@ extension Repository {
         var sequence = try highestSequence(of: me)
         var summaries: [OperationSummary] = []
         summaries.reserveCapacity(changes.count)
-        var encodings: [[UInt8]] = []
+        var encodings: [(id: ObjectID, encoding: [UInt8])] = []
         encodings.reserveCapacity(changes.count * 2)
         for (index, batch) in changes.enumerated() {
             var entries: [ChangeEntry] = []
@@ -47,7 +47,7 @@ extension Repository {
                 if let content = file.content {
                     let encoded = Blob(content: content).encoded
                     let blob = ObjectID(hashing: encoded)
-                    encodings.append(encoded)
+                    encodings.append((blob, encoded))
                     entries.append(ChangeEntry(path: file.path, version: FileVersion(blob: blob, mode: .regular)))
                 } else {
                     entries.append(ChangeEntry(path: file.path, version: nil))
@@ -59,12 +59,12 @@ extension Repository {
                 try Operation.create(signer: key, sequence: sequence, parents: parents,
                                      timestamp: timestamp + UInt64(index), payload: .change(change))
             }
-            encodings.append(op.encoded)
+            encodings.append((op.id, op.encoded))
             tree.applyDominating(change, op: op.id)
             summaries.append(OperationSummary(op))
             parents = [op.id]
         }
-        _ = try lift { try objects.writePack(encodings) }
+        _ = try lift { try objects.writePack(hashed: encodings) }
         let lengthBefore = indexLength()
         try lift { try OperationIndex.append(layout.operationIndex, summaries, validLength: lengthBefore) }
         guard let last = summaries.last else { return [] }

@@ -110,7 +110,7 @@ extension Repository {
         // effect decisions hold, and each new change is applied only if it has effect.
         let effectsBefore = members?.outcome(graph: checker.graph)
         var membershipArrived = false
-        var encodings: [[UInt8]] = []
+        var encodings: [(id: ObjectID, encoding: [UInt8])] = []
         var added: [ObjectID] = []
         var newSummaries: [OperationSummary] = []
         var refusedIDs = Set<ObjectID>()
@@ -151,10 +151,10 @@ extension Repository {
             }
             if let change = op.change {
                 for entry in change.entries {
-                    if let version = entry.version, let blob = blobIDs[version.blob] { encodings.append(blob.encoded) }
+                    if let version = entry.version, let blob = blobIDs[version.blob] { encodings.append((version.blob, blob.encoded)) }
                 }
             }
-            encodings.append(op.encoded)
+            encodings.append((op.id, op.encoded))
             let summary = OperationSummary(op)
             newSummaries.append(summary)
             let node = try lift { try checker.append(summary) }
@@ -177,7 +177,7 @@ extension Repository {
         let bad = signaturesDone()
         if !bad.isEmpty { return .badSignatures(bad) }
         guard !added.isEmpty else { return .done(ReceiveResult(added: [], known: alreadyKnown, rejected: rejected)) }
-        _ = try lift { try objects.writePack(encodings) }
+        _ = try lift { try objects.writePack(hashed: encodings) }
         try lift { try OperationIndex.append(layout.operationIndex, newSummaries, validLength: validLength) }
         let length = indexLength()
         let membership = members?.outcome(graph: checker.graph)

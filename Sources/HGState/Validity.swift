@@ -57,10 +57,8 @@ public enum ValidityIssue: Error, Equatable, Sendable, CustomStringConvertible {
 /// every author who never forked; only forks pay for ancestry searches.
 public struct SequenceChecker {
     public private(set) var graph: Graph
-    /// Nodes of each (author, sequence), for the authors in `tracked` (every author if `nil`).
-    private var bySequence: [PeerID: [UInt64: [Int32]]] = [:]
-    /// Each tracked author's highest sequence number in the graph (kept, not recomputed per query).
-    private var highest: [PeerID: UInt64] = [:]
+    /// Each tracked author's nodes by sequence number (every author if `tracked` is `nil`).
+    private var tables: [PeerID: SequenceTable] = [:]
     /// The authors whose tables are kept; others are looked up by a scan of the graph.
     private let tracked: Set<PeerID>?
 
@@ -73,9 +71,7 @@ public struct SequenceChecker {
         for n in 0..<graph.count {
             let author = graph.nodes[n].author
             if let authors, !authors.contains(author) { continue }
-            let sequence = graph.nodes[n].sequence
-            bySequence[author, default: [:]][sequence, default: []].append(Int32(n))
-            highest[author] = max(highest[author] ?? 0, sequence)
+            tables[author, default: SequenceTable()].add(Int32(n), sequence: graph.nodes[n].sequence)
         }
     }
 
@@ -83,39 +79,33 @@ public struct SequenceChecker {
     public mutating func append(_ summary: OperationSummary) throws(Graph.GraphError) -> Int {
         let n = try graph.append(summary)
         if tracked?.contains(summary.author) ?? true {
-            bySequence[summary.author, default: [:]][summary.sequence, default: []].append(Int32(n))
-            highest[summary.author] = max(highest[summary.author] ?? 0, summary.sequence)
+            tables[summary.author, default: SequenceTable()].add(Int32(n), sequence: summary.sequence)
         }
         return n
     }
 
-    /// The nodes of `author` by sequence number, and the highest sequence number.
-    private func table(of author: PeerID) -> (nodes: [UInt64: [Int32]], highest: UInt64)? {
-        if tracked?.contains(author) ?? true {
-            guard let nodes = bySequence[author] else { return nil }
-            return (nodes, highest[author] ?? 0)
-        }
-        var nodes: [UInt64: [Int32]] = [:]
-        var top: UInt64 = 0
+    /// The nodes of `author` by sequence number.
+    private func table(of author: PeerID) -> SequenceTable? {
+        if tracked?.contains(author) ?? true { return tables[author] }
+        var table = SequenceTable()
         for n in 0..<graph.count where graph.nodes[n].author == author {
-            nodes[graph.nodes[n].sequence, default: []].append(Int32(n))
-            top = max(top, graph.nodes[n].sequence)
+            table.add(Int32(n), sequence: graph.nodes[n].sequence)
         }
-        return nodes.isEmpty ? nil : (nodes, top)
+        return table.isEmpty ? nil : table
     }
 
     /// The nodes holding `author`'s highest sequence number (more than one if they forked
     /// there), in node order; empty for an author with no operation.
     public func tips(of author: PeerID) -> [Int] {
         guard let table = table(of: author) else { return [] }
-        return (table.nodes[table.highest] ?? []).map(Int.init).sorted()
+        return table.nodes(table.highest).map(Int.init).sorted()
     }
 
     /// The expected sequence number of a node, given the highest sequence of
     /// its author among nodes earlier in index order (`highestEarlier`).
     public func expectedSequence(of node: Int, highestEarlier: UInt64) -> UInt64 {
         let s = graph.nodes[node]
-        return expectedSequence(mine: table(of: s.author)?.nodes, sequence: s.sequence, highestEarlier: highestEarlier) { candidate in
+        return expectedSequence(mine: table(of: s.author), sequence: s.sequence, highestEarlier: highestEarlier) { candidate in
             graph.isAncestor(candidate, of: node)
         }
     }
@@ -124,28 +114,61 @@ public struct SequenceChecker {
     public func expectedSequence(for op: Operation) -> UInt64 {
         let parentNodes = op.parents.compactMap { graph.number(of: $0) }
         let mine = table(of: op.author)
-        return expectedSequence(mine: mine?.nodes, sequence: op.sequence, highestEarlier: mine?.highest ?? 0) { candidate in
+        return expectedSequence(mine: mine, sequence: op.sequence, highestEarlier: mine?.highest ?? 0) { candidate in
             parentNodes.contains(candidate) || parentNodes.contains { graph.isAncestor(candidate, of: $0) }
         }
     }
 
     /// The rule for an operation whose author's nodes by sequence number are `mine`.
-    private func expectedSequence(mine: [UInt64: [Int32]]?, sequence: UInt64, highestEarlier: UInt64,
+    private func expectedSequence(mine: SequenceTable?, sequence: UInt64, highestEarlier: UInt64,
                                   isAncestor: (Int) -> Bool) -> UInt64 {
         guard let mine else { return 1 }
         // Fast path: the honest case, where the operation with sequence − 1 is an ancestor
         // and nothing with a higher sequence exists earlier in the order.
         if highestEarlier < sequence {
             if sequence == 1 { return 1 }
-            if let previous = mine[sequence - 1], previous.contains(where: { isAncestor(Int($0)) }) {
-                return sequence
-            }
+            if mine.contains(sequence - 1, where: isAncestor) { return sequence }
         }
         // Slow path: the true highest sequence among the author's ancestors.
-        for seq in mine.keys.sorted(by: >) where mine[seq]?.contains(where: { isAncestor(Int($0)) }) == true {
+        for seq in mine.sequences.sorted(by: >) where mine.contains(seq, where: isAncestor) {
             return seq + 1
         }
         return 1
+    }
+}
+
+/// One author's nodes by sequence number.
+///
+/// An honest author has one node per number, kept without an array of its own (a history of
+/// 10^6 operations would otherwise allocate, and free, 10^6 one-element arrays); further
+/// nodes with a number already used (a fork) go to `forks`.
+struct SequenceTable {
+    private var first: [UInt64: Int32] = [:]
+    private var forks: [UInt64: [Int32]] = [:]
+    /// The highest sequence number added (0 when empty).
+    private(set) var highest: UInt64 = 0
+
+    var isEmpty: Bool { first.isEmpty }
+
+    /// The sequence numbers used.
+    var sequences: Dictionary<UInt64, Int32>.Keys { first.keys }
+
+    mutating func add(_ node: Int32, sequence: UInt64) {
+        if first[sequence] == nil { first[sequence] = node } else { forks[sequence, default: []].append(node) }
+        highest = max(highest, sequence)
+    }
+
+    /// The nodes with `sequence`, in the order added.
+    func nodes(_ sequence: UInt64) -> [Int32] {
+        guard let node = first[sequence] else { return [] }
+        return [node] + (forks[sequence] ?? [])
+    }
+
+    /// Whether a node with `sequence` passes `test`, without building a list of them.
+    func contains(_ sequence: UInt64, where test: (Int) -> Bool) -> Bool {
+        guard let node = first[sequence] else { return false }
+        if test(Int(node)) { return true }
+        return forks[sequence]?.contains { test(Int($0)) } ?? false
     }
 }
 

@@ -138,7 +138,18 @@ public final class LooseObjects {
     /// Hashing and compression run on all cores; the pack lists objects in the order given.
     @discardableResult
     public func writePack(_ encodings: [[UInt8]]) throws(StoreError) -> [ObjectID] {
-        let compressed = Self.compressInParallel(encodings)
+        try writePack(encodings, knownIDs: nil)
+    }
+
+    /// `writePack` of objects whose ids the caller computed from these very encodings (a
+    /// receiver hashed each object when it decoded it): they are not hashed again.
+    @discardableResult
+    public func writePack(hashed objects: [(id: ObjectID, encoding: [UInt8])]) throws(StoreError) -> [ObjectID] {
+        try writePack(objects.map(\.encoding), knownIDs: objects.map(\.id))
+    }
+
+    private func writePack(_ encodings: [[UInt8]], knownIDs: [ObjectID]?) throws(StoreError) -> [ObjectID] {
+        let compressed = Self.compressInParallel(encodings, knownIDs: knownIDs)
         var writer = PackWriter()
         var ids: [ObjectID] = []
         ids.reserveCapacity(encodings.count)
@@ -253,7 +264,7 @@ public final class LooseObjects {
 
     /// Ids and zlib streams of `encodings`, computed on all cores with one pair of
     /// compressors per worker; `nil` where compression failed.
-    static func compressInParallel(_ encodings: [[UInt8]]) -> [(ObjectID, [UInt8])?] {
+    static func compressInParallel(_ encodings: [[UInt8]], knownIDs: [ObjectID]? = nil) -> [(ObjectID, [UInt8])?] {
         let count = encodings.count
         guard count > 0 else { return [] }
         let results = UnsafeMutablePointer<(ObjectID, [UInt8])?>.allocate(capacity: count)
@@ -270,7 +281,7 @@ public final class LooseObjects {
             for index in (worker * chunk)..<min(count, (worker + 1) * chunk) {
                 let encoding = encodings[index]
                 if let bytes = try? compressors.compress(encoding) {
-                    slots.pointer[index] = (ObjectID(hashing: encoding), bytes)
+                    slots.pointer[index] = (knownIDs?[index] ?? ObjectID(hashing: encoding), bytes)
                 }
             }
         }

@@ -36,7 +36,14 @@ public struct MembershipIndex {
     /// Records node `node` (the next one appended to `graph`) and its membership change, if any.
     public mutating func record(node: Int, change: MembershipChange?, graph: Graph) {
         precondition(node == frontierOfNode.count, "nodes are recorded in order")
-        frontierOfNode.append(frontier(parents: graph.parents[node].map(Int.init), graph: graph))
+        let parents = graph.parents[node]
+        // The usual node: one parent that is not a membership event shares its frontier
+        // (no list of parents is built for it: this runs for every node of the history).
+        if parents.count == 1, events[Int(parents[0])] == nil {
+            frontierOfNode.append(frontierOfNode[Int(parents[0])])
+        } else {
+            frontierOfNode.append(frontier(parents: parents.map(Int.init), graph: graph))
+        }
         if let change { addEvent(node: node, change: change, graph: graph) }
     }
 
