@@ -34,13 +34,19 @@ struct ReceiveTests {
         #expect(try repo.heads() == headsBefore, what, sourceLocation: sourceLocation)
     }
 
+    /// `op` with one byte of its signature changed (the last, unless told): the same operation
+    /// with a signature that does not verify, and so another id.
+    func forgedSignature(_ op: HGCore.Operation, byteFromEnd: Int = 1, mask: UInt8 = 0x01) throws -> HGCore.Operation {
+        var bytes = op.encoded
+        bytes[bytes.count - byteFromEnd] ^= mask
+        return try HGCore.Operation.decode(bytes)
+    }
+
     @Test("an operation whose signature does not verify is rejected, nothing written")
     func badSignature() throws {
         try withBase { repo, _, peer, base in
             let good = try peer.change(sequence: 1, parents: [base.id], files: [("notes.txt", Array("b\n".utf8))])
-            var bytes = good.op.encoded
-            bytes[bytes.count - 1] ^= 0x01
-            let bad = try HGCore.Operation.decode(bytes)
+            let bad = try forgedSignature(good.op)
             #expect(!bad.hasValidSignature())
             try expectRejected(repo, [bad], good.blobs, "flipped signature byte")
 
@@ -62,9 +68,7 @@ struct ReceiveTests {
             let a = try peer.change(sequence: 1, parents: [base.id], files: [("a.txt", Array("a\n".utf8))])
             let b = try peer.change(sequence: 2, parents: [a.op.id], files: [("b.txt", Array("b\n".utf8))])
             let c = try peer.change(sequence: 3, parents: [b.op.id], files: [("c.txt", Array("c\n".utf8))])
-            var bytes = c.op.encoded
-            bytes[bytes.count - 1] ^= 0x01
-            let forged = try HGCore.Operation.decode(bytes)
+            let forged = try forgedSignature(c.op)
             let d = try peer.change(sequence: 4, parents: [forged.id], files: [("d.txt", Array("d\n".utf8))])
             let batch = [d.op, forged, b.op, a.op]
             let blobs = a.blobs + b.blobs + c.blobs + d.blobs
@@ -93,14 +97,10 @@ struct ReceiveTests {
     func signatureChecksStartedEarly() throws {
         try withBase { repo, _, peer, base in
             let a = try peer.change(sequence: 1, parents: [base.id], files: [("a.txt", Array("a\n".utf8))])
-            var bytes = a.op.encoded
-            bytes[bytes.count - 1] ^= 0x01
-            let forgedA = try HGCore.Operation.decode(bytes)
+            let forgedA = try forgedSignature(a.op)
             let b = try peer.change(sequence: 2, parents: [a.op.id], files: [("b.txt", Array("b\n".utf8))])
             let c = try peer.change(sequence: 3, parents: [b.op.id], files: [("c.txt", Array("c\n".utf8))])
-            bytes = c.op.encoded
-            bytes[bytes.count - 2] ^= 0x10
-            let forgedC = try HGCore.Operation.decode(bytes)
+            let forgedC = try forgedSignature(c.op, byteFromEnd: 2, mask: 0x10)
 
             let checks = SignatureChecks()
             checks.submit([forgedA, b.op])
@@ -144,9 +144,7 @@ struct ReceiveTests {
         try withBase { repo, _, peer, base in
             let first = try peer.change(sequence: 1, parents: [base.id], files: [("a.txt", Array("a\n".utf8))])
             let second = try peer.change(sequence: 2, parents: [first.op.id], files: [("b.txt", Array("b\n".utf8))])
-            var bytes = second.op.encoded
-            bytes[bytes.count - 10] ^= 0x40
-            let bad = try HGCore.Operation.decode(bytes)
+            let bad = try forgedSignature(second.op, byteFromEnd: 10, mask: 0x40)
             try expectRejected(repo, [first.op, bad], first.blobs + second.blobs, "valid op then bad signature")
             let missingBlob = try peer.change(sequence: 2, parents: [first.op.id], files: [("c.txt", Array("c\n".utf8))])
             try expectRejected(repo, [first.op, missingBlob.op], first.blobs, "valid op then missing blob")
