@@ -70,14 +70,15 @@ extension Repository {
         // thread orders and validates as if every one held; if one does not, everything is done
         // again knowing which (nothing has been written before the results are in).
         let candidates = fresh.values.sorted { $0.id < $1.id }
-        let signatures = knownBadSignatures == nil ? Pending<Set<ObjectID>> {
-            let verdicts = started?.verdicts() ?? [:]
-            let unchecked = candidates.filter { verdicts[$0.id] == nil }
-            let ok = parallelMap(count: unchecked.count, makeContext: { () }) { _, i in unchecked[i].hasValidSignature() }
-            return Set(candidates.filter { verdicts[$0.id] == false }.map(\.id) + zip(unchecked, ok).filter { !$0.1 }.map(\.0.id))
-        } : nil
-        // A check that produced nothing counts every signature as bad, never as good.
-        let failures = { signatures.map { $0.wait() ?? Set(candidates.map(\.id)) } ?? [] }
+        // Checks a sync session started are joined by those it did not cover (usually none); the
+        // waiting is done by this thread, never by a pool thread the checks need.
+        let checks = knownBadSignatures == nil ? (started ?? SignatureChecks()) : nil
+        checks?.submit(candidates)
+        // An operation without a verdict counts as a bad signature, never as a good one.
+        let failures: () -> Set<ObjectID> = {
+            guard let verdicts = checks?.verdicts() else { return [] }
+            return Set(candidates.filter { verdicts[$0.id] != true }.map(\.id))
+        }
         do {
             return try store(operations: operations.count, fresh: fresh, candidates: candidates, graph: consume graph,
                              validLength: validLength, blobIDs: blobIDs, partial: partial,

@@ -14,14 +14,20 @@ public final class SignatureChecks: @unchecked Sendable {
     private let group = DispatchGroup()
     private let lock = DispatchSemaphore(value: 1)
     private var results: [ObjectID: Bool] = [:]  // guarded by `lock`
+    /// Every id submitted, so that submitting an operation again starts no second check.
+    private var submitted = Set<ObjectID>()  // guarded by `lock`
     /// Operations per background task: enough to amortise the dispatch, few enough that the
     /// last batch of a session spreads over every core.
     static let piece = 16
 
     public init() {}
 
-    /// Starts checking `operations` in the background and returns at once.
+    /// Starts checking those of `operations` not submitted before, in the background, and
+    /// returns at once.
     public func submit(_ operations: [Operation]) {
+        lock.wait()
+        let operations = operations.filter { submitted.insert($0.id).inserted }
+        lock.signal()
         var start = 0
         while start < operations.count {
             let piece = Array(operations[start..<min(start + Self.piece, operations.count)])
