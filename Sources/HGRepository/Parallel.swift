@@ -1,17 +1,5 @@
 import Dispatch
 
-/// Runs `body` for every index in `0..<count` on all cores, collecting the
-/// results in order. Each worker gets its own `context` (for example its own
-/// zlib streams), made by `makeContext`.
-func parallelMap<Context, Result>(
-    count: Int, makeContext: @Sendable () -> Context, _ body: @Sendable (inout Context, Int) -> Result
-) -> [Result] {
-    guard count > 0 else { return [] }
-    let slots = Slots<Result>(count: count)
-    parallelForEach(count: count, makeContext: makeContext) { context, i in slots.set(i, body(&context, i)) }
-    return slots.collect()
-}
-
 /// Runs `body` for every index in `0..<count` on all cores, for its effects: it keeps its
 /// results in storage shared with the caller (`Slots`, `SharedList`), so that the caller can
 /// keep only what it needs instead of an array of every result. Each worker's context is
@@ -75,7 +63,6 @@ final class Slots<T>: @unchecked Sendable {
     func set(_ index: Int, _ value: T?) { storage[index] = value }
     /// The value at `index`; only once no worker writes it any more.
     subscript(index: Int) -> T? { storage[index] }
-    func collect() -> [T] { (0..<count).compactMap { storage[$0] } }
 }
 
 /// A list that workers append to under a lock: for the rare results (failures) that are

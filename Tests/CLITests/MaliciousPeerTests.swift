@@ -655,15 +655,18 @@ import Testing
             ("4 KiB of noise", EvilWire.frame(type + EvilWire.varint(4096) + noise), "not hold a valid zlib stream", false),
             ("a valid batch with one byte flipped", corrupt, "not hold a valid zlib stream", false),
         ]
-        for (name, frame, mentions, measure) in cases {
-            let peak = honest.root.path("peak-\(UUID().uuidString)")
-            let peer = try EvilPeer(serving: honest, measuringPeakMemoryInto: measure ? peak : nil)
+        // Greets, claims nothing, sends `frame` as its only batch and asks for nothing.
+        func deliver(_ frame: [UInt8], to peer: EvilPeer) throws -> EvilPeer.Outcome {
             peer.send(try EvilMessages.hello(honest.genesis, as: mallory))
             peer.send(EvilMessages.emptyHave)
             peer.sendRaw(frame)
             peer.send(.endOfRound)
             peer.send(.need([]))
-            let outcome = peer.finish()
+            return peer.finish()
+        }
+        for (name, frame, mentions, measure) in cases {
+            let peak = honest.root.path("peak-\(UUID().uuidString)")
+            let outcome = try deliver(frame, to: try EvilPeer(serving: honest, measuringPeakMemoryInto: measure ? peak : nil))
 
             #expect(outcome.exited, "\(name): serve did not exit: \(outcome)")
             #expect(outcome.status != 0, "\(name): serve accepted it: \(outcome)")
@@ -681,13 +684,7 @@ import Testing
         }
 
         // The same batch, undamaged, is accepted: what failed above was only the compression.
-        let peer = try EvilPeer(serving: honest)
-        peer.send(try EvilMessages.hello(honest.genesis, as: mallory))
-        peer.send(EvilMessages.emptyHave)
-        peer.sendRaw(good)
-        peer.send(.endOfRound)
-        peer.send(.need([]))
-        let outcome = peer.finish()
+        let outcome = try deliver(good, to: try EvilPeer(serving: honest))
         #expect(outcome.exited && outcome.status == 0, "the valid compressed batch was refused: \(outcome)")
         let log = try honest.expectIntact()
         #expect(log.contains { $0.id == valid.id.hex }, "the operation of the valid compressed batch was not stored")
