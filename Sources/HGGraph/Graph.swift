@@ -6,15 +6,26 @@ import HGCore
 /// its children (the index's order does). Each node keeps its depth (`level`:
 /// 0 for the genesis, else 1 + the largest parent level) so that ancestry
 /// searches can stop at the level of the node they look for.
+///
+/// Edges live in a few flat arrays rather than an array per node: every command
+/// builds this graph over the whole history, and one allocation per node and
+/// direction was most of that cost. Parents are stored contiguously (node `n`'s
+/// are `parentList[parentStart[n]..<parentStart[n + 1]]`, since nodes arrive in
+/// order); children are linked lists through `childEdges`, since appending a node
+/// adds a child to nodes already stored.
 public struct Graph: Sendable {
     public private(set) var nodes: [OperationSummary]
-    /// Parent node numbers of each node.
-    public private(set) var parents: [[Int32]]
-    /// Child node numbers of each node.
-    public private(set) var children: [[Int32]]
     /// Longest path from a root.
     public private(set) var levels: [Int32]
     private var numbers: [ObjectID: Int32]
+    /// Where each node's parents start in `parentList`; one more entry than nodes.
+    private var parentStart: [Int32]
+    private var parentList: [Int32]
+    /// Each node's most recently added child edge (an index into `childEdges`), or -1.
+    private var lastChildEdge: [Int32]
+    private var childCounts: [Int32]
+    /// Child edges: the child's node number and the parent's previous edge (or -1).
+    private var childEdges: [(child: Int32, previous: Int32)]
 
     /// Why summaries do not form a DAG.
     public enum GraphError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -30,54 +41,111 @@ public struct Graph: Sendable {
 
     /// Builds the graph; every parent must appear before its child.
     public init(_ summaries: [OperationSummary]) throws(GraphError) {
-        var numbers: [ObjectID: Int32] = [:]
-        numbers.reserveCapacity(summaries.count)
-        var parents: [[Int32]] = []
-        parents.reserveCapacity(summaries.count)
-        var children = [[Int32]](repeating: [], count: summaries.count)
-        var levels: [Int32] = []
-        levels.reserveCapacity(summaries.count)
-        for (n, s) in summaries.enumerated() {
-            guard numbers[s.id] == nil else { throw .duplicate(s.id) }
-            var ps: [Int32] = []
-            ps.reserveCapacity(s.parents.count)
-            var level: Int32 = 0
-            for p in s.parents {
-                guard let pn = numbers[p] else { throw .missingParent(child: s.id, parent: p) }
-                ps.append(pn)
-                children[Int(pn)].append(Int32(n))
-                level = max(level, levels[Int(pn)] + 1)
-            }
-            numbers[s.id] = Int32(n)
-            parents.append(ps)
-            levels.append(level)
-        }
-        self.nodes = summaries
-        self.parents = parents
-        self.children = children
-        self.levels = levels
-        self.numbers = numbers
+        nodes = []
+        levels = []
+        numbers = [:]
+        parentStart = [0]
+        parentList = []
+        lastChildEdge = []
+        childCounts = []
+        childEdges = []
+        let count = summaries.count
+        numbers.reserveCapacity(count)
+        levels.reserveCapacity(count)
+        parentStart.reserveCapacity(count + 1)
+        parentList.reserveCapacity(count + count / 4)
+        childEdges.reserveCapacity(count + count / 4)
+        lastChildEdge.reserveCapacity(count)
+        childCounts.reserveCapacity(count)
+        for s in summaries { try add(s) }
+        nodes = summaries
     }
 
     /// Adds one operation whose parents are all in the graph; returns its node number.
     @discardableResult
     public mutating func append(_ s: OperationSummary) throws(GraphError) -> Int {
-        guard numbers[s.id] == nil else { throw .duplicate(s.id) }
-        var ps: [Int32] = []
+        let n = try add(s)
+        nodes.append(s)
+        return n
+    }
+
+    /// Adds the edges, level and number of `s` (not the summary itself).
+    @discardableResult
+    private mutating func add(_ s: OperationSummary) throws(GraphError) -> Int {
+        let n = Int32(levels.count)
         var level: Int32 = 0
+        let firstParent = parentList.count
         for p in s.parents {
-            guard let pn = numbers[p] else { throw .missingParent(child: s.id, parent: p) }
-            ps.append(pn)
+            guard let pn = numbers[p] else {
+                parentList.removeSubrange(firstParent...)
+                throw .missingParent(child: s.id, parent: p)
+            }
+            parentList.append(pn)
             level = max(level, levels[Int(pn)] + 1)
         }
-        let n = Int32(nodes.count)
-        for p in ps { children[Int(p)].append(n) }
-        numbers[s.id] = n
-        nodes.append(s)
-        parents.append(ps)
-        children.append([])
+        // One hash lookup both inserts and detects a duplicate (which then gets its number back).
+        if let earlier = numbers.updateValue(n, forKey: s.id) {
+            numbers[s.id] = earlier
+            parentList.removeSubrange(firstParent...)
+            throw .duplicate(s.id)
+        }
+        for pn in parentList[firstParent...] {
+            childEdges.append((child: n, previous: lastChildEdge[Int(pn)]))
+            lastChildEdge[Int(pn)] = Int32(childEdges.count - 1)
+            childCounts[Int(pn)] += 1
+        }
+        parentStart.append(Int32(parentList.count))
         levels.append(level)
+        lastChildEdge.append(-1)
+        childCounts.append(0)
         return Int(n)
+    }
+
+    /// The parent node numbers of each node, in the operation's order: `parents[n]`.
+    public var parents: Parents { Parents(start: parentStart, list: parentList) }
+
+    /// The child node numbers of each node, ascending: `children[n]`.
+    public var children: Children { Children(graph: self) }
+
+    /// Node `n`'s parents, without building a list (what the searches below walk).
+    private func parentsOf(_ n: Int) -> ArraySlice<Int32> {
+        parentList[Int(parentStart[n])..<Int(parentStart[n + 1])]
+    }
+
+    /// How many children node `n` has.
+    public func childCount(_ n: Int) -> Int { Int(childCounts[n]) }
+
+    /// Parent lists, indexed by node number.
+    public struct Parents: Sendable {
+        let start: [Int32]
+        let list: [Int32]
+        public subscript(node: Int) -> NodeList {
+            NodeList(storage: list, range: Int(start[node])..<Int(start[node + 1]))
+        }
+    }
+
+    /// Child lists, indexed by node number.
+    public struct Children: Sendable {
+        let graph: Graph
+        public subscript(node: Int) -> [Int32] {
+            var result: [Int32] = []
+            result.reserveCapacity(graph.childCount(node))
+            var edge = graph.lastChildEdge[node]
+            while edge >= 0 {
+                result.append(graph.childEdges[Int(edge)].child)
+                edge = graph.childEdges[Int(edge)].previous
+            }
+            return result.reversed()
+        }
+    }
+
+    /// Some node numbers held in the graph's storage, indexed from 0.
+    public struct NodeList: RandomAccessCollection, Sendable {
+        let storage: [Int32]
+        let range: Range<Int>
+        public var startIndex: Int { 0 }
+        public var endIndex: Int { range.count }
+        public subscript(position: Int) -> Int32 { storage[range.lowerBound + position] }
     }
 
     /// Number of operations.
@@ -98,7 +166,7 @@ public struct Graph: Sendable {
 
     /// Nodes with no children, by id.
     public var heads: [ObjectID] {
-        (0..<count).filter { children[$0].isEmpty }.map { nodes[$0].id }.sorted()
+        (0..<count).filter { childCounts[$0] == 0 }.map { nodes[$0].id }.sorted()
     }
 
     /// Whether node `a` is a strict ancestor of node `b`.
@@ -111,8 +179,8 @@ public struct Graph: Sendable {
         // Linear stretches (one parent each, the common shape of history between merges)
         // are walked without the visited set: each node is reached only once there.
         var n = b
-        while parents[n].count == 1 {
-            let p = Int(parents[n][0])
+        while parentStart[n + 1] - parentStart[n] == 1 {
+            let p = Int(parentList[Int(parentStart[n])])
             if p == a { return true }
             guard levels[p] > floor else { return false }
             n = p
@@ -120,7 +188,7 @@ public struct Graph: Sendable {
         var seen = Set<Int32>()
         var stack: [Int32] = [Int32(n)]
         while let n = stack.popLast() {
-            for p in parents[Int(n)] {
+            for p in parentsOf(Int(n)) {
                 if Int(p) == a { return true }
                 if levels[Int(p)] > floor, seen.insert(p).inserted { stack.append(p) }
             }
@@ -140,7 +208,7 @@ public struct Graph: Sendable {
         var mask = [Bool](repeating: false, count: count)
         var stack = start
         while let n = stack.popLast() {
-            for p in parents[n] where !mask[Int(p)] {
+            for p in parentsOf(n) where !mask[Int(p)] {
                 mask[Int(p)] = true
                 stack.append(Int(p))
             }
@@ -152,14 +220,14 @@ public struct Graph: Sendable {
     /// that are ready, the newest claimed timestamp first, then the larger id.
     /// Deterministic for a given set of operations.
     public func newestFirst() -> [Int] {
-        var pendingChildren = children.map { $0.count }
+        var pendingChildren = childCounts
         var ready = Heap<Key>()
         for n in 0..<count where pendingChildren[n] == 0 { ready.push(key(n)) }
         var order: [Int] = []
         order.reserveCapacity(count)
         while let k = ready.pop() {
             order.append(k.node)
-            for p in parents[k.node] {
+            for p in parentsOf(k.node) {
                 pendingChildren[Int(p)] -= 1
                 if pendingChildren[Int(p)] == 0 { ready.push(key(Int(p))) }
             }

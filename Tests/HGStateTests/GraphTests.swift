@@ -147,6 +147,45 @@ struct GraphTests {
         let error = Graph.GraphError.missingParent(child: t.m.id, parent: t.c.id)
         #expect(error.description.contains(t.c.id.hex))
     }
+
+    @Test("append links the new node to its parents' children; a refused append changes nothing")
+    func appendExtendsTheGraphAndRefusalsLeaveItAsItWas() throws {
+        let t = try Diamond()
+        var graph = try Graph([t.g, t.a, t.b, t.c].map(OperationSummary.init))
+        func node(_ op: Operation) throws -> Int { try #require(graph.number(of: op.id)) }
+        // m has two parents, one of them (b) an earlier head; d is b's second child.
+        #expect(try graph.append(OperationSummary(t.m)) == 4)
+        #expect(try graph.append(OperationSummary(t.d)) == 5)
+        #expect(try graph.parents[node(t.m)].map { Int($0) } == [try node(t.c), try node(t.b)])
+        #expect(try graph.children[node(t.b)].map { Int($0) } == [try node(t.m), try node(t.d)])
+        #expect(try graph.childCount(node(t.b)) == 2)
+        #expect(graph.heads == [t.m.id, t.d.id].sorted())
+        #expect(try graph.levels[node(t.m)] == 3)
+        #expect(try graph.isAncestor(node(t.g), of: node(t.m)))
+
+        // The same graph built at once agrees with the one built by appends.
+        let whole = try t.h.graph()
+        for n in 0..<whole.count {
+            let id = whole.nodes[n].id
+            let m = try #require(graph.number(of: id))
+            #expect(Set(graph.parents[m].map { graph.nodes[Int($0)].id }) == Set(whole.parents[n].map { whole.nodes[Int($0)].id }))
+            #expect(Set(graph.children[m].map { graph.nodes[Int($0)].id }) == Set(whole.children[n].map { whole.nodes[Int($0)].id }))
+        }
+
+        // Refused: a node listed twice, and one whose parent is missing. Neither leaves a trace.
+        let before = (graph.count, graph.heads, try graph.children[node(t.m)])
+        #expect(throws: Graph.GraphError.duplicate(t.m.id)) { try graph.append(OperationSummary(t.m)) }
+        let e = try t.h.change(by: 0, parents: [t.m], [try write("e", "e")])
+        let f = try t.h.change(by: 1, parents: [e], [try write("f", "f")])
+        #expect(throws: Graph.GraphError.missingParent(child: f.id, parent: e.id)) { try graph.append(OperationSummary(f)) }
+        #expect(graph.count == before.0)
+        #expect(graph.heads == before.1)
+        #expect(try graph.children[node(t.m)] == before.2)
+        // The next append still numbers and links correctly.
+        #expect(try graph.append(OperationSummary(e)) == 6)
+        #expect(try graph.parents[6].map { Int($0) } == [try node(t.m)])
+        #expect(graph.heads == [t.d.id, e.id].sorted())
+    }
 }
 
 @Suite("GraphLayout")

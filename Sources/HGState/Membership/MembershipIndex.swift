@@ -66,7 +66,7 @@ public struct MembershipIndex {
 
     /// The membership of the whole graph.
     public mutating func outcome(graph: Graph) -> MembershipOutcome {
-        let heads = (0..<graph.count).filter { graph.children[$0].isEmpty }
+        let heads = (0..<graph.count).filter { graph.childCount($0) == 0 }
         return outcome(parents: heads, graph: graph)
     }
 
