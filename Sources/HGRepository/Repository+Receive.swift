@@ -46,7 +46,7 @@ extension Repository {
 
     private enum Attempt {
         case done(ReceiveResult)
-        /// Some signatures failed: try again knowing which (nothing was written).
+        /// Some signatures failed: try again knowing which (nothing was added to the repository).
         case badSignatures(Set<ObjectID>)
     }
 
@@ -68,7 +68,7 @@ extension Repository {
 
         // Signatures are the dominant cost of receiving. They are checked on all cores while this
         // thread orders and validates as if every one held; if one does not, everything is done
-        // again knowing which (nothing has been written before the results are in).
+        // again knowing which (a pack written before the results were in is withdrawn first).
         let candidates = fresh.values.sorted { $0.id < $1.id }
         // Checks a sync session started are joined by those it did not cover (usually none); the
         // waiting is done by this thread, never by a pool thread the checks need.
@@ -175,10 +175,16 @@ extension Repository {
             try refuse(op.id, missing.map { "parent \($0.hex) is missing" }
                 ?? "parent \(waiting?.hex ?? "?") is missing (it arrived without its own predecessors)")
         }
+        // The pack is written (compressed, fsynced) while the last signatures are still being
+        // checked: its objects are not in the repository until the index names them, and if a
+        // signature fails it is withdrawn before everything is done again.
+        let pack = added.isEmpty ? nil : try lift { try objects.writePack(hashed: encodings) }
         let bad = signaturesDone()
-        if !bad.isEmpty { return .badSignatures(bad) }
+        if !bad.isEmpty {
+            if let pack { try lift { try objects.withdrawPack(indexPath: pack) } }
+            return .badSignatures(bad)
+        }
         guard !added.isEmpty else { return .done(ReceiveResult(added: [], known: alreadyKnown, rejected: rejected)) }
-        _ = try lift { try objects.writePack(hashed: encodings) }
         try lift { try OperationIndex.append(layout.operationIndex, newSummaries, validLength: validLength) }
         let length = indexLength()
         let membership = members?.outcome(graph: checker.graph)

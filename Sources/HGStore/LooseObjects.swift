@@ -138,17 +138,33 @@ public final class LooseObjects {
     /// Hashing and compression run on all cores; the pack lists objects in the order given.
     @discardableResult
     public func writePack(_ encodings: [[UInt8]]) throws(StoreError) -> [ObjectID] {
-        try writePack(encodings, knownIDs: nil)
+        try writePack(encodings, knownIDs: nil).ids
     }
 
     /// `writePack` of objects whose ids the caller computed from these very encodings (a
     /// receiver hashed each object when it decoded it): they are not hashed again.
+    /// Returns the path of the pack's index (`nil` for an empty batch), for `withdrawPack`.
     @discardableResult
-    public func writePack(hashed objects: [(id: ObjectID, encoding: [UInt8])]) throws(StoreError) -> [ObjectID] {
-        try writePack(objects.map(\.encoding), knownIDs: objects.map(\.id))
+    public func writePack(hashed objects: [(id: ObjectID, encoding: [UInt8])]) throws(StoreError) -> String? {
+        try writePack(objects.map(\.encoding), knownIDs: objects.map(\.id)).indexPath
     }
 
-    private func writePack(_ encodings: [[UInt8]], knownIDs: [ObjectID]?) throws(StoreError) -> [ObjectID] {
+    /// Removes a pack this instance wrote (index first, so that it stops counting before its
+    /// data goes) while the caller still holds the lock that it held to write it. What a pack
+    /// holds is not in the repository until index records name it, so a receiver may write its
+    /// pack while the signatures are still being checked, and withdraw it if one fails.
+    public func withdrawPack(indexPath: String) throws(StoreError) {
+        guard indexPath.hasSuffix(".idx") else { return }
+        let packPath = String(indexPath.dropLast(4)) + ".pack"
+        loadedPacks = nil
+        lastPackHit = 0
+        try FileSystem.remove(indexPath)
+        try FileSystem.remove(packPath)
+        // The directory too, if that pack was all it held: it is made again when needed.
+        _ = rmdir(packDirectory)
+    }
+
+    private func writePack(_ encodings: [[UInt8]], knownIDs: [ObjectID]?) throws(StoreError) -> (ids: [ObjectID], indexPath: String?) {
         let compressed = Self.compressInParallel(encodings, knownIDs: knownIDs)
         var writer = PackWriter()
         var ids: [ObjectID] = []
@@ -160,11 +176,11 @@ public final class LooseObjects {
             writer.add(id: id, compressed: bytes)
             ids.append(id)
         }
-        guard !writer.isEmpty else { return ids }
+        guard !writer.isEmpty else { return (ids, nil) }
         let indexPath = try writer.write(to: packDirectory)
         try FileSystem.syncDirectory(layout.objects)
         adoptWrittenPack(indexPath)
-        return ids
+        return (ids, indexPath)
     }
 
     /// Adds a pack this instance just wrote to the opened list, instead of opening every pack
