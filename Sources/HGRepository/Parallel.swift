@@ -23,6 +23,29 @@ func parallelForEach<Context>(
     }
 }
 
+/// Runs `body` for every index in `0..<count` on up to `width` threads at once (the caller's
+/// among them), for work that mostly waits on the disk, such as creating and renaming files.
+/// The global queues run at most one thread per core, too few to keep a disk busy, so the
+/// workers are serial queues of their own.
+func parallelIO(count: Int, width: Int, _ body: @Sendable (Int) -> Void) {
+    guard count > 1, width > 1 else {
+        for i in 0..<count { body(i) }
+        return
+    }
+    let work = WorkCounter(count: count, run: 1)
+    let group = DispatchGroup()
+    // The workers are all waited for below, so `body` does not outlive this call.
+    withoutActuallyEscaping(body) { body in
+        for worker in 1..<min(width, count) {
+            DispatchQueue(label: "hg-bft.io.\(worker)").async(group: group) {
+                while let range = work.next() { for i in range { body(i) } }
+            }
+        }
+        while let range = work.next() { for i in range { body(i) } }
+        group.wait()
+    }
+}
+
 /// The next run of indices to work on, for any number of workers.
 private final class WorkCounter: @unchecked Sendable {
     private let lock = DispatchSemaphore(value: 1)

@@ -42,6 +42,7 @@ extension Repository {
         var graph: Graph?
         var result = CheckoutResult()
         var hashed: [RepoPath: (FileStamp, ObjectID)] = [:]
+        var writes = FileWrites()
         for path in candidates.sorted() {
             // What the state wants here.
             let desired: (content: [UInt8]?, blob: ObjectID, mode: FileMode)?
@@ -91,16 +92,82 @@ extension Repository {
             if let desired {
                 let content: [UInt8]
                 if let rendered = desired.content { content = rendered } else { content = try blobContent(desired.blob) }
-                let stamp = try lift { try writer.write(path, content: content, mode: desired.mode) }
-                cache.entries[path] = .init(stamp: stamp, blob: desired.blob)
-                result.written.append(path)
+                writes.add(FileWrite(path: path, content: content, mode: desired.mode, blob: desired.blob))
+                if writes.isFull { try writes.flush(with: writer, into: &cache, &result, hashed: hashed, saving: self) }
             } else {
                 try lift { try writer.remove(path) }
                 cache.entries[path] = nil
                 result.removed.append(path)
             }
         }
+        try writes.flush(with: writer, into: &cache, &result, hashed: hashed, saving: self)
         try saveWorkTreeCache(cache, hashed: hashed)
         return result
+    }
+}
+
+/// One file `checkout` writes.
+private struct FileWrite: Sendable {
+    let path: RepoPath
+    let content: [UInt8]
+    let mode: FileMode
+    let blob: ObjectID
+}
+
+/// Files `checkout` has decided to write, written together on several threads.
+///
+/// Replacing a file is mostly waiting on the file system (creating the temporary file, and a
+/// rename that frees the old file's blocks), so several at once finish sooner than one after
+/// another. Removals are not deferred: they run as they are decided, before the writes that
+/// follow them, so a file that replaces a directory (or the reverse) finds its way clear.
+private struct FileWrites {
+    private var pending: [FileWrite] = []
+    private var bytes = 0
+    /// Files written at once, and the most content held in memory before they are written.
+    static let threads = 8
+    static let maxFiles = 256
+    static let maxBytes = 64 << 20
+
+    var isFull: Bool { pending.count >= Self.maxFiles || bytes >= Self.maxBytes }
+
+    mutating func add(_ write: FileWrite) {
+        pending.append(write)
+        bytes += write.content.count
+    }
+
+    /// Writes every pending file and records each one written in `cache` and `result`. If one
+    /// fails, the cache is saved with those that were written (so they are not mistaken for
+    /// local edits next time) and the first error is thrown.
+    mutating func flush(with writer: Materializer, into cache: inout WorkTreeCache, _ result: inout CheckoutResult,
+                        hashed: [RepoPath: (FileStamp, ObjectID)], saving repository: Repository) throws(RepositoryError) {
+        guard !pending.isEmpty else { return }
+        let batch = pending
+        pending.removeAll()
+        bytes = 0
+        let outcomes = Slots<Result<FileStamp, WorkTreeError>>(count: batch.count)
+        parallelIO(count: batch.count, width: Self.threads) { i in
+            let write = batch[i]
+            do throws(WorkTreeError) {
+                outcomes.set(i, .success(try writer.write(write.path, content: write.content, mode: write.mode)))
+            } catch {
+                outcomes.set(i, .failure(error))
+            }
+        }
+        var firstError: WorkTreeError?
+        for (i, write) in batch.enumerated() {
+            switch outcomes[i] {
+            case let .success(stamp)?:
+                cache.entries[write.path] = .init(stamp: stamp, blob: write.blob)
+                result.written.append(write.path)
+            case let .failure(error)?:
+                if firstError == nil { firstError = error }
+            case nil:
+                break
+            }
+        }
+        if let firstError {
+            try repository.saveWorkTreeCache(cache, hashed: hashed)
+            throw .workTree(firstError)
+        }
     }
 }

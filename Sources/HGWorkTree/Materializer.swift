@@ -9,7 +9,7 @@ import Glibc
 /// On top of that, no write goes through a symbolic link: each parent
 /// directory is checked with `lstat`, and a file is replaced by writing a
 /// temporary file beside it and renaming it over the old one.
-public struct Materializer {
+public struct Materializer: Sendable {
     public let root: String
 
     public init(root: String) { self.root = root }

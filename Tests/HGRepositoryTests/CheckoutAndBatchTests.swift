@@ -74,6 +74,46 @@ struct CheckoutAndBatchTests {
         }
     }
 
+    @Test("checkout writes many files in batches; one that cannot be written is named, and those written are recorded as clean")
+    func checkoutWritesBatchesAndRecordsWhatItWroteBeforeAFailure() throws {
+        try withTemporaryDirectory { dir in
+            let (repo, root) = try makeRepository(in: dir)
+            let peer = try Peer(seed: 9)
+            try writeFile(root, "notes.txt", "base\n")
+            let base = try repo.commit(message: "base", timestamp: 1_700_000_100_000)
+            // More files than one batch of writes holds, and a file "zz" where a local directory is.
+            var files: [(String, [UInt8]?)] = (0..<300).map { i in
+                (String(format: "d%d/f%03d.txt", i % 7, i), Array("file \(i)\n".utf8))
+            }
+            files.append(("zz", Array("a file where a directory is\n".utf8)))
+            let theirs = try peer.change(sequence: 1, parents: [base.id], files: files)
+            try FileManager.default.createDirectory(atPath: root + "/zz", withIntermediateDirectories: true)
+            try writeFile(root, "zz/mine.txt", "untracked, in the way\n")
+            _ = try repo.receive(operations: [theirs.op], blobs: theirs.blobs)
+
+            #expect {
+                try repo.checkout()
+            } throws: { error in
+                guard case let .workTree(cause) = error as? RepositoryError else { return false }
+                return "\(cause)".contains("zz")
+            }
+            for i in [0, 1, 150, 299] {
+                #expect(readFile(root, String(format: "d%d/f%03d.txt", i % 7, i)) == Array("file \(i)\n".utf8))
+            }
+            #expect(readFile(root, "zz/mine.txt") == Array("untracked, in the way\n".utf8))
+            // Every file written is known as written by hg-bft, not taken for a local edit: only
+            // the blocked path and the untracked file show up.
+            let changed = Set(try repo.status().changes.map(\.path.string))
+            #expect(changed.allSatisfy { $0.hasPrefix("zz") })
+            #expect(!changed.isEmpty)
+            // Once the directory is moved away, checkout finishes the job.
+            try FileManager.default.removeItem(atPath: root + "/zz")
+            let finished = try repo.checkout()
+            #expect(finished.written == [try repoPath("zz")])
+            #expect(try repo.status().changes.isEmpty)
+        }
+    }
+
     @Test("checkout keeps an uncommitted edit of a file that became conflicted")
     func checkoutKeepsEditOfConflictedFile() throws {
         try withTemporaryDirectory { dir in
