@@ -92,8 +92,13 @@ extension Repository {
             if let desired {
                 let content: [UInt8]
                 if let rendered = desired.content { content = rendered } else { content = try blobContent(desired.blob) }
+                // A file under a path still waiting to be written as a file waits for it, so that
+                // which of the two fails does not depend on the threads (paths come in order, so a
+                // file always comes before the paths under it).
+                if writes.isFull || writes.holdsAncestor(of: path) {
+                    try writes.flush(with: writer, into: &cache, &result, hashed: hashed, saving: self)
+                }
                 writes.add(FileWrite(path: path, content: content, mode: desired.mode, blob: desired.blob))
-                if writes.isFull { try writes.flush(with: writer, into: &cache, &result, hashed: hashed, saving: self) }
             } else {
                 try lift { try writer.remove(path) }
                 cache.entries[path] = nil
@@ -122,6 +127,7 @@ private struct FileWrite: Sendable {
 /// follow them, so a file that replaces a directory (or the reverse) finds its way clear.
 private struct FileWrites {
     private var pending: [FileWrite] = []
+    private var pendingPaths = Set<String>()
     private var bytes = 0
     /// Files written at once, and the most content held in memory before they are written.
     static let threads = 8
@@ -132,7 +138,19 @@ private struct FileWrites {
 
     mutating func add(_ write: FileWrite) {
         pending.append(write)
+        pendingPaths.insert(write.path.string)
         bytes += write.content.count
+    }
+
+    /// Whether a pending write is to a directory above `path`.
+    func holdsAncestor(of path: RepoPath) -> Bool {
+        guard !pendingPaths.isEmpty else { return false }
+        var prefix = ""
+        for component in path.components.dropLast() {
+            prefix += prefix.isEmpty ? component : "/" + component
+            if pendingPaths.contains(prefix) { return true }
+        }
+        return false
     }
 
     /// Writes every pending file and records each one written in `cache` and `result`. If one
@@ -143,6 +161,7 @@ private struct FileWrites {
         guard !pending.isEmpty else { return }
         let batch = pending
         pending.removeAll()
+        pendingPaths.removeAll()
         bytes = 0
         let outcomes = Slots<Result<FileStamp, WorkTreeError>>(count: batch.count)
         parallelIO(count: batch.count, width: Self.threads) { i in

@@ -114,6 +114,31 @@ struct CheckoutAndBatchTests {
         }
     }
 
+    @Test("a state naming both a file and a path under it: the file is written and the path under it is named, every time")
+    func checkoutOfAFileAndAPathUnderItIsDeterministic() throws {
+        try withTemporaryDirectory { dir in
+            let (repo, root) = try makeRepository(in: dir)
+            let peer = try Peer(seed: 9)
+            try writeFile(root, "notes.txt", "base\n")
+            let base = try repo.commit(message: "base", timestamp: 1_700_000_100_000)
+            // Nothing in the format forbids it, so a peer can send it; the threads must not decide
+            // which of the two lands.
+            let theirs = try peer.change(sequence: 1, parents: [base.id],
+                                         files: [("a", Array("a file\n".utf8)), ("a/b", Array("under a file\n".utf8)),
+                                                 ("c.txt", Array("c\n".utf8))])
+            _ = try repo.receive(operations: [theirs.op], blobs: theirs.blobs)
+            #expect {
+                try repo.checkout()
+            } throws: { error in
+                guard case let .workTree(cause) = error as? RepositoryError else { return false }
+                return "\(cause)".contains("a/b") && "\(cause)".contains("not a directory")
+            }
+            #expect(readFile(root, "a") == Array("a file\n".utf8))
+            #expect(readFile(root, "c.txt") == Array("c\n".utf8))
+            #expect(readFile(root, "notes.txt") == Array("base\n".utf8))
+        }
+    }
+
     @Test("checkout keeps an uncommitted edit of a file that became conflicted")
     func checkoutKeepsEditOfConflictedFile() throws {
         try withTemporaryDirectory { dir in
