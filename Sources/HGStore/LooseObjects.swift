@@ -96,11 +96,11 @@ public final class LooseObjects {
         return (packs, failures)
     }
 
-    private func packEntry(_ id: ObjectID) -> (Pack, Int)? {
-        let opened = packs()
-        // Readers of many objects (verify, clone, reindex) go pack by pack, so the pack of the
-        // last hit is tried first: one binary search per lookup instead of one per pack (a
-        // repository filled by batches of 10,000 operations has 100 packs at 10^6).
+    /// The pack holding `id` among `opened`, and its position there. Readers of many objects
+    /// (verify, clone, reindex) go pack by pack, so the pack of the last hit is tried first: one
+    /// binary search per lookup instead of one per pack (a repository filled by batches of
+    /// 10,000 operations has 100 packs at 10^6).
+    private func search(_ opened: [Pack], for id: ObjectID) -> (Pack, Int)? {
         if lastPackHit < opened.count, let position = opened[lastPackHit].position(of: id) { return (opened[lastPackHit], position) }
         for (n, pack) in opened.enumerated() where n != lastPackHit {
             if let position = pack.position(of: id) {
@@ -108,6 +108,11 @@ public final class LooseObjects {
                 return (pack, position)
             }
         }
+        return nil
+    }
+
+    private func packEntry(_ id: ObjectID) -> (Pack, Int)? {
+        if let hit = search(packs(), for: id) { return hit }
         // Not found: another process (or instance) may have added packs since the list was
         // read. The directory's modification time says so cheaply; within two seconds of it
         // (the same tick of a coarse clock could hide a second change) the names are compared.
@@ -125,13 +130,7 @@ public final class LooseObjects {
             break
         }
         loadedPacks = nil
-        for (n, pack) in packs().enumerated() {
-            if let position = pack.position(of: id) {
-                lastPackHit = n
-                return (pack, position)
-            }
-        }
-        return nil
+        return search(packs(), for: id)
     }
 
     /// Writes a batch of encodings as one pack (one fsync for all of them) and makes it readable.

@@ -56,13 +56,8 @@ struct CheckoutAndBatchTests {
     @Test("checkout updates unedited files that a received operation changed")
     func checkoutUpdatesCleanFiles() throws {
         try withTemporaryDirectory { dir in
-            let (repo, root) = try makeRepository(in: dir)
-            let peer = try Peer(seed: 9)
-            try writeFile(root, "notes.txt", "base\n")
-            let base = try repo.commit(message: "base", timestamp: 1_700_000_100_000)
-            let theirs = try peer.change(sequence: 1, parents: [base.id],
-                                         files: [("notes.txt", Array("newer\n".utf8)), ("dir/new.txt", Array("new\n".utf8))])
-            _ = try repo.receive(operations: [theirs.op], blobs: theirs.blobs)
+            let (repo, root) = try receivedChange(in: dir, files: [("notes.txt", Array("newer\n".utf8)),
+                                                                   ("dir/new.txt", Array("new\n".utf8))])
             // Before checkout the working tree lags behind the state.
             #expect(try repo.status().changes.map(\.path) == [try repoPath("dir/new.txt"), try repoPath("notes.txt")])
             let result = try repo.checkout()
@@ -77,19 +72,14 @@ struct CheckoutAndBatchTests {
     @Test("checkout writes many files in batches; one that cannot be written is named, and those written are recorded as clean")
     func checkoutWritesBatchesAndRecordsWhatItWroteBeforeAFailure() throws {
         try withTemporaryDirectory { dir in
-            let (repo, root) = try makeRepository(in: dir)
-            let peer = try Peer(seed: 9)
-            try writeFile(root, "notes.txt", "base\n")
-            let base = try repo.commit(message: "base", timestamp: 1_700_000_100_000)
             // More files than one batch of writes holds, and a file "zz" where a local directory is.
             var files: [(String, [UInt8]?)] = (0..<300).map { i in
                 (String(format: "d%d/f%03d.txt", i % 7, i), Array("file \(i)\n".utf8))
             }
             files.append(("zz", Array("a file where a directory is\n".utf8)))
-            let theirs = try peer.change(sequence: 1, parents: [base.id], files: files)
+            let (repo, root) = try receivedChange(in: dir, files: files)
             try FileManager.default.createDirectory(atPath: root + "/zz", withIntermediateDirectories: true)
             try writeFile(root, "zz/mine.txt", "untracked, in the way\n")
-            _ = try repo.receive(operations: [theirs.op], blobs: theirs.blobs)
 
             #expect {
                 try repo.checkout()
@@ -117,16 +107,11 @@ struct CheckoutAndBatchTests {
     @Test("a state naming both a file and a path under it: the file is written and the path under it is named, every time")
     func checkoutOfAFileAndAPathUnderItIsDeterministic() throws {
         try withTemporaryDirectory { dir in
-            let (repo, root) = try makeRepository(in: dir)
-            let peer = try Peer(seed: 9)
-            try writeFile(root, "notes.txt", "base\n")
-            let base = try repo.commit(message: "base", timestamp: 1_700_000_100_000)
             // Nothing in the format forbids it, so a peer can send it; the threads must not decide
             // which of the two lands.
-            let theirs = try peer.change(sequence: 1, parents: [base.id],
-                                         files: [("a", Array("a file\n".utf8)), ("a/b", Array("under a file\n".utf8)),
-                                                 ("c.txt", Array("c\n".utf8))])
-            _ = try repo.receive(operations: [theirs.op], blobs: theirs.blobs)
+            let (repo, root) = try receivedChange(in: dir, files: [("a", Array("a file\n".utf8)),
+                                                                   ("a/b", Array("under a file\n".utf8)),
+                                                                   ("c.txt", Array("c\n".utf8))])
             #expect {
                 try repo.checkout()
             } throws: { error in
@@ -247,4 +232,16 @@ struct CheckoutAndBatchTests {
             #expect(commit?.changes.map(\.path) == [try repoPath("notes.txt")], "commit did not record the edit")
         }
     }
+}
+
+/// A repository whose one commit wrote "notes.txt" ("base\n"), after receiving a peer's change on
+/// top of it that writes `files`; its working tree is not updated yet.
+private func receivedChange(in dir: String, files: [(String, [UInt8]?)]) throws -> (repo: Repository, root: String) {
+    let (repo, root) = try makeRepository(in: dir)
+    let peer = try Peer(seed: 9)
+    try writeFile(root, "notes.txt", "base\n")
+    let base = try repo.commit(message: "base", timestamp: 1_700_000_100_000)
+    let theirs = try peer.change(sequence: 1, parents: [base.id], files: files)
+    _ = try repo.receive(operations: [theirs.op], blobs: theirs.blobs)
+    return (repo, root)
 }
