@@ -61,6 +61,19 @@ public struct Graph: Sendable {
         nodes = summaries
     }
 
+    /// Makes room for `count` nodes in all, so that appending up to that many does not regrow
+    /// the tables of the nodes already held.
+    public mutating func reserveCapacity(_ count: Int) {
+        nodes.reserveCapacity(count)
+        levels.reserveCapacity(count)
+        numbers.reserveCapacity(count)
+        parentStart.reserveCapacity(count + 1)
+        parentList.reserveCapacity(count + count / 4)
+        childEdges.reserveCapacity(count + count / 4)
+        lastChildEdge.reserveCapacity(count)
+        childCounts.reserveCapacity(count)
+    }
+
     /// Adds one operation whose parents are all in the graph; returns its node number.
     @discardableResult
     public mutating func append(_ s: OperationSummary) throws(GraphError) -> Int {

@@ -29,7 +29,7 @@ extension Repository {
             }
             try lift { try FileSystem.writeAtomically(layout.genesis, Array((outcome.repository.hex + "\n").utf8)) }
             let repository = try Repository(layout: layout)
-            let received = try repository.receive(operations: outcome.operations, blobs: outcome.blobs, partial: true,
+            let received = try repository.receive(operations: outcome.operations, blobsByID: outcome.blobs, partial: true,
                                    signatures: outcome.signatureChecks)
             guard received.added.first == outcome.repository else {
                 throw RepositoryError.sync(.protocolViolation("the peer did not send the repository's genesis operation"))

@@ -34,9 +34,18 @@ extension Repository {
     /// are checked here.
     public func receive(operations: [Operation], blobs: [Blob], partial: Bool = false,
                         signatures: SignatureChecks? = nil) throws(RepositoryError) -> ReceiveResult {
+        let byID = Dictionary(blobs.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        return try receive(operations: operations, blobsByID: byID, partial: partial, signatures: signatures)
+    }
+
+    /// `receive` of blobs keyed by ids the caller computed from their content (a sync session
+    /// hashes each blob as it arrives), so that they are not hashed again. Each key must be
+    /// the id of its blob: the store files the blob under it.
+    public func receive(operations: [Operation], blobsByID blobs: [ObjectID: Blob], partial: Bool = false,
+                        signatures: SignatureChecks? = nil) throws(RepositoryError) -> ReceiveResult {
         var knownBad: Set<ObjectID>?
         while true {
-            switch try receiveOnce(operations: operations, blobs: blobs, partial: partial, started: signatures,
+            switch try receiveOnce(operations: operations, blobIDs: blobs, partial: partial, started: signatures,
                                    knownBadSignatures: knownBad) {
             case let .done(result): return result
             case let .badSignatures(bad): knownBad = bad
@@ -52,7 +61,7 @@ extension Repository {
 
     /// One pass of `receive`, with the signature checks either known (`knownBadSignatures`,
     /// the second pass after a failed one) or to be made (`nil`).
-    private func receiveOnce(operations: [Operation], blobs: [Blob], partial: Bool, started: SignatureChecks?,
+    private func receiveOnce(operations: [Operation], blobIDs: [ObjectID: Blob], partial: Bool, started: SignatureChecks?,
                              knownBadSignatures: Set<ObjectID>?) throws(RepositoryError) -> Attempt {
         // Nothing to add (the serving side of a fetch): no lock, no graph, nothing written.
         guard !operations.isEmpty else { return .done(ReceiveResult(added: [], known: 0, rejected: [])) }
@@ -60,16 +69,19 @@ extension Repository {
         defer { withExtendedLifetime(lock) {} }
         try repairCaches()
         // The graph a sync session just built is reused (same index file), not built again.
-        let (graph, validLength) = try takeGraph()
-        let blobIDs = Dictionary(blobs.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        var (graph, validLength) = try takeGraph()
 
         var fresh: [ObjectID: Operation] = [:]
+        fresh.reserveCapacity(operations.count)
         for op in operations where !graph.contains(op.id) { fresh[op.id] = op }
+        // Room for every fresh node now, rather than regrowing (and rehashing) the graph's
+        // tables of the whole history part way through the batch.
+        graph.reserveCapacity(graph.count + fresh.count)
 
         // Signatures are the dominant cost of receiving. They are checked on all cores while this
         // thread orders and validates as if every one held; if one does not, everything is done
         // again knowing which (a pack written before the results were in is withdrawn first).
-        let candidates = fresh.values.sorted { $0.id < $1.id }
+        let candidates = fresh.keys.sorted().compactMap { fresh[$0] }
         // Checks a sync session started are joined by those it did not cover (usually none); the
         // waiting is done by this thread, never by a pool thread the checks need.
         let checks = knownBadSignatures == nil ? (started ?? SignatureChecks()) : nil
@@ -104,7 +116,7 @@ extension Repository {
         }
 
         // Parents before children; what never becomes ready has a parent that is missing or refused.
-        var checker = SequenceChecker(graph: graph, authors: Set(candidates.map(\.author)))
+        var checker = SequenceChecker(graph: consume graph, authors: Set(candidates.map(\.author)))
         var tree = try state()
         var members = try membershipIndex(graph: checker.graph)
         // Who may write as the repository stands: while no membership operation arrives, earlier

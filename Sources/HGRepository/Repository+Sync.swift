@@ -77,7 +77,7 @@ extension Repository: SyncSource {
         } catch {
             throw .sync(error)
         }
-        let received = try receive(operations: outcome.operations, blobs: outcome.blobs, partial: true,
+        let received = try receive(operations: outcome.operations, blobsByID: outcome.blobs, partial: true,
                                    signatures: outcome.signatureChecks)
         let heads = try self.heads()
         // Only a clean, complete exchange says both sides now share these heads.

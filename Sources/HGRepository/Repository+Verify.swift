@@ -115,7 +115,7 @@ extension Repository {
         // 1. Every object file: decompress under the limit, hash, decode strictly, check signatures.
         let (looseIDs, strays) = try lift { try objects.enumerate() }
         for stray in strays { problem("objects", nil, stray, "file in the object store that is not named by an object id") }
-        let (packs, packFailures) = try lift { try objects.openPacks() }
+        let (packs, packFailures) = try lift { try objects.openPacks(checked: true) }
         for (path, error) in packFailures { problem("pack", nil, path, error.description) }
         for pack in packs {
             do { try pack.verifyTrailer() } catch { problem("pack", nil, pack.packPath, error.description) }

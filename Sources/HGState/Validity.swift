@@ -68,9 +68,16 @@ public struct SequenceChecker {
     public init(graph: Graph, authors: Set<PeerID>? = nil) {
         self.graph = graph
         tracked = authors
+        // A receive tracks a few authors over the whole history: comparing a node's author
+        // with each of a few keys costs less than hashing it.
+        let few = authors.flatMap { $0.count <= 8 ? Array($0) : nil }
         for n in 0..<graph.count {
             let author = graph.nodes[n].author
-            if let authors, !authors.contains(author) { continue }
+            if let few {
+                guard few.contains(author) else { continue }
+            } else if let authors, !authors.contains(author) {
+                continue
+            }
             tables[author, default: SequenceTable()].add(Int32(n), sequence: graph.nodes[n].sequence)
         }
     }

@@ -84,14 +84,21 @@ public final class LooseObjects {
         return ids
     }
 
-    /// Opens every pack index, returning the packs and the failures.
-    public func openPacks() throws(StoreError) -> (packs: [Pack], failures: [(String, StoreError)]) {
+    /// Opens every pack index, returning the packs and the failures. With `checked`, an index
+    /// whose checksum or order is wrong is a failure too (what `verify` asks).
+    public func openPacks(checked: Bool = false) throws(StoreError) -> (packs: [Pack], failures: [(String, StoreError)]) {
         guard FileSystem.isDirectory(packDirectory) else { return ([], []) }
         var packs: [Pack] = []
         var failures: [(String, StoreError)] = []
         for name in try FileSystem.list(packDirectory).sorted() where name.hasSuffix(".idx") && !FileSystem.isTemporaryName(name) {
             let path = packDirectory + "/" + name
-            do { packs.append(try Pack(indexPath: path)) } catch { failures.append((path, error)) }
+            do {
+                let pack = try Pack(indexPath: path)
+                if checked { try pack.checkIndex() }
+                packs.append(pack)
+            } catch {
+                failures.append((path, error))
+            }
         }
         return (packs, failures)
     }

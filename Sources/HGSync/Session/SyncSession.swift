@@ -147,7 +147,7 @@ public final class SyncSession {
         stats.bytesReceived = channel.bytesReceived
         let operations = receivedOrder.compactMap { receivedOperations[$0] }
         return SyncOutcome(peer: peer, repository: theirs.repository, theirHeads: have.heads, operations: operations,
-                           blobs: Array(receivedBlobs.values), unresolved: unresolved, stats: stats,
+                           blobs: receivedBlobs, unresolved: unresolved, stats: stats,
                            signatureChecks: signatureChecks)
     }
 

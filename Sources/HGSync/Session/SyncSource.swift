@@ -58,7 +58,8 @@ public struct SyncOutcome: Sendable {
     public let repository: ObjectID
     public let theirHeads: [ObjectID]
     public var operations: [Operation]
-    public var blobs: [Blob]
+    /// Blobs by the id the session computed from their content when it received them.
+    public var blobs: [ObjectID: Blob]
     /// Operations whose predecessors the peer never supplied.
     public var unresolved: Int
     public var stats: SyncStats
