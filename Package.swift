@@ -25,6 +25,7 @@ let package = Package(
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CGMP", pkgConfig: "gmp", providers: [.apt(["libgmp-dev"])]),
+        .systemLibrary(name: "CMalloc"),
 
         // MARK: - Primitives
         .target(name: "HGCrypto", dependencies: ["CSodium"], swiftSettings: strict),
@@ -47,6 +48,7 @@ let package = Package(
             name: "hg-bft",
             dependencies: [
                 "HGRepository",
+                "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),

@@ -7,6 +7,7 @@ import Glibc
 /// Entry point. `-C <dir>` options before the subcommand change directory
 /// first, as in git; then ArgumentParser parses the rest. Errors become one
 /// `error: …` line on stderr and a documented exit status.
+keepFreedMemoryForReuse()
 var arguments = Array(CommandLine.arguments.dropFirst())
 while arguments.first == "-C" {
     guard arguments.count >= 2 else {

@@ -21,9 +21,23 @@ public enum Message: Equatable, Sendable {
 
     /// The type byte of a frame. `compressedObjects` is the wire type of `.objects` sent compressed;
     /// `kind` never returns it.
-    public enum Kind: UInt8, Sendable {
+    public enum Kind: UInt8, Sendable, CustomStringConvertible {
         case hello = 0x01, have = 0x02, objects = 0x03, endOfRound = 0x04, need = 0x05, error = 0x06
         case compressedObjects = 0x07
+
+        /// The case's name. Spelled out because describing an enum by reflection looks up
+        /// protocol conformances, a cost paid on every message sent.
+        public var description: String {
+            switch self {
+            case .hello: return "hello"
+            case .have: return "have"
+            case .objects: return "objects"
+            case .endOfRound: return "endOfRound"
+            case .need: return "need"
+            case .error: return "error"
+            case .compressedObjects: return "compressedObjects"
+            }
+        }
     }
 
     public var kind: Kind {

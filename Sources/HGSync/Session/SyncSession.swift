@@ -203,7 +203,8 @@ public final class SyncSession {
         for node in nodes {
             let id = graph.nodes[node].id
             // One read per operation: its encoding also tells which blobs to send before it.
-            guard let encoding = source.encodedObject(id), let op = try? Operation.decode(encoding) else {
+            // The store checked the encoding against its id: it is not hashed again here.
+            guard let encoding = source.encodedObject(id), let op = try? Operation.decode(encoding, knownID: id) else {
                 throw .transport("operation \(id.hex) is in the index but its object cannot be read; run 'hg-bft verify'")
             }
             for entry in op.change?.entries ?? [] {
