@@ -41,7 +41,8 @@ public struct Graph: Sendable {
 
     /// Builds the graph; every parent must appear before its child.
     public init(_ summaries: [OperationSummary]) throws(GraphError) {
-        nodes = []
+        // The summaries are the nodes (a throw discards the half-built graph with them).
+        nodes = summaries
         levels = []
         numbers = [:]
         parentStart = [0]
@@ -49,16 +50,8 @@ public struct Graph: Sendable {
         lastChildEdge = []
         childCounts = []
         childEdges = []
-        let count = summaries.count
-        numbers.reserveCapacity(count)
-        levels.reserveCapacity(count)
-        parentStart.reserveCapacity(count + 1)
-        parentList.reserveCapacity(count + count / 4)
-        childEdges.reserveCapacity(count + count / 4)
-        lastChildEdge.reserveCapacity(count)
-        childCounts.reserveCapacity(count)
+        reserveCapacity(summaries.count)
         for s in summaries { try add(s) }
-        nodes = summaries
     }
 
     /// Makes room for `count` nodes in all, so that appending up to that many does not regrow
