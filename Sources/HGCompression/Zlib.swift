@@ -183,9 +183,7 @@ public final class Inflater {
 /// CRC-32 (ISO 3309, as in zlib and gzip), used to detect torn index records.
 public enum CRC32 {
     public static func checksum(_ bytes: [UInt8], seed: UInt32 = 0) -> UInt32 {
-        bytes.withUnsafeBufferPointer { b in
-            UInt32(crc32(uLong(seed), b.baseAddress, uInt(b.count)))
-        }
+        checksum(bytes, range: 0..<bytes.count, seed: seed)
     }
 
     /// The checksum of `bytes[range]`, without copying the range out.

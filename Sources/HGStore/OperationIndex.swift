@@ -56,11 +56,6 @@ public enum OperationIndex {
         return out
     }
 
-    /// Decodes a record payload.
-    static func decodePayload(_ payload: [UInt8]) throws(DecodeError) -> OperationSummary {
-        try decodePayload(ByteReader(payload))
-    }
-
     /// Decodes the record payload `reader` is positioned on (to its end).
     static func decodePayload(_ reader: ByteReader) throws(DecodeError) -> OperationSummary {
         var r = reader

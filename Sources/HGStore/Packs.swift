@@ -1,5 +1,4 @@
 import HGCore
-import HGCompression
 import HGCrypto
 #if canImport(Glibc)
 import Glibc
@@ -197,18 +196,6 @@ public struct PackWriter {
 
     public var isEmpty: Bool { entries.isEmpty }
     public var count: Int { entries.count }
-
-    /// Adds an object (once per id).
-    public mutating func add(_ encoding: [UInt8], deflater: Deflater) throws(StoreError) -> ObjectID {
-        let id = ObjectID(hashing: encoding)
-        guard !seen.contains(id) else { return id }
-        let compressed: [UInt8]
-        do { compressed = try deflater.compress(encoding) } catch {
-            throw .badFile(path: "pack", reason: "compression failed: \(error)")
-        }
-        add(id: id, compressed: compressed)
-        return id
-    }
 
     /// Adds an object already compressed (once per id); the caller vouches that
     /// `compressed` inflates to an encoding whose id is `id`.

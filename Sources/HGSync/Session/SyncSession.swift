@@ -207,13 +207,7 @@ public final class SyncSession {
             guard let encoding = source.encodedObject(id), let op = try? Operation.decode(encoding, knownID: id) else {
                 throw .transport("operation \(id.hex) is in the index but its object cannot be read; run 'hg-bft verify'")
             }
-            for entry in op.change?.entries ?? [] {
-                guard let blob = entry.version?.blob, blobsSent.insert(blob).inserted,
-                      let blobEncoding = source.encodedObject(blob) else { continue }
-                batch.add(blobEncoding)
-                stats.blobsSent += 1
-                stats.payloadBytesSent += blobEncoding.count
-            }
+            sendBlobs(of: op, sent: &blobsSent, into: &batch)
             batch.add(encoding)
             stats.operationsSent += 1
             stats.payloadBytesSent += encoding.count
@@ -239,17 +233,26 @@ public final class SyncSession {
             guard let encoding = source.encodedObject(id) else { continue }
             if encoding.first == ObjectType.operation.rawValue {
                 guard graph.contains(id) else { continue }
-                for entry in (try? Operation.decode(encoding))?.change?.entries ?? [] {
-                    guard let blob = entry.version?.blob, !sent.contains(blob),
-                          let blobEncoding = source.encodedObject(blob) else { continue }
-                    add(blob, blobEncoding, isOperation: false)
-                }
+                if let op = try? Operation.decode(encoding, knownID: id) { sendBlobs(of: op, sent: &sent, into: &batch) }
                 add(id, encoding, isOperation: true)
             } else {
                 add(id, encoding, isOperation: false)
             }
         }
         batch.flush()
+    }
+
+    /// Queues the blobs a change operation names that are not in `sent` yet (and marks them
+    /// sent), to go before the operation: the receiver validates it only with its content.
+    private func sendBlobs(of op: Operation, sent: inout Set<ObjectID>, into batch: inout ObjectBatch) {
+        for entry in op.change?.entries ?? [] {
+            guard let blob = entry.version?.blob, !sent.contains(blob),
+                  let encoding = source.encodedObject(blob) else { continue }
+            sent.insert(blob)
+            batch.add(encoding)
+            stats.blobsSent += 1
+            stats.payloadBytesSent += encoding.count
+        }
     }
 
     // MARK: - Receiving
