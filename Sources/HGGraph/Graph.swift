@@ -14,7 +14,22 @@ import HGCore
 /// order); children are linked lists through `childEdges`, since appending a node
 /// adds a child to nodes already stored.
 public struct Graph: Sendable {
-    public private(set) var nodes: [OperationSummary]
+    // What the index keeps of each operation, a column per field (node `n` is entry `n` of
+    // each): loading the graph then costs a few appends per operation, where a summary per
+    // operation cost two heap allocations (its parents and its message) to make and to free.
+    /// The operations' ids.
+    public private(set) var ids: [ObjectID]
+    private var authorNumbers: [Int32]
+    /// The distinct authors, in order of first appearance (`authorNumbers` index it).
+    private var authorTable: [PeerID]
+    private var authorLookup: [PeerID: Int32]
+    private var sequences: [UInt64]
+    private var timestamps: [UInt64]
+    private var kinds: [UInt8]
+    private var entryCounts: [Int32]
+    /// The messages, one after another; node `n`'s ends at `messageEnds[n]`.
+    private var messageBytes: [UInt8]
+    private var messageEnds: [Int]
     /// Longest path from a root.
     public private(set) var levels: [Int32]
     private var numbers: [ObjectID: Int32]
@@ -31,18 +46,28 @@ public struct Graph: Sendable {
     public enum GraphError: Error, Equatable, Sendable, CustomStringConvertible {
         case duplicate(ObjectID)
         case missingParent(child: ObjectID, parent: ObjectID)
+        case tooLarge
         public var description: String {
             switch self {
             case let .duplicate(id): return "operation \(id.hex) is listed twice"
             case let .missingParent(child, parent): return "operation \(child.hex) names parent \(parent.hex), which comes later or is missing"
+            case .tooLarge: return "more operations or parent links than a graph holds (2^31 - 1)"
             }
         }
     }
 
-    /// Builds the graph; every parent must appear before its child.
-    public init(_ summaries: [OperationSummary]) throws(GraphError) {
-        // The summaries are the nodes (a throw discards the half-built graph with them).
-        nodes = summaries
+    /// An empty graph.
+    public init() {
+        ids = []
+        authorNumbers = []
+        authorTable = []
+        authorLookup = [:]
+        sequences = []
+        timestamps = []
+        kinds = []
+        entryCounts = []
+        messageBytes = []
+        messageEnds = []
         levels = []
         numbers = [:]
         parentStart = [0]
@@ -50,14 +75,25 @@ public struct Graph: Sendable {
         lastChildEdge = []
         childCounts = []
         childEdges = []
+    }
+
+    /// Builds the graph; every parent must appear before its child.
+    public init(_ summaries: [OperationSummary]) throws(GraphError) {
+        self.init()
         reserveCapacity(summaries.count)
-        for s in summaries { try add(s) }
+        for s in summaries { try append(s) }
     }
 
     /// Makes room for `count` nodes in all, so that appending up to that many does not regrow
     /// the tables of the nodes already held.
     public mutating func reserveCapacity(_ count: Int) {
-        nodes.reserveCapacity(count)
+        ids.reserveCapacity(count)
+        authorNumbers.reserveCapacity(count)
+        sequences.reserveCapacity(count)
+        timestamps.reserveCapacity(count)
+        kinds.reserveCapacity(count)
+        entryCounts.reserveCapacity(count)
+        messageEnds.reserveCapacity(count)
         levels.reserveCapacity(count)
         numbers.reserveCapacity(count)
         parentStart.reserveCapacity(count + 1)
@@ -70,30 +106,42 @@ public struct Graph: Sendable {
     /// Adds one operation whose parents are all in the graph; returns its node number.
     @discardableResult
     public mutating func append(_ s: OperationSummary) throws(GraphError) -> Int {
-        let n = try add(s)
-        nodes.append(s)
-        return n
+        try appendNode(id: s.id, author: s.author, sequence: s.sequence, timestamp: s.timestamp, kind: s.kind,
+                       parents: s.parents, entryCount: s.entryCount, message: s.message.utf8)
     }
 
-    /// Adds the edges, level and number of `s` (not the summary itself).
+    /// Adds one operation, given field by field (what reading the index does, without making
+    /// a summary first), whose parents are all in the graph; returns its node number. Nothing
+    /// is added if it throws.
     @discardableResult
-    private mutating func add(_ s: OperationSummary) throws(GraphError) -> Int {
+    public mutating func append(id: ObjectID, author: PeerID, sequence: UInt64, timestamp: UInt64, kind: UInt8,
+                                parents: PackedIDs, entryCount: Int, message: UnsafeBufferPointer<UInt8>) throws(GraphError) -> Int {
+        try appendNode(id: id, author: author, sequence: sequence, timestamp: timestamp, kind: kind,
+                       parents: parents, entryCount: entryCount, message: message)
+    }
+
+    /// The body of both `append`s (generic inside this module only, where it is specialised for each).
+    private mutating func appendNode<Parents: Sequence<ObjectID>, Message: Collection<UInt8>>(
+        id: ObjectID, author: PeerID, sequence: UInt64, timestamp: UInt64, kind: UInt8,
+        parents: Parents, entryCount: Int, message: Message
+    ) throws(GraphError) -> Int {
+        guard levels.count < Int(Int32.max) - 1, parentList.count < Int(Int32.max) - Limits.maxParents else { throw .tooLarge }
         let n = Int32(levels.count)
         var level: Int32 = 0
         let firstParent = parentList.count
-        for p in s.parents {
+        for p in parents {
             guard let pn = numbers[p] else {
                 parentList.removeSubrange(firstParent...)
-                throw .missingParent(child: s.id, parent: p)
+                throw .missingParent(child: id, parent: p)
             }
             parentList.append(pn)
             level = max(level, levels[Int(pn)] + 1)
         }
         // One hash lookup both inserts and detects a duplicate (which then gets its number back).
-        if let earlier = numbers.updateValue(n, forKey: s.id) {
-            numbers[s.id] = earlier
+        if let earlier = numbers.updateValue(n, forKey: id) {
+            numbers[id] = earlier
             parentList.removeSubrange(firstParent...)
-            throw .duplicate(s.id)
+            throw .duplicate(id)
         }
         for pn in parentList[firstParent...] {
             childEdges.append((child: n, previous: lastChildEdge[Int(pn)]))
@@ -104,7 +152,85 @@ public struct Graph: Sendable {
         levels.append(level)
         lastChildEdge.append(-1)
         childCounts.append(0)
+        ids.append(id)
+        // Most histories have a few authors and long runs by one: the previous node's author
+        // is checked before the table.
+        if let last = authorNumbers.last, authorTable[Int(last)] == author {
+            authorNumbers.append(last)
+        } else if let known = authorLookup[author] {
+            authorNumbers.append(known)
+        } else {
+            let number = Int32(authorTable.count)
+            authorTable.append(author)
+            authorLookup[author] = number
+            authorNumbers.append(number)
+        }
+        sequences.append(sequence)
+        timestamps.append(timestamp)
+        kinds.append(kind)
+        entryCounts.append(Int32(clamping: entryCount))
+        messageBytes.append(contentsOf: message)
+        messageEnds.append(messageBytes.count)
         return Int(n)
+    }
+
+    // MARK: - Fields of a node
+
+    /// Node `n`'s author.
+    public func author(_ n: Int) -> PeerID { authorTable[Int(authorNumbers[n])] }
+
+    /// Node `n`'s sequence number.
+    public func sequence(_ n: Int) -> UInt64 { sequences[n] }
+
+    /// Node `n`'s claimed timestamp.
+    public func timestamp(_ n: Int) -> UInt64 { timestamps[n] }
+
+    /// Node `n`'s payload kind.
+    public func kind(_ n: Int) -> UInt8 { kinds[n] }
+
+    /// Node `n`'s message ("" for operations other than changes).
+    public func message(_ n: Int) -> String {
+        String(decoding: messageBytes[(n == 0 ? 0 : messageEnds[n - 1])..<messageEnds[n]], as: UTF8.self)
+    }
+
+    /// Whether nodes `a` and `b` have the same author (without comparing keys).
+    public func sameAuthor(_ a: Int, _ b: Int) -> Bool { authorNumbers[a] == authorNumbers[b] }
+
+    /// The nodes written by `author`, ascending.
+    public func nodes(by author: PeerID) -> [Int] {
+        guard let number = authorLookup[author] else { return [] }
+        return authorNumbers.indices.filter { authorNumbers[$0] == number }
+    }
+
+    /// The nodes of each author (each of `authors`, or every author), ascending, found in one
+    /// pass over the graph. Authors without a node are left out.
+    public func nodesByAuthor(_ authors: Set<PeerID>? = nil) -> [PeerID: [Int]] {
+        let wanted = authorTable.map { authors?.contains($0) ?? true }
+        var lists = [[Int]](repeating: [], count: authorTable.count)
+        for (n, number) in authorNumbers.enumerated() where wanted[Int(number)] { lists[Int(number)].append(n) }
+        var result: [PeerID: [Int]] = [:]
+        for (number, list) in lists.enumerated() where !list.isEmpty { result[authorTable[number]] = list }
+        return result
+    }
+
+    /// Every author with a node in the graph, in order of first appearance.
+    public var authors: [PeerID] { authorTable }
+
+    /// Node `n`'s summary (made on request: the graph keeps the fields apart).
+    public func summary(at n: Int) -> OperationSummary {
+        OperationSummary(id: ids[n], author: author(n), sequence: sequences[n], timestamp: timestamps[n], kind: kinds[n],
+                         parents: parentsOf(n).map { ids[Int($0)] }, entryCount: Int(entryCounts[n]), message: message(n))
+    }
+
+    /// Every node's summary, in node order (each made on access).
+    public var nodes: Summaries { Summaries(graph: self) }
+
+    /// The summaries of a graph's nodes, indexed by node number.
+    public struct Summaries: RandomAccessCollection, Sendable {
+        let graph: Graph
+        public var startIndex: Int { 0 }
+        public var endIndex: Int { graph.count }
+        public subscript(position: Int) -> OperationSummary { graph.summary(at: position) }
     }
 
     /// The parent node numbers of each node, in the operation's order: `parents[n]`.
@@ -155,7 +281,7 @@ public struct Graph: Sendable {
     }
 
     /// Number of operations.
-    public var count: Int { nodes.count }
+    public var count: Int { levels.count }
 
     /// The node number of `id`, if present.
     public func number(of id: ObjectID) -> Int? {
@@ -167,12 +293,12 @@ public struct Graph: Sendable {
 
     /// The summary of `id`.
     public func summary(_ id: ObjectID) -> OperationSummary? {
-        numbers[id].map { nodes[Int($0)] }
+        numbers[id].map { summary(at: Int($0)) }
     }
 
     /// Nodes with no children, by id.
     public var heads: [ObjectID] {
-        (0..<count).filter { childCounts[$0] == 0 }.map { nodes[$0].id }.sorted()
+        (0..<count).filter { childCounts[$0] == 0 }.map { ids[$0] }.sorted()
     }
 
     /// Whether node `a` is a strict ancestor of node `b`.
@@ -241,7 +367,7 @@ public struct Graph: Sendable {
         return order
     }
 
-    private func key(_ n: Int) -> Key { Key(timestamp: nodes[n].timestamp, id: nodes[n].id, node: n) }
+    private func key(_ n: Int) -> Key { Key(timestamp: timestamps[n], id: ids[n], node: n) }
 
     struct Key: Comparable {
         let timestamp: UInt64

@@ -47,7 +47,7 @@ public enum GraphLayout {
                 commitLine += i == col ? "* " : (lanes[i] == nil ? "  " : "| ")
             }
             var after: [String] = []
-            let parents = graph.parents[node].map(Int.init).sorted { graph.nodes[$0].id < graph.nodes[$1].id }
+            let parents = graph.parents[node].map(Int.init).sorted { graph.ids[$0] < graph.ids[$1] }
             if let first = parents.first {
                 lanes[col] = first
                 var opened: [Int] = []

@@ -27,7 +27,7 @@ extension Repository {
         guard let origin = try membershipOrigin(graph: graph) else { return nil }
         return try lift {
             try MembershipIndex(origin: origin, graph: graph) { node in
-                try objects.readOperation(graph.nodes[node].id).membership
+                try objects.readOperation(graph.ids[node]).membership
             }
         }
     }

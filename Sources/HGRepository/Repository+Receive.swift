@@ -212,7 +212,7 @@ extension Repository {
         let graphAfter = checker.graph
         try lift {
             for author in authors {
-                let tips = checker.tips(of: author).map { Refs.Tip(sequence: graphAfter.nodes[$0].sequence, id: graphAfter.nodes[$0].id) }
+                let tips = checker.tips(of: author).map { Refs.Tip(sequence: graphAfter.sequence($0), id: graphAfter.ids[$0]) }
                 try FileSystem.writeAtomically(layout.peerRef(author.text),
                                                Refs.encodePeer(.init(tips: tips.sorted(), stamp: length)), durable: false)
             }

@@ -27,7 +27,7 @@ extension Repository {
             }
         }
         if let graph {
-            for node in graph.nodes where node.id.hex.hasPrefix(lower) { matches.insert(node.id) }
+            for id in graph.ids where id.hex.hasPrefix(lower) { matches.insert(id) }
         }
         switch matches.count {
         case 0: throw .unknownRevision(text)

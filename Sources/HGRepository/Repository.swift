@@ -27,7 +27,7 @@ public final class Repository {
     private var indexMemo: (length: Int, inode: UInt64, contents: OperationIndex.Contents)?
     /// The graph of `indexMemo`'s records, under the same key: a sync builds it for the
     /// session and receive extends it, instead of building it twice.
-    private var graphMemo: (length: Int, inode: UInt64, graph: Graph)?
+    private var graphMemo: (length: Int, inode: UInt64, graph: Graph, validLength: Int)?
 
     /// The content of `.hgrepo/format`.
     static let formatMarker = "hg-bft repository format 1\n"
@@ -130,22 +130,49 @@ public final class Repository {
 
     /// The DAG of every operation in the index.
     public func loadGraph() throws(RepositoryError) -> Graph {
+        try loadGraphAndLength().graph
+    }
+
+    /// The DAG, and the byte length of the index records it was built from.
+    private func loadGraphAndLength() throws(RepositoryError) -> (graph: Graph, validLength: Int) {
         let key = indexKey()
-        if let memo = graphMemo, memo.length == key.length, memo.inode == key.inode { return memo.graph }
-        let contents = try readIndex()
-        let graph = try lift { try Graph(contents.entries) }
-        graphMemo = (key.length, key.inode, graph)
-        return graph
+        if let memo = graphMemo, memo.length == key.length, memo.inode == key.inode { return (memo.graph, memo.validLength) }
+        // Built straight from the records, without a summary per operation in between (unless
+        // the summaries were read already).
+        var graph = Graph()
+        let validLength: Int
+        if let memo = indexMemo, memo.length == key.length, memo.inode == key.inode {
+            graph = try lift { try Graph(memo.contents.entries) }
+            validLength = memo.contents.validLength
+        } else {
+            var failure: Graph.GraphError?
+            let contents = try lift {
+                try OperationIndex.visit(layout.operationIndex, reserving: { graph.reserveCapacity($0) }) { record in
+                    do throws(Graph.GraphError) {
+                        try graph.append(id: record.id, author: record.author, sequence: record.sequence,
+                                         timestamp: record.timestamp, kind: record.kind, parents: record.parents,
+                                         entryCount: record.entryCount, message: record.message)
+                        return true
+                    } catch {
+                        failure = error
+                        return false
+                    }
+                }
+            }
+            if let failure { throw .graph(failure) }
+            validLength = contents.validLength
+        }
+        graphMemo = (key.length, key.inode, graph, validLength)
+        return (graph, validLength)
     }
 
     /// The DAG, for a caller that is about to extend it and write the index: the memos are
     /// dropped, so that the caller holds the only reference and appending does not copy.
     func takeGraph() throws(RepositoryError) -> (graph: Graph, validLength: Int) {
-        let graph = try loadGraph()
-        let validLength = try readIndex().validLength
+        let taken = try loadGraphAndLength()
         graphMemo = nil
         indexMemo = nil
-        return (graph, validLength)
+        return taken
     }
 
     /// The current heads: from the heads file when its stamp is current, else (stale, missing
@@ -177,10 +204,9 @@ public final class Repository {
     func computeState(graph: Graph, membership: MembershipOutcome?) throws(RepositoryError) -> FileTree {
         try lift {
             try FileTree.compute(graph: graph) { node in
-                let summary = graph.nodes[node]
-                guard summary.kind == Payload.Kind.change,
-                      membership?.hasEffect(node: node, author: summary.author, graph: graph) ?? true else { return nil }
-                return try objects.readOperation(summary.id).change
+                guard graph.kind(node) == Payload.Kind.change,
+                      membership?.hasEffect(node: node, author: graph.author(node), graph: graph) ?? true else { return nil }
+                return try objects.readOperation(graph.ids[node]).change
             }
         }
     }

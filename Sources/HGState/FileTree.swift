@@ -87,7 +87,7 @@ public struct FileTree: Sendable, Equatable {
     /// include it: a live write is superseded only if it is in the new
     /// operation's causal past.
     public mutating func apply(_ change: Change, node: Int, graph: Graph) {
-        let op = graph.nodes[node].id
+        let op = graph.ids[node]
         for entry in change.entries {
             var live = paths[entry.path] ?? []
             live.removeAll { write in

@@ -70,15 +70,10 @@ public struct SequenceChecker {
         tracked = authors
         // A receive tracks a few authors over the whole history: comparing a node's author
         // with each of a few keys costs less than hashing it.
-        let few = authors.flatMap { $0.count <= 8 ? Array($0) : nil }
-        for n in 0..<graph.count {
-            let author = graph.nodes[n].author
-            if let few {
-                guard few.contains(author) else { continue }
-            } else if let authors, !authors.contains(author) {
-                continue
-            }
-            tables[author, default: SequenceTable()].add(Int32(n), sequence: graph.nodes[n].sequence)
+        for (author, nodes) in graph.nodesByAuthor(authors) {
+            var table = SequenceTable()
+            for n in nodes { table.add(Int32(n), sequence: graph.sequence(n)) }
+            tables[author] = table
         }
     }
 
@@ -95,9 +90,7 @@ public struct SequenceChecker {
     private func table(of author: PeerID) -> SequenceTable? {
         if tracked?.contains(author) ?? true { return tables[author] }
         var table = SequenceTable()
-        for n in 0..<graph.count where graph.nodes[n].author == author {
-            table.add(Int32(n), sequence: graph.nodes[n].sequence)
-        }
+        for n in graph.nodes(by: author) { table.add(Int32(n), sequence: graph.sequence(n)) }
         return table.isEmpty ? nil : table
     }
 
@@ -111,8 +104,7 @@ public struct SequenceChecker {
     /// The expected sequence number of a node, given the highest sequence of
     /// its author among nodes earlier in index order (`highestEarlier`).
     public func expectedSequence(of node: Int, highestEarlier: UInt64) -> UInt64 {
-        let s = graph.nodes[node]
-        return expectedSequence(mine: table(of: s.author), sequence: s.sequence, highestEarlier: highestEarlier) { candidate in
+        expectedSequence(mine: table(of: graph.author(node)), sequence: graph.sequence(node), highestEarlier: highestEarlier) { candidate in
             graph.isAncestor(candidate, of: node)
         }
     }
@@ -209,28 +201,31 @@ public enum StructuralValidity {
         var highest: [PeerID: UInt64] = [:]
         var members = origin.map { MembershipIndex(origin: $0) }
         var authorityChecked = 0
+        var invalidNode = [Bool](repeating: false, count: graph.count)
         for n in 0..<graph.count {
-            let s = graph.nodes[n]
+            let id = graph.ids[n], author = graph.author(n), sequence = graph.sequence(n), kind = graph.kind(n)
+            let parents = graph.parents[n]
             var problem: ValidityIssue?
             members?.record(node: n, change: nil, graph: graph)
-            if let bad = s.parents.first(where: invalid.contains) {
-                problem = .invalidParent(s.id, parent: bad)
-            } else if s.parents.isEmpty && s.id != genesis {
-                problem = .foreignRoot(s.id)
-            } else if s.parents.isEmpty && s.kind != Payload.Kind.genesis {
-                problem = .notGenesis(s.id)
+            if let bad = parents.first(where: { invalidNode[Int($0)] }) {
+                problem = .invalidParent(id, parent: graph.ids[Int(bad)])
+            } else if parents.isEmpty && id != genesis {
+                problem = .foreignRoot(id)
+            } else if parents.isEmpty && kind != Payload.Kind.genesis {
+                problem = .notGenesis(id)
             } else {
-                let expected = checker.expectedSequence(of: n, highestEarlier: highest[s.author] ?? 0)
-                if expected != s.sequence { problem = .wrongSequence(s.id, expected: expected, actual: s.sequence) }
-                else if let issue = local[s.id] { problem = issue }
-                else if let reason = members?.authorityIssue(node: n, graph: graph) { problem = .notAuthorised(s.id, reason: reason) }
-                if members != nil && !s.parents.isEmpty { authorityChecked += 1 }
+                let expected = checker.expectedSequence(of: n, highestEarlier: highest[author] ?? 0)
+                if expected != sequence { problem = .wrongSequence(id, expected: expected, actual: sequence) }
+                else if let issue = local[id] { problem = issue }
+                else if let reason = members?.authorityIssue(node: n, graph: graph) { problem = .notAuthorised(id, reason: reason) }
+                if members != nil && !parents.isEmpty { authorityChecked += 1 }
             }
-            highest[s.author] = max(highest[s.author] ?? 0, s.sequence)
+            highest[author] = max(highest[author] ?? 0, sequence)
             if let problem {
                 issues.append(problem)
-                invalid.insert(s.id)
-            } else if s.kind == Payload.Kind.membership, let change = membership(n) {
+                invalid.insert(id)
+                invalidNode[n] = true
+            } else if kind == Payload.Kind.membership, let change = membership(n) {
                 members?.addEvent(node: n, change: change, graph: graph)
             }
         }

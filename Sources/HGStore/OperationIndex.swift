@@ -56,24 +56,49 @@ public enum OperationIndex {
         return out
     }
 
-    /// Decodes the record payload `reader` is positioned on (to its end).
-    static func decodePayload(_ reader: ByteReader) throws(DecodeError) -> OperationSummary {
-        var r = reader
+    /// One record's fields, decoded in place: the parent ids and the message stay in the
+    /// buffer read from the file until a caller takes them, so that building the DAG from the
+    /// index makes no array or string per record. The two point into that buffer, and are
+    /// valid only during the `visit` call that hands the record over.
+    public struct Record {
+        public let id: ObjectID
+        public let author: PeerID
+        public let sequence: UInt64
+        public let timestamp: UInt64
+        public let kind: UInt8
+        public let entryCount: Int
+        /// The parent ids, read from the buffer as they are iterated.
+        public let parents: PackedIDs
+        /// The message's UTF-8 bytes (checked), in the buffer.
+        public let message: UnsafeBufferPointer<UInt8>
+
+        /// The summary the record describes.
+        public var summary: OperationSummary {
+            OperationSummary(id: id, author: author, sequence: sequence, timestamp: timestamp, kind: kind,
+                             parents: Array(parents), entryCount: entryCount, message: String(decoding: message, as: UTF8.self))
+        }
+    }
+
+    /// Decodes the record payload at `payload` of `bytes`, which `buffer` points to.
+    static func decode(_ bytes: [UInt8], _ buffer: UnsafeBufferPointer<UInt8>, payload: Range<Int>) throws(DecodeError) -> Record {
+        var r = ByteReader(bytes, window: payload)
         let id = ObjectID(raw: try r.id("id"))
         let author = PeerID(key: try r.id("author"))
         let sequence = try r.varint("sequence")
         let timestamp = try r.varint("timestamp")
         let kind = try r.byte("kind")
         let parentCount = try r.count("parent count", limit: Limits.maxParents)
-        guard parentCount * 32 <= r.remaining else { throw .truncated(field: "parents") }
-        var parents: [ObjectID] = []
-        parents.reserveCapacity(parentCount)
-        for _ in 0..<parentCount { parents.append(ObjectID(raw: try r.id("parent"))) }
+        let parentBytes = try r.skip(parentCount * 32, "parents")
+        guard let parents = PackedIDs(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buffer[parentBytes])),
+                                      count: parentCount) else {
+            throw .truncated(field: "parents")
+        }
         let entryCount = try r.count("entry count", limit: Limits.maxChangeEntries)
-        let message = try r.text("message", limit: Limits.maxMessageBytes)
+        let message = try r.textRange("message", limit: Limits.maxMessageBytes)
         try r.expectEnd()
-        return OperationSummary(id: id, author: author, sequence: sequence, timestamp: timestamp, kind: kind,
-                                parents: parents, entryCount: entryCount, message: message)
+        return Record(id: id, author: author, sequence: sequence, timestamp: timestamp, kind: kind, entryCount: entryCount,
+                      parents: parents,
+                      message: UnsafeBufferPointer(rebasing: buffer[message]))
     }
 
     /// Reads the whole index. A missing file reads as empty.
@@ -86,57 +111,95 @@ public enum OperationIndex {
         return contents
     }
 
+    /// Reads the index as `read` does, handing each record to `visit` in file order instead of
+    /// collecting summaries; `visit` returns false to stop early. The contents returned have
+    /// no entries.
+    public static func visit(_ path: String, reserving: (Int) -> Void = { _ in },
+                             _ visit: (Record) -> Bool) throws(StoreError) -> Contents {
+        var damage: [String] = []
+        let contents = try walk(path, reserving: reserving) { record, problem in
+            if let problem {
+                damage.append(problem)
+                return false
+            }
+            return record.map(visit) ?? true
+        }
+        if let first = damage.first { throw .badFile(path: path, reason: first) }
+        return contents
+    }
+
     /// Reads as much of the index as can be read, for `verify`: records that
     /// fail their checksum or do not decode are skipped and described in
     /// `damage` instead of stopping the read, as long as their length field
     /// still leads to the next record.
     public static func scan(_ path: String) throws(StoreError) -> (contents: Contents, damage: [String]) {
         var damage: [String] = []
-        guard let bytes = try FileSystem.readIfExists(path, limit: maxFileBytes) else {
-            return (Contents(entries: [], validLength: 0, tornTail: false), damage)
+        var entries: [OperationSummary] = []
+        var contents = try walk(path, reserving: { entries.reserveCapacity($0) }) { record, problem in
+            if let problem { damage.append(problem) }
+            if let record { entries.append(record.summary) }
+            return true
         }
-        if bytes.isEmpty { return (Contents(entries: [], validLength: 0, tornTail: false), damage) }
+        contents.entries = entries
+        return (contents, damage)
+    }
+
+    /// The loop under `read`, `visit` and `scan`: reads the file, then hands `body` each record
+    /// that passes its checksum and decodes, or a description of one that does not (damage);
+    /// `body` returns false to stop. `reserving` learns an estimate of the record count first.
+    private static func walk(_ path: String, reserving: (Int) -> Void,
+                             _ body: (Record?, String?) -> Bool) throws(StoreError) -> Contents {
+        let empty = Contents(entries: [], validLength: 0, tornTail: false)
+        guard let bytes = try FileSystem.readIfExists(path, limit: maxFileBytes), !bytes.isEmpty else { return empty }
         guard bytes.count >= header.count, Array(bytes[0..<header.count]) == header else {
             // A header cut short by a crash during creation is a torn (empty) index.
             if bytes.count < header.count, header.starts(with: bytes) {
-                return (Contents(entries: [], validLength: 0, tornTail: true), damage)
+                return Contents(entries: [], validLength: 0, tornTail: true)
             }
-            return (Contents(entries: [], validLength: 0, tornTail: false), ["not an hg-bft index (bad header)"])
+            _ = body(nil, "not an hg-bft index (bad header)")
+            return empty
         }
-        var entries: [OperationSummary] = []
-        entries.reserveCapacity(bytes.count / 110)  // a one-parent record is about 110 bytes
+        reserving(bytes.count / 110)  // a one-parent record is about 110 bytes
+        return bytes.withUnsafeBufferPointer { buffer in walk(bytes, buffer, body) }
+    }
+
+    /// The records of `bytes` (whose header has been checked), which `buffer` points to.
+    private static func walk(_ bytes: [UInt8], _ buffer: UnsafeBufferPointer<UInt8>,
+                             _ body: (Record?, String?) -> Bool) -> Contents {
         var offset = header.count
         while offset < bytes.count {
             let recordStart = offset
             guard bytes.count - offset >= 4 else {
-                return (Contents(entries: entries, validLength: recordStart, tornTail: true), damage)
+                return Contents(entries: [], validLength: recordStart, tornTail: true)
             }
             let length = Int(readLE32(bytes, offset))
             guard length <= maxRecordBytes else {
-                damage.append("record at byte \(recordStart) claims \(length) bytes; the rest of the file cannot be read")
-                return (Contents(entries: entries, validLength: recordStart, tornTail: false), damage)
+                _ = body(nil, "record at byte \(recordStart) claims \(length) bytes; the rest of the file cannot be read")
+                return Contents(entries: [], validLength: recordStart, tornTail: false)
             }
             guard bytes.count - offset - 4 >= length + 4 else {
-                return (Contents(entries: entries, validLength: recordStart, tornTail: true), damage)
+                return Contents(entries: [], validLength: recordStart, tornTail: true)
             }
             // Checked and decoded in place: two copies per record were a third of reading the index.
             let payload = (offset + 4)..<(offset + 4 + length)
             let storedCRC = readLE32(bytes, offset + 4 + length)
             let checked = CRC32.checksum(bytes, range: offset..<(offset + 4 + length))
             offset += 8 + length
-            guard checked == storedCRC else {
+            let proceed: Bool
+            if checked != storedCRC {
                 // A complete record with a bad checksum is damage, not a torn write:
                 // an interrupted append leaves a record that is short, never one of full length.
-                damage.append("record at byte \(recordStart) fails its checksum")
-                continue
+                proceed = body(nil, "record at byte \(recordStart) fails its checksum")
+            } else {
+                do {
+                    proceed = body(try decode(bytes, buffer, payload: payload), nil)
+                } catch {
+                    proceed = body(nil, "record at byte \(recordStart): \(error)")
+                }
             }
-            do {
-                entries.append(try decodePayload(ByteReader(bytes, window: payload)))
-            } catch {
-                damage.append("record at byte \(recordStart): \(error)")
-            }
+            guard proceed else { return Contents(entries: [], validLength: offset, tornTail: false) }
         }
-        return (Contents(entries: entries, validLength: offset, tornTail: false), damage)
+        return Contents(entries: [], validLength: offset, tornTail: false)
     }
 
     /// Appends records durably. The caller holds the repository lock and passes the

@@ -32,6 +32,68 @@ struct GraphTests {
         #expect(try Graph([]).heads.isEmpty)
     }
 
+    @Test func fieldsOfEachNodeAreTheSummaryItWasBuiltFrom() throws {
+        let t = try Diamond()
+        let ops = [t.g, t.a, t.b, t.c, t.m, t.d]
+        // Summaries with messages (one not ASCII) and entry counts, as the index holds them.
+        let summaries = ops.enumerated().map { i, op in
+            OperationSummary(id: op.id, author: op.author, sequence: op.sequence, timestamp: op.timestamp + UInt64(i),
+                             kind: op.payload.kind, parents: op.parents, entryCount: i * 3,
+                             message: i == 0 ? "" : "change \(i) – ünï")
+        }
+        let graph = try Graph(summaries)
+        #expect(Array(graph.nodes) == summaries)
+        #expect(graph.ids == ops.map(\.id))
+        for (n, s) in summaries.enumerated() {
+            #expect(graph.summary(at: n) == s)
+            #expect(graph.summary(s.id) == s)
+            #expect(graph.author(n) == s.author)
+            #expect(graph.sequence(n) == s.sequence)
+            #expect(graph.timestamp(n) == s.timestamp)
+            #expect(graph.kind(n) == s.kind)
+            #expect(graph.message(n) == s.message)
+        }
+        #expect(graph.authors == [t.g.author, t.b.author])
+        #expect(graph.sameAuthor(1, 3) && !graph.sameAuthor(1, 2))
+        let byAuthor = graph.nodesByAuthor()
+        #expect(byAuthor[t.g.author] == [0, 1, 3, 4])
+        #expect(byAuthor[t.b.author] == [2, 5])
+        #expect(graph.nodesByAuthor([t.b.author]) == [t.b.author: [2, 5]])
+        #expect(graph.nodes(by: t.a.author) == [0, 1, 3, 4])
+    }
+
+    @Test func appendingFromPackedIDsMatchesAppendingSummaries() throws {
+        let t = try Diamond()
+        let summaries = [t.g, t.a, t.b, t.c, t.m, t.d].map(OperationSummary.init)
+        var packed = Graph()
+        for s in summaries {
+            let bytes = s.parents.flatMap(\.raw.bytes)
+            let message = Array(s.message.utf8)
+            try bytes.withUnsafeBytes { raw in
+                try message.withUnsafeBufferPointer { text in
+                    let parents = try #require(PackedIDs(raw, count: s.parents.count))
+                    try packed.append(id: s.id, author: s.author, sequence: s.sequence, timestamp: s.timestamp, kind: s.kind,
+                                      parents: parents, entryCount: s.entryCount, message: text)
+                }
+            }
+        }
+        let whole = try Graph(summaries)
+        #expect(Array(packed.nodes) == Array(whole.nodes))
+        #expect(packed.levels == whole.levels)
+        #expect(packed.heads == whole.heads)
+        // A parent not in the graph adds nothing.
+        let orphan = [UInt8](repeating: 7, count: 32)
+        try orphan.withUnsafeBytes { raw in
+            let unknown = try #require(PackedIDs(raw, count: 1))
+            #expect(throws: Graph.GraphError.self) {
+                try packed.append(id: ObjectID(hashing: Array("orphan".utf8)), author: t.g.author, sequence: 9, timestamp: 0,
+                                  kind: 2, parents: unknown, entryCount: 0, message: UnsafeBufferPointer(start: nil, count: 0))
+            }
+            #expect(PackedIDs(UnsafeRawBufferPointer(rebasing: raw[1...]), count: 1) == nil, "ids beyond the buffer are refused")
+        }
+        #expect(packed.count == summaries.count)
+    }
+
     @Test func levelsAreLongestPathFromARoot() throws {
         let t = try Diamond()
         let graph = try t.h.graph()

@@ -199,6 +199,82 @@ struct OperationIndexTests {
         #expect(contents.entries == [summaries[0]])
     }
 
+    @Test func visitHandsOverEveryRecordAsTheSummariesRead() throws {
+        let dir = try TempDirectory()
+        defer { dir.cleanup() }
+        let path = dir.file("operations")
+        let summaries = try sampleSummaries(7)
+        try OperationIndex.append(path, summaries, validLength: 0)
+        var seen: [OperationSummary] = []
+        var reserved = 0
+        let contents = try OperationIndex.visit(path, reserving: { reserved = $0 }) { record in
+            #expect(record.parents.count == record.summary.parents.count)
+            #expect(Array(record.message) == Array(record.summary.message.utf8))
+            seen.append(record.summary)
+            return true
+        }
+        #expect(seen == summaries)
+        #expect(seen == (try OperationIndex.read(path)).entries)
+        #expect(reserved >= 1)
+        #expect(contents.validLength == (try fileBytes(path)).count)
+        #expect(!contents.tornTail)
+        #expect(contents.entries.isEmpty)
+    }
+
+    @Test func visitStopsWhenAskedAndReportsATornTail() throws {
+        let dir = try TempDirectory()
+        defer { dir.cleanup() }
+        let path = dir.file("operations")
+        let summaries = try sampleSummaries(4)
+        try OperationIndex.append(path, summaries, validLength: 0)
+        var count = 0
+        let stopped = try OperationIndex.visit(path) { _ in
+            count += 1
+            return count < 2
+        }
+        #expect(count == 2)
+        #expect(stopped.validLength == recordOffsets(summaries)[1].upperBound)
+
+        let full = try fileBytes(path)
+        try setFileBytes(path, Array(full.dropLast(3)))
+        var ids: [ObjectID] = []
+        let torn = try OperationIndex.visit(path) { record in
+            ids.append(record.id)
+            return true
+        }
+        #expect(ids == summaries.dropLast().map(\.id))
+        #expect(torn.tornTail)
+        #expect(torn.validLength == recordOffsets(summaries)[3].lowerBound)
+        #expect(try fileBytes(path) == Array(full.dropLast(3)), "reading changes nothing")
+    }
+
+    @Test func visitThrowsOnDamageWithoutHandingOverTheDamagedRecord() throws {
+        let dir = try TempDirectory()
+        defer { dir.cleanup() }
+        let path = dir.file("operations")
+        let summaries = try sampleSummaries(5)
+        try OperationIndex.append(path, summaries, validLength: 0)
+        var bytes = try fileBytes(path)
+        let middle = recordOffsets(summaries)[2]
+        bytes[middle.lowerBound + 10] ^= 0x01
+        try setFileBytes(path, bytes)
+        var ids: [ObjectID] = []
+        let error = storeError { () throws(StoreError) in
+            _ = try OperationIndex.visit(path) { record in
+                ids.append(record.id)
+                return true
+            }
+        }
+        guard case let .badFile(errorPath, reason)? = error else {
+            Issue.record("expected badFile, got \(String(describing: error))")
+            return
+        }
+        #expect(errorPath == path)
+        #expect(reason.contains("\(middle.lowerBound)"), "\(reason)")
+        #expect(ids == summaries.prefix(2).map(\.id))
+        #expect(try fileBytes(path) == bytes, "reading changes nothing")
+    }
+
     @Test func badHeader() throws {
         let dir = try TempDirectory()
         defer { dir.cleanup() }

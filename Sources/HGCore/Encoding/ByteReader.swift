@@ -105,6 +105,26 @@ public struct ByteReader: Sendable {
         return decoded
     }
 
+    /// Where the next `count` bytes are, skipping them (for a caller that reads them in place).
+    public mutating func skip(_ count: Int, _ field: String) throws(DecodeError) -> Range<Int> {
+        guard count >= 0, count <= remaining else { throw .truncated(field: field) }
+        defer { offset += count }
+        return offset..<(offset + count)
+    }
+
+    /// Like `text`, but returns where the checked UTF-8 is instead of a `String`, so that a
+    /// caller that only keeps the bytes makes no string.
+    public mutating func textRange(_ field: String, limit: Int) throws(DecodeError) -> Range<Int> {
+        let length = try count(field, limit: limit)
+        let range = try skip(length, field)
+        let valid = bytes.withUnsafeBufferPointer { all in
+            let window = UnsafeBufferPointer(rebasing: all[range])
+            return window.allSatisfy { $0 < 0x80 } || String(validating: window, as: UTF8.self) != nil
+        }
+        guard valid else { throw .invalidUTF8(field: field) }
+        return range
+    }
+
     /// Fails unless every byte has been consumed.
     public func expectEnd() throws(DecodeError) {
         guard isAtEnd else { throw .trailingBytes(count: remaining) }

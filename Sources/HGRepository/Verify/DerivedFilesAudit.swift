@@ -40,7 +40,7 @@ extension Repository {
             for (path, live) in checked.paths.sorted(by: { $0.key < $1.key }) {
                 for write in live {
                     report.count(.removedWritesVoid, 1)
-                    guard let node = graph.number(of: write.op), graph.nodes[node].kind == Payload.Kind.change, hasEffect(node) else {
+                    guard let node = graph.number(of: write.op), graph.kind(node) == Payload.Kind.change, hasEffect(node) else {
                         problem("removed-writes", write.op, file, "'\(path)' holds a write by \(write.op.short), which has no effect (an invalid operation, or a member's write concurrent with their removal)")
                         continue
                     }

@@ -110,8 +110,8 @@ extension Repository {
             throw .graph(error)
         }
         indexed = []
-        if let first = graph.nodes.first, first.id != genesis {
-            problem("genesis", first.id, layout.genesis, "the first operation is not the repository's genesis \(genesis.hex)")
+        if let first = graph.ids.first, first != genesis {
+            problem("genesis", first, layout.genesis, "the first operation is not the repository's genesis \(genesis.hex)")
         }
         if !genesisListed {
             problem("genesis", genesis, layout.genesis, "the genesis operation is not in the index")
@@ -123,7 +123,7 @@ extension Repository {
                 guard let version = entry.version else { continue }
                 writtenBlobs += 1
                 guard table.slot(of: version.blob).map({ pass.statuses[$0] != .blob }) ?? true else { continue }
-                let id = graph.nodes[node].id
+                let id = graph.ids[node]
                 missingBlobs[id] = missingBlobs[id] ?? .missingBlob(id, blob: version.blob, path: entry.path.string)
             }
         }
@@ -146,8 +146,8 @@ extension Repository {
         // 4. Derived files: heads, peer refs, state cache, genesis file, identity.
         let membership = validity.membership
         func hasEffect(_ node: Int) -> Bool {
-            let s = graph.nodes[node]
-            return !validity.invalid.contains(s.id) && (membership?.hasEffect(node: node, author: s.author, graph: graph) ?? true)
+            !validity.invalid.contains(graph.ids[node])
+                && (membership?.hasEffect(node: node, author: graph.author(node), graph: graph) ?? true)
         }
         auditDerivedFiles(graph, tornIndex: contents.tornTail, membership: membership, hasEffect: hasEffect,
                           changeOf: { kept.change(nodeOps[$0]) }, into: &report)
@@ -166,23 +166,23 @@ extension Repository {
         }
         var tallies: [PeerID: Tally] = [:]
         for n in 0..<graph.count {
-            let node = graph.nodes[n]
-            guard !invalid.contains(node.id) else { continue }
+            let id = graph.ids[n], author = graph.author(n), sequence = graph.sequence(n)
+            guard !invalid.contains(id) else { continue }
             var others: [Int32] = []
-            if let first = tallies[node.author]?.first[node.sequence] {
-                others = [first] + (tallies[node.author]?.more[node.sequence] ?? [])
+            if let first = tallies[author]?.first[sequence] {
+                others = [first] + (tallies[author]?.more[sequence] ?? [])
             }
-            for other in others.map({ graph.nodes[Int($0)].id }) {
+            for other in others.map({ graph.ids[Int($0)] }) {
                 // The proof is the two signed encodings, read again (only these are kept whole).
-                if let a = try? objects.readOperation(min(other, node.id)), let b = try? objects.readOperation(max(other, node.id)) {
-                    report.equivocations.append(Equivocation(author: node.author, sequence: node.sequence, first: a, second: b))
+                if let a = try? objects.readOperation(min(other, id)), let b = try? objects.readOperation(max(other, id)) {
+                    report.equivocations.append(Equivocation(author: author, sequence: sequence, first: a, second: b))
                 }
             }
-            tallies[node.author, default: Tally()].operations += 1
+            tallies[author, default: Tally()].operations += 1
             if others.isEmpty {
-                tallies[node.author, default: Tally()].first[node.sequence] = Int32(n)
+                tallies[author, default: Tally()].first[sequence] = Int32(n)
             } else {
-                tallies[node.author, default: Tally()].more[node.sequence, default: []].append(Int32(n))
+                tallies[author, default: Tally()].more[sequence, default: []].append(Int32(n))
             }
         }
         report.authors = tallies.count

@@ -24,7 +24,7 @@ public struct MembershipIndex {
         self.origin = origin
         frontierOfNode.reserveCapacity(graph.count)
         for node in 0..<graph.count {
-            try record(node: node, change: graph.nodes[node].kind == Payload.Kind.membership ? membership(node) : nil, graph: graph)
+            try record(node: node, change: graph.kind(node) == Payload.Kind.membership ? membership(node) : nil, graph: graph)
         }
     }
 
@@ -50,8 +50,8 @@ public struct MembershipIndex {
     /// Makes recorded node `node` a membership event (once it is known to be valid).
     /// Only nodes without recorded descendants may be made events.
     public mutating func addEvent(node: Int, change: MembershipChange, graph: Graph) {
-        let s = graph.nodes[node]
-        events[node] = MembershipEvent(node: node, id: s.id, author: s.author, timestamp: s.timestamp, change: change)
+        events[node] = MembershipEvent(node: node, id: graph.ids[node], author: graph.author(node),
+                                       timestamp: graph.timestamp(node), change: change)
     }
 
     /// The membership computed from the causal past of an operation with these parents.
@@ -73,9 +73,8 @@ public struct MembershipIndex {
     /// Why the author of node `node` may not make it, from its causal past alone, or `nil`
     /// if they may: membership changes need an admin, every other operation a member.
     public mutating func authorityIssue(node: Int, graph: Graph) -> String? {
-        let s = graph.nodes[node]
-        if s.parents.isEmpty { return nil }
-        return MembershipIndex.issue(author: s.author, kind: s.kind, in: outcome(before: node, graph: graph))
+        if graph.parents[node].isEmpty { return nil }
+        return MembershipIndex.issue(author: graph.author(node), kind: graph.kind(node), in: outcome(before: node, graph: graph))
     }
 
     /// The rule of `authorityIssue`, for an outcome already computed.

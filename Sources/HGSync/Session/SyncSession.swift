@@ -91,7 +91,7 @@ public final class SyncSession {
         let shared = source.sharedHeads(with: peer).filter { graph.contains($0) }
         let sinceShared = Self.nodesNotBelow(shared, in: graph)
         var filter = BloomFilter(expectedEntries: sinceShared.count, salt: (try? SecureRandom.bytes(BloomFilter.saltBytes)) ?? [UInt8](repeating: 0, count: BloomFilter.saltBytes))
-        for node in sinceShared { filter.insert(graph.nodes[node].id) }
+        for node in sinceShared { filter.insert(graph.ids[node]) }
         channel.send(.have(Have(heads: graph.heads, sharedHeads: shared, filter: filter, filterEntries: sinceShared.count)))
         guard case let .have(have) = try channel.receive(during: "the peer's summary") else {
             throw .protocolViolation("expected HAVE after HELLO")
@@ -183,7 +183,7 @@ public final class SyncSession {
         for node in candidates { isCandidate[node] = true }
         var send = [Bool](repeating: false, count: graph.count)
         var stack: [Int] = []
-        for node in candidates where !have.filter.mightContain(graph.nodes[node].id) {
+        for node in candidates where !have.filter.mightContain(graph.ids[node]) {
             send[node] = true
             stack.append(node)
         }
@@ -201,7 +201,7 @@ public final class SyncSession {
         var batch = ObjectBatch(maxFrame: maxFrame, channel: channel)
         var blobsSent = Set<ObjectID>()
         for node in nodes {
-            let id = graph.nodes[node].id
+            let id = graph.ids[node]
             // One read per operation: its encoding also tells which blobs to send before it.
             // The store checked the encoding against its id: it is not hashed again here.
             guard let encoding = source.encodedObject(id), let op = try? Operation.decode(encoding, knownID: id) else {

@@ -11,6 +11,7 @@ import Glibc
 //
 //   hg-bft-bench populate <repo> <operations> [files]   one-file changes in batches
 //   hg-bft-bench sign <count>                           Ed25519 signatures per second, one core
+//   hg-bft-bench load <repo> [rounds]                   opening the repository and building its DAG
 
 func seconds() -> Double {
     var ts = timespec()
@@ -60,6 +61,21 @@ case "sign":
         let elapsed = seconds() - start
         print("{\"signatures\": \(count), \"seconds\": \(elapsed), \"per_second\": \(Double(count) / elapsed)}")
     } catch { fail("\(error)") }
+case "load":
+    guard args.count >= 2 else { fail("usage: load <repo> [rounds]") }
+    let rounds = args.count >= 3 ? Int(args[2]) ?? 20 : 20
+    do {
+        var times: [Double] = []
+        var nodes = 0
+        for _ in 0..<rounds {
+            let start = seconds()
+            let repository = try Repository.open(at: args[1])
+            nodes = try repository.loadGraph().count
+            times.append(seconds() - start)
+        }
+        times.sort()
+        print("{\"nodes\": \(nodes), \"median_seconds\": \(times[times.count / 2]), \"min_seconds\": \(times[0])}")
+    } catch { fail("\(error)") }
 default:
-    fail("usage: hg-bft-bench populate <repo> <operations> [files] | sign <count>")
+    fail("usage: hg-bft-bench populate <repo> <operations> [files] | sign <count> | load <repo> [rounds]")
 }
