@@ -193,9 +193,6 @@ public struct Graph: Sendable {
         String(decoding: messageBytes[(n == 0 ? 0 : messageEnds[n - 1])..<messageEnds[n]], as: UTF8.self)
     }
 
-    /// Whether nodes `a` and `b` have the same author (without comparing keys).
-    public func sameAuthor(_ a: Int, _ b: Int) -> Bool { authorNumbers[a] == authorNumbers[b] }
-
     /// The nodes written by `author`, ascending.
     public func nodes(by author: PeerID) -> [Int] {
         guard let number = authorLookup[author] else { return [] }

@@ -68,8 +68,8 @@ public struct SequenceChecker {
     public init(graph: Graph, authors: Set<PeerID>? = nil) {
         self.graph = graph
         tracked = authors
-        // A receive tracks a few authors over the whole history: comparing a node's author
-        // with each of a few keys costs less than hashing it.
+        // One pass over the graph's author column (small numbers, not keys) finds every
+        // tracked author's nodes.
         for (author, nodes) in graph.nodesByAuthor(authors) {
             var table = SequenceTable()
             for n in nodes { table.add(Int32(n), sequence: graph.sequence(n)) }

@@ -54,7 +54,6 @@ struct GraphTests {
             #expect(graph.message(n) == s.message)
         }
         #expect(graph.authors == [t.g.author, t.b.author])
-        #expect(graph.sameAuthor(1, 3) && !graph.sameAuthor(1, 2))
         let byAuthor = graph.nodesByAuthor()
         #expect(byAuthor[t.g.author] == [0, 1, 3, 4])
         #expect(byAuthor[t.b.author] == [2, 5])
