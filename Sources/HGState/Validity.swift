@@ -141,30 +141,38 @@ public struct SequenceChecker {
 /// An honest author has one node per number, kept without an array of its own (a history of
 /// 10^6 operations would otherwise allocate, and free, 10^6 one-element arrays); further
 /// nodes with a number already used (a fork) go to `forks`.
-struct SequenceTable {
+public struct SequenceTable: Sendable {
     private var first: [UInt64: Int32] = [:]
     private var forks: [UInt64: [Int32]] = [:]
     /// The highest sequence number added (0 when empty).
-    private(set) var highest: UInt64 = 0
+    public private(set) var highest: UInt64 = 0
+    /// Nodes added.
+    public private(set) var count = 0
 
-    var isEmpty: Bool { first.isEmpty }
+    public init() {}
+
+    public var isEmpty: Bool { first.isEmpty }
 
     /// The sequence numbers used.
-    var sequences: Dictionary<UInt64, Int32>.Keys { first.keys }
+    public var sequences: Dictionary<UInt64, Int32>.Keys { first.keys }
 
-    mutating func add(_ node: Int32, sequence: UInt64) {
+    /// How many sequence numbers more than one node holds.
+    public var forkCount: Int { forks.count }
+
+    public mutating func add(_ node: Int32, sequence: UInt64) {
         if first[sequence] == nil { first[sequence] = node } else { forks[sequence, default: []].append(node) }
         highest = max(highest, sequence)
+        count += 1
     }
 
     /// The nodes with `sequence`, in the order added.
-    func nodes(_ sequence: UInt64) -> [Int32] {
+    public func nodes(_ sequence: UInt64) -> [Int32] {
         guard let node = first[sequence] else { return [] }
         return [node] + (forks[sequence] ?? [])
     }
 
     /// Whether a node with `sequence` passes `test`, without building a list of them.
-    func contains(_ sequence: UInt64, where test: (Int) -> Bool) -> Bool {
+    public func contains(_ sequence: UInt64, where test: (Int) -> Bool) -> Bool {
         guard let node = first[sequence] else { return false }
         if test(Int(node)) { return true }
         return forks[sequence]?.contains { test(Int($0)) } ?? false

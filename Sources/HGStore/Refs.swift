@@ -110,7 +110,7 @@ public enum Refs {
     ///
     /// Heads: operations no other operation names as a parent. Tips of an
     /// author: that author's operations with the highest sequence number.
-    public static func derive(from entries: some Collection<OperationSummary>) -> (heads: [ObjectID], tips: [PeerID: [Tip]]) {
+    public static func derive(from entries: [OperationSummary]) -> (heads: [ObjectID], tips: [PeerID: [Tip]]) {
         var isParent = Set<ObjectID>()
         isParent.reserveCapacity(entries.count)
         for e in entries { for p in e.parents { isParent.insert(p) } }

@@ -92,17 +92,9 @@ public struct ByteReader: Sendable {
     /// in place. ASCII, the common case, needs no validation beyond the high bit; anything
     /// else must be valid UTF-8.
     public mutating func text(_ field: String, limit: Int) throws(DecodeError) -> String {
-        let length = try count(field, limit: limit)
-        guard length <= remaining else { throw .truncated(field: field) }
-        let start = offset
-        offset += length
-        let decoded: String? = bytes.withUnsafeBufferPointer { all in
-            let window = UnsafeBufferPointer(rebasing: all[start..<(start + length)])
-            if window.allSatisfy({ $0 < 0x80 }) { return String(decoding: window, as: UTF8.self) }
-            return String(validating: window, as: UTF8.self)
-        }
-        guard let decoded else { throw .invalidUTF8(field: field) }
-        return decoded
+        let range = try textRange(field, limit: limit)
+        // Checked just now, so decoding repairs nothing.
+        return bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
     }
 
     /// Where the next `count` bytes are, skipping them (for a caller that reads them in place).
@@ -113,7 +105,8 @@ public struct ByteReader: Sendable {
     }
 
     /// Like `text`, but returns where the checked UTF-8 is instead of a `String`, so that a
-    /// caller that only keeps the bytes makes no string.
+    /// caller that only keeps the bytes makes no string. ASCII, the common case, needs no
+    /// validation beyond the high bit; anything else must be valid UTF-8.
     public mutating func textRange(_ field: String, limit: Int) throws(DecodeError) -> Range<Int> {
         let length = try count(field, limit: limit)
         let range = try skip(length, field)

@@ -13,13 +13,16 @@ public struct Bytes32: Hashable, Comparable, Sendable {
 
     /// Reads 32 bytes at `offset`; the caller has checked that they exist.
     init(_ bytes: [UInt8], at offset: Int) {
-        precondition(offset >= 0 && bytes.count - offset >= 32, "Bytes32 read out of bounds")
-        (w0, w1, w2, w3) = bytes.withUnsafeBytes { raw in
-            func word(_ start: Int) -> UInt64 {
-                UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: start, as: UInt64.self))
-            }
-            return (word(offset), word(offset + 8), word(offset + 16), word(offset + 24))
+        self = bytes.withUnsafeBytes { Bytes32($0, at: offset) }
+    }
+
+    /// Reads 32 bytes at `offset` of memory; the caller has checked that they exist.
+    init(_ raw: UnsafeRawBufferPointer, at offset: Int) {
+        precondition(offset >= 0 && raw.count - offset >= 32, "Bytes32 read out of bounds")
+        func word(_ start: Int) -> UInt64 {
+            UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: start, as: UInt64.self))
         }
+        (w0, w1, w2, w3) = (word(offset), word(offset + 8), word(offset + 16), word(offset + 24))
     }
 
     /// Reads 32 bytes at `offset` of `bytes`; `nil` if they are not all there.

@@ -20,9 +20,6 @@ public struct PackedIDs: RandomAccessCollection {
 
     public subscript(position: Int) -> ObjectID {
         precondition(position >= 0 && position < count, "PackedIDs index out of range")
-        func word(_ offset: Int) -> UInt64 {
-            UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 32 * position + offset, as: UInt64.self))
-        }
-        return ObjectID(raw: Bytes32(w0: word(0), w1: word(8), w2: word(16), w3: word(24)))
+        return ObjectID(raw: Bytes32(raw, at: 32 * position))
     }
 }

@@ -14,15 +14,19 @@ extension Repository {
         func problem(_ check: String, _ object: ObjectID?, _ file: String?, _ message: String) {
             report.problem(check, object, file, message, root: root)
         }
-        let derived = Refs.derive(from: graph.nodes)
-        report.heads = derived.heads
+        // Heads and tips as Refs.derive defines them, read off the audited graph's columns.
+        let derivedTips = graph.nodesByAuthor().mapValues { nodes in
+            let top = nodes.map(graph.sequence).max() ?? 0
+            return nodes.filter { graph.sequence($0) == top }.map { Refs.Tip(sequence: top, id: graph.ids[$0]) }.sorted()
+        }
+        report.heads = graph.heads
         do {
             if let heads = try Refs.readHeads(layout.heads) {
                 if heads.stamp == indexLength() && !tornIndex {
-                    if heads.ids != derived.heads {
+                    if heads.ids != report.heads {
                         problem("heads", nil, layout.heads, "lists heads that differ from the operation index")
                     }
-                    try checkPeerRefs(derived.tips) { problem("refs", $0, $1, $2) }
+                    try checkPeerRefs(derivedTips) { problem("refs", $0, $1, $2) }
                 } else {
                     report.notes.append("the heads file is stale (an interrupted command); the next write rebuilds it")
                 }
@@ -90,7 +94,7 @@ extension Repository {
         } catch {
             problem("identity", nil, layout.identityKey, error.description)
         }
-        report.count(.derivedFiles, 4 + derived.tips.count)  // index, heads, genesis file, identity, one ref per author
+        report.count(.derivedFiles, 4 + derivedTips.count)  // index, heads, genesis file, identity, one ref per author
     }
 
     private func checkPeerRefs(_ tips: [PeerID: [Refs.Tip]], _ problem: (ObjectID?, String, String) -> Void) throws(StoreError) {

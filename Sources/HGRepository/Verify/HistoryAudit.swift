@@ -88,28 +88,22 @@ extension Repository {
         let genesisListed = isInIndex(genesis)
         marks = []
         unlisted = []
-        // The graph takes the records themselves when all are accepted (no copy), and the index
-        // contents are let go once the graph holds what it needs of them.
+        // The graph is built from the accepted records, and the index contents are let go once
+        // it holds what it needs of them.
         let recordCount = contents.entries.count
-        var indexed = contents.entries
-        if !rejected.isEmpty {
-            var skip = rejected[...]
-        indexed = []
-            indexed.reserveCapacity(nodeOps.count)
+        var graph = Graph()
+        graph.reserveCapacity(nodeOps.count)
+        var skip = rejected[...]
+        do {
             for (position, entry) in contents.entries.enumerated() {
-                if skip.first == position { skip.removeFirst() } else { indexed.append(entry) }
+                if skip.first == position { skip.removeFirst() } else { try graph.append(entry) }
             }
+        } catch {
+            throw .graph(error)
         }
         contents.entries = []
 
         // 3. The DAG: genesis, sequence numbers, referenced blobs.
-        let graph: Graph
-        do {
-            graph = try Graph(indexed)
-        } catch {
-            throw .graph(error)
-        }
-        indexed = []
         if let first = graph.ids.first, first != genesis {
             problem("genesis", first, layout.genesis, "the first operation is not the repository's genesis \(genesis.hex)")
         }
@@ -157,39 +151,25 @@ extension Repository {
     /// Equivocations (two valid operations by one author with one sequence number; with more
     /// than two, every pair is listed) and the per-author summary.
     private func auditAuthors(_ graph: Graph, invalid: Set<ObjectID>, objects: LooseObjects, into report: inout VerifyReport) {
-        // Per author, the first node at each sequence number, and the later ones where there
-        // are several: one entry per operation instead of an array of ids each.
-        struct Tally {
-            var first: [UInt64: Int32] = [:]
-            var more: [UInt64: [Int32]] = [:]
-            var operations = 0
-        }
-        var tallies: [PeerID: Tally] = [:]
+        // Per author, the valid nodes by sequence number.
+        var tallies: [PeerID: SequenceTable] = [:]
         for n in 0..<graph.count {
             let id = graph.ids[n], author = graph.author(n), sequence = graph.sequence(n)
             guard !invalid.contains(id) else { continue }
-            var others: [Int32] = []
-            if let first = tallies[author]?.first[sequence] {
-                others = [first] + (tallies[author]?.more[sequence] ?? [])
-            }
+            let others = tallies[author]?.nodes(sequence) ?? []
             for other in others.map({ graph.ids[Int($0)] }) {
                 // The proof is the two signed encodings, read again (only these are kept whole).
                 if let a = try? objects.readOperation(min(other, id)), let b = try? objects.readOperation(max(other, id)) {
                     report.equivocations.append(Equivocation(author: author, sequence: sequence, first: a, second: b))
                 }
             }
-            tallies[author, default: Tally()].operations += 1
-            if others.isEmpty {
-                tallies[author, default: Tally()].first[sequence] = Int32(n)
-            } else {
-                tallies[author, default: Tally()].more[sequence, default: []].append(Int32(n))
-            }
+            tallies[author, default: SequenceTable()].add(Int32(n), sequence: sequence)
         }
         report.authors = tallies.count
         report.authorSummaries = tallies.map { author, tally in
-            AuthorSummary(author: author, operations: tally.operations,
-                          firstSequence: tally.first.keys.min() ?? 0, lastSequence: tally.first.keys.max() ?? 0,
-                          forks: tally.more.count)
+            AuthorSummary(author: author, operations: tally.count,
+                          firstSequence: tally.sequences.min() ?? 0, lastSequence: tally.highest,
+                          forks: tally.forkCount)
         }.sorted { $0.author < $1.author }
     }
 }

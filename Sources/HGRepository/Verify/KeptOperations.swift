@@ -92,11 +92,8 @@ struct KeptBatch {
     /// Keeps what the later checks read of `op`, found at `slot`.
     mutating func add(_ op: Operation, slot: Int) {
         let change = op.change
-        let summary = OperationSummary(id: op.id, author: op.author, sequence: op.sequence, timestamp: op.timestamp,
-                                       kind: op.payload.kind, parents: op.parents, entryCount: change?.entries.count ?? 0,
-                                       message: change?.message ?? "")
         slots.append(slot)
-        digests.append(ObjectID(hashing: OperationIndex.record(summary)))
+        digests.append(ObjectID(hashing: OperationIndex.record(OperationSummary(op))))
         for entry in change?.entries ?? [] { entries.append(ChangeEntry(path: paths.intern(entry.path), version: entry.version)) }
         starts.append(entries.count)
         let membership = op.membership

@@ -5,14 +5,15 @@ import HGStore
 /// pack order. The position of an id in that sequence is its slot; an id listed again (loose and
 /// packed, or in two packs) is a repeat and counts at its first slot only.
 ///
-/// The ids are not copied: they are read from the loose list and from the packs' own index
-/// arrays (which the workers share), and an open-addressed table of slot numbers finds the
+/// The ids are not copied: they are read from the loose list and from the packs' index bytes
+/// (which the workers share), and an open-addressed table of slot numbers finds the
 /// first slot of an id. This one table replaces the several sets of ids `verify` used to build;
 /// at 10^6 operations (2·10^6 objects) it costs 34 MB where those cost about 400.
 final class ObjectTable: Sendable {
-    /// The id lists, in slot order: the loose ids, then one list per pack.
-    private let sources: [[ObjectID]]
-    /// The first slot of each source, then the total (ascending; binary-searched by `id(at:)`).
+    /// The loose ids (slots `0..<loose.count`), then the packs' entries, in index order.
+    private let loose: [ObjectID]
+    private let packs: [Pack]
+    /// The first slot of each pack, then the total (ascending; binary-searched by `id(at:)`).
     private let starts: [Int]
     /// First slots by hash, linear probing; `-1` where empty. A power of two at least twice the
     /// number of objects, so probes stay short.
@@ -25,13 +26,12 @@ final class ObjectTable: Sendable {
     let count: Int
 
     init(loose: [ObjectID], packs: [Pack]) {
-        let sources = [loose] + packs.map(\.ids)
         var starts: [Int] = []
-        starts.reserveCapacity(sources.count + 1)
-        var total = 0
-        for source in sources {
+        starts.reserveCapacity(packs.count + 1)
+        var total = loose.count
+        for pack in packs {
             starts.append(total)
-            total += source.count
+            total += pack.count
         }
         starts.append(total)
         var capacity = 16
@@ -40,21 +40,21 @@ final class ObjectTable: Sendable {
         var buckets = [Int](repeating: -1, count: capacity)
         var repeats = [Bool](repeating: false, count: total)
         var count = 0
-        var slot = 0
-        for source in sources {
-            for id in source {
-                var b = id.hashValue & mask
-                while buckets[b] >= 0, ObjectTable.id(at: buckets[b], sources: sources, starts: starts) != id { b = (b + 1) & mask }
-                if buckets[b] >= 0 {
-                    repeats[slot] = true
-                } else {
-                    buckets[b] = slot
-                    count += 1
-                }
-                slot += 1
+        for slot in 0..<total {
+            let id = ObjectTable.id(at: slot, loose: loose, packs: packs, starts: starts)
+            var b = id.hashValue & mask
+            while buckets[b] >= 0, ObjectTable.id(at: buckets[b], loose: loose, packs: packs, starts: starts) != id {
+                b = (b + 1) & mask
+            }
+            if buckets[b] >= 0 {
+                repeats[slot] = true
+            } else {
+                buckets[b] = slot
+                count += 1
             }
         }
-        self.sources = sources
+        self.loose = loose
+        self.packs = packs
         self.starts = starts
         self.buckets = buckets
         self.repeats = repeats
@@ -64,7 +64,7 @@ final class ObjectTable: Sendable {
 
     /// The id at `slot` (in `0..<slotCount`).
     func id(at slot: Int) -> ObjectID {
-        ObjectTable.id(at: slot, sources: sources, starts: starts)
+        ObjectTable.id(at: slot, loose: loose, packs: packs, starts: starts)
     }
 
     /// Whether `slot` repeats the id of an earlier slot.
@@ -81,14 +81,15 @@ final class ObjectTable: Sendable {
         return nil
     }
 
-    private static func id(at slot: Int, sources: [[ObjectID]], starts: [Int]) -> ObjectID {
-        // The last source starting at or before `slot`; empty sources share their start with
-        // the next one, so the search takes the last of equal starts.
-        var low = 0, high = sources.count - 1
+    private static func id(at slot: Int, loose: [ObjectID], packs: [Pack], starts: [Int]) -> ObjectID {
+        if slot < loose.count { return loose[slot] }
+        // The last pack starting at or before `slot`; empty packs share their start with the
+        // next one, so the search takes the last of equal starts.
+        var low = 0, high = packs.count - 1
         while low < high {
             let mid = (low + high + 1) / 2
             if starts[mid] <= slot { low = mid } else { high = mid - 1 }
         }
-        return sources[low][slot - starts[low]]
+        return packs[low].id(at: slot - starts[low])
     }
 }
