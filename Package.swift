@@ -34,7 +34,7 @@ let package = Package(
 
         // MARK: - Subsystems
         .target(name: "HGStore", dependencies: ["HGCore", "HGCrypto", "HGCompression"], swiftSettings: strict),
-        .target(name: "HGGraph", dependencies: ["HGCore"], swiftSettings: strict),
+        .target(name: "HGGraph", dependencies: ["HGCore", "HGCompression"], swiftSettings: strict),
         .target(name: "HGState", dependencies: ["HGCore", "HGGraph", "HGCrypto"], swiftSettings: strict),
         .target(name: "HGWorkTree", dependencies: ["HGCore", "HGCrypto"], swiftSettings: strict),
         .target(name: "HGSync", dependencies: ["HGCore", "HGCrypto", "HGGraph", "HGCompression"], swiftSettings: strict),
@@ -64,13 +64,18 @@ let package = Package(
         .testTarget(
             name: "HGCoreTests", dependencies: ["HGTestSupport", "HGCore", "HGCrypto"], exclude: ["Vectors"], swiftSettings: strict),
         .testTarget(name: "HGStoreTests", dependencies: ["HGStore", "HGCore", "HGCrypto", "HGCompression"], swiftSettings: strict),
-        .testTarget(name: "HGStateTests", dependencies: ["HGTestSupport", "HGState", "HGGraph", "HGCore", "HGCrypto"], swiftSettings: strict),
+        .testTarget(
+            name: "HGStateTests", dependencies: ["HGTestSupport", "HGState", "HGGraph", "HGCore", "HGCrypto", "HGCompression"],
+            swiftSettings: strict),
         .testTarget(name: "HGWorkTreeTests", dependencies: ["HGWorkTree"], swiftSettings: strict),
         .testTarget(
-            name: "HGRepositoryTests", dependencies: ["HGTestSupport", "HGRepository", "HGStore", "HGCore", "HGCrypto", "HGState", "HGSync"],
+            name: "HGRepositoryTests",
+            dependencies: ["HGTestSupport", "HGRepository", "HGStore", "HGCore", "HGCrypto", "HGState", "HGSync", "HGGraph"],
             swiftSettings: strict),
         .testTarget(
             name: "HGSyncTests", dependencies: ["HGTestSupport", "HGSync", "HGCore", "HGCrypto", "HGCompression"], exclude: ["Vectors"], swiftSettings: strict),
-        .testTarget(name: "CLITests", dependencies: ["hg-bft", "HGSync", "HGCore", "HGCrypto", "HGCompression", "HGStore", "HGState"], swiftSettings: strict),
+        .testTarget(
+            name: "CLITests", dependencies: ["hg-bft", "HGSync", "HGCore", "HGCrypto", "HGCompression", "HGStore", "HGState", "HGGraph"],
+            swiftSettings: strict),
     ]
 )

@@ -14,33 +14,45 @@ import HGCore
 /// order); children are linked lists through `childEdges`, since appending a node
 /// adds a child to nodes already stored.
 public struct Graph: Sendable {
+    // The stored properties are internal rather than private so that `GraphFile.swift` can
+    // write and read them; nothing outside this module sees them.
+    //
     // What the index keeps of each operation, a column per field (node `n` is entry `n` of
     // each): loading the graph then costs a few appends per operation, where a summary per
     // operation cost two heap allocations (its parents and its message) to make and to free.
     /// The operations' ids.
-    public private(set) var ids: [ObjectID]
-    private var authorNumbers: [Int32]
+    public internal(set) var ids: [ObjectID]
+    var authorNumbers: [Int32]
     /// The distinct authors, in order of first appearance (`authorNumbers` index it).
-    private var authorTable: [PeerID]
-    private var authorLookup: [PeerID: Int32]
-    private var sequences: [UInt64]
-    private var timestamps: [UInt64]
-    private var kinds: [UInt8]
-    private var entryCounts: [Int32]
+    var authorTable: [PeerID]
+    var authorLookup: [PeerID: Int32]
+    var sequences: [UInt64]
+    var timestamps: [UInt64]
+    var kinds: [UInt8]
+    var entryCounts: [Int32]
     /// The messages, one after another; node `n`'s ends at `messageEnds[n]`.
-    private var messageBytes: [UInt8]
-    private var messageEnds: [Int]
+    var messageBytes: [UInt8]
+    var messageEnds: [Int]
     /// Longest path from a root.
-    public private(set) var levels: [Int32]
-    private var numbers: [ObjectID: Int32]
+    public internal(set) var levels: [Int32]
+    /// The node numbers of a graph read from a graph file (`GraphFile.swift`), ascending by id
+    /// and searched by halving: reading the file then builds no hash table. Nodes appended
+    /// afterwards, and every node of a graph built by appending, are in `numbers` instead.
+    var sortedNodes: [Int32]
+    /// Where each range of ids starts in `sortedNodes`: bucket `b` holds the ids whose first
+    /// 64 bits, shifted right by `bucketShift`, are `b` (git's pack index does this with 256
+    /// buckets, by first byte). There are about a quarter as many buckets as sorted nodes.
+    var bucketStarts: [Int32]
+    var bucketShift: UInt64
+    var numbers: [ObjectID: Int32]
     /// Where each node's parents start in `parentList`; one more entry than nodes.
-    private var parentStart: [Int32]
-    private var parentList: [Int32]
+    var parentStart: [Int32]
+    var parentList: [Int32]
     /// Each node's most recently added child edge (an index into `childEdges`), or -1.
-    private var lastChildEdge: [Int32]
-    private var childCounts: [Int32]
+    var lastChildEdge: [Int32]
+    var childCounts: [Int32]
     /// Child edges: the child's node number and the parent's previous edge (or -1).
-    private var childEdges: [(child: Int32, previous: Int32)]
+    var childEdges: [(child: Int32, previous: Int32)]
 
     /// Why summaries do not form a DAG.
     public enum GraphError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -69,6 +81,9 @@ public struct Graph: Sendable {
         messageBytes = []
         messageEnds = []
         levels = []
+        sortedNodes = []
+        bucketStarts = [0, 0]
+        bucketShift = 64
         numbers = [:]
         parentStart = [0]
         parentList = []
@@ -95,7 +110,7 @@ public struct Graph: Sendable {
         entryCounts.reserveCapacity(count)
         messageEnds.reserveCapacity(count)
         levels.reserveCapacity(count)
-        numbers.reserveCapacity(count)
+        numbers.reserveCapacity(count - sortedNodes.count)
         parentStart.reserveCapacity(count + 1)
         parentList.reserveCapacity(count + count / 4)
         childEdges.reserveCapacity(count + count / 4)
@@ -130,7 +145,7 @@ public struct Graph: Sendable {
         var level: Int32 = 0
         let firstParent = parentList.count
         for p in parents {
-            guard let pn = numbers[p] else {
+            guard let pn = lookup(p) else {
                 parentList.removeSubrange(firstParent...)
                 throw .missingParent(child: id, parent: p)
             }
@@ -138,6 +153,10 @@ public struct Graph: Sendable {
             level = max(level, levels[Int(pn)] + 1)
         }
         // One hash lookup both inserts and detects a duplicate (which then gets its number back).
+        if searchSorted(id) != nil {
+            parentList.removeSubrange(firstParent...)
+            throw .duplicate(id)
+        }
         if let earlier = numbers.updateValue(n, forKey: id) {
             numbers[id] = earlier
             parentList.removeSubrange(firstParent...)
@@ -282,15 +301,91 @@ public struct Graph: Sendable {
 
     /// The node number of `id`, if present.
     public func number(of id: ObjectID) -> Int? {
-        numbers[id].map(Int.init)
+        lookup(id).map(Int.init)
     }
 
     /// Whether `id` is in the graph.
-    public func contains(_ id: ObjectID) -> Bool { numbers[id] != nil }
+    public func contains(_ id: ObjectID) -> Bool { lookup(id) != nil }
 
     /// The summary of `id`.
     public func summary(_ id: ObjectID) -> OperationSummary? {
-        numbers[id].map { summary(at: Int($0)) }
+        lookup(id).map { summary(at: Int($0)) }
+    }
+
+    /// The node number of `id`: among the appended nodes, then among those read from a file.
+    private func lookup(_ id: ObjectID) -> Int32? {
+        if !numbers.isEmpty, let n = numbers[id] { return n }
+        return searchSorted(id)
+    }
+
+    /// `id`'s node number if it is among `sortedNodes`: its bucket, then halving within it. Ids
+    /// are hash outputs spread evenly over their range, so a bucket holds about four; ids made
+    /// to crowd one bucket (2^k hashing work for k shared leading bits) only make its search
+    /// longer, never longer than halving over the whole list.
+    private func searchSorted(_ id: ObjectID) -> Int32? {
+        guard !sortedNodes.isEmpty else { return nil }
+        let bucket = Int(id.raw.w0 >> bucketShift)
+        var low = Int(bucketStarts[bucket]), high = Int(bucketStarts[bucket + 1])
+        return sortedNodes.withUnsafeBufferPointer { sorted in
+            ids.withUnsafeBufferPointer { ids in
+                while low < high {
+                    let middle = (low + high) / 2
+                    let other = ids[Int(sorted[middle])]
+                    if other < id {
+                        low = middle + 1
+                    } else if id < other {
+                        high = middle
+                    } else {
+                        return sorted[middle]
+                    }
+                }
+                return nil
+            }
+        }
+    }
+
+    /// Builds the buckets of `sortedNodes` (which must be ascending by id).
+    mutating func indexSortedNodes() {
+        let count = sortedNodes.count
+        var bits = 0
+        while bits < 24, (1 << (bits + 2)) < count { bits += 1 }
+        bucketShift = UInt64(64 - bits)
+        let buckets = 1 << bits
+        var starts = [Int32](repeating: 0, count: buckets + 1)
+        ids.withUnsafeBufferPointer { ids in
+            var position = 0
+            for bucket in 0..<buckets {
+                starts[bucket] = Int32(position)
+                while position < count, Int(ids[Int(sortedNodes[position])].raw.w0 >> bucketShift) == bucket { position += 1 }
+            }
+            starts[buckets] = Int32(position)
+        }
+        bucketStarts = starts
+    }
+
+    /// Every node number, ascending by id (what a graph file stores): the sorted nodes merged
+    /// with the appended ones, sorted.
+    func nodesSortedByID() -> [Int32] {
+        ids.withUnsafeBufferPointer { ids in
+            let appended = numbers.values.sorted { ids[Int($0)] < ids[Int($1)] }
+            guard !sortedNodes.isEmpty else { return appended }
+            return sortedNodes.withUnsafeBufferPointer { sorted in
+                [Int32](unsafeUninitializedCapacity: sorted.count + appended.count) { merged, initialized in
+                    var i = 0, j = 0, k = 0
+                    while i < sorted.count || j < appended.count {
+                        if j == appended.count || (i < sorted.count && ids[Int(sorted[i])] < ids[Int(appended[j])]) {
+                            merged[k] = sorted[i]
+                            i += 1
+                        } else {
+                            merged[k] = appended[j]
+                            j += 1
+                        }
+                        k += 1
+                    }
+                    initialized = k
+                }
+            }
+        }
     }
 
     /// Nodes with no children, by id.

@@ -221,6 +221,7 @@ extension Repository {
             try FileSystem.writeAtomically(layout.membersCache,
                                            MembersCache.encode(membership?.members.mapValues(\.role) ?? [:], stamp: length), durable: false)
         }
+        refreshGraphFile(known: (graphAfter, length))
         return .done(ReceiveResult(added: added, known: alreadyKnown, rejected: rejected))
     }
 

@@ -78,6 +78,9 @@ extension Repository {
         }
         order = order.enumerated().filter { fromGenesis.contains($0.offset) }.map(\.element)
         try lift {
+            // First: a graph file of the old index must not outlive it (readers also compare the
+            // last record's checksum, but an index rewritten in another order could match it).
+            if FileSystem.exists(layout.graphFile) { try FileSystem.remove(layout.graphFile) }
             try OperationIndex.rewrite(layout.operationIndex, order)
             for name in try FileSystem.list(layout.peerRefs) { try FileSystem.remove(layout.peerRef(name)) }
             try FileSystem.remove(layout.heads)

@@ -144,6 +144,8 @@ public final class Repository {
         if let memo = indexMemo, memo.length == key.length, memo.inode == key.inode {
             graph = try lift { try Graph(memo.contents.entries) }
             validLength = memo.contents.validLength
+        } else if let fromFile = graphFromFile(indexLength: key.length) {
+            (graph, validLength) = fromFile
         } else {
             var failure: Graph.GraphError?
             let contents = try lift {
@@ -164,6 +166,52 @@ public final class Repository {
         }
         graphMemo = (key.length, key.inode, graph, validLength)
         return (graph, validLength)
+    }
+
+    /// The graph file's graph, extended with the index records added since it was written; `nil`
+    /// when the file is missing, damaged, or not made from this index (then the caller reads
+    /// the whole index, which also reports any damage there).
+    private func graphFromFile(indexLength: Int) -> (graph: Graph, validLength: Int)? {
+        guard let bytes = try? FileSystem.readIfExists(layout.graphFile, limit: OperationIndex.maxFileBytes),
+              let file = GraphFile.decode(bytes), file.stamp <= indexLength else { return nil }
+        var graph = file.graph
+        var failed = false
+        let tail = try? OperationIndex.visit(layout.operationIndex, from: file.stamp, lastChecksum: file.lastRecordChecksum) { record in
+            do throws(Graph.GraphError) {
+                try graph.append(id: record.id, author: record.author, sequence: record.sequence, timestamp: record.timestamp,
+                                 kind: record.kind, parents: record.parents, entryCount: record.entryCount, message: record.message)
+                return true
+            } catch {
+                failed = true
+                return false
+            }
+        }
+        // A torn tail is left to the whole read (and a writer's repair): the length a writer
+        // appends at must never come from a derived file.
+        guard let tail = tail ?? nil, !failed, !tail.tornTail else { return nil }
+        return (graph, tail.validLength)
+    }
+
+    /// Index bytes a graph file may lag behind before a writer rewrites it: a sixteenth of what
+    /// it covers, and at least this much. Reading the lagging records costs a reader at most about
+    /// a sixteenth of reading the whole index again; the rewrites cost a writer, spread over the
+    /// operations that made the index grow, a few bytes written per operation.
+    static let graphFileSlack = 64 << 10
+
+    /// Rewrites the graph file (FORMAT.md 5.9.2) when the index has grown past it by more than
+    /// the slack. The caller holds the lock and has just appended to the index; `known`, when
+    /// given, is the graph of exactly the index's records and their length. The file only saves
+    /// time, so failing to write it fails nothing: readers then use the old one, or the index.
+    func refreshGraphFile(known: (graph: Graph, length: Int)? = nil) {
+        let length = indexLength()
+        let stamp = FileSystem.readPrefix(layout.graphFile, count: GraphFile.prefixBytes).flatMap(GraphFile.peekStamp) ?? 0
+        let behind = stamp <= length ? length - stamp : length
+        guard behind > max(Repository.graphFileSlack, stamp / 16) else { return }
+        guard let (graph, validLength) = known.map({ ($0.graph, $0.length) }) ?? (try? loadGraphAndLength()),
+              validLength == length, let checksum = OperationIndex.checksum(endingAt: length, in: layout.operationIndex)
+        else { return }
+        let file = GraphFile(graph: graph, stamp: length, lastRecordChecksum: checksum)
+        try? FileSystem.writeAtomically(layout.graphFile, file.encoded(), durable: false)
     }
 
     /// The DAG, for a caller that is about to extend it and write the index: the memos are
@@ -255,6 +303,7 @@ public final class Repository {
                                            MembersCache.encode(membership?.members.mapValues(\.role) ?? [:], stamp: newLength),
                                            durable: false)
         }
+        refreshGraphFile(known: (graph, newLength))
         return contents
     }
 
@@ -280,6 +329,7 @@ public final class Repository {
             try FileSystem.writeAtomically(layout.stateCache, StateCache.encode(tree, stamp: length), durable: false)
             try FileSystem.writeAtomically(layout.membersCache, MembersCache.encode(roles, stamp: length), durable: false)
         }
+        refreshGraphFile()
     }
 
     // MARK: - Work tree cache

@@ -138,11 +138,15 @@ public struct SequenceChecker {
 
 /// One author's nodes by sequence number.
 ///
-/// An honest author has one node per number, kept without an array of its own (a history of
-/// 10^6 operations would otherwise allocate, and free, 10^6 one-element arrays); further
+/// An honest author's numbers arrive in index order as 1, 2, 3, …: those are kept in an array
+/// indexed by number (a history of 10^5 operations by one author then costs appends, not a hash
+/// table of 10^5 keys, each time a receive builds it), and any other number in a table. Further
 /// nodes with a number already used (a fork) go to `forks`.
 public struct SequenceTable: Sendable {
-    private var first: [UInt64: Int32] = [:]
+    /// The first node of each number from 1 to `dense.count`.
+    private var dense: [Int32] = []
+    /// The first node of each number above `dense.count`.
+    private var sparse: [UInt64: Int32] = [:]
     private var forks: [UInt64: [Int32]] = [:]
     /// The highest sequence number added (0 when empty).
     public private(set) var highest: UInt64 = 0
@@ -151,29 +155,53 @@ public struct SequenceTable: Sendable {
 
     public init() {}
 
-    public var isEmpty: Bool { first.isEmpty }
+    public var isEmpty: Bool { count == 0 }
 
-    /// The sequence numbers used.
-    public var sequences: Dictionary<UInt64, Int32>.Keys { first.keys }
+    /// The sequence numbers used, in no particular order.
+    public var sequences: [UInt64] {
+        Array(dense.indices.lazy.map { UInt64($0) + 1 }) + Array(sparse.keys)
+    }
 
     /// How many sequence numbers more than one node holds.
     public var forkCount: Int { forks.count }
 
     public mutating func add(_ node: Int32, sequence: UInt64) {
-        if first[sequence] == nil { first[sequence] = node } else { forks[sequence, default: []].append(node) }
-        highest = max(highest, sequence)
-        count += 1
+        defer {
+            highest = max(highest, sequence)
+            count += 1
+        }
+        if sequence >= 1, sequence <= UInt64(dense.count) {
+            forks[sequence, default: []].append(node)
+        } else if sequence == UInt64(dense.count) + 1 {
+            // The next number in order; one that came out of order earlier moves over first.
+            if let earlier = sparse.removeValue(forKey: sequence) {
+                dense.append(earlier)
+                forks[sequence, default: []].append(node)
+            } else {
+                dense.append(node)
+            }
+        } else if sparse[sequence] == nil {
+            sparse[sequence] = node
+        } else {
+            forks[sequence, default: []].append(node)
+        }
+    }
+
+    /// The first node added with `sequence`.
+    private func firstNode(_ sequence: UInt64) -> Int32? {
+        if sequence >= 1, sequence <= UInt64(dense.count) { return dense[Int(sequence - 1)] }
+        return sparse.isEmpty ? nil : sparse[sequence]
     }
 
     /// The nodes with `sequence`, in the order added.
     public func nodes(_ sequence: UInt64) -> [Int32] {
-        guard let node = first[sequence] else { return [] }
+        guard let node = firstNode(sequence) else { return [] }
         return [node] + (forks[sequence] ?? [])
     }
 
     /// Whether a node with `sequence` passes `test`, without building a list of them.
     public func contains(_ sequence: UInt64, where test: (Int) -> Bool) -> Bool {
-        guard let node = first[sequence] else { return false }
+        guard let node = firstNode(sequence) else { return false }
         if test(Int(node)) { return true }
         return forks[sequence]?.contains { test(Int($0)) } ?? false
     }

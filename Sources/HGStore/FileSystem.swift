@@ -7,16 +7,20 @@ import Glibc
 /// Foundation is avoided below the CLI: it costs milliseconds of start-up per
 /// command, and every call here needs an exact error with the path in it.
 public enum FileSystem {
-    /// Reads a whole file, refusing anything larger than `limit` before allocating.
-    public static func read(_ path: String, limit: Int) throws(StoreError) -> [UInt8] {
+    /// Reads a whole file, or its bytes from `offset` on (none if it is shorter), refusing more
+    /// than `limit` bytes before allocating.
+    public static func read(_ path: String, from offset: Int = 0, limit: Int) throws(StoreError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .io(path: path, operation: "open", errno: errno) }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw .io(path: path, operation: "stat", errno: errno) }
         guard (st.st_mode & S_IFMT) == S_IFREG else { throw .badFile(path: path, reason: "not a regular file") }
-        let size = Int(st.st_size)
+        let size = max(0, Int(st.st_size) - max(0, offset))
         guard size <= limit else { throw .fileTooLarge(path: path, limit: limit) }
+        if offset > 0, size > 0, lseek(fd, off_t(offset), SEEK_SET) < 0 {
+            throw .io(path: path, operation: "seek", errno: errno)
+        }
         // Filled straight from the file: zeroing it first cost as much as the read (an index is megabytes).
         var failure: Int32 = 0
         let buffer = [UInt8](unsafeUninitializedCapacity: size) { raw, initialized in
@@ -37,14 +41,34 @@ public enum FileSystem {
         return buffer
     }
 
-    /// Reads a file if it exists; `nil` when it does not.
-    public static func readIfExists(_ path: String, limit: Int) throws(StoreError) -> [UInt8]? {
+    /// Reads a file (from `offset` on) if it exists; `nil` when it does not.
+    public static func readIfExists(_ path: String, from offset: Int = 0, limit: Int) throws(StoreError) -> [UInt8]? {
         do {
-            return try read(path, limit: limit)
+            return try read(path, from: offset, limit: limit)
         } catch let error {
             if case let .io(_, _, code) = error, code == ENOENT { return nil }
             throw error
         }
+    }
+
+    /// Up to the first `count` bytes of a file; `nil` if it cannot be opened.
+    public static func readPrefix(_ path: String, count: Int) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var failed = false
+        let bytes = [UInt8](unsafeUninitializedCapacity: max(0, count)) { raw, initialized in
+            var done = 0
+            while done < raw.count {
+                let n = Glibc.read(fd, raw.baseAddress.map { $0 + done }, raw.count - done)
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 { failed = true }
+                if n <= 0 { break }
+                done += n
+            }
+            initialized = done
+        }
+        return failed ? nil : bytes
     }
 
     /// Writes `bytes` to `fd` completely.

@@ -26,6 +26,7 @@ public struct Layout: Sendable {
     public var stateCache: String { meta + "/index/state" }
     public var worktreeCache: String { meta + "/index/worktree" }
     public var membersCache: String { meta + "/index/members" }
+    public var graphFile: String { meta + "/index/graph" }
     public var lock: String { meta + "/lock" }
     public var formatMarker: String { meta + "/format" }
 

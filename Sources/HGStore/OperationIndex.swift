@@ -71,6 +71,8 @@ public enum OperationIndex {
         public let parents: PackedIDs
         /// The message's UTF-8 bytes (checked), in the buffer.
         public let message: UnsafeBufferPointer<UInt8>
+        /// The byte offset in the file just after the record.
+        public internal(set) var end = 0
 
         /// The summary the record describes.
         public var summary: OperationSummary {
@@ -128,6 +130,38 @@ public enum OperationIndex {
         return contents
     }
 
+    /// Reads the records from byte `offset` on as `visit` does, for a reader that already holds
+    /// those before it (the graph file, FORMAT.md 5.9.2). `nil`, having visited nothing, unless
+    /// the file reaches `offset` and the 4 bytes before it are `lastChecksum`, the CRC field of
+    /// the last record the reader holds: an index rewritten since (by `reindex`) is then read in
+    /// full instead. The contents' valid length counts from the start of the file.
+    public static func visit(_ path: String, from offset: Int, lastChecksum: UInt32,
+                             _ visit: (Record) -> Bool) throws(StoreError) -> Contents? {
+        guard offset >= header.count + 8,
+              let bytes = try FileSystem.readIfExists(path, from: offset - 4, limit: maxFileBytes),
+              bytes.count >= 4, readLE32(bytes, 0) == lastChecksum else { return nil }
+        var damage: [String] = []
+        let contents = bytes.withUnsafeBufferPointer { buffer in
+            walk(bytes, buffer, from: 4, base: offset - 4) { record, problem in
+                if let problem {
+                    damage.append(problem)
+                    return false
+                }
+                return record.map(visit) ?? true
+            }
+        }
+        if let first = damage.first { throw .badFile(path: path, reason: first) }
+        return contents
+    }
+
+    /// The CRC field of the record that ends at byte `end` (the 4 bytes before it): what a graph
+    /// file made from the records before `end` records. `nil` if the file does not reach `end`.
+    public static func checksum(endingAt end: Int, in path: String) -> UInt32? {
+        guard end >= header.count + 8, let bytes = try? FileSystem.read(path, from: end - 4, limit: maxFileBytes),
+              bytes.count >= 4 else { return nil }
+        return readLE32(bytes, 0)
+    }
+
     /// Reads as much of the index as can be read, for `verify`: records that
     /// fail their checksum or do not decode are skipped and described in
     /// `damage` instead of stopping the read, as long as their length field
@@ -160,15 +194,16 @@ public enum OperationIndex {
             return empty
         }
         reserving(bytes.count / 110)  // a one-parent record is about 110 bytes
-        return bytes.withUnsafeBufferPointer { buffer in walk(bytes, buffer, body) }
+        return bytes.withUnsafeBufferPointer { buffer in walk(bytes, buffer, from: header.count, base: 0, body) }
     }
 
-    /// The records of `bytes` (whose header has been checked), which `buffer` points to.
-    private static func walk(_ bytes: [UInt8], _ buffer: UnsafeBufferPointer<UInt8>,
+    /// The records of `bytes`, which `buffer` points to, from `start` (a record boundary) on;
+    /// `bytes` begins at byte `base` of the file, which the offsets reported count from.
+    private static func walk(_ bytes: [UInt8], _ buffer: UnsafeBufferPointer<UInt8>, from start: Int, base: Int,
                              _ body: (Record?, String?) -> Bool) -> Contents {
-        var offset = header.count
+        var offset = start
         while offset < bytes.count {
-            let recordStart = offset
+            let recordStart = base + offset
             guard bytes.count - offset >= 4 else {
                 return Contents(entries: [], validLength: recordStart, tornTail: true)
             }
@@ -192,14 +227,16 @@ public enum OperationIndex {
                 proceed = body(nil, "record at byte \(recordStart) fails its checksum")
             } else {
                 do {
-                    proceed = body(try decode(bytes, buffer, payload: payload), nil)
+                    var record = try decode(bytes, buffer, payload: payload)
+                    record.end = base + offset
+                    proceed = body(record, nil)
                 } catch {
                     proceed = body(nil, "record at byte \(recordStart): \(error)")
                 }
             }
-            guard proceed else { return Contents(entries: [], validLength: offset, tornTail: false) }
+            guard proceed else { return Contents(entries: [], validLength: base + offset, tornTail: false) }
         }
-        return Contents(entries: [], validLength: offset, tornTail: false)
+        return Contents(entries: [], validLength: base + offset, tornTail: false)
     }
 
     /// Appends records durably. The caller holds the repository lock and passes the

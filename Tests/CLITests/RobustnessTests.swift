@@ -1,4 +1,6 @@
 import Foundation
+import HGGraph
+import HGStore
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -122,6 +124,36 @@ import Glibc
         }
         let outcome = try RobustFixture.expectVerifyProblems(dir, mentioning: ["state"], context: "state cache damaged")
         #expect(outcome.json?.problems.contains { $0.check == "state" } == true, "\(String(describing: outcome.json))")
+    }
+
+    @Test func graphFileIsUsedWhenSoundAndReportedAndIgnoredWhenDamaged() throws {
+        let fixture = try RobustFixture.repoWithThreeCommits()
+        let dir = fixture.dir
+        let before = try RobustFixture.log(dir).map(\.id)
+        // A sound graph file of the first three records (the repository is below the size at
+        // which writers make one): readers read the fourth from the index, verify accepts it.
+        let indexPath = dir.path(".hgrepo/index/operations").path
+        let entries = try OperationIndex.read(indexPath).entries
+        var end = OperationIndex.header.count
+        for entry in entries.prefix(3) { end += OperationIndex.record(entry).count }
+        let checksum = try #require(OperationIndex.checksum(endingAt: end, in: indexPath))
+        let file = GraphFile(graph: try Graph(Array(entries.prefix(3))), stamp: end, lastRecordChecksum: checksum)
+        try Data(file.encoded()).write(to: dir.path(".hgrepo/index/graph"))
+        #expect(try RobustFixture.log(dir).map(\.id) == before)
+        try RobustFixture.expectClean(dir)
+
+        try RobustFixture.mutate(dir.path(".hgrepo/index/graph")) { bytes in
+            bytes[bytes.count / 2] ^= 0xFF
+        }
+        #expect(try RobustFixture.log(dir).map(\.id) == before, "a damaged graph file is not used")
+        let outcome = try RobustFixture.expectVerifyProblems(dir, mentioning: ["graph"], context: "graph file damaged")
+        #expect(outcome.json?.problems.map(\.check) == ["graph"], "\(String(describing: outcome.json))")
+        let reindex = try CLI.run(["reindex"], in: dir.url)
+        #expect(reindex.status == 0, "reindex: \(reindex)")
+        #expect(!FileManager.default.fileExists(atPath: dir.path(".hgrepo/index/graph").path),
+                "reindex drops it; writers make one again once the index outgrows the slack")
+        #expect(try RobustFixture.log(dir).map(\.id) == before)
+        try RobustFixture.expectClean(dir)
     }
 
     @Test func validlyCompressedReplacementIsAHashMismatch() throws {

@@ -215,3 +215,37 @@ struct ValidityTests {
         #expect(ValidityIssue.wrongSequence(id, expected: 3, actual: 4).description.contains("expected 3"))
     }
 }
+
+@Suite("Sequence table")
+struct SequenceTableTests {
+    @Test func numbersInOrderForksAndNumbersOutOfOrderAreAllFound() {
+        var table = SequenceTable()
+        #expect(table.isEmpty)
+        #expect(table.nodes(1).isEmpty)
+        // 1, 2, 3 in order; 6 and 5 ahead of 4; a fork of 2; then 4, 5 (a fork of the 5 that came
+        // early), 6 (likewise) and a fork of 9, a number far ahead.
+        let adds: [(node: Int32, sequence: UInt64)] = [(0, 1), (1, 2), (2, 3), (3, 6), (4, 5), (5, 2), (6, 4), (7, 5),
+                                                       (8, 6), (9, 9), (10, 9), (11, 0)]
+        for (node, sequence) in adds { table.add(node, sequence: sequence) }
+        #expect(table.count == adds.count)
+        #expect(table.highest == 9)
+        #expect(table.nodes(1) == [0])
+        #expect(table.nodes(2) == [1, 5])
+        #expect(table.nodes(3) == [2])
+        #expect(table.nodes(4) == [6])
+        #expect(table.nodes(5) == [4, 7], "the node that came first stays first")
+        #expect(table.nodes(6) == [3, 8])
+        #expect(table.nodes(7).isEmpty)
+        #expect(table.nodes(9) == [9, 10])
+        #expect(table.nodes(0) == [11])
+        #expect(table.forkCount == 4)
+        #expect(table.sequences.sorted() == [0, 1, 2, 3, 4, 5, 6, 9])
+        #expect(table.contains(5) { $0 == 7 })
+        #expect(!table.contains(5) { $0 == 6 })
+        #expect(!table.contains(8) { _ in true })
+        // A number near UInt64.max takes no room in proportion to it.
+        table.add(12, sequence: .max)
+        #expect(table.nodes(.max) == [12])
+        #expect(table.highest == .max)
+    }
+}

@@ -96,6 +96,22 @@ struct FileSystemTests {
         #expect(try FileSystem.readIfExists(dir.file("missing"), limit: 10) == nil)
     }
 
+    @Test func readFromAnOffsetAndReadPrefix() throws {
+        let dir = try TempDirectory()
+        defer { dir.cleanup() }
+        let path = dir.file("f")
+        let bytes = (0..<100).map { UInt8($0) }
+        try setFileBytes(path, bytes)
+        #expect(try FileSystem.read(path, from: 60, limit: 40) == Array(bytes[60...]))
+        #expect(try FileSystem.read(path, from: 100, limit: 0).isEmpty, "at the end")
+        #expect(try FileSystem.read(path, from: 150, limit: 0).isEmpty, "past the end")
+        #expect(throws: StoreError.self) { try FileSystem.read(path, from: 59, limit: 40) }
+        #expect(try FileSystem.readIfExists(dir.file("missing"), from: 5, limit: 10) == nil)
+        #expect(FileSystem.readPrefix(path, count: 24) == Array(bytes[..<24]))
+        #expect(FileSystem.readPrefix(path, count: 500) == bytes, "a shorter file gives all it has")
+        #expect(FileSystem.readPrefix(dir.file("missing"), count: 24) == nil)
+    }
+
     @Test func absoluteNormalises() {
         #expect(FileSystem.absolute("/x/a/./b/../c") == "/x/a/c")
         #expect(FileSystem.absolute("a/./b/../c") == FileSystem.absolute(FileSystem.currentDirectory() + "/a/c"))

@@ -275,6 +275,85 @@ struct OperationIndexTests {
         #expect(try fileBytes(path) == bytes, "reading changes nothing")
     }
 
+    @Test func recordsTellWhereTheyEnd() throws {
+        let dir = try TempDirectory()
+        defer { dir.cleanup() }
+        let path = dir.file("operations")
+        let summaries = try sampleSummaries(5)
+        try OperationIndex.append(path, summaries, validLength: 0)
+        var ends: [Int] = []
+        _ = try OperationIndex.visit(path) { record in
+            ends.append(record.end)
+            return true
+        }
+        #expect(ends == recordOffsets(summaries).map(\.upperBound))
+        // The checksum field of the record ending at each end, as a graph file records it.
+        let bytes = try fileBytes(path)
+        for record in recordOffsets(summaries) {
+            // The CRC-32 of the record's length field and payload: everything but its last 4 bytes.
+            let expected = CRC32.checksum(bytes, range: record.lowerBound..<(record.upperBound - 4))
+            #expect(OperationIndex.checksum(endingAt: record.upperBound, in: path) == expected)
+        }
+        #expect(OperationIndex.checksum(endingAt: bytes.count + 4, in: path) == nil, "past the end of the file")
+        #expect(OperationIndex.checksum(endingAt: 10, in: path) == nil, "inside the header")
+        #expect(OperationIndex.checksum(endingAt: 1, in: dir.file("missing")) == nil)
+    }
+
+    @Test func visitFromAnOffsetReadsOnlyTheRecordsAfterIt() throws {
+        let dir = try TempDirectory()
+        defer { dir.cleanup() }
+        let path = dir.file("operations")
+        let summaries = try sampleSummaries(6)
+        try OperationIndex.append(path, summaries, validLength: 0)
+        let offsets = recordOffsets(summaries)
+        let boundary = offsets[2].upperBound
+        let checksum = try #require(OperationIndex.checksum(endingAt: boundary, in: path))
+        var seen: [OperationSummary] = []
+        let tail = try #require(try OperationIndex.visit(path, from: boundary, lastChecksum: checksum) { record in
+            seen.append(record.summary)
+            return true
+        })
+        #expect(seen == Array(summaries[3...]))
+        #expect(tail.validLength == offsets[5].upperBound)
+        #expect(!tail.tornTail)
+        // At the end of the file: nothing to read, and still a match.
+        let atEnd = try #require(OperationIndex.checksum(endingAt: offsets[5].upperBound, in: path))
+        let empty = try OperationIndex.visit(path, from: offsets[5].upperBound, lastChecksum: atEnd) { _ in
+            Issue.record("no record lies after the end")
+            return true
+        }
+        #expect(empty?.validLength == offsets[5].upperBound)
+        // Another checksum (an index rewritten since), or an offset past the end: nil, nothing visited.
+        var visited = 0
+        #expect(try OperationIndex.visit(path, from: boundary, lastChecksum: checksum ^ 1) { _ in visited += 1; return true } == nil)
+        #expect(try OperationIndex.visit(path, from: offsets[5].upperBound + 40, lastChecksum: checksum) { _ in visited += 1; return true } == nil)
+        #expect(visited == 0)
+        // A torn tail after the offset is reported as when reading the whole file.
+        let full = try fileBytes(path)
+        try setFileBytes(path, Array(full.dropLast(3)))
+        seen = []
+        let torn = try #require(try OperationIndex.visit(path, from: boundary, lastChecksum: checksum) { record in
+            seen.append(record.summary)
+            return true
+        })
+        #expect(seen == Array(summaries[3..<5]))
+        #expect(torn.tornTail)
+        #expect(torn.validLength == offsets[5].lowerBound)
+        // Damage after the offset throws, naming its offset in the file.
+        var damaged = full
+        damaged[offsets[4].lowerBound + 9] ^= 0x01
+        try setFileBytes(path, damaged)
+        let error = storeError { () throws(StoreError) in
+            _ = try OperationIndex.visit(path, from: boundary, lastChecksum: checksum) { _ in true }
+        }
+        guard case let .badFile(_, reason)? = error else {
+            Issue.record("expected badFile, got \(String(describing: error))")
+            return
+        }
+        #expect(reason.contains("\(offsets[4].lowerBound)"), "\(reason)")
+        #expect(try fileBytes(path) == damaged, "reading changes nothing")
+    }
+
     @Test func badHeader() throws {
         let dir = try TempDirectory()
         defer { dir.cleanup() }

@@ -63,6 +63,15 @@ public struct Bytes32: Hashable, Comparable, Sendable {
         }
     }
 
+    /// Stores the 32 bytes at `offset` of `raw`; the caller has checked that they fit.
+    public func store(into raw: UnsafeMutableRawBufferPointer, at offset: Int) {
+        precondition(offset >= 0 && raw.count - offset >= 32, "Bytes32 write out of bounds")
+        raw.storeBytes(of: w0.bigEndian, toByteOffset: offset, as: UInt64.self)
+        raw.storeBytes(of: w1.bigEndian, toByteOffset: offset + 8, as: UInt64.self)
+        raw.storeBytes(of: w2.bigEndian, toByteOffset: offset + 16, as: UInt64.self)
+        raw.storeBytes(of: w3.bigEndian, toByteOffset: offset + 24, as: UInt64.self)
+    }
+
     /// Lowercase hexadecimal, 64 characters.
     public var hex: String { Hex.encode(bytes) }
 

@@ -82,6 +82,14 @@ extension Repository {
                 problem("members", nil, layout.membersCache, "damaged (checksum or format); 'hg-bft reindex' rebuilds it")
             }
         }
+        if let bytes = try? FileSystem.readIfExists(layout.graphFile, limit: OperationIndex.maxFileBytes) {
+            report.count(.derivedFiles, 1)
+            if let file = GraphFile.decode(bytes) {
+                if let mismatch = graphFileMismatch(file) { problem("graph", nil, layout.graphFile, mismatch) }
+            } else {
+                problem("graph", nil, layout.graphFile, "damaged (checksum or format); 'hg-bft reindex' rebuilds it")
+            }
+        }
         if let bytes = try? FileSystem.readIfExists(layout.worktreeCache, limit: 1 << 30),
            WorkTreeCache.decode(bytes, modified: (0, 0)) == nil {
             problem("worktree", nil, layout.worktreeCache, "damaged (checksum or format); 'hg-bft reindex' rebuilds it")
@@ -95,6 +103,43 @@ extension Repository {
             problem("identity", nil, layout.identityKey, error.description)
         }
         report.count(.derivedFiles, 4 + derivedTips.count)  // index, heads, genesis file, identity, one ref per author
+    }
+
+    /// How the graph file differs from the index records before its stamp, or `nil` if it holds
+    /// exactly them, in order (what readers take it for when the last record's checksum matches).
+    private func graphFileMismatch(_ file: GraphFile) -> String? {
+        let length = indexLength()
+        guard file.stamp <= length else {
+            return "covers \(file.stamp) bytes of the operation index, which has \(length)"
+        }
+        guard OperationIndex.checksum(endingAt: file.stamp, in: layout.operationIndex) == file.lastRecordChecksum else {
+            return "was made from another operation index (its last record's checksum differs); readers ignore it"
+        }
+        var node = 0
+        var end = 0
+        var differing: String?
+        do {
+            _ = try OperationIndex.visit(layout.operationIndex) { record in
+                guard node < file.graph.count else {
+                    differing = "holds \(file.graph.count) operations, fewer than the index records before byte \(file.stamp)"
+                    return false
+                }
+                if file.graph.summary(at: node) != record.summary {
+                    differing = "operation \(node) differs from the index record for \(record.id.hex)"
+                    return false
+                }
+                node += 1
+                end = record.end
+                return end < file.stamp
+            }
+        } catch {
+            return nil  // the index itself is damaged: reported with the index
+        }
+        if let differing { return differing }
+        guard end == file.stamp, node == file.graph.count else {
+            return "holds \(file.graph.count) operations, but the index records before byte \(file.stamp) are \(node)"
+        }
+        return nil
     }
 
     private func checkPeerRefs(_ tips: [PeerID: [Refs.Tip]], _ problem: (ObjectID?, String, String) -> Void) throws(StoreError) {
