@@ -36,6 +36,10 @@ func parseCommand(_ arguments: [String]) throws -> ParsableCommand {
 }
 
 do {
+    if let path = Serve.plainInvocation(arguments) {
+        try Serve.serve(path, timeout: Serve.defaultTimeout, maxReceiveMiB: Serve.defaultMaxReceiveMiB)
+        exit(ExitStatus.success)
+    }
     var command = try parseCommand(arguments)
     try command.run()
     exit(ExitStatus.success)

@@ -95,6 +95,20 @@ import Testing
         #expect(result.stderr.contains("hg-bft remote add"), "\(result)")
     }
 
+    @Test func serveWithAndWithoutOptionsAgreesOnErrorsAndHelp() throws {
+        let dir = try TempDir("serve-args")
+        // `serve <path>`, what sync starts, skips ArgumentParser; with options it does not.
+        let plain = try CLI.run(["serve", "nowhere"], in: dir.url)
+        let withOptions = try CLI.run(["serve", "--timeout", "5", "nowhere"], in: dir.url)
+        #expect(plain.status == 1 && plain.stderr.contains("not an hg-bft repository"), "\(plain)")
+        #expect(withOptions.status == plain.status && withOptions.stderr == plain.stderr, "\(withOptions)")
+        #expect(plain.stdout.isEmpty, "serve writes nothing but frames on stdout")
+        let help = try CLI.run(["serve", "--help"], in: dir.url)
+        #expect(help.status == 0 && help.stdout.contains("--max-receive"), "\(help)")
+        let missing = try CLI.run(["serve"], in: dir.url)
+        #expect(missing.status == 2, "\(missing)")
+    }
+
     @Test func cloneIntoAnExistingRepositoryFailsAndChangesNothing() throws {
         let dir = try TempDir("clone-exists")
         _ = try repository(dir, "a")

@@ -19,11 +19,14 @@ struct Serve: ParsableCommand {
     @Argument(help: "The repository to serve.")
     var path: String
 
+    static let defaultTimeout = 60.0
+    static let defaultMaxReceiveMiB = 2048
+
     @Option(help: "Seconds to wait for the peer before giving up.")
-    var timeout: Double = 60
+    var timeout: Double = Serve.defaultTimeout
 
     @Option(name: .customLong("max-receive"), help: "Most MiB of objects to accept from the peer in one session.")
-    var maxReceiveMiB: Int = 2048
+    var maxReceiveMiB: Int = Serve.defaultMaxReceiveMiB
 
     func validate() throws {
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
@@ -31,6 +34,18 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
+        try Serve.serve(path, timeout: timeout, maxReceiveMiB: maxReceiveMiB)
+    }
+
+    /// The arguments `sync` starts a local server with, `serve <path>`, which `main` hands
+    /// here without ArgumentParser: parsing costs a few milliseconds of Swift's conformance
+    /// lookups, and the server's start-up is on the critical path of every sync.
+    static func plainInvocation(_ arguments: [String]) -> String? {
+        guard arguments.count == 2, arguments[0] == "serve", !arguments[1].hasPrefix("-"), arguments[1] != "help" else { return nil }
+        return arguments[1]
+    }
+
+    static func serve(_ path: String, timeout: Double, maxReceiveMiB: Int) throws {
         let repository = try Repository.open(root: path)
         var options = SyncOptions()
         options.timeout = timeout
