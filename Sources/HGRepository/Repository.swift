@@ -150,15 +150,7 @@ public final class Repository {
             var failure: Graph.GraphError?
             let contents = try lift {
                 try OperationIndex.visit(layout.operationIndex, reserving: { graph.reserveCapacity($0) }) { record in
-                    do throws(Graph.GraphError) {
-                        try graph.append(id: record.id, author: record.author, sequence: record.sequence,
-                                         timestamp: record.timestamp, kind: record.kind, parents: record.parents,
-                                         entryCount: record.entryCount, message: record.message)
-                        return true
-                    } catch {
-                        failure = error
-                        return false
-                    }
+                    Repository.append(record, to: &graph, failure: &failure)
                 }
             }
             if let failure { throw .graph(failure) }
@@ -175,21 +167,27 @@ public final class Repository {
         guard let bytes = try? FileSystem.readIfExists(layout.graphFile, limit: OperationIndex.maxFileBytes),
               let file = GraphFile.decode(bytes), file.stamp <= indexLength else { return nil }
         var graph = file.graph
-        var failed = false
+        var failure: Graph.GraphError?
         let tail = try? OperationIndex.visit(layout.operationIndex, from: file.stamp, lastChecksum: file.lastRecordChecksum) { record in
-            do throws(Graph.GraphError) {
-                try graph.append(id: record.id, author: record.author, sequence: record.sequence, timestamp: record.timestamp,
-                                 kind: record.kind, parents: record.parents, entryCount: record.entryCount, message: record.message)
-                return true
-            } catch {
-                failed = true
-                return false
-            }
+            Repository.append(record, to: &graph, failure: &failure)
         }
         // A torn tail is left to the whole read (and a writer's repair): the length a writer
         // appends at must never come from a derived file.
-        guard let tail = tail ?? nil, !failed, !tail.tornTail else { return nil }
+        guard let tail = tail ?? nil, failure == nil, !tail.tornTail else { return nil }
         return (graph, tail.validLength)
+    }
+
+    /// Appends an index record to `graph`, as a record visitor: false (and the error in
+    /// `failure`) if the graph refuses it.
+    private static func append(_ record: OperationIndex.Record, to graph: inout Graph, failure: inout Graph.GraphError?) -> Bool {
+        do throws(Graph.GraphError) {
+            try graph.append(id: record.id, author: record.author, sequence: record.sequence, timestamp: record.timestamp,
+                             kind: record.kind, parents: record.parents, entryCount: record.entryCount, message: record.message)
+            return true
+        } catch {
+            failure = error
+            return false
+        }
     }
 
     /// Index bytes a graph file may lag behind before a writer rewrites it: a sixteenth of what
@@ -204,7 +202,7 @@ public final class Repository {
     /// time, so failing to write it fails nothing: readers then use the old one, or the index.
     func refreshGraphFile(known: (graph: Graph, length: Int)? = nil) {
         let length = indexLength()
-        let stamp = FileSystem.readPrefix(layout.graphFile, count: GraphFile.prefixBytes).flatMap(GraphFile.peekStamp) ?? 0
+        let stamp = FileSystem.read(layout.graphFile, at: 0, count: GraphFile.prefixBytes).flatMap(GraphFile.peekStamp) ?? 0
         let behind = stamp <= length ? length - stamp : length
         guard behind > max(Repository.graphFileSlack, stamp / 16) else { return }
         guard let (graph, validLength) = known.map({ ($0.graph, $0.length) }) ?? (try? loadGraphAndLength()),

@@ -51,8 +51,10 @@ public enum FileSystem {
         }
     }
 
-    /// Up to the first `count` bytes of a file; `nil` if it cannot be opened.
-    public static func readPrefix(_ path: String, count: Int) -> [UInt8]? {
+    /// Up to `count` bytes of a file from byte `offset` (fewer where the file ends first);
+    /// `nil` if it cannot be opened or read.
+    public static func read(_ path: String, at offset: Int, count: Int) -> [UInt8]? {
+        guard offset >= 0 else { return nil }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -60,7 +62,7 @@ public enum FileSystem {
         let bytes = [UInt8](unsafeUninitializedCapacity: max(0, count)) { raw, initialized in
             var done = 0
             while done < raw.count {
-                let n = Glibc.read(fd, raw.baseAddress.map { $0 + done }, raw.count - done)
+                let n = pread(fd, raw.baseAddress.map { $0 + done }, raw.count - done, off_t(offset + done))
                 if n < 0 && errno == EINTR { continue }
                 if n < 0 { failed = true }
                 if n <= 0 { break }

@@ -118,15 +118,25 @@ public enum OperationIndex {
     /// no entries.
     public static func visit(_ path: String, reserving: (Int) -> Void = { _ in },
                              _ visit: (Record) -> Bool) throws(StoreError) -> Contents {
-        var damage: [String] = []
-        let contents = try walk(path, reserving: reserving) { record, problem in
-            if let problem {
-                damage.append(problem)
-                return false
+        try stoppingAtDamage(path, visit) { body throws(StoreError) in try walk(path, reserving: reserving, body) }
+    }
+
+    /// Runs `walk` with a body that hands each record to `visit` and stops at the first damage,
+    /// which it then throws.
+    private static func stoppingAtDamage(_ path: String, _ visit: (Record) -> Bool,
+                                         _ walk: ((Record?, String?) -> Bool) throws(StoreError) -> Contents) throws(StoreError) -> Contents {
+        var damage: String?
+        // `visit` is only called during `walk`, never kept.
+        let contents = try withoutActuallyEscaping(visit) { visit throws(StoreError) in
+            try walk { record, problem in
+                if let problem {
+                    damage = problem
+                    return false
+                }
+                return record.map(visit) ?? true
             }
-            return record.map(visit) ?? true
         }
-        if let first = damage.first { throw .badFile(path: path, reason: first) }
+        if let damage { throw .badFile(path: path, reason: damage) }
         return contents
     }
 
@@ -140,25 +150,15 @@ public enum OperationIndex {
         guard offset >= header.count + 8,
               let bytes = try FileSystem.readIfExists(path, from: offset - 4, limit: maxFileBytes),
               bytes.count >= 4, readLE32(bytes, 0) == lastChecksum else { return nil }
-        var damage: [String] = []
-        let contents = bytes.withUnsafeBufferPointer { buffer in
-            walk(bytes, buffer, from: 4, base: offset - 4) { record, problem in
-                if let problem {
-                    damage.append(problem)
-                    return false
-                }
-                return record.map(visit) ?? true
-            }
+        return try stoppingAtDamage(path, visit) { body in
+            bytes.withUnsafeBufferPointer { buffer in walk(bytes, buffer, from: 4, base: offset - 4, body) }
         }
-        if let first = damage.first { throw .badFile(path: path, reason: first) }
-        return contents
     }
 
     /// The CRC field of the record that ends at byte `end` (the 4 bytes before it): what a graph
     /// file made from the records before `end` records. `nil` if the file does not reach `end`.
     public static func checksum(endingAt end: Int, in path: String) -> UInt32? {
-        guard end >= header.count + 8, let bytes = try? FileSystem.read(path, from: end - 4, limit: maxFileBytes),
-              bytes.count >= 4 else { return nil }
+        guard end >= header.count + 8, let bytes = FileSystem.read(path, at: end - 4, count: 4), bytes.count == 4 else { return nil }
         return readLE32(bytes, 0)
     }
 

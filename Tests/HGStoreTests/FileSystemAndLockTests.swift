@@ -96,7 +96,7 @@ struct FileSystemTests {
         #expect(try FileSystem.readIfExists(dir.file("missing"), limit: 10) == nil)
     }
 
-    @Test func readFromAnOffsetAndReadPrefix() throws {
+    @Test func readFromAnOffsetAndARange() throws {
         let dir = try TempDirectory()
         defer { dir.cleanup() }
         let path = dir.file("f")
@@ -107,9 +107,12 @@ struct FileSystemTests {
         #expect(try FileSystem.read(path, from: 150, limit: 0).isEmpty, "past the end")
         #expect(throws: StoreError.self) { try FileSystem.read(path, from: 59, limit: 40) }
         #expect(try FileSystem.readIfExists(dir.file("missing"), from: 5, limit: 10) == nil)
-        #expect(FileSystem.readPrefix(path, count: 24) == Array(bytes[..<24]))
-        #expect(FileSystem.readPrefix(path, count: 500) == bytes, "a shorter file gives all it has")
-        #expect(FileSystem.readPrefix(dir.file("missing"), count: 24) == nil)
+        #expect(FileSystem.read(path, at: 0, count: 24) == Array(bytes[..<24]))
+        #expect(FileSystem.read(path, at: 96, count: 4) == Array(bytes[96...]))
+        #expect(FileSystem.read(path, at: 90, count: 500) == Array(bytes[90...]), "a shorter file gives all it has")
+        #expect(FileSystem.read(path, at: 200, count: 4) == [], "nothing past the end")
+        #expect(FileSystem.read(path, at: -1, count: 4) == nil)
+        #expect(FileSystem.read(dir.file("missing"), at: 0, count: 24) == nil)
     }
 
     @Test func absoluteNormalises() {
