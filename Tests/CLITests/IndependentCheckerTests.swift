@@ -1,4 +1,7 @@
 import Foundation
+import HGCore
+import HGGraph
+import HGStore
 import Testing
 
 /// Cross-checks the repositories `hg-bft` writes against `contrib/tools/hgbft_check.py`, an
@@ -114,6 +117,42 @@ struct IndependentCheckerTests {
         let toolFingerprint = Checker.value(after: "state fingerprint: ", in: verify.stdout)
         #expect(toolFingerprint != nil)
         #expect(Checker.value(after: "state fingerprint: ", in: check.stdout) == toolFingerprint, "\(verify)\n\(check)")
+    }
+
+    @Test("the checker reads the graph file (5.9.2) hg-bft writes, and reports one damaged or lying")
+    func checkerReadsTheGraphFile() throws {
+        let dir = try TempDir("indep-graph")
+        try CLI.ok(["init"], in: dir.url)
+        // Enough operations for the index to outgrow the graph file's slack, so hg-bft writes one.
+        let populate = try Checker.process(Checker.bench, ["populate", dir.url.path, "700", "6"], in: dir.url)
+        try #require(populate.status == 0, "\(populate)")
+        let graph = dir.path(".hgrepo/index/graph")
+        try #require(FileManager.default.fileExists(atPath: graph.path), "hg-bft wrote no graph file")
+        let check = try Checker.run([dir.url.path])
+        #expect(check.status == 0, "\(check)")
+        #expect(check.stdout.contains("graph file: 701 operations, agreeing with the index"), "\(check)")
+
+        let original = try Data(contentsOf: graph)
+        var damaged = [UInt8](original)
+        damaged[damaged.count / 2] ^= 0x10
+        try Data(damaged).write(to: graph)
+        let broken = try Checker.run([dir.url.path])
+        #expect(broken.status == 1 && broken.stdout.contains("problem: .hgrepo/index/graph: unusable: CRC-32"), "\(broken)")
+        #expect(try CLI.run(["verify"], in: dir.url).status != 0)
+
+        // Well-formed, but one message differs from the index: both readers of the format say so.
+        let indexPath = dir.path(".hgrepo/index/operations").path
+        var entries = try OperationIndex.read(indexPath).entries
+        let s = entries[5]
+        entries[5] = OperationSummary(id: s.id, author: s.author, sequence: s.sequence, timestamp: s.timestamp, kind: s.kind,
+                                      parents: s.parents, entryCount: s.entryCount, message: "not what was signed")
+        let file = try #require(GraphFile.decode([UInt8](original)))
+        let lying = GraphFile(graph: try Graph(entries), stamp: file.stamp, lastRecordChecksum: file.lastRecordChecksum)
+        try Data(lying.encoded()).write(to: graph)
+        let lied = try Checker.run([dir.url.path])
+        #expect(lied.status == 1 && lied.stdout.contains("operation 5 differs from index record 6"), "\(lied)")
+        let verify = try CLI.run(["verify"], in: dir.url)
+        #expect(verify.status != 0 && verify.stdout.contains("operation 5 differs"), "\(verify)")
     }
 
     @Test("the checker's --vectors mode reproduces every worked example of FORMAT.md section 6")

@@ -87,6 +87,7 @@ FORMAT_MARKER = b"hg-bft repository format 1\n"  # 5.1 (27 bytes)
 INDEX_HEADER = b"hg-bft index v1\n"              # 5.6 (16 bytes)
 STATE_HEADER = b"hg-bft state v1\n"              # 5.9 (16 bytes)
 MEMBERS_HEADER = b"hg-bft members v1\n"          # 5.9.1 (18 bytes)
+GRAPH_HEADER = b"hg-bft graph v1\n"              # 5.9.2 (16 bytes)
 WORKTREE_HEADER = b"hg-bft worktree1"            # 5.10 (16 bytes, no newline)
 PACK_HEADER = b"hg-bft pack v1\n\x00"            # 5.5.1 (16 bytes)
 PACK_INDEX_HEADER = b"hg-bft packidx1\n"         # 5.5.1 (16 bytes)
@@ -689,6 +690,75 @@ def decode_index_payload(payload: bytes) -> dict:
     return rec
 
 
+def decode_graph_file(data: bytes) -> dict:
+    """5.9.2: the columns of index/graph, checked against every rule a reader applies before
+    it uses the file (all but those that need the index). Raises DecodeError."""
+    if len(data) < 52 or data[:16] != GRAPH_HEADER:
+        raise DecodeError("bad header or too short")
+    if zlib.crc32(data[:-4]) & 0xFFFFFFFF != int.from_bytes(data[-4:], "little"):
+        raise DecodeError("CRC-32 mismatch")
+    u32 = lambda at: int.from_bytes(data[at:at + 4], "little")
+    u64 = lambda at: int.from_bytes(data[at:at + 8], "little")
+    stamp, last_crc = u64(16), data[24:28]
+    n, a, p, m = u32(28), u32(32), u32(36), u64(40)
+    if not (n < 2**31 - 1 and p < 2**31 - 1025 and a <= n and 24 <= stamp < 2**63):
+        raise DecodeError(f"counts or stamp out of range (N {n}, A {a}, P {p}, stamp {stamp})")
+    if len(data) != 48 + 32 * a + 73 * n + 4 * p + m + 4:
+        raise DecodeError(f"{len(data)} bytes, not the {48 + 32 * a + 73 * n + 4 * p + m + 4} the counts give")
+    at = 48
+    table = [data[at + 32 * i:at + 32 * i + 32] for i in range(a)]
+    at += 32 * a
+    if len(set(table)) != a:
+        raise DecodeError("an author is listed twice")
+    ids = [data[at + 32 * i:at + 32 * i + 32] for i in range(n)]
+    at += 32 * n
+    numbers = [u32(at + 4 * i) for i in range(n)]
+    at += 4 * n
+    if any(x >= a for x in numbers) or len(set(numbers)) != a:
+        raise DecodeError("an author number is out of range, or an author wrote nothing")
+    sequences = [u64(at + 8 * i) for i in range(n)]
+    at += 8 * n
+    timestamps = [u64(at + 8 * i) for i in range(n)]
+    at += 8 * n
+    kinds = list(data[at:at + n])
+    at += n
+    entries = [u32(at + 4 * i) for i in range(n)]
+    at += 4 * n
+    if any(e > MAX_ENTRIES for e in entries):
+        raise DecodeError("an entry count is over the limit")
+    ends = [u32(at + 4 * i) for i in range(n)]
+    at += 4 * n
+    links = [u32(at + 4 * i) for i in range(p)]
+    at += 4 * p
+    parents, start = [], 0
+    for node, end in enumerate(ends):
+        if end < start or end - start > MAX_PARENTS or end > p:
+            raise DecodeError(f"operation {node}'s parent end {end} goes backwards, past the links or over the limit")
+        if any(x >= node for x in links[start:end]):
+            raise DecodeError(f"operation {node} names a parent that is not an earlier operation")
+        parents.append(links[start:end])
+        start = end
+    if start != p:
+        raise DecodeError("the parent ends do not reach the last link")
+    message_ends = [u64(at + 8 * i) for i in range(n)]
+    at += 8 * n
+    messages, start = [], 0
+    for node, end in enumerate(message_ends):
+        if end < start or end - start > MAX_MESSAGE or end > m:
+            raise DecodeError(f"operation {node}'s message end {end} goes backwards, past the bytes or over the limit")
+        messages.append(data[at + start:at + end])
+        start = end
+    if start != m:
+        raise DecodeError("the message ends do not reach the last byte")
+    at += m
+    by_id = [u32(at + 4 * i) for i in range(n)]
+    if any(x >= n for x in by_id) or any(not ids[x] < ids[y] for x, y in zip(by_id, by_id[1:])):
+        raise DecodeError("the operations by id are out of range or not strictly ascending by id")
+    return {"stamp": stamp, "last_crc": last_crc, "ids": ids, "authors": [table[x] for x in numbers],
+            "sequences": sequences, "timestamps": timestamps, "kinds": kinds, "entries": entries,
+            "parents": parents, "messages": messages}
+
+
 # --------------------------------------------------------------------------
 # 4.1 State encoding
 # --------------------------------------------------------------------------
@@ -1141,6 +1211,7 @@ class Checker:
         self.compute_state()
         self.check_state_cache()
         self.check_members_cache()
+        self.check_graph_file()
         self.check_worktree_cache()
         self.check_lock()
         return True
@@ -1902,6 +1973,45 @@ class Checker:
             self.problem(where, f"current cache lists {show(cached)}; the operations define "
                                 f"{show(self.membership.members)} (invariant membership)")
 
+    # -- 5.9.2 ---------------------------------------------------------------------
+
+    def check_graph_file(self):
+        where = self.rel("index", "graph")
+        data = self.read("index", "graph")
+        if data is None:
+            return
+        try:
+            graph = decode_graph_file(data)
+        except DecodeError as e:
+            self.problem(where, f"unusable: {e}")
+            return
+        index = self.read("index", "operations") or b""
+        stamp = graph["stamp"]
+        if stamp > len(index):
+            self.problem(where, f"covers {stamp} bytes of the operation index, which has {len(index)}")
+            return
+        if index[stamp - 4:stamp] != graph["last_crc"]:
+            self.problem(where, "its last record checksum differs from the index bytes before its stamp")
+            return
+        if not any(rec["end"] == stamp for rec in self.records):
+            self.problem(where, f"its stamp {stamp} is not the end of a readable index record")
+            return
+        covered = [rec for rec in self.records if rec["end"] <= stamp]
+        if len(covered) != len(graph["ids"]):
+            self.problem(where, f"holds {len(graph['ids'])} operations; the index has {len(covered)} "
+                                f"readable records before byte {stamp}")
+            return
+        ids = graph["ids"]
+        for n, rec in enumerate(covered):
+            fields = (ids[n], graph["authors"][n], graph["sequences"][n], graph["timestamps"][n],
+                      graph["kinds"][n], graph["entries"][n], graph["messages"][n],
+                      [ids[p] for p in graph["parents"][n]])
+            if fields != (rec["id"], rec["author"], rec["sequence"], rec["timestamp"], rec["kind"],
+                          rec["entries"], rec["message"], rec["parents"]):
+                self.problem(where, f"operation {n} differs from index record {rec['recno']} ({rec['id'].hex()})")
+                return
+        self.graph_file_operations = len(ids)
+
     # -- 5.10 ----------------------------------------------------------------------
 
     def check_worktree_cache(self):
@@ -1967,6 +2077,8 @@ class Checker:
             out.append(f"objects: {len(self.objects) + len(self.damaged)} "
                        f"({nops} operations, {nblobs} blobs, {len(self.damaged)} damaged; "
                        f"{getattr(self, 'packed_objects', 0)} read from {getattr(self, 'packs', 0)} pack(s))")
+        if hasattr(self, "graph_file_operations"):
+            out.append(f"graph file: {self.graph_file_operations} operations, agreeing with the index")
         if hasattr(self, "valid"):
             authors = {op.author for op in self.valid.values()}
             out.append(f"indexed operations: {len(self.records)} ({len(self.valid)} valid), "
