@@ -690,6 +690,21 @@ def decode_index_payload(payload: bytes) -> dict:
     return rec
 
 
+def split_by_ends(ends, total: int, limit: int, what: str):
+    """5.9.2: the ranges [end(n-1), end(n)) that a column of cumulative ends gives over `total`
+    items, with end(-1) = 0; DecodeError unless the ends never decrease, no range is longer than
+    `limit`, and the last end is `total`."""
+    ranges, start = [], 0
+    for node, end in enumerate(ends):
+        if end < start or end - start > limit or end > total:
+            raise DecodeError(f"operation {node}'s {what} end {end} goes backwards, past the last or over the limit")
+        ranges.append((start, end))
+        start = end
+    if start != total:
+        raise DecodeError(f"the {what} ends do not reach the last one")
+    return ranges
+
+
 def decode_graph_file(data: bytes) -> dict:
     """5.9.2: the columns of index/graph, checked against every rule a reader applies before
     it uses the file (all but those that need the index). Raises DecodeError."""
@@ -730,26 +745,13 @@ def decode_graph_file(data: bytes) -> dict:
     at += 4 * n
     links = [u32(at + 4 * i) for i in range(p)]
     at += 4 * p
-    parents, start = [], 0
-    for node, end in enumerate(ends):
-        if end < start or end - start > MAX_PARENTS or end > p:
-            raise DecodeError(f"operation {node}'s parent end {end} goes backwards, past the links or over the limit")
-        if any(x >= node for x in links[start:end]):
+    parents = [links[a:b] for a, b in split_by_ends(ends, p, MAX_PARENTS, "parent")]
+    for node, own in enumerate(parents):
+        if any(x >= node for x in own):
             raise DecodeError(f"operation {node} names a parent that is not an earlier operation")
-        parents.append(links[start:end])
-        start = end
-    if start != p:
-        raise DecodeError("the parent ends do not reach the last link")
     message_ends = [u64(at + 8 * i) for i in range(n)]
     at += 8 * n
-    messages, start = [], 0
-    for node, end in enumerate(message_ends):
-        if end < start or end - start > MAX_MESSAGE or end > m:
-            raise DecodeError(f"operation {node}'s message end {end} goes backwards, past the bytes or over the limit")
-        messages.append(data[at + start:at + end])
-        start = end
-    if start != m:
-        raise DecodeError("the message ends do not reach the last byte")
+    messages = [data[at + a:at + b] for a, b in split_by_ends(message_ends, m, MAX_MESSAGE, "message")]
     at += m
     by_id = [u32(at + 4 * i) for i in range(n)]
     if any(x >= n for x in by_id) or any(not ids[x] < ids[y] for x, y in zip(by_id, by_id[1:])):
