@@ -80,7 +80,7 @@ extension Repository {
         try lift {
             // First: a graph file of the old index must not outlive it (readers also compare the
             // last record's checksum, but an index rewritten in another order could match it).
-            if FileSystem.exists(layout.graphFile) { try FileSystem.remove(layout.graphFile) }
+            try FileSystem.remove(layout.graphFile)  // a missing file is fine
             try OperationIndex.rewrite(layout.operationIndex, order)
             for name in try FileSystem.list(layout.peerRefs) { try FileSystem.remove(layout.peerRef(name)) }
             try FileSystem.remove(layout.heads)

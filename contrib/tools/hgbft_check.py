@@ -1484,12 +1484,14 @@ class Checker:
         self.index_ops = []         # Operation, in index order
         self.records = []           # decoded records, in index order
         self.index_length = 0
+        self.index_bytes = b""      # the whole file, for the graph file's check (5.9.2)
         self.torn_start = None      # offset of a torn tail, if any
         data = self.read("index", "operations")
         if data is None:
             self.problem(where, "missing")
             return
         self.index_length = len(data)
+        self.index_bytes = data
         if len(data) < len(INDEX_HEADER) and INDEX_HEADER.startswith(data):
             self.note(where, f"torn, empty index ({len(data)} bytes of the header)")
             self.torn_start = 0
@@ -1987,7 +1989,7 @@ class Checker:
         except DecodeError as e:
             self.problem(where, f"unusable: {e}")
             return
-        index = self.read("index", "operations") or b""
+        index = self.index_bytes
         stamp = graph["stamp"]
         if stamp > len(index):
             self.problem(where, f"covers {stamp} bytes of the operation index, which has {len(index)}")
