@@ -337,8 +337,14 @@ struct ObjectBatch {
     private var pending: [[UInt8]] = []
     private var pendingBytes = 0
     private(set) var bytesQueued = 0
-    /// Target frame size: big enough to amortise framing, small enough to stream.
+    /// Where the batch being filled closes: `firstBytes` for the first batch of a round, then
+    /// twice the previous limit, up to `targetBytes`.
+    private var limitBytes = ObjectBatch.firstBytes
+    /// Largest batch: big enough to amortise framing and compress well, small enough to stream.
     static let targetBytes = 1 << 16
+    /// The first batch of a round is small, so that the receiver starts decoding and checking
+    /// signatures (on all its cores) after tens of objects rather than hundreds.
+    static let firstBytes = 1 << 12
 
     init(maxFrame: Int, channel: MessageChannel) {
         self.maxFrame = maxFrame
@@ -347,7 +353,7 @@ struct ObjectBatch {
 
     mutating func add(_ encoding: [UInt8]) {
         let cost = encoding.count + 10
-        if !pending.isEmpty && (pendingBytes + cost > min(Self.targetBytes, maxFrame - 64)
+        if !pending.isEmpty && (pendingBytes + cost > min(limitBytes, maxFrame - 64)
                                 || pending.count >= ProtocolLimits.maxObjectsPerMessage) {
             flush()
         }
@@ -359,6 +365,7 @@ struct ObjectBatch {
         guard !pending.isEmpty else { return }
         channel.send(.objects(pending))
         bytesQueued += pendingBytes
+        limitBytes = min(limitBytes * 2, Self.targetBytes)
         pending.removeAll(keepingCapacity: true)
         pendingBytes = 0
     }
