@@ -229,6 +229,38 @@ public final class LooseObjects {
         return try inflateAndCheck(id, compressed, path: path)
     }
 
+    /// `read` of many objects at once, in the order of `ids`: packed objects are read pack by
+    /// pack with `Pack.compressed(at:)` (entries close to each other in one read), each still
+    /// checked against its hash. A pack whose batched read fails is read object by object, so
+    /// that each error names its own object.
+    public func read(_ ids: [ObjectID]) -> [Result<[UInt8], StoreError>] {
+        var results = [Result<[UInt8], StoreError>](repeating: .failure(.objectMissing(ObjectID(raw: .zero))), count: ids.count)
+        var byPack: [(pack: Pack, indices: [Int], positions: [Int])] = []
+        for (index, id) in ids.enumerated() {
+            guard let (pack, position) = packEntry(id) else {
+                results[index] = Result { () throws(StoreError) in try read(id) }
+                continue
+            }
+            if let group = byPack.firstIndex(where: { $0.pack === pack }) {
+                byPack[group].indices.append(index)
+                byPack[group].positions.append(position)
+            } else {
+                byPack.append((pack, [index], [position]))
+            }
+        }
+        for (pack, indices, positions) in byPack {
+            let entries = try? pack.compressed(at: positions)
+            for (k, index) in indices.enumerated() {
+                let id = ids[index]
+                results[index] = Result { () throws(StoreError) in
+                    guard let entries else { return try read(id) }
+                    return try inflateAndCheck(id, entries[k], path: pack.packPath)
+                }
+            }
+        }
+        return results
+    }
+
     private func inflateAndCheck(_ id: ObjectID, _ compressed: [UInt8], path: String) throws(StoreError) -> [UInt8] {
         let bytes: [UInt8]
         do {

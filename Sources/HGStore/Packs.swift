@@ -117,14 +117,59 @@ public final class Pack: Sendable {
 
     /// The compressed bytes of the object at `position`.
     public func compressed(at position: Int) throws(StoreError) -> [UInt8] {
+        let offset = try entryOffset(at: position)
+        // One read for the usual entry: its length and, for an object of a few hundred bytes, all
+        // of it; a larger one takes a second read for the rest.
+        let head = try readAt(offset, count: min(Pack.firstRead, size - 32 - offset))
+        return try entry(at: offset, in: head, from: offset)
+    }
+
+    /// The compressed bytes of the objects at `positions`, in that order, read together: entries
+    /// close to each other in the pack (within `spanGap` bytes) come from one read of at most
+    /// about `maxSpan` bytes instead of one read each. A sync's sender reads thousands of
+    /// entries that one batch wrote one after another.
+    public func compressed(at positions: [Int]) throws(StoreError) -> [[UInt8]] {
+        var offsets: [Int] = []
+        offsets.reserveCapacity(positions.count)
+        for position in positions { offsets.append(try entryOffset(at: position)) }
+        let order = offsets.indices.sorted { offsets[$0] < offsets[$1] }
+        var results = [[UInt8]](repeating: [], count: positions.count)
+        var i = 0
+        while i < order.count {
+            let first = offsets[order[i]]
+            var j = i + 1
+            while j < order.count, offsets[order[j]] - offsets[order[j - 1]] <= Pack.spanGap,
+                  offsets[order[j]] - first <= Pack.maxSpan {
+                j += 1
+            }
+            let span = try readAt(first, count: min(offsets[order[j - 1]] + Pack.firstRead, size - 32) - first)
+            for k in i..<j { results[order[k]] = try entry(at: offsets[order[k]], in: span, from: first) }
+            i = j
+        }
+        return results
+    }
+
+    /// Bytes of an entry read at once (its length prefix and, usually, the whole object).
+    static let firstRead = 1024
+    /// Largest distance between two entries `compressed(at:)` reads together, and about the
+    /// most it reads at once.
+    static let spanGap = 16 << 10
+    static let maxSpan = 1 << 20
+
+    /// The pack offset of the entry at `position`, checked to lie within the pack's entries.
+    private func entryOffset(at position: Int) throws(StoreError) -> Int {
         let offset = Int(clamping: offset(at: position))
         guard offset >= PackFormat.packHeader.count, offset < size - 32 else {
             throw .badFile(path: packPath, reason: "entry offset \(offset) is outside the pack")
         }
-        // One read for the usual entry: its length and, for an object of a few hundred bytes, all
-        // of it; a larger one takes a second read for the rest.
-        let head = try readAt(offset, count: min(Pack.firstRead, size - 32 - offset))
-        var reader = ByteReader(head)
+        return offset
+    }
+
+    /// The entry at pack offset `offset`, from `span` (pack bytes starting at `spanStart`, which
+    /// must hold `offset`): its length prefix, then that many bytes, read from the pack for
+    /// whatever part lies past the span.
+    private func entry(at offset: Int, in span: [UInt8], from spanStart: Int) throws(StoreError) -> [UInt8] {
+        var reader = ByteReader(span, window: (offset - spanStart)..<span.count)
         let length: Int
         do {
             length = try reader.count("entry length", limit: LooseObjects.maxFileBytes)
@@ -132,16 +177,13 @@ public final class Pack: Sendable {
             throw .badFile(path: packPath, reason: "entry at \(offset): \(error)")
         }
         let start = reader.offset
-        guard length <= size - 32 - offset - start else { throw .badFile(path: packPath, reason: "entry at \(offset) runs past the end") }
-        if start + length <= head.count { return Array(head[start..<(start + length)]) }
-        var entry = Array(head[start...])
+        guard length <= size - 32 - spanStart - start else { throw .badFile(path: packPath, reason: "entry at \(offset) runs past the end") }
+        if start + length <= span.count { return Array(span[start..<(start + length)]) }
+        var entry = Array(span[start...])
         entry.reserveCapacity(length)
-        entry += try readAt(offset + head.count, count: start + length - head.count)
+        entry += try readAt(spanStart + span.count, count: start + length - span.count)
         return entry
     }
-
-    /// Bytes of an entry read at once (its length prefix and, usually, the whole object).
-    static let firstRead = 1024
 
     private func readAt(_ offset: Int, count: Int) throws(StoreError) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: count)

@@ -200,21 +200,47 @@ public final class SyncSession {
     private func sendObjects(_ nodes: [Int], graph: Graph, maxFrame: Int) throws(SyncError) {
         var batch = ObjectBatch(maxFrame: maxFrame, channel: channel)
         var blobsSent = Set<ObjectID>()
-        for node in nodes {
-            let id = graph.ids[node]
-            // One read per operation: its encoding also tells which blobs to send before it.
-            // The store checked the encoding against its id: it is not hashed again here.
-            guard let encoding = source.encodedObject(id), let op = try? Operation.decode(encoding, knownID: id) else {
-                throw .transport("operation \(id.hex) is in the index but its object cannot be read; run 'hg-bft verify'")
+        var start = 0
+        var readAhead = Self.firstReadAhead
+        while start < nodes.count {
+            // Operations are read a run at a time, then the blobs they name (the store reads
+            // entries close to each other at once); runs grow like batches, so the first batch
+            // leaves after a few reads.
+            let ids = nodes[start..<min(start + readAhead, nodes.count)].map { graph.ids[$0] }
+            start += ids.count
+            readAhead = min(readAhead * 2, Self.maxReadAhead)
+            var operations: [(op: Operation, encoding: [UInt8])] = []
+            operations.reserveCapacity(ids.count)
+            for (id, encoding) in zip(ids, source.encodedObjects(ids)) {
+                // The store checked the encoding against its id: it is not hashed again here.
+                guard let encoding, let op = try? Operation.decode(encoding, knownID: id) else {
+                    throw .transport("operation \(id.hex) is in the index but its object cannot be read; run 'hg-bft verify'")
+                }
+                operations.append((op, encoding))
             }
-            sendBlobs(of: op, sent: &blobsSent, into: &batch)
-            batch.add(encoding)
-            stats.operationsSent += 1
-            stats.payloadBytesSent += encoding.count
-            progress?("Sending operations", stats.operationsSent, nodes.count, batch.bytesQueued)
+            var blobIDs: [ObjectID] = []
+            var listed = Set<ObjectID>()
+            for (op, _) in operations {
+                for entry in op.change?.entries ?? [] {
+                    if let blob = entry.version?.blob, !blobsSent.contains(blob), listed.insert(blob).inserted { blobIDs.append(blob) }
+                }
+            }
+            var blobs: [ObjectID: [UInt8]] = [:]
+            for (id, encoding) in zip(blobIDs, source.encodedObjects(blobIDs)) { blobs[id] = encoding }
+            for (op, encoding) in operations {
+                sendBlobs(of: op, sent: &blobsSent, into: &batch, read: { blobs[$0] })
+                batch.add(encoding)
+                stats.operationsSent += 1
+                stats.payloadBytesSent += encoding.count
+                progress?("Sending operations", stats.operationsSent, nodes.count, batch.bytesQueued)
+            }
         }
         batch.flush()
     }
+
+    /// Operations `sendObjects` reads at once: at first, and at most.
+    static let firstReadAhead = 16
+    static let maxReadAhead = 512
 
     /// Answers a NEED: each requested object we have, and before each requested change
     /// operation the blobs it names (PROTOCOL.md §3, step 4.2), so that an operation asked for
@@ -244,10 +270,11 @@ public final class SyncSession {
 
     /// Queues the blobs a change operation names that are not in `sent` yet (and marks them
     /// sent), to go before the operation: the receiver validates it only with its content.
-    private func sendBlobs(of op: Operation, sent: inout Set<ObjectID>, into batch: inout ObjectBatch) {
+    private func sendBlobs(of op: Operation, sent: inout Set<ObjectID>, into batch: inout ObjectBatch,
+                           read: (ObjectID) -> [UInt8]? = { _ in nil }) {
         for entry in op.change?.entries ?? [] {
             guard let blob = entry.version?.blob, !sent.contains(blob),
-                  let encoding = source.encodedObject(blob) else { continue }
+                  let encoding = read(blob) ?? source.encodedObject(blob) else { continue }
             sent.insert(blob)
             batch.add(encoding)
             stats.blobsSent += 1

@@ -15,8 +15,14 @@ public protocol SyncSource: AnyObject {
     func sharedHeads(with peer: PeerID) -> [ObjectID]
     /// The canonical encoding of a stored object, or `nil` if it is not stored.
     func encodedObject(_ id: ObjectID) -> [UInt8]?
+    /// `encodedObject` of each of `ids`, in that order (a sender reads what it sends in runs).
+    func encodedObjects(_ ids: [ObjectID]) -> [[UInt8]?]
     /// Whether an object is stored.
     func hasObject(_ id: ObjectID) -> Bool
+}
+
+extension SyncSource {
+    public func encodedObjects(_ ids: [ObjectID]) -> [[UInt8]?] { ids.map(encodedObject) }
 }
 
 /// Limits and timeouts of one session.
