@@ -191,13 +191,18 @@ extension Repository {
         // checked: its objects are not in the repository until the index names them, and if a
         // signature fails it is withdrawn before everything is done again.
         let pack = added.isEmpty ? nil : try lift { try objects.writePack(hashed: encodings) }
+        // So is the graph file that will describe the extended index (under a temporary name,
+        // renamed into place after the append; removed if anything fails first).
+        let appendix = OperationIndex.Appendix(newSummaries, validLength: validLength)
+        let stagedGraphFile = added.isEmpty ? nil : stageGraphFile(checker.graph, after: appendix)
+        defer { if let stagedGraphFile { try? FileSystem.remove(stagedGraphFile) } }
         let bad = signaturesDone()
         if !bad.isEmpty {
             if let pack { try lift { try objects.withdrawPack(indexPath: pack) } }
             return .badSignatures(bad)
         }
         guard !added.isEmpty else { return .done(ReceiveResult(added: [], known: alreadyKnown, rejected: rejected)) }
-        try lift { try OperationIndex.append(layout.operationIndex, newSummaries, validLength: validLength) }
+        try lift { try OperationIndex.append(layout.operationIndex, appendix) }
         let length = indexLength()
         let membership = members?.outcome(graph: checker.graph)
         // A membership change can take effect away from operations already applied (or give it
@@ -221,7 +226,7 @@ extension Repository {
             try FileSystem.writeAtomically(layout.membersCache,
                                            MembersCache.encode(membership?.members.mapValues(\.role) ?? [:], stamp: length), durable: false)
         }
-        refreshGraphFile(known: (graphAfter, length))
+        if let stagedGraphFile, length == appendix.end { try? FileSystem.commit(stagedGraphFile, to: layout.graphFile) }
         return .done(ReceiveResult(added: added, known: alreadyKnown, rejected: rejected))
     }
 

@@ -202,14 +202,30 @@ public final class Repository {
     /// time, so failing to write it fails nothing: readers then use the old one, or the index.
     func refreshGraphFile(known: (graph: Graph, length: Int)? = nil) {
         let length = indexLength()
-        let stamp = FileSystem.read(layout.graphFile, at: 0, count: GraphFile.prefixBytes).flatMap(GraphFile.peekStamp) ?? 0
-        let behind = stamp <= length ? length - stamp : length
-        guard behind > max(Repository.graphFileSlack, stamp / 16) else { return }
-        guard let (graph, validLength) = known.map({ ($0.graph, $0.length) }) ?? (try? loadGraphAndLength()),
+        guard graphFileIsStale(forIndexLength: length),
+              let (graph, validLength) = known.map({ ($0.graph, $0.length) }) ?? (try? loadGraphAndLength()),
               validLength == length, let checksum = OperationIndex.checksum(endingAt: length, in: layout.operationIndex)
         else { return }
         let file = GraphFile(graph: graph, stamp: length, lastRecordChecksum: checksum)
         try? FileSystem.writeAtomically(layout.graphFile, file.encoded(), durable: false)
+    }
+
+    /// `refreshGraphFile` for a graph whose last records are still to be appended
+    /// (`appendix`): the file is written under a temporary name (returned) when the current one
+    /// would then be stale, for the caller to rename into place once the index holds them. A
+    /// receiver does this while it waits for the signature checks, instead of after them.
+    func stageGraphFile(_ graph: Graph, after appendix: OperationIndex.Appendix) -> String? {
+        guard graphFileIsStale(forIndexLength: appendix.end), let checksum = appendix.lastRecordChecksum else { return nil }
+        let file = GraphFile(graph: graph, stamp: appendix.end, lastRecordChecksum: checksum)
+        return try? FileSystem.stage(layout.graphFile, file.encoded())
+    }
+
+    /// Whether the graph file falls far enough behind an index of `length` bytes to be
+    /// rewritten: by more than `graphFileSlack` and a sixteenth of what it covers.
+    private func graphFileIsStale(forIndexLength length: Int) -> Bool {
+        let stamp = FileSystem.read(layout.graphFile, at: 0, count: GraphFile.prefixBytes).flatMap(GraphFile.peekStamp) ?? 0
+        let behind = stamp <= length ? length - stamp : length
+        return behind > max(Repository.graphFileSlack, stamp / 16)
     }
 
     /// The DAG, for a caller that is about to extend it and write the index: the memos are

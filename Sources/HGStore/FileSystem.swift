@@ -96,6 +96,16 @@ public enum FileSystem {
     /// the directory's fsync is left to the caller (who may batch it).
     public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, durable: Bool = true,
                                        syncParent: Bool = true) throws(StoreError) {
+        let temp = try stage(path, bytes, mode: mode, durable: durable)
+        try commit(temp, to: path)
+        if durable && syncParent { try syncDirectory(parent(of: path)) }
+    }
+
+    /// The first half of `writeAtomically`: writes `bytes` to a new temporary file beside
+    /// `path` (fsynced when `durable`) and returns its name, for `commit` to rename over `path`
+    /// later, or `remove` to drop. A writer can so prepare a file while it waits for something
+    /// else and replace the old one as soon as the wait is over.
+    public static func stage(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, durable: Bool = false) throws(StoreError) -> String {
         let temp = temporaryName(for: path)
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw .io(path: temp, operation: "create", errno: errno) }
@@ -108,12 +118,17 @@ public enum FileSystem {
             unlink(temp)
             throw error
         }
-        guard rename(temp, path) == 0 else {
+        return temp
+    }
+
+    /// The second half of `writeAtomically` (without the directory's fsync): renames a file
+    /// `stage` wrote over `path`; on failure the staged file is removed.
+    public static func commit(_ staged: String, to path: String) throws(StoreError) {
+        guard rename(staged, path) == 0 else {
             let code = errno
-            unlink(temp)
+            unlink(staged)
             throw .io(path: path, operation: "rename", errno: code)
         }
-        if durable && syncParent { try syncDirectory(parent(of: path)) }
     }
 
     /// A temporary name in the same directory: `.<name>.tmp-<pid>-<random>`.

@@ -242,20 +242,50 @@ public enum OperationIndex {
     /// Appends records durably. The caller holds the repository lock and passes the
     /// valid length it read, so a torn tail is cut off before anything is appended.
     public static func append(_ path: String, _ summaries: [OperationSummary], validLength: Int) throws(StoreError) {
+        try append(path, Appendix(summaries, validLength: validLength))
+    }
+
+    /// Writes what `appendix` holds at its start (cutting off anything after it) and fsyncs.
+    public static func append(_ path: String, _ appendix: Appendix) throws(StoreError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io(path: path, operation: "open", errno: errno) }
         defer { close(fd) }
-        var bytes: [UInt8] = []
-        var start = validLength
-        if validLength == 0 {
-            bytes += header
-        }
-        if validLength < header.count { start = 0; bytes = header }
-        guard ftruncate(fd, off_t(start)) == 0 else { throw .io(path: path, operation: "truncate", errno: errno) }
-        guard lseek(fd, off_t(start), SEEK_SET) >= 0 else { throw .io(path: path, operation: "seek", errno: errno) }
-        for s in summaries { bytes += record(s) }
-        try FileSystem.writeAll(fd, bytes, path: path)
+        guard ftruncate(fd, off_t(appendix.start)) == 0 else { throw .io(path: path, operation: "truncate", errno: errno) }
+        guard lseek(fd, off_t(appendix.start), SEEK_SET) >= 0 else { throw .io(path: path, operation: "seek", errno: errno) }
+        try FileSystem.writeAll(fd, appendix.bytes, path: path)
         guard fsync(fd) == 0 else { throw .io(path: path, operation: "fsync", errno: errno) }
+    }
+
+    /// The bytes `append` writes for some summaries, encoded before the write: a receiver learns
+    /// the index's length and last checksum after the append while it still waits for
+    /// signatures (to prepare the graph file that will describe it).
+    public struct Appendix: Sendable {
+        /// Where the bytes go: the valid length, or 0 when the index is new (or shorter than
+        /// its header) and the bytes start with the header.
+        public let start: Int
+        public let bytes: [UInt8]
+
+        public init(_ summaries: [OperationSummary], validLength: Int) {
+            var bytes: [UInt8] = []
+            var start = validLength
+            if validLength < header.count {
+                start = 0
+                bytes = header
+            }
+            for s in summaries { bytes += record(s) }
+            self.start = start
+            self.bytes = bytes
+        }
+
+        /// The index's length once appended.
+        public var end: Int { start + bytes.count }
+
+        /// The checksum field of the last record once appended (what `checksum(endingAt:)` will
+        /// read there), or `nil` when no record is added.
+        public var lastRecordChecksum: UInt32? {
+            guard end >= header.count + 8, bytes.count >= 4, bytes.count > (start == 0 ? header.count : 0) else { return nil }
+            return readLE32(bytes, bytes.count - 4)
+        }
     }
 
     /// Replaces the whole index with `summaries` (used by `reindex`).

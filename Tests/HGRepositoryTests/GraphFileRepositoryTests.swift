@@ -62,6 +62,45 @@ struct GraphFileRepositoryTests {
         }
     }
 
+    @Test func aReceiverStagesTheGraphFileBeforeItsSignatureChecksEndAndLeavesNoTemporaryFile() throws {
+        try withTemporaryDirectory { dir in
+            let (repo, _) = try makeRepository(in: dir)
+            let peer = try Peer(seed: testPeerSeeds[0])
+            // 900 changes by a writer, one after another: more than the slack of index records.
+            var operations: [HGCore.Operation] = []
+            var blobs: [Blob] = []
+            var parent = try #require(try repo.heads().first)
+            for n in 0..<900 {
+                let made = try peer.change(sequence: UInt64(n + 1), parents: [parent], files: [("d/\(n % 50).txt", Array("v\(n)\n".utf8))])
+                operations.append(made.op)
+                blobs += made.blobs
+                parent = made.op.id
+            }
+            let stampBefore = graphFileStamp(repo)
+
+            // A bad signature far down the batch: the file staged while the checks ran goes away
+            // with everything else.
+            var forged = operations
+            var bytes = forged[600].encoded
+            bytes[bytes.count - 1] ^= 0x01
+            forged[600] = try HGCore.Operation.decode(bytes)
+            let before = try snapshotMeta(repo)
+            #expect(throws: RepositoryError.self) { try repo.receive(operations: forged, blobs: blobs) }
+            #expect(try snapshotMeta(repo) == before, "a refused batch left a file behind or changed one")
+
+            // The valid batch: the staged file is renamed into place, describing the new index.
+            let result = try repo.receive(operations: operations, blobs: blobs)
+            #expect(result.added.count == 900)
+            let length = try indexLength(repo)
+            #expect(graphFileStamp(repo) == length && stampBefore != length)
+            let names = try FileManager.default.contentsOfDirectory(atPath: FileSystem.parent(of: repo.layout.graphFile))
+            #expect(!names.contains { FileSystem.isTemporaryName($0) }, "temporary files left: \(names)")
+            let (read, index) = try graphs(repo)
+            expectSameNodes(read, index)
+            #expect(try Repository.open(root: repo.layout.root).verify().isClean)
+        }
+    }
+
     @Test func aDamagedGraphFileIsIgnoredReportedByVerifyAndRebuiltByReindex() throws {
         try withTemporaryDirectory { dir in
             let (repo, _) = try makeRepository(in: dir, writers: [])

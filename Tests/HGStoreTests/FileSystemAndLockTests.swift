@@ -68,6 +68,27 @@ struct FileSystemTests {
         #expect(try FileSystem.list(dir.path).sorted() == ["file", "secret"])
     }
 
+    @Test func aStagedFileReplacesThePathOnlyWhenCommittedAndCanBeDropped() throws {
+        let dir = try TempDirectory("hgfs")
+        defer { dir.cleanup() }
+        let path = dir.file("graph")
+        try FileSystem.writeAtomically(path, Array("old".utf8))
+        let staged = try FileSystem.stage(path, Array("new".utf8))
+        #expect(FileSystem.isTemporaryName(String(staged.split(separator: "/").last ?? "")))
+        #expect(try fileBytes(path) == Array("old".utf8), "staging left the file as it was")
+        try FileSystem.commit(staged, to: path)
+        #expect(try fileBytes(path) == Array("new".utf8))
+        #expect(try FileSystem.list(dir.path) == ["graph"])
+
+        let dropped = try FileSystem.stage(path, Array("never".utf8))
+        try FileSystem.remove(dropped)
+        #expect(try fileBytes(path) == Array("new".utf8) && FileSystem.list(dir.path) == ["graph"])
+        // Committing into a missing directory fails and takes the staged file away.
+        let orphan = try FileSystem.stage(path, Array("lost".utf8))
+        #expect(throws: StoreError.self) { try FileSystem.commit(orphan, to: dir.file("no/such/graph")) }
+        #expect(try FileSystem.list(dir.path) == ["graph"])
+    }
+
     @Test func writeAtomicallyIntoAMissingDirectoryFailsCleanly() throws {
         let dir = try TempDirectory("hgfs")
         defer { dir.cleanup() }

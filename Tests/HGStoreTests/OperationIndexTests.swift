@@ -51,6 +51,27 @@ struct OperationIndexTests {
         #expect(scanned.entries == summaries)
     }
 
+    @Test func anAppendixKnowsTheLengthAndLastChecksumItsAppendLeaves() throws {
+        let dir = try TempDirectory()
+        defer { dir.cleanup() }
+        let path = dir.file("operations")
+        let summaries = try sampleSummaries()
+        var length = 0
+        for part in [Array(summaries.prefix(2)), Array(summaries.dropFirst(2))] {
+            let appendix = OperationIndex.Appendix(part, validLength: length)
+            try OperationIndex.append(path, appendix)
+            let written = try fileBytes(path)
+            #expect(appendix.end == written.count)
+            #expect(Array(written[appendix.start...]) == appendix.bytes)
+            #expect(appendix.lastRecordChecksum != nil)
+            #expect(appendix.lastRecordChecksum == OperationIndex.checksum(endingAt: appendix.end, in: path))
+            length = appendix.end
+        }
+        #expect(try OperationIndex.read(path).entries == summaries)
+        #expect(OperationIndex.Appendix([], validLength: length).lastRecordChecksum == nil)
+        #expect(OperationIndex.Appendix([], validLength: 0).lastRecordChecksum == nil, "a header alone has no record")
+    }
+
     @Test func missingAndEmptyFilesReadAsEmpty() throws {
         let dir = try TempDirectory()
         defer { dir.cleanup() }
