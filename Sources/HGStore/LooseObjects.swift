@@ -234,17 +234,20 @@ public final class LooseObjects {
     /// checked against its hash. A pack whose batched read fails is read object by object, so
     /// that each error names its own object.
     public func read(_ ids: [ObjectID]) -> [Result<[UInt8], StoreError>] {
+        // Every slot is set below; the placeholder is never returned.
         var results = [Result<[UInt8], StoreError>](repeating: .failure(.objectMissing(ObjectID(raw: .zero))), count: ids.count)
         var byPack: [(pack: Pack, indices: [Int], positions: [Int])] = []
+        var groupOf: [ObjectIdentifier: Int] = [:]
         for (index, id) in ids.enumerated() {
             guard let (pack, position) = packEntry(id) else {
                 results[index] = Result { () throws(StoreError) in try read(id) }
                 continue
             }
-            if let group = byPack.firstIndex(where: { $0.pack === pack }) {
+            if let group = groupOf[ObjectIdentifier(pack)] {
                 byPack[group].indices.append(index)
                 byPack[group].positions.append(position)
             } else {
+                groupOf[ObjectIdentifier(pack)] = byPack.count
                 byPack.append((pack, [index], [position]))
             }
         }
