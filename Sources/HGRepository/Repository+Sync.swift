@@ -27,7 +27,9 @@ extension Repository: SyncSource {
 
     public func encodedObject(_ id: ObjectID) -> [UInt8]? { try? objects.read(id) }
 
-    public func encodedObjects(_ ids: [ObjectID]) -> [[UInt8]?] { objects.read(ids).map { try? $0.get() } }
+    public func encodedObjects(_ ids: [ObjectID], budget: Int) -> [[UInt8]?] {
+        objects.read(ids, budget: budget).map { $0.flatMap { try? $0.get() } }
+    }
 
     public func hasObject(_ id: ObjectID) -> Bool { objects.contains(id) }
 

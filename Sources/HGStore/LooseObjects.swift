@@ -234,13 +234,27 @@ public final class LooseObjects {
     /// checked against its hash. A pack whose batched read fails is read object by object, so
     /// that each error names its own object.
     public func read(_ ids: [ObjectID]) -> [Result<[UInt8], StoreError>] {
-        // Every slot is set below; the placeholder is never returned.
-        var results = [Result<[UInt8], StoreError>](repeating: .failure(.objectMissing(ObjectID(raw: .zero))), count: ids.count)
+        read(ids, budget: .max).map { $0 ?? .failure(.objectMissing(ObjectID(raw: .zero))) }
+    }
+
+    /// `read(_:)` that stops once the objects read, compressed and decompressed, pass `budget`
+    /// bytes: the ids it did not reach are `nil`, for the caller to read later (one by one, or in
+    /// another batch). At least one is read, so that a caller always makes progress; the most
+    /// held is about twice the budget plus a pack read's span and two objects.
+    public func read(_ ids: [ObjectID], budget: Int) -> [Result<[UInt8], StoreError>?] {
+        var results = [Result<[UInt8], StoreError>?](repeating: nil, count: ids.count)
+        var spent = 0
+        var readAny = false
+        var exhausted: Bool { readAny && spent > budget }
         var byPack: [(pack: Pack, indices: [Int], positions: [Int])] = []
         var groupOf: [ObjectIdentifier: Int] = [:]
         for (index, id) in ids.enumerated() {
             guard let (pack, position) = packEntry(id) else {
-                results[index] = Result { () throws(StoreError) in try read(id) }
+                guard !exhausted else { continue }
+                let result = Result { () throws(StoreError) in try read(id) }
+                spent += (try? result.get().count) ?? 0
+                results[index] = result
+                readAny = true
                 continue
             }
             if let group = groupOf[ObjectIdentifier(pack)] {
@@ -251,14 +265,23 @@ public final class LooseObjects {
                 byPack.append((pack, [index], [position]))
             }
         }
-        for (pack, indices, positions) in byPack {
-            let entries = try? pack.compressed(at: positions)
+        for (pack, indices, positions) in byPack where !exhausted {
+            // Compressed bytes count against the same budget as the objects they inflate to.
+            let entries = try? pack.compressed(at: positions, budget: readAny ? max(0, budget - spent) : budget)
             for (k, index) in indices.enumerated() {
+                if exhausted { break }
                 let id = ids[index]
-                results[index] = Result { () throws(StoreError) in
-                    guard let entries else { return try read(id) }
-                    return try inflateAndCheck(id, entries[k], path: pack.packPath)
+                let result: Result<[UInt8], StoreError>
+                if let entries {
+                    guard let entry = entries[k] else { continue }
+                    spent += entry.count
+                    result = Result { () throws(StoreError) in try inflateAndCheck(id, entry, path: pack.packPath) }
+                } else {
+                    result = Result { () throws(StoreError) in try read(id) }
                 }
+                spent += (try? result.get().count) ?? 0
+                results[index] = result
+                readAny = true
             }
         }
         return results

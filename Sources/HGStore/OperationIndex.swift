@@ -283,7 +283,8 @@ public enum OperationIndex {
         /// The checksum field of the last record once appended (what `checksum(endingAt:)` will
         /// read there), or `nil` when no record is added.
         public var lastRecordChecksum: UInt32? {
-            guard end >= header.count + 8, bytes.count >= 4, bytes.count > (start == 0 ? header.count : 0) else { return nil }
+            // A record follows the header (when written) exactly when there are bytes past it.
+            guard bytes.count > (start == 0 ? header.count : 0) else { return nil }
             return readLE32(bytes, bytes.count - 4)
         }
     }

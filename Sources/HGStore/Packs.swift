@@ -129,13 +129,22 @@ public final class Pack: Sendable {
     /// about `maxSpan` bytes instead of one read each. A sync's sender reads thousands of
     /// entries that one batch wrote one after another.
     public func compressed(at positions: [Int]) throws(StoreError) -> [[UInt8]] {
+        try compressed(at: positions, budget: .max).map { $0 ?? [] }
+    }
+
+    /// `compressed(at:)` that stops once it has read more than `budget` bytes (spans and entries
+    /// together): the entries it did not reach are `nil`, for the caller to read later. At least
+    /// one entry is read, and the most held is about `budget` plus one span and one entry.
+    public func compressed(at positions: [Int], budget: Int) throws(StoreError) -> [[UInt8]?] {
         var offsets: [Int] = []
         offsets.reserveCapacity(positions.count)
         for position in positions { offsets.append(try entryOffset(at: position)) }
         let order = offsets.indices.sorted { offsets[$0] < offsets[$1] }
-        var results = [[UInt8]](repeating: [], count: positions.count)
+        var results = [[UInt8]?](repeating: nil, count: positions.count)
+        var spent = 0
+        var readAny = false
         var i = 0
-        while i < order.count {
+        while i < order.count && (!readAny || spent <= budget) {
             let first = offsets[order[i]]
             var j = i + 1
             while j < order.count, offsets[order[j]] - offsets[order[j - 1]] <= Pack.spanGap,
@@ -143,7 +152,15 @@ public final class Pack: Sendable {
                 j += 1
             }
             let span = try readAt(first, count: min(offsets[order[j - 1]] + Pack.firstRead, size - 32) - first)
-            for k in i..<j { results[order[k]] = try entry(at: offsets[order[k]], in: span, from: first) }
+            spent += span.count
+            for k in i..<j {
+                if readAny && spent > budget { break }
+                let entry = try entry(at: offsets[order[k]], in: span, from: first)
+                // Only what was read past the span counts again.
+                spent += max(0, entry.count - span.count)
+                results[order[k]] = entry
+                readAny = true
+            }
             i = j
         }
         return results

@@ -63,6 +63,44 @@ struct PackBatchReadTests {
         }
     }
 
+    @Test func aBudgetStopsTheReadsEarlyButNeverBeforeTheFirstObject() throws {
+        let dir = try TempDirectory("hgbatchread-budget")
+        defer { dir.cleanup() }
+        let store = try Self.store(dir)
+        let encodings = Self.mixedBlobs()
+        let ids = try store.writePack(encodings)
+        let loose = Blob(content: Array("a loose object\n".utf8)).encoded
+        let looseID = try store.write(loose)
+        guard let pack = store.packs().first else {
+            Issue.record("no pack was written")
+            return
+        }
+        let positions = ids.compactMap { pack.position(of: $0) }
+
+        for budget in [0, 1, 50_000, 300_000] {
+            let entries = try pack.compressed(at: positions, budget: budget)
+            let read = entries.compactMap { $0 }
+            #expect(!read.isEmpty, "budget \(budget): nothing read")
+            // What was read stays within the budget, one span and one entry.
+            #expect(read.reduce(0) { $0 + $1.count } <= budget + Pack.maxSpan + Pack.firstRead + 110_000)
+            for (k, entry) in entries.enumerated() {
+                if let entry { #expect(entry == (try pack.compressed(at: positions[k]))) }
+            }
+            if budget < 300_000 { #expect(read.count < positions.count, "budget \(budget) read everything") }
+
+            let asked = [looseID] + ids
+            let objects = store.read(asked, budget: budget)
+            let got = objects.compactMap { $0 }
+            #expect(!got.isEmpty && got.count < asked.count, "budget \(budget): \(got.count) of \(asked.count)")
+            #expect(got.reduce(0) { $0 + ((try? $1.get().count) ?? 0) } <= budget + 2 * 110_000)
+            for (index, result) in objects.enumerated() {
+                guard let result else { continue }
+                #expect((try? result.get()) == (index == 0 ? loose : encodings[index - 1]), "object \(index) differs")
+            }
+        }
+        #expect(store.read(ids, budget: .max).allSatisfy { $0 != nil }, "an unlimited budget reads everything")
+    }
+
     @Test func looseMissingAndPackedObjectsComeBackInTheOrderAsked() throws {
         let dir = try TempDirectory("hgbatchread-mixed")
         defer { dir.cleanup() }

@@ -206,18 +206,21 @@ public final class SyncSession {
             // Operations are read a run at a time, then the blobs they name (the store reads
             // entries close to each other at once); runs grow like batches, so the first batch
             // leaves after a few reads.
+            // The run is the operations read within the budget, in order: large objects make it
+            // short (the first operation alone, at worst), so that memory stays bounded.
             let ids = nodes[start..<min(start + readAhead, nodes.count)].map { graph.ids[$0] }
-            start += ids.count
-            readAhead = min(readAhead * 2, Self.maxReadAhead)
             var operations: [(op: Operation, encoding: [UInt8])] = []
             operations.reserveCapacity(ids.count)
-            for (id, encoding) in zip(ids, source.encodedObjects(ids)) {
+            for (id, read) in zip(ids, source.encodedObjects(ids, budget: Self.readBudget)) {
+                if read == nil && !operations.isEmpty { break }
                 // The store checked the encoding against its id: it is not hashed again here.
-                guard let encoding, let op = try? Operation.decode(encoding, knownID: id) else {
+                guard let encoding = read ?? source.encodedObject(id), let op = try? Operation.decode(encoding, knownID: id) else {
                     throw .transport("operation \(id.hex) is in the index but its object cannot be read; run 'hg-bft verify'")
                 }
                 operations.append((op, encoding))
             }
+            start += operations.count
+            readAhead = min(readAhead * 2, Self.maxReadAhead)
             var blobIDs: [ObjectID] = []
             var listed = Set<ObjectID>()
             for (op, _) in operations {
@@ -226,7 +229,8 @@ public final class SyncSession {
                 }
             }
             var blobs: [ObjectID: [UInt8]] = [:]
-            for (id, encoding) in zip(blobIDs, source.encodedObjects(blobIDs)) { blobs[id] = encoding }
+            // Blobs past the budget are read one by one as they are sent.
+            for (id, encoding) in zip(blobIDs, source.encodedObjects(blobIDs, budget: Self.readBudget)) { blobs[id] = encoding }
             for (op, encoding) in operations {
                 sendBlobs(of: op, sent: &blobsSent, into: &batch, read: { blobs[$0] })
                 batch.add(encoding)
@@ -241,6 +245,8 @@ public final class SyncSession {
     /// Operations `sendObjects` reads at once: at first, and at most.
     static let firstReadAhead = 16
     static let maxReadAhead = 512
+    /// About the most bytes of operations, and then of blobs, `sendObjects` reads ahead.
+    static let readBudget = 4 << 20
 
     /// Answers a NEED: each requested object we have, and before each requested change
     /// operation the blobs it names (PROTOCOL.md §3, step 4.2), so that an operation asked for

@@ -15,14 +15,23 @@ public protocol SyncSource: AnyObject {
     func sharedHeads(with peer: PeerID) -> [ObjectID]
     /// The canonical encoding of a stored object, or `nil` if it is not stored.
     func encodedObject(_ id: ObjectID) -> [UInt8]?
-    /// `encodedObject` of each of `ids`, in that order (a sender reads what it sends in runs).
-    func encodedObjects(_ ids: [ObjectID]) -> [[UInt8]?]
+    /// `encodedObject` of each of `ids`, in that order (a sender reads what it sends in runs),
+    /// stopping once about `budget` bytes are read: `nil` for an object not stored, or not read
+    /// within the budget (ask `encodedObject` for it). At least the first object is read.
+    func encodedObjects(_ ids: [ObjectID], budget: Int) -> [[UInt8]?]
     /// Whether an object is stored.
     func hasObject(_ id: ObjectID) -> Bool
 }
 
 extension SyncSource {
-    public func encodedObjects(_ ids: [ObjectID]) -> [[UInt8]?] { ids.map(encodedObject) }
+    public func encodedObjects(_ ids: [ObjectID], budget: Int) -> [[UInt8]?] {
+        var spent = 0
+        return ids.map { id in
+            guard spent == 0 || spent <= budget, let encoding = encodedObject(id) else { return nil }
+            spent += encoding.count
+            return encoding
+        }
+    }
 }
 
 /// Limits and timeouts of one session.
