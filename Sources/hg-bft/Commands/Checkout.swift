@@ -4,6 +4,7 @@ import HGStore
 
 struct Checkout: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "checkout",
         abstract: "Write the merged state into the working tree.",
         discussion: """
         Creates, replaces and removes files so the working tree shows the merged state. A file with \

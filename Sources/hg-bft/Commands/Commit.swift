@@ -4,6 +4,7 @@ import HGStore
 
 struct Commit: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "commit",
         abstract: "Record the working tree's changes as one signed operation.",
         discussion: """
         Records every added, modified and deleted file (or only those under the pathspecs) as one \

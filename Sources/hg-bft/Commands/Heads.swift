@@ -3,6 +3,7 @@ import HGRepository
 
 struct Heads: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "heads",
         abstract: "List the current heads: operations nothing else builds on.",
         discussion: """
         A single head means the history is linear at the top; several heads are concurrent \
@@ -28,6 +29,7 @@ struct Heads: ParsableCommand {
 
 struct Id: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "id",
         abstract: "Print this replica's peer id (and, with --repository, the repository id).",
         discussion: """
         The peer id is the Ed25519 public key in a short, copy-pasteable form: "hg" and 55 base32 \
@@ -62,6 +64,7 @@ struct IdJSON: Encodable {
 
 struct Reindex: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "reindex",
         abstract: "Rebuild the operation index and caches from the objects.",
         discussion: """
         Use when 'verify' reports a damaged index, heads file, peer ref or cache. Keeps the \

@@ -4,6 +4,7 @@ import HGStore
 
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "init",
         abstract: "Create a repository; you become its founding admin.",
         discussion: """
         Creates .hgrepo/ in <directory> (default: the current directory) with a new Ed25519 identity \

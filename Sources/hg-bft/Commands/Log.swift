@@ -4,6 +4,7 @@ import HGRepository
 
 struct Log: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "log",
         abstract: "Show the history, newest first.",
         discussion: """
         Operations are ordered children before parents; among concurrent ones, the newest claimed \

@@ -5,6 +5,7 @@ import HGState
 
 struct Member: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "member",
         abstract: "Manage who may write: add, remove and re-rank members.",
         discussion: """
         Membership is part of the history: each change is a signed operation, and every replica \

@@ -4,6 +4,7 @@ import HGRepository
 
 struct Show: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "show",
         abstract: "Show one operation: header, parents and the paths it changes.",
         discussion: """
         <op> is a full id or an unambiguous prefix of at least 4 hex digits.

@@ -4,6 +4,7 @@ import HGStore
 
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "status",
         abstract: "Show changes of the working tree against the merged state, and conflicts.",
         discussion: """
         Codes in --short output: A new file, M modified, D deleted, C conflict (concurrent writes \

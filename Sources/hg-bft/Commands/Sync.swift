@@ -5,6 +5,7 @@ import HGSync
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "serve",
         abstract: "Speak the sync protocol on stdin/stdout for the repository at <path>.",
         discussion: """
         What 'sync' runs on the other side, locally or through ssh (like git-upload-pack). \
@@ -67,6 +68,7 @@ struct Serve: ParsableCommand {
 
 struct Sync: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "sync",
         abstract: "Reconcile with a peer: both sides end with every operation either had.",
         discussion: """
         <remote> is a configured remote name, a path (a local replica), ssh://[user@]host[:port]/path, \
@@ -157,6 +159,7 @@ struct Sync: ParsableCommand {
 
 struct Clone: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "clone",
         abstract: "Create a new replica of a repository, with its own identity.",
         discussion: """
         Fetches every operation the peer has (validated as any sync), writes the working tree, and \
@@ -235,6 +238,7 @@ struct Clone: ParsableCommand {
 
 struct Remote: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "remote",
         abstract: "Manage named remotes (stored in .hgrepo/config).",
         discussion: """
         Examples:

@@ -5,6 +5,7 @@ import HGState
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "verify",
         abstract: "Audit the whole history against the Byzantine Eventual Consistency invariants.",
         discussion: """
         Checks every object (decompression within its size limit, hash, strict decoding), every \
