@@ -2,9 +2,13 @@ import HGStore
 
 /// Named remotes: `[remote "<name>"] url = <address>` in the config.
 extension Repository {
-    /// Adds or replaces `remote.<name>.url` in the config.
-    public func setRemote(_ name: String, url: String) throws(RepositoryError) {
-        try updateConfig { $0.set("remote", "url", url, subsection: name) }
+    /// Adds or replaces `remote.<name>.url` in the config, and `remote.<name>.program` (the
+    /// hg-bft to run on the other side) when `program` is given.
+    public func setRemote(_ name: String, url: String, program: String? = nil) throws(RepositoryError) {
+        try updateConfig {
+            $0.set("remote", "url", url, subsection: name)
+            if let program { $0.set("remote", "program", program, subsection: name) }
+        }
     }
 
     /// Removes a remote; throws if it does not exist.

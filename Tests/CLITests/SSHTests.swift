@@ -383,7 +383,8 @@ private func makeRepository(_ root: URL, _ name: String) throws -> URL {
     }
 
     /// Without $HGBFT_SSH or --remote-program: core.sshCommand and remote.origin.program from
-    /// the repository's config; $HGBFT_SSH, when set, wins over core.sshCommand.
+    /// the repository's config (the program recorded by 'clone --remote-program', as git records
+    /// --upload-pack); $HGBFT_SSH, when set, wins over core.sshCommand.
     @Test func sshCommandAndRemoteProgramFromConfig() throws {
         let root = try TempDir("hgbft-ssh")
         let server = try SSHServer(in: root.path("sshd"))
@@ -395,13 +396,13 @@ private func makeRepository(_ root: URL, _ name: String) throws -> URL {
                environment: try server.environment(), server: server)
         let b = root.path("B")
         let config = b.appendingPathComponent(".hgrepo/config")
+        let cloned = try String(contentsOf: config, encoding: .utf8)
+        #expect(cloned.contains("[remote \"origin\"]\n\turl = \(server.url(a))\n\tprogram = \(CLI.binary)\n"), "\(cloned)")
         let handle = try FileHandle(forWritingTo: config)
         try handle.seekToEnd()
         try handle.write(contentsOf: Data("""
             [core]
             \tsshCommand = \(try server.sshCommand())
-            [remote "origin"]
-            \tprogram = \(CLI.binary)
 
             """.utf8))
         try handle.close()

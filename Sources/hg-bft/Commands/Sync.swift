@@ -163,7 +163,8 @@ struct Clone: ParsableCommand {
         abstract: "Create a new replica of a repository, with its own identity.",
         discussion: """
         Fetches every operation the peer has (validated as any sync), writes the working tree, and \
-        records the address as the remote 'origin'. [dir] defaults to the last component of the path.
+        records the address as the remote 'origin' (and --remote-program, for an ssh address, as \
+        remote.origin.program). [dir] defaults to the last component of the path.
 
         Examples:
           hg-bft clone ../notes notes-copy
@@ -205,9 +206,12 @@ struct Clone: ParsableCommand {
         transport.endProgress()
         if let remote, transport.exec == nil {
             // A local path is recorded absolute: later syncs run from inside the clone.
-            let url: String
-            if case let .local(path) = address { url = FileSystem.absolute(path) } else { url = remote }
-            try repository.setRemote("origin", url: url)
+            // The remote program is kept as git keeps --upload-pack, so that a bare 'sync' finds it.
+            if case let .local(path) = address {
+                try repository.setRemote("origin", url: FileSystem.absolute(path))
+            } else {
+                try repository.setRemote("origin", url: remote, program: transport.remoteProgram)
+            }
         }
         let checkout = try repository.checkout()
         if transport.output.json {
