@@ -5,16 +5,25 @@ import HGStore
 ///
 /// A pathspec names a file or a directory (relative to the current
 /// directory, or absolute); it matches that path and everything below it.
+/// With a trailing `/` (as in git) it names only the directory: a file of
+/// the same name, which the merged state can hold too (`PathCollisions`),
+/// is not matched.
 struct Pathspec {
     /// Repository-relative prefixes; empty means the whole tree.
     let prefixes: [String]
+    /// The prefixes given only with a trailing `/`.
+    let directoriesOnly: Set<String>
 
     static let everything = Pathspec(prefixes: [])
 
-    init(prefixes: [String]) { self.prefixes = prefixes }
+    init(prefixes: [String], directoriesOnly: Set<String> = []) {
+        self.prefixes = prefixes
+        self.directoriesOnly = directoriesOnly
+    }
 
     init(_ specs: [String], root: String, cwd: String) throws(RepositoryError) {
         var prefixes: [String] = []
+        var withSlash = Set<String>(), withoutSlash = Set<String>()
         var wholeTree = false
         for spec in specs {
             let absolute = FileSystem.absolute(spec.hasPrefix("/") ? spec : cwd + "/" + spec)
@@ -29,21 +38,26 @@ struct Pathspec {
                 throw .pathOutsideRepository(spec)
             }
             prefixes.append(relative)
+            if spec.hasSuffix("/") { withSlash.insert(relative) } else { withoutSlash.insert(relative) }
         }
-        self.init(prefixes: wholeTree ? [] : prefixes)
+        self.init(prefixes: wholeTree ? [] : prefixes, directoriesOnly: withSlash.subtracting(withoutSlash))
     }
 
     var isEverything: Bool { prefixes.isEmpty }
 
     /// Whether `path` is selected.
     func matches(_ path: RepoPath) -> Bool {
-        if prefixes.isEmpty { return true }
+        prefixes.isEmpty || prefixes.contains { prefixMatches($0, path) }
+    }
+
+    /// Whether one prefix selects `path`.
+    func prefixMatches(_ prefix: String, _ path: RepoPath) -> Bool {
         let text = path.string
-        return prefixes.contains { text == $0 || text.hasPrefix($0 + "/") }
+        return (text == prefix && !directoriesOnly.contains(prefix)) || text.hasPrefix(prefix + "/")
     }
 
     /// Whether `path` is named exactly (not just by a directory above it).
     func namesExactly(_ path: RepoPath) -> Bool {
-        prefixes.contains(path.string)
+        prefixes.contains(path.string) && !directoriesOnly.contains(path.string)
     }
 }

@@ -14,6 +14,16 @@ public struct CheckoutResult: Sendable {
     public var conflicts: [RepoPath] = []
     /// Paths left alone because they hold uncommitted changes.
     public var kept: [RepoPath] = []
+    /// Paths whose merged version could not be written because something in the working tree is
+    /// in the way (a file where a directory is needed, a directory or a symbolic link where the
+    /// file goes), with the reason; they are left as they are, and every other path is written.
+    public var blocked: [RepoPath: String] = [:]
+    /// Paths the merged state holds both as a file and as a directory of other files, and where
+    /// the file's content went (`PathCollisions`).
+    public var collisions: [PathCollision] = []
+
+    /// Paths whose merged version was not written (`kept` and `blocked`), sorted.
+    public var leftAlone: [RepoPath] { (kept + blocked.keys).sorted() }
 }
 
 extension Repository {
@@ -35,18 +45,29 @@ extension Repository {
         var working: [RepoPath: WorkFile] = [:]
         for file in listing.files { working[file.path] = file }
 
+        let collisions = PathCollisions(state: tree)
         var candidates = Set(tree.paths.keys.filter { spec.matches($0) })
         candidates.formUnion(working.keys)
         candidates.formUnion(cache.entries.keys.filter { spec.matches($0) })
+        candidates.formUnion(collisions.original.filter { spec.matches($0.key) || spec.matches($0.value) }.keys)
 
         var graph: Graph?
         var result = CheckoutResult()
+        result.collisions = collisions.list(matching: spec.matches)
         var hashed: [RepoPath: (FileStamp, ObjectID)] = [:]
         var writes = FileWrites()
         for path in candidates.sorted() {
-            // What the state wants here.
+            // What the state wants here; a file that collides with a directory goes beside it.
+            let value: FileTree.Value
+            if collisions.aside[path] != nil {
+                value = .absent
+            } else if let original = collisions.original[path] {
+                value = tree.value(original)
+            } else {
+                value = tree.value(path)
+            }
             let desired: (content: [UInt8]?, blob: ObjectID, mode: FileMode)?
-            switch tree.value(path) {
+            switch value {
             case .absent:
                 desired = nil
             case let .file(version):
@@ -74,9 +95,13 @@ extension Repository {
                 }
                 return FileVersion(blob: blob, mode: file.stamp.executable ? .executable : .regular)
             }
+            // A copy beside a directory is never remembered as written by checkout: it is the
+            // user's file from then on, so no later checkout removes it once the collision is gone.
+            let remember = collisions.original[path] == nil
+            if !remember { cache.entries[path] = nil }
             let baseline = cache.entries[path]
             if let desired, let current, current.blob == desired.blob, current.mode == desired.mode {
-                if let file = working[path] { cache.entries[path] = .init(stamp: file.stamp, blob: current.blob) }
+                if remember, let file = working[path] { cache.entries[path] = .init(stamp: file.stamp, blob: current.blob) }
                 continue
             }
             if desired == nil && current == nil {
@@ -98,7 +123,7 @@ extension Repository {
                 if writes.isFull || writes.holdsAncestor(of: path) {
                     try writes.flush(with: writer, into: &cache, &result, hashed: hashed, saving: self)
                 }
-                writes.add(FileWrite(path: path, content: content, mode: desired.mode, blob: desired.blob))
+                writes.add(FileWrite(path: path, content: content, mode: desired.mode, blob: desired.blob, remember: remember))
             } else {
                 try lift { try writer.remove(path) }
                 cache.entries[path] = nil
@@ -117,6 +142,8 @@ private struct FileWrite: Sendable {
     let content: [UInt8]
     let mode: FileMode
     let blob: ObjectID
+    /// Whether the worktree cache records it (not for a copy written beside a directory).
+    let remember: Bool
 }
 
 /// Files `checkout` has decided to write, written together on several threads.
@@ -171,9 +198,10 @@ private struct FileWrites {
         return groups
     }
 
-    /// Writes every pending file and records each one written in `cache` and `result`. If one
-    /// fails, the cache is saved with those that were written (so they are not mistaken for
-    /// local edits next time) and the first error is thrown.
+    /// Writes every pending file and records each one written in `cache` and `result`. A file
+    /// that something in the working tree blocks is recorded in `result.blocked` and the rest go
+    /// on. If one fails otherwise, the cache is saved with those that were written (so they are
+    /// not mistaken for local edits next time) and the first error is thrown.
     mutating func flush(with writer: Materializer, into cache: inout WorkTreeCache, _ result: inout CheckoutResult,
                         hashed: [RepoPath: (FileStamp, ObjectID)], saving repository: Repository) throws(RepositoryError) {
         guard !pending.isEmpty else { return }
@@ -200,8 +228,10 @@ private struct FileWrites {
         for (i, write) in batch.enumerated() {
             switch outcomes[i] {
             case let .success(stamp)?:
-                cache.entries[write.path] = .init(stamp: stamp, blob: write.blob)
+                if write.remember { cache.entries[write.path] = .init(stamp: stamp, blob: write.blob) }
                 result.written.append(write.path)
+            case let .failure(.blockedPath(_, reason))?:
+                result.blocked[write.path] = reason
             case let .failure(error)?:
                 if firstError == nil { firstError = error }
             case nil:

@@ -99,10 +99,3 @@ extension Repository {
     }
 }
 
-extension Pathspec {
-    /// Whether one prefix selects `path`.
-    func prefixMatches(_ prefix: String, _ path: RepoPath) -> Bool {
-        let text = path.string
-        return text == prefix || text.hasPrefix(prefix + "/")
-    }
-}

@@ -42,6 +42,9 @@ public struct StatusReport: Sendable {
     public let skipped: [(path: String, reason: String)]
     public let heads: [ObjectID]
     public let peer: PeerID?
+    /// Paths the merged state holds both as a file and as a directory of other files; the
+    /// changes above show them as checkout left them (the file deleted, its copy beside it new).
+    public let collisions: [PathCollision]
 
     /// Paths in conflict.
     public var conflicts: [PathChange] { changes.filter { if case .conflicted = $0.status { return true }; return false } }
@@ -97,7 +100,9 @@ extension Repository {
     /// `status`: changes of the working tree against the merged state, and conflicts.
     public func status(pathspecs: [String] = [], cwd: String? = nil) throws(RepositoryError) -> StatusReport {
         let spec = try Pathspec(pathspecs, root: layout.root, cwd: cwd ?? layout.root)
-        let diff = try diffWorkTree(state: try state(), cache: loadWorkTreeCache(), pathspec: spec)
-        return StatusReport(changes: diff.changes, skipped: diff.skipped, heads: try heads(), peer: try? peerID())
+        let state = try state()
+        let diff = try diffWorkTree(state: state, cache: loadWorkTreeCache(), pathspec: spec)
+        return StatusReport(changes: diff.changes, skipped: diff.skipped, heads: try heads(), peer: try? peerID(),
+                            collisions: PathCollisions(state: state).list(matching: spec.matches))
     }
 }

@@ -20,14 +20,16 @@ public struct Materializer: Sendable {
     public func write(_ path: RepoPath, content: [UInt8], mode: FileMode) throws(WorkTreeError) -> FileStamp {
         let components = path.components
         var directory = root
+        var relative = ""
         for component in components.dropLast() {
             directory += "/" + component
+            relative += (relative.isEmpty ? "" : "/") + component
             var st = stat()
             if lstat(directory, &st) == 0 {
                 switch st.st_mode & S_IFMT {
                 case S_IFDIR: continue
-                case S_IFLNK: throw .blockedPath(path: path.string, reason: "'\(directory)' is a symbolic link")
-                default: throw .blockedPath(path: path.string, reason: "'\(directory)' is a file, not a directory")
+                case S_IFLNK: throw .blockedPath(path: path.string, reason: "'\(relative)' is a symbolic link")
+                default: throw .blockedPath(path: path.string, reason: "'\(relative)' is a file, not a directory")
                 }
             }
             guard mkdir(directory, 0o755) == 0 || errno == EEXIST else {
@@ -36,7 +38,9 @@ public struct Materializer: Sendable {
         }
         let target = root + "/" + path.string
         var existing = stat()
-        if lstat(target, &existing) == 0, (existing.st_mode & S_IFMT) == S_IFDIR {
+        // An empty directory holds nothing to lose (what is left when the files under a path
+        // that becomes a file again were deleted); one with anything in it stays.
+        if lstat(target, &existing) == 0, (existing.st_mode & S_IFMT) == S_IFDIR, rmdir(target) != 0 {
             throw .blockedPath(path: path.string, reason: "a directory is in the way")
         }
         let temp = directory + "/.hgbft-write-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"

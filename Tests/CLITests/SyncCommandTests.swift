@@ -33,6 +33,53 @@ import Testing
         #expect(try CLI.ok(["status", "--short"], in: b).stdout == "M notes.txt\n")
     }
 
+    /// A commits a file `x` while B commits `x/y`: both stay in the merged state. Sync succeeds,
+    /// B's working tree has the directory and A's file beside it, and status explains it.
+    @Test func fileAndDirectoryOfOneNameSyncAndTheFileGoesBeside() throws {
+        let dir = try TempDir("sync-collision")
+        let a = try repository(dir, "a")
+        try CLI.ok(["clone", "a", "b"], in: dir.url)
+        let b = dir.path("b")
+        try CLI.admit(b, by: a)
+        try dir.write("a/x", "content-x\n")
+        let commit = try CLI.ok(["commit", "-m", "file x"], in: a).stdout
+        let short = String(commit.dropFirst().prefix(12))  // "[<12 hex>] file x"
+        try dir.write("b/x/y", "content-xy\n")
+        try dir.write("b/notes.txt", "two\n")
+        try CLI.ok(["commit", "-m", "file x/y"], in: b)
+
+        let result = try CLI.run(["sync"], in: b)
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stderr.contains("collision: 'x' is both a file and a directory in the merged state; the file is written as 'x~\(short)'"),
+                "\(result)")
+        #expect(try dir.read("b/x/y") == "content-xy\n")
+        #expect(try dir.read("b/x~\(short)") == "content-x\n")
+        #expect(try heads(a) == heads(b))
+
+        let status = try CLI.ok(["status"], in: b).stdout
+        #expect(status.contains("\tdeleted:    x\n\tnew file:   x~\(short)\n"), "\(status)")
+        #expect(status.contains("\tx -> x~\(short)\n"), "\(status)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(CLI.ok(["status", "--json"], in: b).stdout.utf8)) as? [String: Any])
+        let collisions = try #require(json["collisions"] as? [[String: Any]])
+        #expect(collisions.count == 1)
+        #expect(collisions.first?["path"] as? String == "x")
+        #expect(collisions.first?["aside"] as? String == "x~\(short)")
+
+        // A's side: its own file x gives way to the directory (it is unchanged, so nothing is lost).
+        let checkout = try CLI.run(["checkout"], in: a)
+        #expect(checkout.status == 0, "\(checkout)")
+        #expect(try dir.read("a/x/y") == "content-xy\n")
+        #expect(try dir.read("a/x~\(short)") == "content-x\n")
+        #expect(try dir.read("a/notes.txt") == "two\n")
+
+        // Committing both records the rename; the other side converges on it.
+        try CLI.ok(["commit", "-m", "keep both"], in: b)
+        try CLI.ok(["sync", "-q"], in: b)
+        try CLI.ok(["checkout"], in: a)
+        #expect(try CLI.ok(["status", "--short"], in: a).stdout == "")
+        for root in [a, b] { try CLI.ok(["verify"], in: root) }
+    }
+
     @Test func syncIsTwoWayAndWritesTheMergedTree() throws {
         let dir = try TempDir("sync-two-way")
         let a = try repository(dir, "a")

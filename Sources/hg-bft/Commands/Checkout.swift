@@ -18,6 +18,12 @@ struct Checkout: ParsableCommand {
             >>>>>>> end of conflict (N versions)
         If any version is binary, the file holds the version of the lowest operation id.
 
+        A path the merged state holds both as a file and as a directory of other files (concurrent \
+        writes of 'a' and 'a/b') becomes the directory; the file is written beside it as \
+        'a~<operation id>', and the next commit keeps it there unless you resolve it otherwise. A \
+        file that something in the working tree blocks (a file where a directory is needed, a \
+        directory where the file goes) is named, left as it is, and the command exits 1.
+
         Examples:
           hg-bft checkout
           hg-bft checkout --force notes.txt
@@ -36,18 +42,23 @@ struct Checkout: ParsableCommand {
         let result = try repository.checkout(force: force, pathspecs: pathspecs, cwd: FileSystem.currentDirectory())
         if output.json {
             try JSONOutput.print(CheckoutJSON(written: result.written.map(\.string), removed: result.removed.map(\.string),
-                                              conflicts: result.conflicts.map(\.string), kept: result.kept.map(\.string)))
+                                              conflicts: result.conflicts.map(\.string), kept: result.leftAlone.map(\.string)))
         } else {
             for path in result.written { Terminal.out("wrote    \(path)") }
             for path in result.removed { Terminal.out("removed  \(path)") }
             for path in result.conflicts { Terminal.out("conflict \(path)") }
-            if result.written.isEmpty && result.removed.isEmpty && result.kept.isEmpty {
+            if result.written.isEmpty && result.removed.isEmpty && result.leftAlone.isEmpty {
                 Terminal.out("working tree already matches the merged state")
             }
+            for line in CheckoutNotices.lines(result) { Terminal.err(line) }
         }
         if !result.kept.isEmpty {
-            for path in result.kept { Terminal.err("kept: \(path) has uncommitted changes") }
             Terminal.err("error: \(result.kept.count) file(s) with uncommitted changes were left alone; commit them or use --force")
+        }
+        if !result.blocked.isEmpty {
+            Terminal.err("error: \(result.blocked.count) file(s) could not be written; move what is in the way, then run checkout again")
+        }
+        if !result.leftAlone.isEmpty {
             throw Exit(status: ExitStatus.failure)
         }
     }

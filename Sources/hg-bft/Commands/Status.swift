@@ -41,7 +41,7 @@ struct Status: ParsableCommand {
         Terminal.out("On replica \(report.peer?.text ?? "(no identity)")")
         Terminal.out(report.heads.count == 1 ? "1 head: \(report.heads[0].short)" : "\(report.heads.count) heads: \(report.heads.map(\.short).joined(separator: " "))")
         let plain = report.changes.filter { if case .conflicted = $0.status { return false }; return true }
-        if report.changes.isEmpty {
+        if report.changes.isEmpty && report.collisions.isEmpty {
             Terminal.out("nothing to commit, working tree matches the merged state")
             return
         }
@@ -66,6 +66,13 @@ struct Status: ParsableCommand {
                 }
             }
         }
+        if !report.collisions.isEmpty {
+            Terminal.out("\nBoth a file and a directory in the merged state; the file is beside the directory")
+            Terminal.out("(commit both to keep it there, or delete the copy and commit to drop the file):")
+            for collision in report.collisions {
+                Terminal.out("\t\(collision.path) -> \(collision.aside.map(\.string) ?? "(not written: no free name beside it)")")
+            }
+        }
     }
 }
 
@@ -80,6 +87,13 @@ struct StatusJSON: Encodable {
     let heads: [String]
     let changes: [Change]
     let skipped: [String]
+    /// Paths that are both a file and a directory in the merged state, and where the file went.
+    let collisions: [Collision]
+
+    struct Collision: Encodable {
+        let path: String
+        let aside: String?
+    }
 
     init(_ report: StatusReport) {
         peer = report.peer?.text
@@ -94,5 +108,6 @@ struct StatusJSON: Encodable {
             }
         }
         skipped = report.skipped.map(\.path)
+        collisions = report.collisions.map { Collision(path: $0.path.string, aside: $0.aside?.string) }
     }
 }

@@ -78,7 +78,9 @@ struct Sync: ParsableCommand {
 
         Everything received is validated (signature, id, parents, sequence numbers) before it is \
         stored; invalid operations are refused and named. Afterwards the working tree shows the \
-        merged state, except files with uncommitted changes, which are left alone and named.
+        merged state, except files with uncommitted changes (or something else in the way), which \
+        are left alone and named. A file that the merged state also holds as a directory (concurrent \
+        writes of 'a' and 'a/b') is written beside it as 'a~<operation id>' (see 'checkout --help').
 
         Examples:
           hg-bft sync ../notes-copy
@@ -129,10 +131,10 @@ struct Sync: ParsableCommand {
             transport.endProgress()
             var summary = SyncSummary(result, remote: target.label)
             let checkout = try repository.checkout()
-            summary.kept = checkout.kept.map(\.string)
+            summary.kept = checkout.leftAlone.map(\.string)
             summaries.append(summary)
             if !transport.quiet && !transport.output.json {
-                for path in checkout.kept { Terminal.err("kept: \(Terminal.quote(path.string)) has uncommitted changes (the merged version was not written)") }
+                for line in CheckoutNotices.lines(checkout) { Terminal.err(line) }
                 for path in checkout.conflicts { Terminal.err("conflict: \(Terminal.quote(path.string))") }
                 Terminal.out(summary.line)
             }
@@ -216,11 +218,12 @@ struct Clone: ParsableCommand {
         let checkout = try repository.checkout()
         if transport.output.json {
             var summary = SyncSummary(result, remote: address.description)
-            summary.kept = checkout.kept.map(\.string)
+            summary.kept = checkout.leftAlone.map(\.string)
             try JSONOutput.print(summary)
         } else if !transport.quiet {
             Terminal.out("Cloned into \(repository.layout.root): \(result.added) operations, \(checkout.written.count) files")
             Terminal.out("peer \(try repository.peerID().text)")
+            for line in CheckoutNotices.lines(checkout) { Terminal.err(line) }
         }
         if !result.rejected.isEmpty || result.unresolved > 0 {
             Terminal.err("error: the peer sent \(result.rejected.count) invalid operation(s) and withheld predecessors of \(result.unresolved); the valid part was kept")

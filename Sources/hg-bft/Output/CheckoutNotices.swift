@@ -1,0 +1,26 @@
+import HGRepository
+
+/// What a checkout reports besides the files it wrote and removed, one line each, for stderr:
+/// the same words after `checkout`, `sync` and `clone`.
+enum CheckoutNotices {
+    /// Paths left as they were (uncommitted changes, or something in the way), and files that
+    /// collide with a directory of the merged state.
+    static func lines(_ result: CheckoutResult) -> [String] {
+        var lines: [String] = []
+        for path in result.kept {
+            lines.append("kept: \(Terminal.quote(path.string)) has uncommitted changes (the merged version was not written)")
+        }
+        for (path, reason) in result.blocked.sorted(by: { $0.key < $1.key }) {
+            lines.append("kept: \(Terminal.quote(path.string)) is not written: \(reason)")
+        }
+        for collision in result.collisions {
+            let start = "collision: \(Terminal.quote(collision.path.string)) is both a file and a directory in the merged state; "
+            if let aside = collision.aside {
+                lines.append(start + "the file is written as \(Terminal.quote(aside.string))")
+            } else {
+                lines.append(start + "no name beside it is free, so the file is only in the history")
+            }
+        }
+        return lines
+    }
+}
