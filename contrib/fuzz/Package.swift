@@ -22,6 +22,7 @@ let mainPackage = fuzzDirectory.deletingLastPathComponent().deletingLastPathComp
 
 let targetNames = [
     "frame-parser",
+    "graph-file",
     "membership",
     "object-decoder",
 ]

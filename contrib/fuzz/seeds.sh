@@ -6,6 +6,9 @@
 #
 # object-decoder: each object as stored on disk (zlib) and as its canonical encoding: blobs,
 #                 and operations of every kind (genesis, change, membership).
+# graph-file:     index/graph of that repository once hg-bft-bench (beside hg-bft) has added
+#                 enough operations for hg-bft to write one (two authors, a merge, ~700 more),
+#                 and the same file cut to its first 1, 2, 5 and 40 operations.
 # frame-parser:   each direction of the clone and of the sync, whole; and the example frames of
 #                 Tests/HGSyncTests/Vectors/protocol-examples.txt, one per file.
 # Keys, nonces and timestamps are fresh on every run, so the files differ each time; the
@@ -21,8 +24,11 @@ case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
 
 objects=$here/corpus/object-decoder
 frames=$here/corpus/frame-parser
-mkdir -p "$objects" "$frames"
-rm -f "$objects"/stored-* "$objects"/encoding-* "$frames"/clone-* "$frames"/sync-* "$frames"/example-*
+graphs=$here/corpus/graph-file
+bench=$(dirname "$bin")/hg-bft-bench
+[ -x "$bench" ] || { echo "seeds.sh: no hg-bft-bench beside $bin (build it first)" >&2; exit 1; }
+mkdir -p "$objects" "$frames" "$graphs"
+rm -f "$objects"/stored-* "$objects"/encoding-* "$frames"/clone-* "$frames"/sync-* "$frames"/example-* "$graphs"/graph-*
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 hg() { "$bin" "$@" >/dev/null 2>&1; }
@@ -90,4 +96,43 @@ while read -r name hex; do
         > "$frames/example-$name"
 done < "$root/Tests/HGSyncTests/Vectors/protocol-examples.txt"
 
-echo "object-decoder: $(ls "$objects" | wc -l) seeds; frame-parser: $(ls "$frames" | wc -l) seeds"
+# The graph file: hg-bft writes one once the index has grown by 64 KiB (FORMAT.md 5.9.2). The
+# prefixes are cut following that section's layout (parents always come before their children,
+# so the first K operations are a graph of their own).
+"$bench" populate "$work/a" 700 5 >/dev/null
+cat "$work/a/.hgrepo/index/graph" > "$graphs/graph-whole"
+python3 - "$graphs" <<'PY'
+import sys, zlib
+out = sys.argv[1]
+data = open(out + "/graph-whole", "rb").read()
+u32 = lambda at: int.from_bytes(data[at:at + 4], "little")
+u64 = lambda at: int.from_bytes(data[at:at + 8], "little")
+n, a, p, m = u32(28), u32(32), u32(36), u64(40)
+at = 48
+authors = [data[at + 32 * i:at + 32 * i + 32] for i in range(a)]; at += 32 * a
+ids = [data[at + 32 * i:at + 32 * i + 32] for i in range(n)]; at += 32 * n
+numbers = [u32(at + 4 * i) for i in range(n)]; at += 4 * n
+sequences = [data[at + 8 * i:at + 8 * i + 8] for i in range(n)]; at += 8 * n
+timestamps = [data[at + 8 * i:at + 8 * i + 8] for i in range(n)]; at += 8 * n
+kinds = data[at:at + n]; at += n
+entries = [data[at + 4 * i:at + 4 * i + 4] for i in range(n)]; at += 4 * n
+ends = [u32(at + 4 * i) for i in range(n)]; at += 4 * n
+links = [data[at + 4 * i:at + 4 * i + 4] for i in range(p)]; at += 4 * p
+message_ends = [u64(at + 8 * i) for i in range(n)]; at += 8 * n
+messages = data[at:at + m]
+for k in (1, 2, 5, 40):
+    used = []
+    for x in numbers[:k]:
+        if x not in used: used.append(x)
+    renumber = {x: i for i, x in enumerate(used)}
+    le = lambda v, size: v.to_bytes(size, "little")
+    body = b"".join([authors[x] for x in used] + ids[:k] + [le(renumber[x], 4) for x in numbers[:k]]
+                    + sequences[:k] + timestamps[:k] + [kinds[:k]] + entries[:k] + [le(e, 4) for e in ends[:k]]
+                    + links[:ends[k - 1]] + [le(e, 8) for e in message_ends[:k]] + [messages[:message_ends[k - 1]]]
+                    + [le(i, 4) for i in sorted(range(k), key=lambda i: ids[i])])
+    head = data[:28] + le(k, 4) + le(len(used), 4) + le(ends[k - 1], 4) + le(message_ends[k - 1], 8)
+    whole = head + body
+    open("%s/graph-first-%d" % (out, k), "wb").write(whole + le(zlib.crc32(whole) & 0xFFFFFFFF, 4))
+PY
+
+echo "object-decoder: $(ls "$objects" | wc -l) seeds; frame-parser: $(ls "$frames" | wc -l) seeds; graph-file: $(ls "$graphs" | wc -l) seeds"
