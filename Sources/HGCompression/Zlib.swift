@@ -188,9 +188,12 @@ public enum CRC32 {
 
     /// The checksum of `bytes[range]`, without copying the range out.
     public static func checksum(_ bytes: [UInt8], range: Range<Int>, seed: UInt32 = 0) -> UInt32 {
-        bytes.withUnsafeBufferPointer { b in
-            let window = UnsafeBufferPointer(rebasing: b[range.clamped(to: 0..<b.count)])
-            return UInt32(crc32(uLong(seed), window.baseAddress, uInt(window.count)))
-        }
+        bytes.withUnsafeBytes { checksum(UnsafeRawBufferPointer(rebasing: $0[range.clamped(to: 0..<$0.count)]), seed: seed) }
+    }
+
+    /// The checksum of the bytes of `raw` (of any length: zlib's `crc32_z` takes a `size_t`).
+    public static func checksum(_ raw: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
+        guard let start = raw.baseAddress, !raw.isEmpty else { return seed }
+        return UInt32(truncatingIfNeeded: crc32_z(uLong(seed), start.assumingMemoryBound(to: UInt8.self), raw.count))
     }
 }

@@ -119,11 +119,16 @@ public struct GraphFile: Sendable {
     /// The checksum is not a signature: the checks below are what keep a crafted file from
     /// making a graph that breaks the invariants the rest of the program relies on.
     public static func decode(_ bytes: [UInt8]) -> GraphFile? {
-        guard bytes.count >= fixedBytes + 4, bytes.starts(with: header) else { return nil }
-        let body = bytes.count - 4
-        let stored = bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: body, as: UInt32.self)) }
-        guard CRC32.checksum(bytes, range: 0..<body) == stored else { return nil }
-        return bytes.withUnsafeBytes { raw in decode(raw, length: body) }
+        bytes.withUnsafeBytes { decode(file: $0) }
+    }
+
+    /// `decode` of a file's bytes in memory (a mapped file, read without a copy).
+    public static func decode(file raw: UnsafeRawBufferPointer) -> GraphFile? {
+        guard raw.count >= fixedBytes + 4, raw.starts(with: header) else { return nil }
+        let body = raw.count - 4
+        let stored = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: body, as: UInt32.self))
+        guard CRC32.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<body])) == stored else { return nil }
+        return decode(raw, length: body)
     }
 
     private static func decode(_ raw: UnsafeRawBufferPointer, length: Int) -> GraphFile? {

@@ -71,9 +71,11 @@ extension Repository {
         // The graph a sync session just built is reused (same index file), not built again.
         var (graph, validLength) = try takeGraph()
 
-        var fresh: [ObjectID: Operation] = [:]
+        // Positions in `operations`, not copies: a copy of an operation retains each of its
+        // buffers, and releasing two thousand of them twice over was a millisecond at the end.
+        var fresh: [ObjectID: Int] = [:]
         fresh.reserveCapacity(operations.count)
-        for op in operations where !graph.contains(op.id) { fresh[op.id] = op }
+        for (position, op) in operations.enumerated() where !graph.contains(op.id) { fresh[op.id] = position }
         // Room for every fresh node now, rather than regrowing (and rehashing) the graph's
         // tables of the whole history part way through the batch.
         graph.reserveCapacity(graph.count + fresh.count)
@@ -81,18 +83,18 @@ extension Repository {
         // Signatures are the dominant cost of receiving. They are checked on all cores while this
         // thread orders and validates as if every one held; if one does not, everything is done
         // again knowing which (a pack written before the results were in is withdrawn first).
-        let candidates = fresh.keys.sorted().compactMap { fresh[$0] }
+        let candidates = fresh.keys.sorted().compactMap { fresh[$0] }  // positions, by id
         // Checks a sync session started are joined by those it did not cover (usually none); the
         // waiting is done by this thread, never by a pool thread the checks need.
         let checks = knownBadSignatures == nil ? (started ?? SignatureChecks()) : nil
-        checks?.submit(candidates)
+        checks?.submit(candidates.lazy.map { operations[$0] })
         // An operation without a verdict counts as a bad signature, never as a good one.
         let failures: () -> Set<ObjectID> = {
             guard let verdicts = checks?.verdicts() else { return [] }
-            return Set(candidates.filter { verdicts[$0.id] != true }.map(\.id))
+            return Set(candidates.lazy.map { operations[$0].id }.filter { verdicts[$0] != true })
         }
         do {
-            return try store(operations: operations.count, fresh: fresh, candidates: candidates, graph: consume graph,
+            return try store(operations: operations, fresh: fresh, candidates: candidates, graph: consume graph,
                              validLength: validLength, blobIDs: blobIDs, partial: partial,
                              badSignature: knownBadSignatures ?? [], signaturesDone: failures)
         } catch {
@@ -103,12 +105,14 @@ extension Repository {
         }
     }
 
-    /// Orders, validates and stores the fresh operations (the body of `receive`).
-    /// `signaturesDone` waits for the signature checks and returns the failures.
-    private func store(operations count: Int, fresh: [ObjectID: Operation], candidates: [Operation], graph: consuming Graph,
+    /// Orders, validates and stores the fresh operations (the body of `receive`): `fresh` gives
+    /// the position in `operations` of each one not in the repository, and `candidates` those
+    /// positions in order of id. `signaturesDone` waits for the signature checks and returns the
+    /// failures.
+    private func store(operations: [Operation], fresh: [ObjectID: Int], candidates: [Int], graph: consuming Graph,
                        validLength: Int, blobIDs: [ObjectID: Blob], partial: Bool, badSignature: Set<ObjectID>,
                        signaturesDone: () -> Set<ObjectID>) throws(RepositoryError) -> Attempt {
-        let alreadyKnown = count - fresh.count
+        let alreadyKnown = operations.count - fresh.count
         var rejected: [(id: ObjectID, reason: String)] = []
         func refuse(_ id: ObjectID, _ reason: String) throws(RepositoryError) {
             guard partial else { throw .inconsistent("operation \(id.hex): \(reason)") }
@@ -116,7 +120,7 @@ extension Repository {
         }
 
         // Parents before children; what never becomes ready has a parent that is missing or refused.
-        var checker = SequenceChecker(graph: consume graph, authors: Set(candidates.map(\.author)))
+        var checker = SequenceChecker(graph: consume graph, authors: Set(candidates.map { operations[$0].author }))
         var tree = try state()
         var members = try membershipIndex(graph: checker.graph)
         // Who may write as the repository stands: while no membership operation arrives, earlier
@@ -133,7 +137,8 @@ extension Repository {
         var waitingOn: [ObjectID: Int] = [:]
         var children: [ObjectID: [ObjectID]] = [:]
         var ready = Heap<SmallestFirst>()
-        for op in candidates {
+        for position in candidates {
+            let op = operations[position]
             let unresolvedParents = Set(op.parents.filter { fresh[$0] != nil })
             waitingOn[op.id] = unresolvedParents.count
             for parent in unresolvedParents { children[parent, default: []].append(op.id) }
@@ -141,7 +146,8 @@ extension Repository {
         }
         var taken = Set<ObjectID>()
         while let id = ready.pop()?.id {
-            guard let op = fresh[id] else { continue }
+            guard let position = fresh[id] else { continue }
+            let op = operations[position]
             taken.insert(id)
             for child in children[id] ?? [] {
                 waitingOn[child, default: 1] -= 1
@@ -181,7 +187,7 @@ extension Repository {
         }
         // What never became ready waits on a parent that never arrived (or on a cycle, which
         // would need a hash collision).
-        for op in candidates where !taken.contains(op.id) {
+        for op in candidates.lazy.map({ operations[$0] }) where !taken.contains(op.id) {
             let missing = op.parents.first { !checker.graph.contains($0) && fresh[$0] == nil }
             let waiting = op.parents.first { !checker.graph.contains($0) }
             try refuse(op.id, missing.map { "parent \($0.hex) is missing" }

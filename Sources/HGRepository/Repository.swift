@@ -164,8 +164,9 @@ public final class Repository {
     /// when the file is missing, damaged, or not made from this index (then the caller reads
     /// the whole index, which also reports any damage there).
     private func graphFromFile(indexLength: Int) -> (graph: Graph, validLength: Int)? {
-        guard let bytes = try? FileSystem.readIfExists(layout.graphFile, limit: OperationIndex.maxFileBytes),
-              let file = GraphFile.decode(bytes), file.stamp <= indexLength else { return nil }
+        // Mapped rather than read: the columns are copied out of it once, by the decoding.
+        guard let mapped = try? MappedFile.ifExists(layout.graphFile, limit: OperationIndex.maxFileBytes),
+              let file = mapped.withBytes(GraphFile.decode(file:)), file.stamp <= indexLength else { return nil }
         var graph = file.graph
         var failure: Graph.GraphError?
         let tail = try? OperationIndex.visit(layout.operationIndex, from: file.stamp, lastChecksum: file.lastRecordChecksum) { record in

@@ -34,8 +34,9 @@ public enum PackFormat {
 public final class Pack: Sendable {
     public let packPath: String
     public let indexPath: String
-    /// The index file: header, count, `count` entries of id and offset, trailer, checksum.
-    private let index: [UInt8]
+    /// The index file, mapped: header, count, `count` entries of id and offset, trailer, checksum.
+    private let indexFile: MappedFile
+    private var index: UnsafeRawBufferPointer { indexFile.bytes }
     /// Number of objects.
     public let count: Int
     private let fd: Int32
@@ -48,16 +49,17 @@ public final class Pack: Sendable {
     public init(indexPath: String) throws(StoreError) {
         self.indexPath = indexPath
         packPath = String(indexPath.dropLast(4)) + ".pack"
-        let bytes = try FileSystem.read(indexPath, limit: PackFormat.maxIndexBytes)
+        let file = try MappedFile(indexPath, limit: PackFormat.maxIndexBytes)
+        let bytes = file.bytes
         let header = PackFormat.indexHeader
-        guard bytes.count >= header.count + 4 + 64, Array(bytes[0..<header.count]) == header else {
+        guard bytes.count >= header.count + 4 + 64, bytes.starts(with: header) else {
             throw .badFile(path: indexPath, reason: "not an hg-bft pack index")
         }
-        let count = Int(readLE32(bytes, header.count))
+        let count = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: header.count, as: UInt32.self)))
         guard bytes.count == header.count + 4 + count * 40 + 64 else {
             throw .badFile(path: indexPath, reason: "pack index length does not match its count")
         }
-        index = bytes
+        indexFile = file
         self.count = count
         let fd = open(packPath, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .io(path: packPath, operation: "open", errno: errno) }
@@ -72,12 +74,15 @@ public final class Pack: Sendable {
     /// The id of the entry at `position` in `0..<count` (the length was checked at open; the
     /// all-zero id, which no object has, for a position outside it).
     public func id(at position: Int) -> ObjectID {
-        ObjectID(raw: Bytes32(bytes: index, offset: Self.entriesStart + position * 40) ?? .zero)
+        guard position >= 0 && position < count else { return ObjectID(raw: .zero) }
+        return ObjectID(raw: Bytes32(index, at: Self.entriesStart + position * 40))
     }
 
     /// The pack offset recorded for the entry at `position`.
     private func offset(at position: Int) -> UInt64 {
-        readLE64(index, Self.entriesStart + position * 40 + 32)
+        // 0 for a position outside the index, which `entryOffset` refuses like any bad offset.
+        guard position >= 0 && position < count else { return 0 }
+        return UInt64(littleEndian: index.loadUnaligned(fromByteOffset: Self.entriesStart + position * 40 + 32, as: UInt64.self))
     }
 
     /// Every id, in index order (ascending in an undamaged index).
@@ -86,12 +91,13 @@ public final class Pack: Sendable {
     /// The pack's trailer hash, as recorded in the index.
     public var checksum: [UInt8] {
         let at = Self.entriesStart + count * 40
-        return Array(index[at..<(at + 32)])
+        return Array(UnsafeRawBufferPointer(rebasing: index[at..<(at + 32)]))
     }
 
     /// Checks the index's own checksum and that its ids are strictly ascending (for `verify`).
     public func checkIndex() throws(StoreError) {
-        guard Blake2b.hash256(Array(index[0..<(index.count - 32)])) == Array(index[(index.count - 32)...]) else {
+        let bytes = Array(index)
+        guard Blake2b.hash256(Array(bytes[0..<(bytes.count - 32)])) == Array(bytes[(bytes.count - 32)...]) else {
             throw .badFile(path: indexPath, reason: "pack index checksum does not match")
         }
         var previous: ObjectID?

@@ -247,5 +247,12 @@ struct ZlibTests {
         // An empty chunk in a chain leaves the running value alone.
         #expect(CRC32.checksum([], seed: 0xCBF4_3926) == 0xCBF4_3926)
         #expect(CRC32.checksum(Array("123456780".utf8)) != 0xCBF4_3926)
+        // Memory (a mapped file) and ranges of an array give the same values.
+        let check = Array("xx123456789yy".utf8)
+        #expect(CRC32.checksum(check, range: 2..<11) == 0xCBF4_3926)
+        check.withUnsafeBytes { raw in
+            #expect(CRC32.checksum(UnsafeRawBufferPointer(rebasing: raw[2..<11])) == 0xCBF4_3926)
+            #expect(CRC32.checksum(UnsafeRawBufferPointer(rebasing: raw[2..<2]), seed: 0xCBF4_3926) == 0xCBF4_3926)
+        }
     }
 }

@@ -68,6 +68,27 @@ struct FileSystemTests {
         #expect(try FileSystem.list(dir.path).sorted() == ["file", "secret"])
     }
 
+    @Test func aMappedFileHoldsTheBytesItHadWhenMappedAndRefusesWhatReadRefuses() throws {
+        let dir = try TempDirectory("hgfs")
+        defer { dir.cleanup() }
+        let path = dir.file("mapped")
+        let content = (0..<10_000).map { UInt8(truncatingIfNeeded: $0 * 7) }
+        try FileSystem.writeAtomically(path, content)
+        let mapped = try MappedFile(path, limit: 10_000)
+        #expect(mapped.withBytes { Array($0) } == content)
+        // Replaced by a rename, as every file hg-bft maps is: the mapping keeps the old bytes.
+        try FileSystem.writeAtomically(path, Array("new".utf8))
+        #expect(mapped.withBytes { Array($0) } == content)
+        #expect(try #require(try MappedFile.ifExists(path, limit: 3)).withBytes { Array($0) } == Array("new".utf8))
+
+        try FileSystem.writeAtomically(dir.file("empty"), [])
+        #expect(try MappedFile(dir.file("empty"), limit: 0).withBytes { $0.isEmpty })
+        #expect(try MappedFile.ifExists(dir.file("missing"), limit: 10) == nil)
+        #expect(storeError { () throws(StoreError) in _ = try MappedFile(dir.file("missing"), limit: 10) } == .io(path: dir.file("missing"), operation: "open", errno: ENOENT))
+        #expect(storeError { () throws(StoreError) in _ = try MappedFile(path, limit: 2) } == .fileTooLarge(path: path, limit: 2))
+        #expect(storeError { () throws(StoreError) in _ = try MappedFile(dir.path, limit: 10) } == .badFile(path: dir.path, reason: "not a regular file"))
+    }
+
     @Test func aStagedFileReplacesThePathOnlyWhenCommittedAndCanBeDropped() throws {
         let dir = try TempDirectory("hgfs")
         defer { dir.cleanup() }

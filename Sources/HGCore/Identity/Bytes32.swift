@@ -16,8 +16,9 @@ public struct Bytes32: Hashable, Comparable, Sendable {
         self = bytes.withUnsafeBytes { Bytes32($0, at: offset) }
     }
 
-    /// Reads 32 bytes at `offset` of memory; the caller has checked that they exist.
-    init(_ raw: UnsafeRawBufferPointer, at offset: Int) {
+    /// Reads 32 bytes at `offset` of memory; the caller has checked that they exist (and a
+    /// precondition stops the process if not).
+    public init(_ raw: UnsafeRawBufferPointer, at offset: Int) {
         precondition(offset >= 0 && raw.count - offset >= 32, "Bytes32 read out of bounds")
         func word(_ start: Int) -> UInt64 {
             UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: start, as: UInt64.self))

@@ -24,7 +24,7 @@ public final class SignatureChecks: @unchecked Sendable {
 
     /// Starts checking those of `operations` not submitted before, in the background, and
     /// returns at once.
-    public func submit(_ operations: [Operation]) {
+    public func submit(_ operations: some Collection<Operation>) {
         lock.wait()
         let operations = operations.filter { submitted.insert($0.id).inserted }
         lock.signal()

@@ -1,0 +1,57 @@
+import HGCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A file mapped read-only into memory, unmapped when the last reference goes.
+///
+/// For files that hg-bft never changes in place once they exist (pack indexes and the graph file
+/// are written under a temporary name and renamed; a replaced or removed file stays mapped as it
+/// was): opening one costs no read and no copy into fresh memory, and a lookup touches only the
+/// pages it needs. Reading a 1.6 MB pack index whole was about 1.5 ms of every command that read
+/// one object, most of it page faults. As with git's packs, something outside hg-bft that
+/// truncated such a file under a reader would make the reader fault.
+public final class MappedFile: @unchecked Sendable {
+    /// The file's bytes; valid only while this instance lives, which Swift does not promise past
+    /// an instance's last use: outside this module use `withBytes`, and inside it keep the
+    /// instance in a stored property of whatever reads them.
+    let bytes: UnsafeRawBufferPointer
+
+    /// Maps `path`; throws if it cannot be opened or mapped, or is longer than `limit`.
+    public init(_ path: String, limit: Int) throws(StoreError) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .io(path: path, operation: "open", errno: errno) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw .io(path: path, operation: "stat", errno: errno) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw .badFile(path: path, reason: "not a regular file") }
+        let size = Int(st.st_size)
+        guard size <= limit else { throw .fileTooLarge(path: path, limit: limit) }
+        guard size > 0 else {
+            bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            return
+        }
+        guard let start = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), start != MAP_FAILED else {
+            throw .io(path: path, operation: "mmap", errno: errno)
+        }
+        bytes = UnsafeRawBufferPointer(start: start, count: size)
+    }
+
+    /// Maps `path`, or `nil` if it does not exist.
+    public static func ifExists(_ path: String, limit: Int) throws(StoreError) -> MappedFile? {
+        do {
+            return try MappedFile(path, limit: limit)
+        } catch let .io(_, _, code) where code == ENOENT {
+            return nil
+        }
+    }
+
+    /// Calls `body` with the file's bytes, keeping the mapping alive until it returns.
+    public func withBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try withExtendedLifetime(self) { () throws(E) -> R in try body(bytes) }
+    }
+
+    deinit {
+        if let start = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: start), bytes.count) }
+    }
+}
