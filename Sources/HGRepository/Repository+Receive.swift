@@ -87,7 +87,7 @@ extension Repository {
         // Checks a sync session started are joined by those it did not cover (usually none); the
         // waiting is done by this thread, never by a pool thread the checks need.
         let checks = knownBadSignatures == nil ? (started ?? SignatureChecks()) : nil
-        checks?.submit(candidates.lazy.map { operations[$0] })
+        checks?.submit(operations, positions: candidates)
         // An operation without a verdict counts as a bad signature, never as a good one.
         let failures: () -> Set<ObjectID> = {
             guard let verdicts = checks?.verdicts() else { return [] }

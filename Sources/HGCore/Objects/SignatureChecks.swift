@@ -28,6 +28,20 @@ public final class SignatureChecks: @unchecked Sendable {
         lock.wait()
         let operations = operations.filter { submitted.insert($0.id).inserted }
         lock.signal()
+        start(operations)
+    }
+
+    /// `submit` of the operations at `positions` of `operations`, copying out only those not
+    /// submitted before (a receiver's batch has usually been submitted whole by its session).
+    public func submit(_ operations: [Operation], positions: [Int]) {
+        lock.wait()
+        let unsubmitted = positions.filter { submitted.insert(operations[$0].id).inserted }
+        lock.signal()
+        start(unsubmitted.map { operations[$0] })
+    }
+
+    /// Checks `operations` in pieces on background threads.
+    private func start(_ operations: [Operation]) {
         var start = 0
         while start < operations.count {
             let piece = Array(operations[start..<min(start + Self.piece, operations.count)])
