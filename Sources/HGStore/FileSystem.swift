@@ -7,16 +7,30 @@ import Glibc
 /// Foundation is avoided below the CLI: it costs milliseconds of start-up per
 /// command, and every call here needs an exact error with the path in it.
 public enum FileSystem {
+    /// Opens `path` for reading, refusing anything but a regular file; returns the descriptor,
+    /// which the caller closes, and the file's size.
+    static func openRegularFile(_ path: String) throws(StoreError) -> (fd: Int32, size: Int) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .io(path: path, operation: "open", errno: errno) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            let code = errno
+            close(fd)
+            throw .io(path: path, operation: "stat", errno: code)
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw .badFile(path: path, reason: "not a regular file")
+        }
+        return (fd, Int(st.st_size))
+    }
+
     /// Reads a whole file, or its bytes from `offset` on (none if it is shorter), refusing more
     /// than `limit` bytes before allocating.
     public static func read(_ path: String, from offset: Int = 0, limit: Int) throws(StoreError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .io(path: path, operation: "open", errno: errno) }
+        let (fd, fileSize) = try openRegularFile(path)
         defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw .io(path: path, operation: "stat", errno: errno) }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw .badFile(path: path, reason: "not a regular file") }
-        let size = max(0, Int(st.st_size) - max(0, offset))
+        let size = max(0, fileSize - max(0, offset))
         guard size <= limit else { throw .fileTooLarge(path: path, limit: limit) }
         if offset > 0, size > 0, lseek(fd, off_t(offset), SEEK_SET) < 0 {
             throw .io(path: path, operation: "seek", errno: errno)

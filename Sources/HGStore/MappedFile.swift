@@ -19,13 +19,8 @@ public final class MappedFile: @unchecked Sendable {
 
     /// Maps `path`; throws if it cannot be opened or mapped, or is longer than `limit`.
     public init(_ path: String, limit: Int) throws(StoreError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .io(path: path, operation: "open", errno: errno) }
+        let (fd, size) = try FileSystem.openRegularFile(path)
         defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw .io(path: path, operation: "stat", errno: errno) }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw .badFile(path: path, reason: "not a regular file") }
-        let size = Int(st.st_size)
         guard size <= limit else { throw .fileTooLarge(path: path, limit: limit) }
         guard size > 0 else {
             bytes = UnsafeRawBufferPointer(start: nil, count: 0)

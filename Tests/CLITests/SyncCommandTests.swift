@@ -15,6 +15,16 @@ import Testing
 
     private func heads(_ root: URL) throws -> String { try CLI.ok(["heads"], in: root).stdout }
 
+    /// A repository `a` with one committed file, and `b`, a clone of it that `a` admitted as a writer.
+    private func writerClone(_ label: String) throws -> (dir: TempDir, a: URL, b: URL) {
+        let dir = try TempDir(label)
+        let a = try repository(dir, "a")
+        try CLI.ok(["clone", "a", "b"], in: dir.url)
+        let b = dir.path("b")
+        try CLI.admit(b, by: a)
+        return (dir, a, b)
+    }
+
     @Test func syncLeavesUncommittedFilesAloneAndNamesThem() throws {
         let dir = try TempDir("sync-kept")
         let a = try repository(dir, "a")
@@ -36,11 +46,7 @@ import Testing
     /// A commits a file `x` while B commits `x/y`: both stay in the merged state. Sync succeeds,
     /// B's working tree has the directory and A's file beside it, and status explains it.
     @Test func fileAndDirectoryOfOneNameSyncAndTheFileGoesBeside() throws {
-        let dir = try TempDir("sync-collision")
-        let a = try repository(dir, "a")
-        try CLI.ok(["clone", "a", "b"], in: dir.url)
-        let b = dir.path("b")
-        try CLI.admit(b, by: a)
+        let (dir, a, b) = try writerClone("sync-collision")
         try dir.write("a/x", "content-x\n")
         let commit = try CLI.ok(["commit", "-m", "file x"], in: a).stdout
         let short = String(commit.dropFirst().prefix(12))  // "[<12 hex>] file x"
@@ -81,11 +87,7 @@ import Testing
     }
 
     @Test func syncIsTwoWayAndWritesTheMergedTree() throws {
-        let dir = try TempDir("sync-two-way")
-        let a = try repository(dir, "a")
-        try CLI.ok(["clone", "a", "b"], in: dir.url)
-        let b = dir.path("b")
-        try CLI.admit(b, by: a)
+        let (dir, a, b) = try writerClone("sync-two-way")
         try Data("a only\n".utf8).write(to: a.appendingPathComponent("a.txt"))
         try CLI.ok(["commit", "-m", "a"], in: a)
         try Data("b only\n".utf8).write(to: b.appendingPathComponent("b.txt"))
