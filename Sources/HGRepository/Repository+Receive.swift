@@ -130,42 +130,65 @@ extension Repository {
         var encodings: [(id: ObjectID, encoding: [UInt8])] = []
         var added: [ObjectID] = []
         var newSummaries: [OperationSummary] = []
-        var refusedIDs = Set<ObjectID>()
         // Kahn's algorithm over the new operations: an operation becomes ready when every
         // parent is in the repository or has been taken; ties go by id, so the order (and the
-        // index) is the same whatever order the operations arrived in.
-        var waitingOn: [ObjectID: Int] = [:]
-        var children: [ObjectID: [ObjectID]] = [:]
+        // index) is the same whatever order the operations arrived in. Candidates are known by
+        // their slot in `candidates`, and their parents among the candidates are looked up once,
+        // here, so that the loop below keeps its books in arrays rather than tables keyed by id.
+        let count = candidates.count
+        var slotOf = [Int32](repeating: -1, count: operations.count)
+        for (slot, position) in candidates.enumerated() { slotOf[position] = Int32(slot) }
+        // Each candidate's parents, in its own order, as slots (-1: not a candidate).
+        var parentSlots: [Int32] = []
+        var parentStart = [Int](repeating: 0, count: count + 1)
+        var waiting = [Int32](repeating: 0, count: count)
+        var firstChildEdge = [Int32](repeating: -1, count: count)
+        var edges: [(child: Int32, next: Int32)] = []
         var ready = Heap<SmallestFirst>()
-        for position in candidates {
-            let op = operations[position]
-            let unresolvedParents = Set(op.parents.filter { fresh[$0] != nil })
-            waitingOn[op.id] = unresolvedParents.count
-            for parent in unresolvedParents { children[parent, default: []].append(op.id) }
-            if unresolvedParents.isEmpty { ready.push(SmallestFirst(id: op.id)) }
-        }
-        var taken = Set<ObjectID>()
-        while let id = ready.pop()?.id {
-            guard let position = fresh[id] else { continue }
-            let op = operations[position]
-            taken.insert(id)
-            for child in children[id] ?? [] {
-                waitingOn[child, default: 1] -= 1
-                if waitingOn[child] == 0 { ready.push(SmallestFirst(id: child)) }
+        for (slot, position) in candidates.enumerated() {
+            for parent in operations[position].parents {
+                let parentSlot = fresh[parent].map { slotOf[$0] } ?? -1
+                // One edge per mention: a parent named twice (which the decoder refuses) would add
+                // two, and taking it would remove both.
+                if parentSlot >= 0 {
+                    waiting[slot] += 1
+                    edges.append((child: Int32(slot), next: firstChildEdge[Int(parentSlot)]))
+                    firstChildEdge[Int(parentSlot)] = Int32(edges.count - 1)
+                }
+                parentSlots.append(parentSlot)
             }
-            if let bad = op.parents.first(where: { refusedIDs.contains($0) }) {
-                try refuse(op.id, "parent \(bad.hex) was refused")
-                refusedIDs.insert(op.id)
+            parentStart[slot + 1] = parentSlots.count
+            if waiting[slot] == 0 { ready.push(SmallestFirst(id: operations[position].id, slot: Int32(slot))) }
+        }
+        var taken = [Bool](repeating: false, count: count)
+        var refused = [Bool](repeating: false, count: count)
+        while let next = ready.pop() {
+            let slot = Int(next.slot)
+            let op = operations[candidates[slot]]
+            taken[slot] = true
+            var edge = firstChildEdge[slot]
+            while edge >= 0 {
+                let child = Int(edges[Int(edge)].child)
+                waiting[child] -= 1
+                if waiting[child] == 0 { ready.push(SmallestFirst(id: operations[candidates[child]].id, slot: Int32(child))) }
+                edge = edges[Int(edge)].next
+            }
+            let mine = parentStart[slot]..<parentStart[slot + 1]
+            if let bad = mine.first(where: { parentSlots[$0] >= 0 && refused[Int(parentSlots[$0])] }) {
+                try refuse(op.id, "parent \(op.parents[bad - mine.lowerBound].hex) was refused")
+                refused[slot] = true
                 continue
             }
-            if let missing = op.parents.first(where: { !checker.graph.contains($0) }) {
-                try refuse(op.id, "parent \(missing.hex) is missing")
-                refusedIDs.insert(op.id)
+            // Parents among the candidates are in the graph by now (taken, and not refused);
+            // the others must be there already.
+            if let missing = mine.first(where: { parentSlots[$0] < 0 && !checker.graph.contains(op.parents[$0 - mine.lowerBound]) }) {
+                try refuse(op.id, "parent \(op.parents[missing - mine.lowerBound].hex) is missing")
+                refused[slot] = true
                 continue
             }
             if let reason = validate(op, checker: checker, members: &members, badSignature: badSignature, blobIDs: blobIDs) {
                 try refuse(op.id, reason)
-                refusedIDs.insert(op.id)
+                refused[slot] = true
                 continue
             }
             if let change = op.change {
@@ -187,7 +210,8 @@ extension Repository {
         }
         // What never became ready waits on a parent that never arrived (or on a cycle, which
         // would need a hash collision).
-        for op in candidates.lazy.map({ operations[$0] }) where !taken.contains(op.id) {
+        for slot in 0..<count where !taken[slot] {
+            let op = operations[candidates[slot]]
             let missing = op.parents.first { !checker.graph.contains($0) && fresh[$0] == nil }
             let waiting = op.parents.first { !checker.graph.contains($0) }
             try refuse(op.id, missing.map { "parent \($0.hex) is missing" }
@@ -268,5 +292,8 @@ extension Repository {
 /// Reverses an id's order, so that the max-heap of HGGraph hands out the smallest id first.
 private struct SmallestFirst: Comparable {
     let id: ObjectID
+    /// Where the operation is among the candidates.
+    let slot: Int32
     static func < (a: SmallestFirst, b: SmallestFirst) -> Bool { b.id < a.id }
+    static func == (a: SmallestFirst, b: SmallestFirst) -> Bool { a.id == b.id }
 }

@@ -60,6 +60,44 @@ struct ReceiveTests {
         }
     }
 
+    /// The order of a batch and its refusals: parents in the batch come first whatever order it
+    /// arrived in, ties go by id, a parent that is neither stored nor in the batch refuses its
+    /// child (naming that parent even when another parent is in the batch), and that refusal
+    /// passes to the child's own descendants.
+    @Test("ordering a batch: parents first, ties by id, a missing parent named, refusals passed down")
+    func orderingAndRefusalsOfABatch() throws {
+        try withBase { repo, _, peer, base in
+            let other = try Peer(seed: 7)
+            let a = try peer.change(sequence: 1, parents: [base.id], files: [("a.txt", Array("a\n".utf8))])
+            let b = try other.change(sequence: 1, parents: [base.id], files: [("b.txt", Array("b\n".utf8))])
+            // Never sent: neither stored nor in the batch.
+            let absent = try other.change(sequence: 2, parents: [b.op.id], files: [("x.txt", Array("x\n".utf8))])
+            let merge = try peer.change(sequence: 2, parents: [a.op.id, b.op.id], files: [("m.txt", Array("m\n".utf8))])
+            let orphan = try peer.change(sequence: 3, parents: [merge.op.id, absent.op.id], files: [("o.txt", Array("o\n".utf8))])
+            let afterOrphan = try peer.change(sequence: 4, parents: [orphan.op.id], files: [("p.txt", Array("p\n".utf8))])
+            let blobs = a.blobs + b.blobs + merge.blobs + orphan.blobs + afterOrphan.blobs
+            let batch = [afterOrphan.op, orphan.op, merge.op, b.op, a.op]
+
+            let before = try snapshotMeta(repo)
+            do {
+                _ = try repo.receive(operations: batch, blobs: blobs)
+                Issue.record("an operation with a missing parent was accepted")
+            } catch {
+                #expect("\(error)".contains("operation \(orphan.op.id.hex): parent \(absent.op.id.hex) is missing"))
+            }
+            #expect(try snapshotMeta(repo) == before)
+
+            let result = try repo.receive(operations: batch, blobs: blobs, partial: true)
+            let roots = [a.op.id, b.op.id].sorted()
+            #expect(result.added == roots + [merge.op.id])
+            #expect(result.rejected.map(\.id) == [orphan.op.id, afterOrphan.op.id])
+            #expect(result.rejected.map(\.reason) == ["parent \(absent.op.id.hex) is missing",
+                                                      "parent \(orphan.op.id.hex) was refused"])
+            #expect(Set(try repo.heads()) == [merge.op.id])
+            #expect(try repo.receive(operations: batch.reversed(), blobs: blobs, partial: true).added.isEmpty)
+        }
+    }
+
     /// Signatures are checked while the batch is ordered and validated as if they held: a
     /// failure found at the end must give what checking first gives.
     @Test("a bad signature found after optimistic validation: strict mode names it, partial mode leaves out it and its descendants")
