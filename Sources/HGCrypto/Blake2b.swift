@@ -7,9 +7,38 @@ public enum Blake2b {
 
     /// One-shot BLAKE2b-256 of the concatenation of `parts`.
     public static func hash256(_ parts: [UInt8]...) -> [UInt8] {
-        let hasher = Blake2bHasher(outputLength: digestBytes256)
-        for part in parts { hasher.update(part) }
-        return hasher.finalize()
+        oneShot256 { state in
+            for part in parts {
+                part.withUnsafeBufferPointer { _ = crypto_generichash_update(state, $0.baseAddress, UInt64($0.count)) }
+            }
+        }
+    }
+
+    /// One-shot BLAKE2b-256 of the concatenation of `first` and `rest`, given as memory.
+    public static func hash256(raw first: UnsafeRawBufferPointer, _ rest: UnsafeRawBufferPointer...) -> [UInt8] {
+        oneShot256 { state in
+            func feed(_ part: UnsafeRawBufferPointer) {
+                _ = crypto_generichash_update(state, part.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(part.count))
+            }
+            feed(first)
+            rest.forEach(feed)
+        }
+    }
+
+    /// A BLAKE2b-256 digest whose state lives on the stack for the call: a hash of a few dozen
+    /// bytes (an object id, a Bloom probe) used to cost two heap allocations for the state, as
+    /// much as the hashing. Only for public data: the state is not wiped afterwards.
+    private static func oneShot256(_ feed: (OpaquePointer) -> Void) -> [UInt8] {
+        _ = Sodium.ready
+        return withUnsafeTemporaryAllocation(byteCount: crypto_generichash_statebytes(), alignment: 64) { memory in
+            var out = [UInt8](repeating: 0, count: digestBytes256)
+            guard let base = memory.baseAddress else { return out }
+            let state = OpaquePointer(base)
+            crypto_generichash_init(state, nil, 0, digestBytes256)
+            feed(state)
+            out.withNonNullMutablePointer { o, _ in _ = crypto_generichash_final(state, o, digestBytes256) }
+            return out
+        }
     }
 
     /// One-shot BLAKE2b with an arbitrary output length (1...64) and optional key.

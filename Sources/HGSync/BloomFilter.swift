@@ -110,7 +110,7 @@ public struct BloomFilter: Sendable, Equatable {
         of id: ObjectID, salt: [UInt8], m: UInt64, count: Int, _ body: (UInt64) -> Bool
     ) {
         guard m > 0, count > 0 else { return }
-        let h = Blake2b.hash256(salt, id.raw.bytes)
+        let h = salt.withUnsafeBytes { salt in id.raw.withUnsafeBytes { Blake2b.hash256(raw: salt, $0) } }
         var x = littleEndianU32(h, at: 0) % m
         var y = littleEndianU32(h, at: 4) % m
         let z = littleEndianU32(h, at: 8) % m

@@ -31,6 +31,14 @@ struct Blake2bTests {
         #expect(hexString(Blake2b.hash256(Array("abc".utf8))) == blake2b256ABC)
         // hash256 hashes the concatenation of its parts.
         #expect(hexString(Blake2b.hash256(Array("a".utf8), [], Array("bc".utf8))) == blake2b256ABC)
+        // The same from memory.
+        let abc = Array("abc".utf8)
+        abc.withUnsafeBytes { raw in
+            #expect(hexString(Blake2b.hash256(raw: raw)) == blake2b256ABC)
+            #expect(hexString(Blake2b.hash256(raw: UnsafeRawBufferPointer(rebasing: raw[0..<1]), UnsafeRawBufferPointer(rebasing: raw[1..<1]),
+                                              UnsafeRawBufferPointer(rebasing: raw[1..<3]))) == blake2b256ABC)
+            #expect(hexString(Blake2b.hash256(raw: UnsafeRawBufferPointer(rebasing: raw[0..<0]))) == blake2b256Empty)
+        }
         #expect(Blake2b.digestBytes256 == 32)
     }
 

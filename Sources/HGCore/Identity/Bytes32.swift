@@ -46,22 +46,21 @@ public struct Bytes32: Hashable, Comparable, Sendable {
 
     /// The 32 bytes.
     public var bytes: [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
-        append(to: &out)
-        return out
+        [UInt8](unsafeUninitializedCapacity: 32) { buffer, initialized in
+            store(into: UnsafeMutableRawBufferPointer(buffer), at: 0)
+            initialized = 32
+        }
+    }
+
+    /// Calls `body` with the 32 bytes, in memory that lives only for the call (no array made).
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        var words = (w0.bigEndian, w1.bigEndian, w2.bigEndian, w3.bigEndian)
+        return try Swift.withUnsafeBytes(of: &words) { try body($0) }
     }
 
     /// Appends the 32 bytes to `buffer`.
     public func append(to buffer: inout [UInt8]) {
-        for word in [w0, w1, w2, w3] {
-            var shift: UInt64 = 56
-            while true {
-                buffer.append(UInt8(truncatingIfNeeded: word >> shift))
-                if shift == 0 { break }
-                shift -= 8
-            }
-        }
+        withUnsafeBytes { buffer.append(contentsOf: $0) }
     }
 
     /// Stores the 32 bytes at `offset` of `raw`; the caller has checked that they fit.
