@@ -172,7 +172,7 @@ public final class LooseObjects {
 
     private func writePack(_ encodings: [[UInt8]], knownIDs: [ObjectID]?) throws(StoreError) -> (ids: [ObjectID], indexPath: String?) {
         let compressed = Self.compressInParallel(encodings, knownIDs: knownIDs)
-        var writer = PackWriter()
+        var writer = PackWriter(reservingBytes: compressed.reduce(0) { $0 + ($1?.1.count ?? 0) + 10 })
         var ids: [ObjectID] = []
         ids.reserveCapacity(encodings.count)
         for (index, item) in compressed.enumerated() {

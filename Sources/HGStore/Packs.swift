@@ -259,6 +259,12 @@ public struct PackWriter {
 
     public init() {}
 
+    /// A writer for entries of about `bytes` bytes in all (compressed objects and their
+    /// lengths), reserved at once rather than grown (and copied) as they come.
+    public init(reservingBytes bytes: Int) {
+        body.reserveCapacity(PackFormat.packHeader.count + max(0, bytes) + 32)
+    }
+
     public var isEmpty: Bool { entries.isEmpty }
     public var count: Int { entries.count }
 
@@ -267,17 +273,22 @@ public struct PackWriter {
     public mutating func add(id: ObjectID, compressed: [UInt8]) {
         guard seen.insert(id).inserted else { return }
         entries.append((id, UInt64(body.count)))
-        var w = ByteWriter(capacity: 10)
-        w.varint(UInt64(compressed.count))
-        body += w.bytes
+        var length = UInt64(compressed.count)  // a varint, written in place
+        while length >= 0x80 {
+            body.append(UInt8(truncatingIfNeeded: length) | 0x80)
+            length >>= 7
+        }
+        body.append(UInt8(length))
         body += compressed
     }
 
-    /// Writes the pack and then its index into `directory`, durably.
-    public func write(to directory: String) throws(StoreError) -> String {
+    /// Writes the pack and then its index into `directory`, durably. The trailer is appended to
+    /// the pack in place (a pack is megabytes), so the writer is spent afterwards.
+    public mutating func write(to directory: String) throws(StoreError) -> String {
         let trailer = Blake2b.hash256(body)
         let name = directory + "/pack-" + Hex.encode(trailer)
         var index = PackFormat.indexHeader
+        index.reserveCapacity(PackFormat.indexHeader.count + 4 + entries.count * 40 + 64)
         appendLE32(UInt32(entries.count), to: &index)
         for (id, offset) in entries.sorted(by: { $0.0 < $1.0 }) {
             id.raw.append(to: &index)
@@ -285,15 +296,16 @@ public struct PackWriter {
         }
         index += trailer
         index += Blake2b.hash256(index)
+        body += trailer
         try FileSystem.makeDirectory(directory)
-        try FileSystem.writeAtomically(name + ".pack", body + trailer, mode: 0o444, durable: true)
+        try FileSystem.writeAtomically(name + ".pack", body, mode: 0o444, durable: true)
         try FileSystem.writeAtomically(name + ".idx", index, mode: 0o444, durable: true)
         return name + ".idx"
     }
 }
 
 func appendLE64(_ value: UInt64, to out: inout [UInt8]) {
-    for shift in stride(from: 0, to: 64, by: 8) { out.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+    withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
 }
 
 func readLE64(_ bytes: [UInt8], _ offset: Int) -> UInt64 {
