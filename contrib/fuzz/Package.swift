@@ -25,6 +25,7 @@ let targetNames = [
     "graph-file",
     "membership",
     "object-decoder",
+    "operation-index",
 ]
 
 let package = Package(

@@ -6,6 +6,8 @@
 #
 # object-decoder: each object as stored on disk (zlib) and as its canonical encoding: blobs,
 #                 and operations of every kind (genesis, change, membership).
+# operation-index: index/operations of that repository, of its clone, and cut short inside its
+#                 last record (a torn tail), each after a mode byte of 0 and of 1 (main.swift).
 # graph-file:     index/graph of that repository once hg-bft-bench (beside hg-bft) has added
 #                 enough operations for hg-bft to write one (two authors, a merge, ~700 more),
 #                 and the same file cut to its first 1, 2, 5 and 40 operations.
@@ -25,10 +27,12 @@ case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
 objects=$here/corpus/object-decoder
 frames=$here/corpus/frame-parser
 graphs=$here/corpus/graph-file
+indexes=$here/corpus/operation-index
 bench=$(dirname "$bin")/hg-bft-bench
 [ -x "$bench" ] || { echo "seeds.sh: no hg-bft-bench beside $bin (build it first)" >&2; exit 1; }
-mkdir -p "$objects" "$frames" "$graphs"
-rm -f "$objects"/stored-* "$objects"/encoding-* "$frames"/clone-* "$frames"/sync-* "$frames"/example-* "$graphs"/graph-*
+mkdir -p "$objects" "$frames" "$graphs" "$indexes"
+rm -f "$objects"/stored-* "$objects"/encoding-* "$frames"/clone-* "$frames"/sync-* "$frames"/example-* "$graphs"/graph-* \
+    "$indexes"/index-*
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 hg() { "$bin" "$@" >/dev/null 2>&1; }
@@ -96,6 +100,14 @@ while read -r name hex; do
         > "$frames/example-$name"
 done < "$root/Tests/HGSyncTests/Vectors/protocol-examples.txt"
 
+# The operation indexes, before the graph file's operations are added.
+for mode in 0 1; do
+    for side in a b; do
+        { printf "\\00$mode"; cat "$work/$side/.hgrepo/index/operations"; } > "$indexes/index-$side-$mode"
+    done
+    { printf "\\00$mode"; head -c -3 "$work/a/.hgrepo/index/operations"; } > "$indexes/index-torn-$mode"
+done
+
 # The graph file: hg-bft writes one once the index has grown by 64 KiB (FORMAT.md 5.9.2). The
 # prefixes are cut following that section's layout (parents always come before their children,
 # so the first K operations are a graph of their own).
@@ -135,4 +147,5 @@ for k in (1, 2, 5, 40):
     open("%s/graph-first-%d" % (out, k), "wb").write(whole + le(zlib.crc32(whole) & 0xFFFFFFFF, 4))
 PY
 
-echo "object-decoder: $(ls "$objects" | wc -l) seeds; frame-parser: $(ls "$frames" | wc -l) seeds; graph-file: $(ls "$graphs" | wc -l) seeds"
+echo "object-decoder: $(ls "$objects" | wc -l) seeds; frame-parser: $(ls "$frames" | wc -l) seeds;" \
+    "graph-file: $(ls "$graphs" | wc -l) seeds; operation-index: $(ls "$indexes" | wc -l) seeds"
