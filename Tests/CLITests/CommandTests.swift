@@ -231,6 +231,15 @@ struct CommandTests {
         #expect(lines(status.stdout) == ["A file.txt"])
     }
 
+    @Test func initQuietPrintsNothingAndStillCreatesTheRepository() throws {
+        let dir = try TempDir()
+        let result = try CLI.ok(["init", "-q", "repo"], in: dir.url)
+        #expect(result.stdout.isEmpty && result.stderr.isEmpty, "\(result)")
+        #expect(FileManager.default.fileExists(atPath: dir.path("repo/.hgrepo/genesis").path))
+        #expect(try permissions(dir.path("repo/.hgrepo/keys/identity")) == 0o600)
+        #expect(isPeerID(try CLI.ok(["id"], in: dir.path("repo")).stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+    }
+
     @Test func initJSON() throws {
         let dir = try TempDir()
         let result = try CLI.ok(["init", "--json"], in: dir.url)
@@ -762,7 +771,14 @@ struct CommandTests {
         #expect(!kept.stderr.contains("other.txt"), "\(kept)")
         #expect(try dir.read("notes.txt") == "local edit\n")
 
-        try CLI.ok(["checkout", "-f", "notes.txt"], in: dir.url)
+        // Quiet: only the error and the path it is about, on stderr; nothing on stdout.
+        let quiet = try CLI.run(["checkout", "-q"], in: dir.url)
+        #expect(quiet.status == 1 && quiet.stdout.isEmpty, "\(quiet)")
+        #expect(quiet.stderr.contains("kept: 'notes.txt'") && quiet.stderr.contains("error: 1 file(s)"), "\(quiet)")
+        #expect(try dir.read("notes.txt") == "local edit\n")
+
+        let forced = try CLI.ok(["checkout", "-q", "-f", "notes.txt"], in: dir.url)
+        #expect(forced.stdout.isEmpty && forced.stderr.isEmpty, "\(forced)")
         #expect(try dir.read("notes.txt") == "committed\n")
         #expect(try shortStatus(dir).isEmpty)
     }

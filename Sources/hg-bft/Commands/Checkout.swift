@@ -35,12 +35,18 @@ struct Checkout: ParsableCommand {
     @Argument(help: "Only these paths.")
     var pathspecs: [String] = []
 
+    @Flag(name: .shortAndLong, help: "Print nothing but errors.")
+    var quiet = false
+
     @OptionGroup var output: JSONFlag
 
     func run() throws {
         let repository = try openRepository()
         let result = try repository.checkout(force: force, pathspecs: pathspecs, cwd: FileSystem.currentDirectory())
-        if output.json {
+        if quiet {
+            // Only what goes with the error below: the paths left alone.
+            for line in CheckoutNotices.leftAlone(result) { Terminal.err(line) }
+        } else if output.json {
             try JSONOutput.print(CheckoutJSON(written: result.written.map(\.string), removed: result.removed.map(\.string),
                                               conflicts: result.conflicts.map(\.string), kept: result.leftAlone.map(\.string)))
         } else {

@@ -23,10 +23,14 @@ struct Init: ParsableCommand {
     @Option(name: .customLong("admin-quorum"), help: "Distinct admins whose removals of one member override seniority, e.g. to remove a founder whose key was stolen (1-255).")
     var adminQuorum: Int = 2
 
+    @Flag(name: .shortAndLong, help: "Print nothing but errors.")
+    var quiet = false
+
     @OptionGroup var output: JSONFlag
 
     func run() throws {
         let (_, result) = try Repository.create(at: directory, adminQuorum: adminQuorum)
+        if quiet { return }
         if output.json {
             try JSONOutput.print(InitJSON(root: result.root, repository: result.repository.hex, peer: result.peer.text,
                                           reusedIdentity: result.reusedIdentity))

@@ -6,6 +6,11 @@ enum CheckoutNotices {
     /// Paths left as they were (uncommitted changes, or something in the way), and files that
     /// collide with a directory of the merged state.
     static func lines(_ result: CheckoutResult) -> [String] {
+        leftAlone(result) + collisions(result)
+    }
+
+    /// The paths whose merged version was not written, and why.
+    static func leftAlone(_ result: CheckoutResult) -> [String] {
         var lines: [String] = []
         for path in result.kept {
             lines.append("kept: \(Terminal.quote(path.string)) has uncommitted changes (the merged version was not written)")
@@ -13,14 +18,17 @@ enum CheckoutNotices {
         for (path, reason) in result.blocked.sorted(by: { $0.key < $1.key }) {
             lines.append("kept: \(Terminal.quote(path.string)) is not written: \(reason)")
         }
-        for collision in result.collisions {
+        return lines
+    }
+
+    /// The files written beside a directory of the same name.
+    static func collisions(_ result: CheckoutResult) -> [String] {
+        result.collisions.map { collision in
             let start = "collision: \(Terminal.quote(collision.path.string)) is both a file and a directory in the merged state; "
             if let aside = collision.aside {
-                lines.append(start + "the file is written as \(Terminal.quote(aside.string))")
-            } else {
-                lines.append(start + "no name beside it is free, so the file is only in the history")
+                return start + "the file is written as \(Terminal.quote(aside.string))"
             }
+            return start + "no name beside it is free, so the file is only in the history"
         }
-        return lines
     }
 }
