@@ -68,6 +68,7 @@ extension Repository {
         let lock = try self.lock()
         defer { withExtendedLifetime(lock) {} }
         try repairCaches()
+        recentBlobs = [:]
         // The graph a sync session just built is reused (same index file), not built again.
         var (graph, validLength) = try takeGraph()
 
@@ -130,6 +131,7 @@ extension Repository {
         var encodings: [(id: ObjectID, encoding: [UInt8])] = []
         var added: [ObjectID] = []
         var newSummaries: [OperationSummary] = []
+        var storedBlobs: [ObjectID: Blob] = [:]
         // Kahn's algorithm over the new operations: an operation becomes ready when every
         // parent is in the repository or has been taken; ties go by id, so the order (and the
         // index) is the same whatever order the operations arrived in. Candidates are known by
@@ -193,7 +195,10 @@ extension Repository {
             }
             if let change = op.change {
                 for entry in change.entries {
-                    if let version = entry.version, let blob = blobIDs[version.blob] { encodings.append((version.blob, blob.encoded)) }
+                    if let version = entry.version, let blob = blobIDs[version.blob] {
+                        encodings.append((version.blob, blob.encoded))
+                        storedBlobs[version.blob] = blob
+                    }
                 }
             }
             encodings.append((op.id, op.encoded))
@@ -257,6 +262,7 @@ extension Repository {
                                            MembersCache.encode(membership?.members.mapValues(\.role) ?? [:], stamp: length), durable: false)
         }
         if let stagedGraphFile, length == appendix.end { try? FileSystem.commit(stagedGraphFile, to: layout.graphFile) }
+        if storedBlobs.values.reduce(0, { $0 + $1.content.count }) <= Repository.recentBlobsLimit { recentBlobs = storedBlobs }
         return .done(ReceiveResult(added: added, known: alreadyKnown, rejected: rejected))
     }
 

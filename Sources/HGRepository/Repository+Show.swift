@@ -24,6 +24,7 @@ extension Repository {
 
     /// The content of a blob.
     public func blobContent(_ id: ObjectID) throws(RepositoryError) -> [UInt8] {
-        try lift { try objects.readBlob(id) }
+        if let blob = recentBlobs[id] { return blob.content }
+        return try lift { try objects.readBlob(id) }
     }
 }

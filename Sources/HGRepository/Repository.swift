@@ -28,6 +28,12 @@ public final class Repository {
     /// The graph of `indexMemo`'s records, under the same key: a sync builds it for the
     /// session and receive extends it, instead of building it twice.
     private var graphMemo: (length: Int, inode: UInt64, graph: Graph, validLength: Int)?
+    /// The blobs the last receive stored, by id, when their content is at most
+    /// `recentBlobsLimit` bytes in all: the checkout that follows a sync writes them without
+    /// reading each back from the pack just written. Ids are content hashes, so an entry can
+    /// never be stale.
+    var recentBlobs: [ObjectID: Blob] = [:]
+    static let recentBlobsLimit = 16 << 20
 
     /// The content of `.hgrepo/format`.
     static let formatMarker = "hg-bft repository format 1\n"

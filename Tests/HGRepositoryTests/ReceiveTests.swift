@@ -94,6 +94,10 @@ struct ReceiveTests {
             #expect(result.rejected.map(\.reason) == ["parent \(absent.op.id.hex) is missing",
                                                       "parent \(orphan.op.id.hex) was refused"])
             #expect(Set(try repo.heads()) == [merge.op.id])
+            // The blobs of what was stored are there; those of refused operations are not,
+            // although they arrived (checkout reads the former without going back to the pack).
+            #expect(try repo.blobContent(try #require(merge.blobs.first).id) == Array("m\n".utf8))
+            #expect(throws: RepositoryError.self) { try repo.blobContent(try #require(orphan.blobs.first).id) }
             #expect(try repo.receive(operations: batch.reversed(), blobs: blobs, partial: true).added.isEmpty)
         }
     }
