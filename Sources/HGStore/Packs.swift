@@ -61,12 +61,7 @@ public final class Pack: Sendable {
         }
         indexFile = file
         self.count = count
-        let fd = open(packPath, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .io(path: packPath, operation: "open", errno: errno) }
-        var st = stat()
-        fstat(fd, &st)
-        self.fd = fd
-        size = Int(st.st_size)
+        (fd, size) = try FileSystem.openRegularFile(packPath)
     }
 
     deinit { close(fd) }
@@ -96,8 +91,9 @@ public final class Pack: Sendable {
 
     /// Checks the index's own checksum and that its ids are strictly ascending (for `verify`).
     public func checkIndex() throws(StoreError) {
-        let bytes = Array(index)
-        guard Blake2b.hash256(Array(bytes[0..<(bytes.count - 32)])) == Array(bytes[(bytes.count - 32)...]) else {
+        let body = index.count - 32
+        guard Blake2b.hash256(raw: UnsafeRawBufferPointer(rebasing: index[0..<body]))
+                == Array(UnsafeRawBufferPointer(rebasing: index[body...])) else {
             throw .badFile(path: indexPath, reason: "pack index checksum does not match")
         }
         var previous: ObjectID?

@@ -82,9 +82,9 @@ extension Repository {
                 problem("members", nil, layout.membersCache, "damaged (checksum or format); 'hg-bft reindex' rebuilds it")
             }
         }
-        if let bytes = try? FileSystem.readIfExists(layout.graphFile, limit: OperationIndex.maxFileBytes) {
+        if let mapped = try? MappedFile.ifExists(layout.graphFile, limit: OperationIndex.maxFileBytes) {
             report.count(.derivedFiles, 1)
-            if let file = GraphFile.decode(bytes) {
+            if let file = mapped.withBytes(GraphFile.decode(file:)) {
                 if let mismatch = graphFileMismatch(file) { problem("graph", nil, layout.graphFile, mismatch) }
             } else {
                 problem("graph", nil, layout.graphFile, "damaged (checksum or format); 'hg-bft reindex' rebuilds it")
