@@ -5,7 +5,7 @@ import PackageDescription
 //
 // Data flows one way: the `hg-bft` executable → `HGRepository` (the façade) →
 // {HGStore, HGGraph, HGState, HGWorkTree} → primitives (HGCore, HGCrypto,
-// HGCompression) → the system C libraries (CSodium, CZlib, CGMP).
+// HGCompression) → the system C libraries (CSodium, CZlib, CGMP) and system calls (CSystemCalls).
 
 let strict: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
@@ -26,6 +26,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CGMP", pkgConfig: "gmp", providers: [.apt(["libgmp-dev"])]),
         .systemLibrary(name: "CMalloc"),
+        .systemLibrary(name: "CSystemCalls"),
 
         // MARK: - Primitives
         .target(name: "HGCrypto", dependencies: ["CSodium"], swiftSettings: strict),
@@ -33,7 +34,7 @@ let package = Package(
         .target(name: "HGCore", dependencies: ["HGCrypto"], swiftSettings: strict),
 
         // MARK: - Subsystems
-        .target(name: "HGStore", dependencies: ["HGCore", "HGCrypto", "HGCompression"], swiftSettings: strict),
+        .target(name: "HGStore", dependencies: ["HGCore", "HGCrypto", "HGCompression", "CSystemCalls"], swiftSettings: strict),
         .target(name: "HGGraph", dependencies: ["HGCore", "HGCompression"], swiftSettings: strict),
         .target(name: "HGState", dependencies: ["HGCore", "HGGraph", "HGCrypto"], swiftSettings: strict),
         .target(name: "HGWorkTree", dependencies: ["HGCore", "HGCrypto"], swiftSettings: strict),

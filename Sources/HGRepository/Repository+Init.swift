@@ -63,8 +63,8 @@ extension Repository {
             let length = FileSystem.status(layout.operationIndex).map { Int($0.st_size) } ?? 0
             try FileSystem.writeAtomically(layout.peerRef(peer.text), Refs.encodePeer(.init(tips: [.init(sequence: 1, id: op.id)], stamp: length)))
             try FileSystem.writeAtomically(layout.heads, Refs.encodeHeads(.init(ids: [op.id], stamp: length)))
-            try FileSystem.writeAtomically(layout.stateCache, StateCache.encode(FileTree(), stamp: length), durable: false)
-            try FileSystem.writeAtomically(layout.membersCache, MembersCache.encode([peer: .admin], stamp: length), durable: false)
+            try FileSystem.writeDerived(layout.stateCache, StateCache.encode(FileTree(), stamp: length))
+            try FileSystem.writeDerived(layout.membersCache, MembersCache.encode([peer: .admin], stamp: length))
             try FileSystem.writeAtomically(layout.config, Array(config.text.utf8))
             try FileSystem.writeAtomically(layout.formatMarker, Array(formatMarker.utf8))
             try FileSystem.writeAtomically(layout.genesis, Array((op.id.hex + "\n").utf8))

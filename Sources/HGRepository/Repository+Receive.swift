@@ -253,15 +253,16 @@ extension Repository {
         try lift {
             for author in authors {
                 let tips = checker.tips(of: author).map { Refs.Tip(sequence: graphAfter.sequence($0), id: graphAfter.ids[$0]) }
-                try FileSystem.writeAtomically(layout.peerRef(author.text),
-                                               Refs.encodePeer(.init(tips: tips.sorted(), stamp: length)), durable: false)
+                try FileSystem.writeDerived(layout.peerRef(author.text), Refs.encodePeer(.init(tips: tips.sorted(), stamp: length)))
             }
-            try FileSystem.writeAtomically(layout.heads, Refs.encodeHeads(.init(ids: graphAfter.heads, stamp: length)), durable: false)
-            try FileSystem.writeAtomically(layout.stateCache, StateCache.encode(tree, stamp: length), durable: false)
-            try FileSystem.writeAtomically(layout.membersCache,
-                                           MembersCache.encode(membership?.members.mapValues(\.role) ?? [:], stamp: length), durable: false)
+            try FileSystem.writeDerived(layout.heads, Refs.encodeHeads(.init(ids: graphAfter.heads, stamp: length)))
+            try FileSystem.writeDerived(layout.stateCache, StateCache.encode(tree, stamp: length))
+            try FileSystem.writeDerived(layout.membersCache,
+                                        MembersCache.encode(membership?.members.mapValues(\.role) ?? [:], stamp: length))
         }
-        if let stagedGraphFile, length == appendix.end { try? FileSystem.commit(stagedGraphFile, to: layout.graphFile) }
+        if let stagedGraphFile, length == appendix.end {
+            try? FileSystem.commit(stagedGraphFile, to: layout.graphFile, freeingOldLater: true)
+        }
         if storedBlobs.values.reduce(0, { $0 + $1.content.count }) <= Repository.recentBlobsLimit { recentBlobs = storedBlobs }
         return .done(ReceiveResult(added: added, known: alreadyKnown, rejected: rejected))
     }

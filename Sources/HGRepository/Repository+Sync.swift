@@ -56,7 +56,7 @@ extension Repository: SyncSource {
         let text = "hg-bft sync v1\n" + heads.sorted().map { $0.hex + "\n" }.joined()
         let directory = layout.meta + "/sync"
         _ = try? FileSystem.makeDirectory(directory)
-        try? FileSystem.writeAtomically(syncStatePath(peer), Array(text.utf8), durable: false)
+        try? FileSystem.writeDerived(syncStatePath(peer), Array(text.utf8))
         guard let names = try? FileSystem.list(directory), names.count > Repository.maxSyncStates else { return }
         let byAge = names.compactMap { name -> (name: String, modified: Int64)? in
             guard let st = FileSystem.status(directory + "/" + name) else { return nil }

@@ -40,6 +40,14 @@ public final class Repository {
     /// Default seconds to wait for the lock.
     public static let defaultLockTimeout = 10.0
 
+    /// Waits until the old versions of replaced derived files (caches, refs, the graph file)
+    /// are deleted: commands replace them without waiting for their blocks to be freed, and
+    /// delete them on a background thread while they go on (`DeferredRemovals`). A process
+    /// calls this before it exits, so that none is left behind under its temporary name.
+    public static func waitForDeferredRemovals() {
+        DeferredRemovals.waitForAll()
+    }
+
     init(layout: Layout) throws(RepositoryError) {
         self.layout = layout
         let marker = try lift { try FileSystem.readIfExists(layout.formatMarker, limit: 4096) }
@@ -214,7 +222,7 @@ public final class Repository {
               validLength == length, let checksum = OperationIndex.checksum(endingAt: length, in: layout.operationIndex)
         else { return }
         let file = GraphFile(graph: graph, stamp: length, lastRecordChecksum: checksum)
-        try? FileSystem.writeAtomically(layout.graphFile, file.encoded(), durable: false)
+        try? FileSystem.writeDerived(layout.graphFile, file.encoded())
     }
 
     /// `refreshGraphFile` for a graph whose last records are still to be appended
@@ -309,20 +317,17 @@ public final class Repository {
         try lift {
             try FileSystem.makeDirectory(layout.peerRefs)
             for (peer, tips) in derived.tips {
-                try FileSystem.writeAtomically(layout.peerRef(peer.text), Refs.encodePeer(.init(tips: tips, stamp: newLength)),
-                                               durable: false)
+                try FileSystem.writeDerived(layout.peerRef(peer.text), Refs.encodePeer(.init(tips: tips, stamp: newLength)))
             }
-            try FileSystem.writeAtomically(layout.heads, Refs.encodeHeads(.init(ids: derived.heads, stamp: newLength)),
-                                           durable: false)
+            try FileSystem.writeDerived(layout.heads, Refs.encodeHeads(.init(ids: derived.heads, stamp: newLength)))
         }
         var index = try membershipIndex(graph: graph)
         let membership = index?.outcome(graph: graph)
         let tree = try computeState(graph: graph, membership: membership)
         try lift {
-            try FileSystem.writeAtomically(layout.stateCache, StateCache.encode(tree, stamp: newLength), durable: false)
-            try FileSystem.writeAtomically(layout.membersCache,
-                                           MembersCache.encode(membership?.members.mapValues(\.role) ?? [:], stamp: newLength),
-                                           durable: false)
+            try FileSystem.writeDerived(layout.stateCache, StateCache.encode(tree, stamp: newLength))
+            try FileSystem.writeDerived(layout.membersCache,
+                                        MembersCache.encode(membership?.members.mapValues(\.role) ?? [:], stamp: newLength))
         }
         refreshGraphFile(known: (graph, newLength))
         return contents
@@ -344,11 +349,10 @@ public final class Repository {
     func publish(author: PeerID, tip: Refs.Tip, tree: FileTree, roles: [PeerID: Role]) throws(RepositoryError) {
         let length = indexLength()
         try lift {
-            try FileSystem.writeAtomically(layout.peerRef(author.text), Refs.encodePeer(.init(tips: [tip], stamp: length)),
-                                           durable: false)
-            try FileSystem.writeAtomically(layout.heads, Refs.encodeHeads(.init(ids: [tip.id], stamp: length)), durable: false)
-            try FileSystem.writeAtomically(layout.stateCache, StateCache.encode(tree, stamp: length), durable: false)
-            try FileSystem.writeAtomically(layout.membersCache, MembersCache.encode(roles, stamp: length), durable: false)
+            try FileSystem.writeDerived(layout.peerRef(author.text), Refs.encodePeer(.init(tips: [tip], stamp: length)))
+            try FileSystem.writeDerived(layout.heads, Refs.encodeHeads(.init(ids: [tip.id], stamp: length)))
+            try FileSystem.writeDerived(layout.stateCache, StateCache.encode(tree, stamp: length))
+            try FileSystem.writeDerived(layout.membersCache, MembersCache.encode(roles, stamp: length))
         }
         refreshGraphFile()
     }
@@ -369,7 +373,7 @@ public final class Repository {
         var updated = cache
         for (path, (stamp, blob)) in hashed { updated.refresh(path, stamp: stamp, blob: blob) }
         updated.markRacyEntries(now: Clock.now())
-        try lift { try FileSystem.writeAtomically(layout.worktreeCache, updated.encode(), durable: false) }
+        try lift { try FileSystem.writeDerived(layout.worktreeCache, updated.encode()) }
     }
 
     func scanner() -> WorkTreeScanner {

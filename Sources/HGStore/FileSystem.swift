@@ -1,3 +1,4 @@
+import CSystemCalls
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -137,12 +138,33 @@ public enum FileSystem {
 
     /// The second half of `writeAtomically` (without the directory's fsync): renames a file
     /// `stage` wrote over `path`; on failure the staged file is removed.
-    public static func commit(_ staged: String, to path: String) throws(StoreError) {
+    ///
+    /// With `freeingOldLater`, a regular file at `path` is exchanged with the staged one
+    /// instead (readers still see the old or the new file, never neither), and the old file,
+    /// now under the temporary name, is deleted by `DeferredRemovals`: the caller does not wait
+    /// for its blocks to be freed. Where the file system cannot exchange, it is renamed over.
+    public static func commit(_ staged: String, to path: String, freeingOldLater: Bool = false) throws(StoreError) {
+        if freeingOldLater, isRegularFile(path), hg_exchange_paths(staged, path) == 0 {
+            DeferredRemovals.schedule(staged)
+            return
+        }
         guard rename(staged, path) == 0 else {
             let code = errno
             unlink(staged)
             throw .io(path: path, operation: "rename", errno: code)
         }
+    }
+
+    /// Replaces a derived file, one that can be computed again from the store (a cache, a ref,
+    /// the graph file): atomically, but without fsync, and with the old version's blocks freed
+    /// off the caller's path (`commit(_:to:freeingOldLater:)`).
+    public static func writeDerived(_ path: String, _ bytes: [UInt8]) throws(StoreError) {
+        try commit(stage(path, bytes), to: path, freeingOldLater: true)
+    }
+
+    /// Whether `path` is a regular file (not following a symbolic link).
+    static func isRegularFile(_ path: String) -> Bool {
+        status(path).map { ($0.st_mode & S_IFMT) == S_IFREG } ?? false
     }
 
     /// A temporary name in the same directory: `.<name>.tmp-<pid>-<random>`.

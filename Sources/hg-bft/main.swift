@@ -35,34 +35,40 @@ func parseCommand(_ arguments: [String]) throws -> ParsableCommand {
     return try HGBFT.parseAsRoot(arguments)
 }
 
+/// Ends the process once the files it replaced are all deleted (`Repository.waitForDeferredRemovals`).
+func finish(_ status: Int32) -> Never {
+    Repository.waitForDeferredRemovals()
+    exit(status)
+}
+
 do {
     if let path = Serve.plainInvocation(arguments) {
         try Serve.serve(path, timeout: Serve.defaultTimeout, maxReceiveMiB: Serve.defaultMaxReceiveMiB)
-        exit(ExitStatus.success)
+        finish(ExitStatus.success)
     }
     var command = try parseCommand(arguments)
     try command.run()
-    exit(ExitStatus.success)
+    finish(ExitStatus.success)
 } catch let exitRequest as Exit {
-    exit(exitRequest.status)
+    finish(exitRequest.status)
 } catch let error as RepositoryError {
     Terminal.err("error: \(error)")
-    exit(ExitStatus.failure)
+    finish(ExitStatus.failure)
 } catch {
     let code = HGBFT.exitCode(for: error)
     if code == .success {
         Terminal.out(HGBFT.fullMessage(for: error))
-        exit(ExitStatus.success)
+        finish(ExitStatus.success)
     }
     if error is CleanExit {
-        exit(code.rawValue)
+        finish(code.rawValue)
     }
     let message = HGBFT.message(for: error)
     if code == .validationFailure || error is ValidationError {
         Terminal.err("error: \(message)")
         Terminal.err("usage: run 'hg-bft help' or 'hg-bft <command> --help'")
-        exit(ExitStatus.usage)
+        finish(ExitStatus.usage)
     }
     Terminal.err("error: \(message)")
-    exit(ExitStatus.failure)
+    finish(ExitStatus.failure)
 }

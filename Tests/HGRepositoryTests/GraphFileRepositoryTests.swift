@@ -93,6 +93,7 @@ struct GraphFileRepositoryTests {
             #expect(result.added.count == 900)
             let length = try indexLength(repo)
             #expect(graphFileStamp(repo) == length && stampBefore != length)
+            Repository.waitForDeferredRemovals()
             let names = try FileManager.default.contentsOfDirectory(atPath: FileSystem.parent(of: repo.layout.graphFile))
             #expect(!names.contains { FileSystem.isTemporaryName($0) }, "temporary files left: \(names)")
             let (read, index) = try graphs(repo)

@@ -57,8 +57,10 @@ func readFile(_ root: String, _ path: String) -> [UInt8]? {
 func repoPath(_ text: String) throws -> RepoPath { try RepoPath(text) }
 
 /// Every file under `.hgrepo` except the lock, with its bytes; directories are listed with a
-/// trailing slash and no bytes.
+/// trailing slash and no bytes. Old versions of replaced files still waiting to be deleted are
+/// waited for first, as the command-line tool does before it exits.
 func snapshotMeta(_ repo: Repository) throws -> [String: [UInt8]] {
+    Repository.waitForDeferredRemovals()
     let meta = repo.layout.meta
     guard let walker = FileManager.default.enumerator(atPath: meta) else {
         throw FixtureError("cannot list \(meta)")

@@ -110,6 +110,54 @@ struct FileSystemTests {
         #expect(try FileSystem.list(dir.path) == ["graph"])
     }
 
+    @Test func aDerivedFileIsExchangedAndItsOldVersionDeletedInTheBackground() throws {
+        let dir = try TempDirectory("hgfs")
+        defer { dir.cleanup() }
+        let path = dir.file("state")
+        // No file yet: it is created.
+        try FileSystem.writeDerived(path, Array("first".utf8))
+        #expect(try fileBytes(path) == Array("first".utf8))
+        // Replaced: readers find the new content at once; the old one goes, under its
+        // temporary name, by the time the deletions are waited for.
+        let before = try #require(FileSystem.status(path)).st_ino
+        try FileSystem.writeDerived(path, Array("second".utf8))
+        #expect(try fileBytes(path) == Array("second".utf8))
+        #expect(try #require(FileSystem.status(path)).st_ino != before, "a new file, not the old one rewritten")
+        DeferredRemovals.waitForAll()
+        #expect(try FileSystem.list(dir.path) == ["state"])
+
+        // A staged file committed with the old one freed later, as the graph file is.
+        let staged = try FileSystem.stage(path, Array("third".utf8))
+        try FileSystem.commit(staged, to: path, freeingOldLater: true)
+        #expect(try fileBytes(path) == Array("third".utf8))
+        DeferredRemovals.waitForAll()
+        #expect(try FileSystem.list(dir.path) == ["state"])
+    }
+
+    @Test func aDerivedFileNeverReplacesADirectoryOrALink() throws {
+        let dir = try TempDirectory("hgfs")
+        defer { dir.cleanup() }
+        // Something that is not a regular file where the file goes is not exchanged away (which
+        // would hide it under a temporary name to be deleted): the write fails, as a rename does,
+        // and everything is as it was.
+        let directory = dir.file("heads")
+        try FileSystem.makeDirectory(directory)
+        try FileSystem.writeAtomically(directory + "/inside", [7])
+        #expect(throws: StoreError.self) { try FileSystem.writeDerived(directory, [1, 2]) }
+        DeferredRemovals.waitForAll()
+        #expect(try FileSystem.list(dir.path) == ["heads"])
+        #expect(try fileBytes(directory + "/inside") == [7])
+
+        // A symbolic link is replaced by the file (as a rename replaces it); its target is untouched.
+        try FileSystem.writeAtomically(dir.file("target"), Array("keep".utf8))
+        #expect(symlink(dir.file("target"), dir.file("members")) == 0)
+        try FileSystem.writeDerived(dir.file("members"), Array("new".utf8))
+        DeferredRemovals.waitForAll()
+        #expect(try fileBytes(dir.file("target")) == Array("keep".utf8))
+        #expect(try fileBytes(dir.file("members")) == Array("new".utf8))
+        #expect(try FileSystem.list(dir.path).sorted() == ["heads", "members", "target"])
+    }
+
     @Test func writeAtomicallyIntoAMissingDirectoryFailsCleanly() throws {
         let dir = try TempDirectory("hgfs")
         defer { dir.cleanup() }
