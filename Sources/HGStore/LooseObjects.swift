@@ -144,7 +144,7 @@ public final class LooseObjects {
     /// Hashing and compression run on all cores; the pack lists objects in the order given.
     @discardableResult
     public func writePack(_ encodings: [[UInt8]]) throws(StoreError) -> [ObjectID] {
-        try writePack(encodings, knownIDs: nil).ids
+        try writePack(count: encodings.count, encoding: { encodings[$0] }, knownID: { _ in nil }).ids
     }
 
     /// `writePack` of objects whose ids the caller computed from these very encodings (a
@@ -152,7 +152,7 @@ public final class LooseObjects {
     /// Returns the path of the pack's index (`nil` for an empty batch), for `withdrawPack`.
     @discardableResult
     public func writePack(hashed objects: [(id: ObjectID, encoding: [UInt8])]) throws(StoreError) -> String? {
-        try writePack(objects.map(\.encoding), knownIDs: objects.map(\.id)).indexPath
+        try writePack(count: objects.count, encoding: { objects[$0].encoding }, knownID: { objects[$0].id }).indexPath
     }
 
     /// Removes a pack this instance wrote (index first, so that it stops counting before its
@@ -170,17 +170,23 @@ public final class LooseObjects {
         _ = rmdir(packDirectory)
     }
 
-    private func writePack(_ encodings: [[UInt8]], knownIDs: [ObjectID]?) throws(StoreError) -> (ids: [ObjectID], indexPath: String?) {
-        let compressed = Self.compressInParallel(encodings, knownIDs: knownIDs)
-        var writer = PackWriter(reservingBytes: compressed.reduce(0) { $0 + ($1?.1.count ?? 0) + 10 })
+    /// `writePack` of `count` objects, the `i`th being `encoding(i)` with id `knownID(i)` (hashed
+    /// here when `nil`). The objects are read where they are, not gathered into new arrays first.
+    private func writePack(count: Int, encoding: @Sendable (Int) -> [UInt8], knownID: @Sendable (Int) -> ObjectID?)
+        throws(StoreError) -> (ids: [ObjectID], indexPath: String?)
+    {
+        var writer = PackWriter()
         var ids: [ObjectID] = []
-        ids.reserveCapacity(encodings.count)
-        for (index, item) in compressed.enumerated() {
-            guard let (id, bytes) = item else {
-                throw .badFile(path: packDirectory, reason: "compression failed for object \(index) of the batch")
+        ids.reserveCapacity(count)
+        try Self.compressInParallel(count: count, encoding: encoding, knownID: knownID) { compressed throws(StoreError) in
+            writer = PackWriter(reservingBytes: compressed.reduce(0) { $0 + ($1?.1.count ?? 0) + 10 }, objects: count)
+            for (index, item) in compressed.enumerated() {
+                guard let (id, bytes) = item else {
+                    throw .badFile(path: packDirectory, reason: "compression failed for object \(index) of the batch")
+                }
+                writer.add(id: id, compressed: bytes)
+                ids.append(id)
             }
-            writer.add(id: id, compressed: bytes)
-            ids.append(id)
         }
         guard !writer.isEmpty else { return (ids, nil) }
         let indexPath = try writer.write(to: packDirectory)
@@ -344,9 +350,9 @@ public final class LooseObjects {
 
     /// Ids and zlib streams of `encodings`, computed on all cores with one pair of
     /// compressors per worker; `nil` where compression failed.
-    static func compressInParallel(_ encodings: [[UInt8]], knownIDs: [ObjectID]? = nil) -> [(ObjectID, [UInt8])?] {
-        let count = encodings.count
-        guard count > 0 else { return [] }
+    static func compressInParallel(count: Int, encoding: @Sendable (Int) -> [UInt8], knownID: @Sendable (Int) -> ObjectID?,
+                                   _ body: (UnsafeBufferPointer<(ObjectID, [UInt8])?>) throws(StoreError) -> Void) throws(StoreError) {
+        guard count > 0 else { return }
         let results = UnsafeMutablePointer<(ObjectID, [UInt8])?>.allocate(capacity: count)
         results.initialize(repeating: nil, count: count)
         defer {
@@ -359,13 +365,15 @@ public final class LooseObjects {
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             guard let compressors = try? ObjectCompressors() else { return }
             for index in (worker * chunk)..<min(count, (worker + 1) * chunk) {
-                let encoding = encodings[index]
-                if let bytes = try? compressors.compress(encoding) {
-                    slots.pointer[index] = (knownIDs?[index] ?? ObjectID(hashing: encoding), bytes)
+                let bytes = encoding(index)
+                if let compressed = try? compressors.compress(bytes) {
+                    slots.pointer[index] = (knownID(index) ?? ObjectID(hashing: bytes), compressed)
                 }
             }
         }
-        return Array(UnsafeBufferPointer(start: results, count: count))
+        // Handed over in place: copying two thousand results out (and releasing them twice) cost
+        // more than compressing the operations, which are mostly stored uncompressed.
+        try body(UnsafeBufferPointer(start: results, count: count))
     }
 
     /// Stores a canonical encoding under its id, unless it is already there.

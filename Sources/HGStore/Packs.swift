@@ -255,10 +255,13 @@ public struct PackWriter {
 
     public init() {}
 
-    /// A writer for entries of about `bytes` bytes in all (compressed objects and their
-    /// lengths), reserved at once rather than grown (and copied) as they come.
-    public init(reservingBytes bytes: Int) {
+    /// A writer for about `objects` entries of about `bytes` bytes in all (compressed objects
+    /// and their lengths), reserved at once rather than grown (and copied, and rehashed) as
+    /// they come.
+    public init(reservingBytes bytes: Int, objects: Int = 0) {
         body.reserveCapacity(PackFormat.packHeader.count + max(0, bytes) + 32)
+        entries.reserveCapacity(max(0, objects))
+        seen.reserveCapacity(max(0, objects))
     }
 
     public var isEmpty: Bool { entries.isEmpty }
