@@ -7,14 +7,14 @@
 
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-PACKAGES := libsodium-dev libgmp-dev zlib1g-dev pkg-config
+PACKAGES := libsodium-dev libgmp-dev zlib1g-dev libdeflate-dev pkg-config
 BIN := .build/debug/hg-bft
 
 .PHONY: deps test-deps build demo test bench fuzz release clean
 
 ## Install the C libraries hg-bft links against, if pkg-config cannot find them.
 deps:
-	@if pkg-config --exists libsodium gmp zlib 2>/dev/null; then \
+	@if pkg-config --exists libsodium gmp zlib libdeflate 2>/dev/null; then \
 		echo "system packages: present"; \
 	else \
 		echo "installing: $(PACKAGES)"; \

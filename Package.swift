@@ -5,7 +5,7 @@ import PackageDescription
 //
 // Data flows one way: the `hg-bft` executable → `HGRepository` (the façade) →
 // {HGStore, HGGraph, HGState, HGWorkTree} → primitives (HGCore, HGCrypto,
-// HGCompression) → the system C libraries (CSodium, CZlib, CGMP) and system calls (CSystemCalls).
+// HGCompression) → the system C libraries (CSodium, CZlib, CDeflate, CGMP) and system calls (CSystemCalls).
 
 let strict: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
@@ -24,13 +24,14 @@ let package = Package(
         // MARK: - System libraries (shims only)
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         .systemLibrary(name: "CGMP", pkgConfig: "gmp", providers: [.apt(["libgmp-dev"])]),
         .systemLibrary(name: "CMalloc"),
         .systemLibrary(name: "CSystemCalls"),
 
         // MARK: - Primitives
         .target(name: "HGCrypto", dependencies: ["CSodium"], swiftSettings: strict),
-        .target(name: "HGCompression", dependencies: ["CZlib"], swiftSettings: strict),
+        .target(name: "HGCompression", dependencies: ["CZlib", "CDeflate"], swiftSettings: strict),
         .target(name: "HGCore", dependencies: ["HGCrypto"], swiftSettings: strict),
 
         // MARK: - Subsystems

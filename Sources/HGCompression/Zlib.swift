@@ -1,3 +1,4 @@
+import CDeflate
 import CZlib
 
 /// Failures of compression and decompression.
@@ -191,9 +192,11 @@ public enum CRC32 {
         bytes.withUnsafeBytes { checksum(UnsafeRawBufferPointer(rebasing: $0[range.clamped(to: 0..<$0.count)]), seed: seed) }
     }
 
-    /// The checksum of the bytes of `raw` (of any length: zlib's `crc32_z` takes a `size_t`).
+    /// The checksum of the bytes of `raw`, of any length. libdeflate's CRC-32 (the same function
+    /// as zlib's `crc32_z`) folds with carry-less multiplication where the processor has it: about
+    /// four times as fast here, and a sync checks the 1.9 MB graph file on both sides.
     public static func checksum(_ raw: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
         guard let start = raw.baseAddress, !raw.isEmpty else { return seed }
-        return UInt32(truncatingIfNeeded: crc32_z(uLong(seed), start.assumingMemoryBound(to: UInt8.self), raw.count))
+        return libdeflate_crc32(seed, start, raw.count)
     }
 }

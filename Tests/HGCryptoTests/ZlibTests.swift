@@ -1,3 +1,4 @@
+import CZlib
 import HGCompression
 import Testing
 
@@ -234,6 +235,39 @@ struct ZlibTests {
         switch error {
         case .corrupt?: break
         default: Issue.record("expected .corrupt, got \(String(describing: error))")
+        }
+    }
+
+    @Test("BlockCompressor makes zlib streams that zlib inflates", arguments: Payload.allCases)
+    func blockCompressorRoundTrips(payload: Payload) throws {
+        let compressor = try BlockCompressor(level: 1)
+        let inflater = try Inflater()
+        for size in [0, 1, 224, 4_096, 65_536, oneMiB + 3] {
+            let data = payload.bytes(size)
+            let stream = try compressor.compress(data)
+            #expect(Array(stream.prefix(2)) == [0x78, 0x01], "zlib header, fastest level, no dictionary")
+            #expect(try inflater.decompress(stream, limit: max(size, 1)) == data, "\(size) bytes")
+            if payload == .repetitive && size >= 4_096 { #expect(stream.count * 10 < size) }
+            // Stored blocks cost 5 bytes per 64 KiB block at most, plus header and checksum.
+            if payload == .random { #expect(stream.count <= size + 5 * (size / 65_535 + 1) + 6) }
+        }
+        #expect(throws: CompressionError.library(-2)) { try BlockCompressor(level: 13) }
+        #expect(throws: CompressionError.library(-2)) { try BlockCompressor(level: -1) }
+    }
+
+    @Test("CRC-32 equals zlib's crc32_z at every length and alignment")
+    func crc32MatchesZlib() {
+        let data = pseudoRandomBytes(oneMiB + 64, seed: 5)
+        data.withUnsafeBytes { raw in
+            for length in [0, 1, 3, 15, 16, 17, 63, 64, 65, 255, 4_096, 100_003, oneMiB] {
+                for offset in 0..<4 {
+                    let part = UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + length)])
+                    let zlib = length == 0 ? 0 : UInt32(truncatingIfNeeded: crc32_z(0, part.baseAddress?.assumingMemoryBound(to: UInt8.self), length))
+                    #expect(CRC32.checksum(part) == zlib, "length \(length), offset \(offset)")
+                    #expect(CRC32.checksum(part, seed: 0x1234_5678)
+                            == UInt32(truncatingIfNeeded: crc32_z(0x1234_5678, part.baseAddress?.assumingMemoryBound(to: UInt8.self), length)))
+                }
+            }
         }
     }
 

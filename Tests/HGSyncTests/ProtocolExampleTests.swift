@@ -9,9 +9,9 @@ import Testing
 /// FORMAT.md's examples and compared byte for byte with the committed vector
 /// file the document quotes. HGBFT_WRITE_VECTORS=1 regenerates the file.
 ///
-/// `objects-compressed` is the example's batch as COMPRESSED OBJECTS (zlib level
-/// `ProtocolLimits.compressionLevel`, as zlib 1.2.13 deflates it). A zlib stream is not
-/// canonical, so another zlib could pin other bytes; any valid stream decodes.
+/// `objects-compressed` is the example's batch as COMPRESSED OBJECTS (level
+/// `ProtocolLimits.compressionLevel`, as libdeflate 1.14 compresses it). A zlib stream is not
+/// canonical, so another compressor could pin other bytes; any valid stream decodes.
 @Suite struct ProtocolExampleTests {
     static let vectorFile = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("Vectors/protocol-examples.txt")
@@ -44,17 +44,17 @@ import Testing
             ("error", .error("repository is busy")),
         ]
         var lines = messages.map { "\($0.0) \(Hex.encode($0.1.frame()))" }
-        let compressed = try Message.compressedObjectsFrame([blob.encoded, change.encoded], deflater: Self.deflater())
+        let compressed = try Message.compressedObjectsFrame([blob.encoded, change.encoded], compressor: Self.compressor())
         lines.insert("objects-compressed \(Hex.encode(compressed))", at: 4)
         return lines.joined(separator: "\n") + "\n"
     }
 
-    static func deflater() throws -> Deflater { try Deflater(level: ProtocolLimits.compressionLevel) }
+    static func compressor() throws -> BlockCompressor { try BlockCompressor(level: ProtocolLimits.compressionLevel) }
 
     /// The frame of `message` in the form of `type` (OBJECTS or COMPRESSED OBJECTS for objects).
     static func reframe(_ message: Message, as type: UInt8) throws -> [UInt8] {
         guard type == Message.Kind.compressedObjects.rawValue, case let .objects(objects) = message else { return message.frame() }
-        return try Message.compressedObjectsFrame(objects, deflater: deflater())
+        return try Message.compressedObjectsFrame(objects, compressor: compressor())
     }
 
     @Test func framesMatchTheCommittedVectors() throws {
@@ -119,7 +119,7 @@ import Testing
     }
 
     @Test func compressedObjectsAreDecodedStrictlyAndWithinTheirDeclaredSize() throws {
-        let deflater = try Self.deflater()
+        let deflater = try Deflater(level: ProtocolLimits.compressionLevel)
         let payload = Message.objectsPayload([Blob(content: Array("hello, world\n".utf8)).encoded])
         let stream = try deflater.compress(payload)
         let size = UInt64(payload.count)
@@ -155,7 +155,7 @@ import Testing
 
     @Test func aDecompressionBombStopsAtTheDeclaredSize() throws {
         // 64 MiB of zeros deflate to about 64 KiB; the frame claims 1 MiB.
-        let stream = try Self.deflater().compress([UInt8](repeating: 0, count: 64 << 20))
+        let stream = try Deflater(level: ProtocolLimits.compressionLevel).compress([UInt8](repeating: 0, count: 64 << 20))
         #expect(stream.count < 1 << 20)
         let why = Self.violation { () throws(SyncError) in try Self.decodeCompressed(size: 1 << 20, stream: stream) }
         #expect(why?.contains("more than the 1048576 bytes") == true, "\(why ?? "accepted")")

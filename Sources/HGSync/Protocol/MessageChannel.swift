@@ -19,8 +19,8 @@ final class MessageChannel: @unchecked Sendable {
     let maxFrameBytes: Int
     private let writer = DispatchQueue(label: "hg-bft.sync.writer")
     private var writeError: SyncError?
-    /// Used only on the writer queue; nil if zlib could not start (objects then go uncompressed).
-    private lazy var deflater: Deflater? = try? Deflater(level: ProtocolLimits.compressionLevel)
+    /// Used only on the writer queue; nil if libdeflate could not start (objects then go uncompressed).
+    private lazy var compressor: BlockCompressor? = try? BlockCompressor(level: ProtocolLimits.compressionLevel)
     /// Used only by `receive`, on the caller's thread.
     private lazy var inflater: Inflater? = try? Inflater()
 
@@ -34,7 +34,7 @@ final class MessageChannel: @unchecked Sendable {
         let during = "sending \(message.kind)"
         writer.async { [self] in
             guard writeError == nil else { return }
-            let frame = deflater.map { message.frame(compressingWith: $0) } ?? message.frame()
+            let frame = compressor.map { message.frame(compressingWith: $0) } ?? message.frame()
             do throws(SyncError) { try stream.write(frame, during: during) } catch { writeError = error }
         }
     }

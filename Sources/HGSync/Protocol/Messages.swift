@@ -139,23 +139,23 @@ extension Message {
         return Self.framed(type: nil, payload: w.bytes)
     }
 
-    /// The frame, with `.objects` sent as COMPRESSED OBJECTS (zlib at
+    /// The frame, with `.objects` sent as COMPRESSED OBJECTS (libdeflate at
     /// `ProtocolLimits.compressionLevel`) when that frame is the smaller one, as hg-bft sends it.
     /// Other messages are framed as by `frame()`.
     public func frame(compressed: Bool) -> [UInt8] {
         guard compressed, case .objects = self,
-              let deflater = try? Deflater(level: ProtocolLimits.compressionLevel) else { return frame() }
-        return frame(compressingWith: deflater)
+              let compressor = try? BlockCompressor(level: ProtocolLimits.compressionLevel) else { return frame() }
+        return frame(compressingWith: compressor)
     }
 
     /// `frame(compressed: true)` with a caller's (reused) compressor.
-    func frame(compressingWith deflater: Deflater) -> [UInt8] {
+    func frame(compressingWith compressor: BlockCompressor) -> [UInt8] {
         guard case let .objects(objects) = self else { return frame() }
         let payload = Self.objectsPayload(objects)
         // Incompressible batches (random bytes, already-compressed files) go as they are: this also
         // keeps every frame within the limit an OBJECTS frame of the same objects respects. zlib
         // fails only without memory, and the uncompressed frame is always a valid choice.
-        guard let compressed = try? Self.compressedObjectsPayload(payload, deflater: deflater),
+        guard let compressed = try? Self.compressedObjectsPayload(payload, compressor: compressor),
               compressed.count < payload.count else {
             return Self.framed(type: Kind.objects.rawValue, payload: payload)
         }
@@ -164,14 +164,14 @@ extension Message {
 
     /// A COMPRESSED OBJECTS frame of `objects`, even when it is larger than their OBJECTS frame
     /// (hg-bft would not send it then; for the worked example of PROTOCOL.md).
-    static func compressedObjectsFrame(_ objects: [[UInt8]], deflater: Deflater) throws(CompressionError) -> [UInt8] {
+    static func compressedObjectsFrame(_ objects: [[UInt8]], compressor: BlockCompressor) throws(CompressionError) -> [UInt8] {
         framed(type: Kind.compressedObjects.rawValue,
-               payload: try compressedObjectsPayload(objectsPayload(objects), deflater: deflater))
+               payload: try compressedObjectsPayload(objectsPayload(objects), compressor: compressor))
     }
 
     /// The payload of COMPRESSED OBJECTS: the size of `payload` (an OBJECTS payload), then its zlib stream.
-    private static func compressedObjectsPayload(_ payload: [UInt8], deflater: Deflater) throws(CompressionError) -> [UInt8] {
-        let zlib = try deflater.compress(payload)
+    private static func compressedObjectsPayload(_ payload: [UInt8], compressor: BlockCompressor) throws(CompressionError) -> [UInt8] {
+        let zlib = try compressor.compress(payload)
         var w = ByteWriter(capacity: zlib.count + 10)
         w.varint(UInt64(payload.count))
         w.raw(zlib)
