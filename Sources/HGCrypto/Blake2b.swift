@@ -25,6 +25,23 @@ public enum Blake2b {
         }
     }
 
+    /// BLAKE2b-256 of `first` followed by `second`, written to the first 32 bytes of `out` (which
+    /// must hold them): no allocation at all, for hashing many short inputs (a Bloom filter's
+    /// probes hash one id each).
+    public static func hash256(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer,
+                               into out: UnsafeMutableRawBufferPointer) {
+        precondition(out.count >= digestBytes256, "BLAKE2b-256 needs 32 bytes of output")
+        _ = Sodium.ready
+        withUnsafeTemporaryAllocation(byteCount: crypto_generichash_statebytes(), alignment: 64) { memory in
+            guard let base = memory.baseAddress, let output = out.baseAddress else { return }
+            let state = OpaquePointer(base)
+            crypto_generichash_init(state, nil, 0, digestBytes256)
+            _ = crypto_generichash_update(state, first.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(first.count))
+            _ = crypto_generichash_update(state, second.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(second.count))
+            _ = crypto_generichash_final(state, output.assumingMemoryBound(to: UInt8.self), digestBytes256)
+        }
+    }
+
     /// A BLAKE2b-256 digest whose state lives on the stack for the call: a hash of a few dozen
     /// bytes (an object id, a Bloom probe) used to cost two heap allocations for the state, as
     /// much as the hashing. Only for public data: the state is not wiped afterwards.

@@ -110,23 +110,26 @@ public struct BloomFilter: Sendable, Equatable {
         of id: ObjectID, salt: [UInt8], m: UInt64, count: Int, _ body: (UInt64) -> Bool
     ) {
         guard m > 0, count > 0 else { return }
-        let h = salt.withUnsafeBytes { salt in id.raw.withUnsafeBytes { Blake2b.hash256(raw: salt, $0) } }
-        var x = littleEndianU32(h, at: 0) % m
-        var y = littleEndianU32(h, at: 4) % m
-        let z = littleEndianU32(h, at: 8) % m
+        // The digest goes to the stack, not to a new array: a filter of a 2,000-operation fetch
+        // is built (and checked) on the way to the first object sent.
+        var digest: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &digest) { out in
+            salt.withUnsafeBytes { salt in id.raw.withUnsafeBytes { Blake2b.hash256(salt, $0, into: out) } }
+        }
+        func littleEndianU32(at offset: Int) -> UInt64 {
+            withUnsafeBytes(of: digest) { UInt64(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self))) }
+        }
+        var x = littleEndianU32(at: 0) % m
+        var y = littleEndianU32(at: 4) % m
+        let z = littleEndianU32(at: 8) % m
         guard body(x) else { return }
+        // x + y and y + z are below 2m, so one subtraction is the modulo (without a division).
         for _ in 1..<count {
-            x = (x + y) % m
-            y = (y + z) % m
+            x += y
+            if x >= m { x -= m }
+            y += z
+            if y >= m { y -= m }
             guard body(x) else { return }
         }
-    }
-
-    /// The little-endian u32 at `offset` of `bytes`, widened to 64 bits.
-    private static func littleEndianU32(_ bytes: [UInt8], at offset: Int) -> UInt64 {
-        UInt64(bytes[offset])
-            | UInt64(bytes[offset + 1]) << 8
-            | UInt64(bytes[offset + 2]) << 16
-            | UInt64(bytes[offset + 3]) << 24
     }
 }
