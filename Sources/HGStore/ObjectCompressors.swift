@@ -14,6 +14,10 @@ import HGCore
 ///   project's sources), so other objects are deflated unless under `storedObjectBytes`,
 ///   where the few bytes saved are not worth the time.
 ///
+/// Stored streams come from libdeflate, which writes one in about 60 ns against zlib's 300 to
+/// 600 (the same bytes: header, one stored block, Adler-32); a received batch of 2,000
+/// operations stores 4,000 objects so.
+///
 /// One instance per thread: the streams are reused between objects.
 final class ObjectCompressors {
     /// Operations below this size are stored uncompressed (in a stored zlib block).
@@ -23,27 +27,23 @@ final class ObjectCompressors {
     /// Objects below this size use the small-table compressor.
     static let smallObjectBytes = 4096
 
-    private let stored: Deflater
+    private let stored: BlockCompressor
     /// For objects under `smallObjectBytes`: a small hash table, cheap to reset.
     private let small: Deflater
     private let large: Deflater
 
     init() throws(CompressionError) {
-        stored = try Deflater(level: 0, memoryLevel: 1)
+        stored = try BlockCompressor(level: 0)
         small = try Deflater(level: LooseObjects.compressionLevel, memoryLevel: 1)
         large = try Deflater(level: LooseObjects.compressionLevel)
     }
 
     /// The zlib stream of one canonical encoding.
     func compress(_ encoding: [UInt8]) throws(CompressionError) -> [UInt8] {
-        try deflater(for: encoding).compress(encoding)
-    }
-
-    private func deflater(for encoding: [UInt8]) -> Deflater {
         let isOperation = encoding.first == ObjectType.operation.rawValue
         if encoding.count < Self.storedObjectBytes || (isOperation && encoding.count < Self.storedOperationBytes) {
-            return stored
+            return try stored.compress(encoding)
         }
-        return encoding.count < Self.smallObjectBytes ? small : large
+        return try (encoding.count < Self.smallObjectBytes ? small : large).compress(encoding)
     }
 }

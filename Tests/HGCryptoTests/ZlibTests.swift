@@ -255,6 +255,16 @@ struct ZlibTests {
         #expect(throws: CompressionError.library(-2)) { try BlockCompressor(level: -1) }
     }
 
+    @Test("BlockCompressor at level 0 writes the bytes zlib's level 0 writes, up to 64 KiB")
+    func storedStreamsMatchZlib() throws {
+        let block = try BlockCompressor(level: 0)
+        let zlib = try Deflater(level: 0, memoryLevel: 1)
+        for size in [0, 1, 15, 66, 127, 511, 4_096, 65_535] {
+            let data = pseudoRandomBytes(size, seed: UInt64(size))
+            #expect(try block.compress(data) == zlib.compress(data), "\(size) bytes")
+        }
+    }
+
     @Test("CRC-32 equals zlib's crc32_z at every length and alignment")
     func crc32MatchesZlib() {
         let data = pseudoRandomBytes(oneMiB + 64, seed: 5)
