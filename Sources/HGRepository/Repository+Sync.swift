@@ -27,8 +27,9 @@ extension Repository: SyncSource {
 
     public func encodedObject(_ id: ObjectID) -> [UInt8]? { try? objects.read(id) }
 
+    /// Objects are not hashed against their ids here: the receiver hashes each one it gets.
     public func encodedObjects(_ ids: [ObjectID], budget: Int) -> [[UInt8]?] {
-        objects.read(ids, budget: budget).map { $0.flatMap { try? $0.get() } }
+        objects.read(ids, budget: budget, checkingIDs: false).map { $0.flatMap { try? $0.get() } }
     }
 
     public func hasObject(_ id: ObjectID) -> Bool { objects.contains(id) }

@@ -1,3 +1,4 @@
+import HGCompression
 import HGCore
 @testable import HGStore
 import Testing
@@ -180,5 +181,37 @@ struct PackBatchReadTests {
             }
             #expect(try fileBytes(indexPath) == bytes && fileBytes(String(indexPath.dropLast(4)) + ".pack") == packBytes)
         }
+    }
+
+    /// A sender's reads skip the hash (its receiver hashes everything): a pack entry that
+    /// inflates to other content than its id says is then returned as it is, while a checking
+    /// read names the mismatch; damage that breaks the zlib stream fails either way.
+    @Test func uncheckedReadsSkipOnlyTheHash() throws {
+        let dir = try TempDirectory("hgbatchread")
+        defer { dir.cleanup() }
+        let store = try Self.store(dir)
+        let real = Blob(content: Array("what the id names\n".utf8))
+        let other = Blob(content: Array("something else\n".utf8))
+        let honest = Blob(content: Array("an honest neighbour\n".utf8))
+        // A pack whose entry for `real` holds `other` (the writer vouches for what it is given).
+        var writer = PackWriter()
+        let compress = try BlockCompressor(level: 0)
+        writer.add(id: real.id, compressed: try compress.compress(other.encoded))
+        writer.add(id: honest.id, compressed: try compress.compress(honest.encoded))
+        var broken = try compress.compress(honest.encoded)
+        broken[broken.count - 1] ^= 0x01  // the Adler-32
+        let damaged = Blob(content: Array("damaged on disk\n".utf8))
+        writer.add(id: damaged.id, compressed: broken)
+        _ = try writer.write(to: store.packDirectory)
+
+        let ids = [real.id, honest.id, damaged.id]
+        let checked = store.read(ids, budget: .max)
+        #expect(throws: StoreError.self) { try checked[0]?.get() }
+        #expect(try checked[1]?.get() == honest.encoded)
+        #expect(throws: StoreError.self) { try checked[2]?.get() }
+        let unchecked = store.read(ids, budget: .max, checkingIDs: false)
+        #expect(try unchecked[0]?.get() == other.encoded)
+        #expect(try unchecked[1]?.get() == honest.encoded)
+        #expect(throws: StoreError.self) { try unchecked[2]?.get() }
     }
 }

@@ -213,7 +213,7 @@ public final class SyncSession {
             operations.reserveCapacity(ids.count)
             for (id, read) in zip(ids, source.encodedObjects(ids, budget: Self.readBudget)) {
                 if read == nil && !operations.isEmpty { break }
-                // The store checked the encoding against its id: it is not hashed again here.
+                // Not hashed here (nor, from a pack, by the store): the receiver hashes every object.
                 guard let encoding = read ?? source.encodedObject(id), let op = try? Operation.decode(encoding, knownID: id) else {
                     throw .transport("operation \(id.hex) is in the index but its object cannot be read; run 'hg-bft verify'")
                 }

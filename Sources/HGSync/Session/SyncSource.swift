@@ -17,7 +17,8 @@ public protocol SyncSource: AnyObject {
     func encodedObject(_ id: ObjectID) -> [UInt8]?
     /// `encodedObject` of each of `ids`, in that order (a sender reads what it sends in runs),
     /// stopping once about `budget` bytes are read: `nil` for an object not stored, or not read
-    /// within the budget (ask `encodedObject` for it). At least the first object is read.
+    /// within the budget (ask `encodedObject` for it). At least the first object is read. The
+    /// source need not hash what it reads against the ids: the receiver checks every object.
     func encodedObjects(_ ids: [ObjectID], budget: Int) -> [[UInt8]?]
     /// Whether an object is stored.
     func hasObject(_ id: ObjectID) -> Bool
