@@ -635,6 +635,10 @@ import Testing
                                        writing: "bad.txt", blob: blob)
         let good = Message.objects([blob.encoded, valid.encoded]).frame(compressed: true)
         #expect(good[4] == Message.Kind.compressedObjects.rawValue, "the batch should travel compressed")
+        // Flipped in the Adler-32 (always a bad checksum), or mid-stream (where, depending on the
+        // bytes, the stream becomes invalid, ends early or runs past its declared size).
+        var badChecksum = good
+        badChecksum[badChecksum.count - 1] ^= 0xff
         var corrupt = good
         corrupt[corrupt.count / 2] ^= 0xff
         var noise = [UInt8](repeating: 0, count: 4096)
@@ -653,7 +657,8 @@ import Testing
             // Honest about its size, which is beyond the limit: refused before inflating.
             ("a bomb declaring its true size", EvilWire.frame(type + EvilWire.varint(UInt64(bombSize)) + bomb), "the limit is", true),
             ("4 KiB of noise", EvilWire.frame(type + EvilWire.varint(4096) + noise), "not hold a valid zlib stream", false),
-            ("a valid batch with one byte flipped", corrupt, "not hold a valid zlib stream", false),
+            ("a valid batch with its checksum damaged", badChecksum, "not hold a valid zlib stream", false),
+            ("a valid batch with a byte flipped mid-stream", corrupt, "COMPRESSED OBJECTS", false),
         ]
         // Greets, claims nothing, sends `frame` as its only batch and asks for nothing.
         func deliver(_ frame: [UInt8], to peer: EvilPeer) throws -> EvilPeer.Outcome {

@@ -63,8 +63,10 @@ struct ConflictTests {
             try writeFile(rootA, "other.txt", "other\n")
             let base = try repoA.commit(message: "base", timestamp: 1_700_000_100_000)
 
-            // A second replica of the same repository: a copy taken now.
+            // A second replica of the same repository: a copy taken now (once the old versions
+            // of replaced files are deleted, as the command-line tool waits for before it exits).
             let rootA2 = dir + "/a2"
+            Repository.waitForDeferredRemovals()
             try FileManager.default.copyItem(atPath: rootA, toPath: rootA2)
             try FileManager.default.setAttributes([.posixPermissions: 0o600],
                                                   ofItemAtPath: rootA2 + "/.hgrepo/keys/identity")
