@@ -25,21 +25,26 @@ public enum Blake2b {
         }
     }
 
-    /// BLAKE2b-256 of `first` followed by `second`, written to the first 32 bytes of `out` (which
-    /// must hold them): no allocation at all, for hashing many short inputs (a Bloom filter's
-    /// probes hash one id each).
-    public static func hash256(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer,
-                               into out: UnsafeMutableRawBufferPointer) {
-        precondition(out.count >= digestBytes256, "BLAKE2b-256 needs 32 bytes of output")
+    /// A BLAKE2b-256 digest held in four words, its 32 bytes in order in memory (read them with
+    /// `withUnsafeBytes(of:)`): a value on the stack rather than an array.
+    public typealias Digest256 = (UInt64, UInt64, UInt64, UInt64)
+
+    /// BLAKE2b-256 of `first` followed by `second`, without any allocation: for hashing many short
+    /// inputs (a Bloom filter's probes hash a salt and one id each).
+    public static func digest256(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> Digest256 {
         _ = Sodium.ready
-        withUnsafeTemporaryAllocation(byteCount: crypto_generichash_statebytes(), alignment: 64) { memory in
-            guard let base = memory.baseAddress, let output = out.baseAddress else { return }
-            let state = OpaquePointer(base)
-            crypto_generichash_init(state, nil, 0, digestBytes256)
-            _ = crypto_generichash_update(state, first.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(first.count))
-            _ = crypto_generichash_update(state, second.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(second.count))
-            _ = crypto_generichash_final(state, output.assumingMemoryBound(to: UInt8.self), digestBytes256)
+        var digest: Digest256 = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &digest) { out in
+            withUnsafeTemporaryAllocation(byteCount: crypto_generichash_statebytes(), alignment: 64) { memory in
+                guard let base = memory.baseAddress, let output = out.baseAddress else { return }
+                let state = OpaquePointer(base)
+                crypto_generichash_init(state, nil, 0, digestBytes256)
+                _ = crypto_generichash_update(state, first.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(first.count))
+                _ = crypto_generichash_update(state, second.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(second.count))
+                _ = crypto_generichash_final(state, output.assumingMemoryBound(to: UInt8.self), digestBytes256)
+            }
         }
+        return digest
     }
 
     /// A BLAKE2b-256 digest whose state lives on the stack for the call: a hash of a few dozen

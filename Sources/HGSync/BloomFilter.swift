@@ -112,10 +112,7 @@ public struct BloomFilter: Sendable, Equatable {
         guard m > 0, count > 0 else { return }
         // The digest goes to the stack, not to a new array: a filter of a 2,000-operation fetch
         // is built (and checked) on the way to the first object sent.
-        var digest: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &digest) { out in
-            salt.withUnsafeBytes { salt in id.raw.withUnsafeBytes { Blake2b.hash256(salt, $0, into: out) } }
-        }
+        let digest = salt.withUnsafeBytes { salt in id.raw.withUnsafeBytes { Blake2b.digest256(salt, $0) } }
         func littleEndianU32(at offset: Int) -> UInt64 {
             withUnsafeBytes(of: digest) { UInt64(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self))) }
         }
