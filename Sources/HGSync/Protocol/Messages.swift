@@ -153,8 +153,8 @@ extension Message {
         guard case let .objects(objects) = self else { return frame() }
         let payload = Self.objectsPayload(objects)
         // Incompressible batches (random bytes, already-compressed files) go as they are: this also
-        // keeps every frame within the limit an OBJECTS frame of the same objects respects. zlib
-        // fails only without memory, and the uncompressed frame is always a valid choice.
+        // keeps every frame within the limit an OBJECTS frame of the same objects respects.
+        // Compression fails only without memory, and the uncompressed frame is always valid.
         guard let compressed = try? Self.compressedObjectsPayload(payload, compressor: compressor),
               compressed.count < payload.count else {
             return Self.framed(type: Kind.objects.rawValue, payload: payload)
