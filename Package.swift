@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "HGStore", dependencies: ["HGCore", "HGCrypto", "HGCompression", "CSystemCalls"], swiftSettings: strict),
         .target(name: "HGGraph", dependencies: ["HGCore", "HGCompression"], swiftSettings: strict),
         .target(name: "HGState", dependencies: ["HGCore", "HGGraph", "HGCrypto"], swiftSettings: strict),
-        .target(name: "HGWorkTree", dependencies: ["HGCore", "HGCrypto"], swiftSettings: strict),
+        .target(name: "HGWorkTree", dependencies: ["HGCore", "HGCrypto", "CSystemCalls"], swiftSettings: strict),
         .target(name: "HGSync", dependencies: ["HGCore", "HGCrypto", "HGGraph", "HGCompression"], swiftSettings: strict),
 
         // MARK: - Façade and executable

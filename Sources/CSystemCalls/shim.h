@@ -20,4 +20,17 @@ static inline int hg_exchange_paths(const char *a, const char *b) {
     return -1;
 #endif
 }
+
+/* Renames `from` to `to` only if nothing exists at `to`: renameat2 with RENAME_NOREPLACE.
+   Returns 0, or -1 with errno set (EEXIST when something is there; EINVAL or ENOSYS where
+   the file system or system has no such operation). */
+static inline int hg_rename_noreplace(const char *from, const char *to) {
+#if defined(__linux__) && defined(RENAME_NOREPLACE)
+    return renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE);
+#else
+    (void)from; (void)to;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
 #endif

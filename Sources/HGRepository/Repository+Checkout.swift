@@ -3,6 +3,9 @@ import HGGraph
 import HGState
 import HGStore
 import HGWorkTree
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What `checkout` did.
 public struct CheckoutResult: Sendable {
@@ -12,7 +15,7 @@ public struct CheckoutResult: Sendable {
     public var removed: [RepoPath] = []
     /// Conflicted paths, materialised as described in `ConflictRendering`.
     public var conflicts: [RepoPath] = []
-    /// Paths left alone because they hold uncommitted changes.
+    /// Tracked paths left alone because they hold uncommitted changes (edits or deletions).
     public var kept: [RepoPath] = []
     /// Paths whose merged version could not be written because something in the working tree is
     /// in the way (a file where a directory is needed, a directory or a symbolic link where the
@@ -22,50 +25,80 @@ public struct CheckoutResult: Sendable {
     /// the file's content went (`PathCollisions`).
     public var collisions: [PathCollision] = []
 
+    /// Paths whose merged version differs from what the working tree keeps there (left alone, or
+    /// outside the pathspecs): `status` lists them, and a later checkout writes them.
+    public var unsynced: [RepoPath] = []
+
+    /// Paths where an uncommitted change (an edit or a deletion of a tracked file) meets a newer
+    /// merged version. When there are any and `force` is not set, nothing is checked out
+    /// (`checkedOut` is false): committing the changes first makes them concurrent with what
+    /// arrived, so that the two meet as a conflict instead of one replacing the other unseen.
+    public var clashes: [RepoPath] = []
+    /// Whether the working tree was brought to the merged state (false when `clashes` stopped it).
+    public var checkedOut = true
+
     /// Paths whose merged version was not written (`kept` and `blocked`), sorted.
     public var leftAlone: [RepoPath] { (kept + blocked.keys).sorted() }
 }
 
 extension Repository {
-    /// Materialises the merged state in the working tree.
+    /// Brings the working tree from its base (the state it was last brought to) to the merged
+    /// state, and makes that the new base.
     ///
-    /// A path whose working file differs from what hg-bft last wrote or
-    /// committed there (an uncommitted edit, deletion or untracked file in the
-    /// way) is left alone and reported in `kept`, unless `force` is set.
+    /// Only what hg-bft put there is replaced or removed. A path is left alone, and named, when
+    /// the working tree holds something else there: an uncommitted edit or deletion, an
+    /// untracked or ignored file, a symbolic link, a directory. `force` restores tracked files
+    /// (discarding uncommitted edits and deletions) but never touches untracked or ignored
+    /// files, links or directories. A path whose merged version could not be written keeps its
+    /// old value in the new base (`unsynced`), so that `status` and `commit` still compare it
+    /// with what the working tree holds, and a later checkout writes it once the way is clear.
     public func checkout(force: Bool = false, pathspecs: [String] = [], cwd: String? = nil) throws(RepositoryError) -> CheckoutResult {
         let spec = try Pathspec(pathspecs, root: layout.root, cwd: cwd ?? layout.root)
         let lock = try self.lock()
         defer { withExtendedLifetime(lock) {} }
         try repairCaches()
+        let current = try heads()
         let tree = try state()
+        // A damaged base file is replaced; until then, what hg-bft last wrote (the work-tree
+        // cache) is all that tells the user's files from its own.
+        var base: ResolvedBase?
+        do throws(RepositoryError) {
+            base = try resolveBase(current: current, state: tree)
+        } catch {
+            guard case .baseDamaged = error else { throw error }
+        }
         var cache = loadWorkTreeCache()
         let reader = scanner()
         let writer = Materializer(root: layout.root)
-        let listing = try lift { try reader.scan(under: spec.prefixes) }
+        try lift { try writer.prepareScratch() }
+        var listing = try lift { try reader.scan(under: spec.prefixes) }
+        listing.addTrackedIgnored(Array(cache.entries.keys.filter(spec.matches)), root: layout.root)
         var working: [RepoPath: WorkFile] = [:]
         for file in listing.files { working[file.path] = file }
 
         let collisions = PathCollisions(state: tree)
+        let baseTree = base?.tree ?? tree
+        let baseCollisions = base.map { PathCollisions(state: $0.tree) } ?? collisions
         var candidates = Set(tree.paths.keys.filter { spec.matches($0) })
         candidates.formUnion(working.keys)
         candidates.formUnion(cache.entries.keys.filter { spec.matches($0) })
+        candidates.formUnion(baseTree.paths.keys.filter { spec.matches($0) })
         candidates.formUnion(collisions.original.filter { spec.matches($0.key) || spec.matches($0.value) }.keys)
+        candidates.formUnion(baseCollisions.original.filter { spec.matches($0.key) || spec.matches($0.value) }.keys)
 
         var graph: Graph?
         var result = CheckoutResult()
         result.collisions = collisions.list(matching: spec.matches)
         var hashed: [RepoPath: (FileStamp, ObjectID)] = [:]
         var writes = FileWrites()
+        // Paths whose merged value the working tree does not get, with the value it keeps.
+        var unsynced = Set<RepoPath>()
+        // What is decided is done only once every path is decided: a clash writes nothing.
+        var planned: [PlannedStep] = []
         for path in candidates.sorted() {
             // What the state wants here; a file that collides with a directory goes beside it.
-            let value: FileTree.Value
-            if collisions.aside[path] != nil {
-                value = .absent
-            } else if let original = collisions.original[path] {
-                value = tree.value(original)
-            } else {
-                value = tree.value(path)
-            }
+            let value = Repository.materialValue(of: path, in: tree, collisions: collisions)
+            let baseValue = Repository.materialValue(of: path, in: baseTree, collisions: baseCollisions)
             let desired: (content: [UInt8]?, blob: ObjectID, mode: FileMode)?
             switch value {
             case .absent:
@@ -99,41 +132,123 @@ extension Repository {
             // user's file from then on, so no later checkout removes it once the collision is gone.
             let remember = collisions.original[path] == nil
             if !remember { cache.entries[path] = nil }
-            let baseline = cache.entries[path]
+            var baseline = cache.entries[path].map { FileVersion(blob: $0.blob, mode: $0.stamp.executable ? .executable : .regular) }
+            if baseline == nil, case let .file(version) = baseValue { baseline = version }
             if let desired, let current, current.blob == desired.blob, current.mode == desired.mode {
                 if remember, let file = working[path] { cache.entries[path] = .init(stamp: file.stamp, blob: current.blob) }
                 continue
             }
+            // Something the scan does not list (an ignored file, a link, a special file) is the
+            // user's, whatever hg-bft last wrote there.
+            let unlisted = current == nil && FileSystem.status(layout.root + "/" + path.string).map {
+                ($0.st_mode & S_IFMT) != S_IFDIR
+            } == true
             if desired == nil && current == nil {
-                cache.entries[path] = nil
+                if !unlisted { cache.entries[path] = nil }
                 continue
             }
-            let dirty = current?.blob != baseline?.blob
-                || (current != nil && baseline != nil && working[path]?.stamp.executable != baseline?.stamp.executable)
-            if dirty && !force {
-                result.kept.append(path)
+            let tracked = baseline != nil
+            let clean = !unlisted && current?.blob == baseline?.blob
+                && (current == nil || current?.mode == baseline?.mode)
+            if !clean && !(force && tracked && !unlisted) {
+                // Left alone. Reported when the user's change or file meets a new version here,
+                // or is an uncommitted change to a tracked file; an untracked file where nothing
+                // arrives is simply the user's.
+                let arrives = value != baseValue
+                if arrives && (unlisted || !tracked) {
+                    unsynced.insert(path)
+                    result.blocked[path] = unlisted
+                        ? Materializer.inTheWay(at: layout.root + "/" + path.string)
+                        : "an untracked file of yours is in the way"
+                } else if arrives {
+                    // An uncommitted change meets a newer version: nothing is checked out until
+                    // it is committed (then the two are concurrent, and meet as a conflict).
+                    result.clashes.append(path)
+                } else if tracked {
+                    result.kept.append(path)
+                }
                 continue
             }
             if let desired {
+                planned.append(.write(path: path, rendered: desired.content, blob: desired.blob, mode: desired.mode,
+                                      remember: remember, replacing: current != nil, arrives: value != baseValue))
+            } else {
+                planned.append(.remove(path))
+            }
+        }
+        if !result.clashes.isEmpty {
+            // Nothing is written and the base stays: committing the changes first makes them
+            // concurrent with what arrived, instead of overwriting it unseen.
+            try saveWorkTreeCache(cache, hashed: hashed)
+            result.conflicts = []
+            result.kept.append(contentsOf: result.clashes)
+            result.kept.sort()
+            result.blocked = [:]
+            result.checkedOut = false
+            return result
+        }
+        for step in planned {
+            switch step {
+            case let .write(path, rendered, blob, mode, remember, replacing, arrives):
                 let content: [UInt8]
-                if let rendered = desired.content { content = rendered } else { content = try blobContent(desired.blob) }
+                if let rendered { content = rendered } else { content = try blobContent(blob) }
                 // A file under a path still waiting to be written as a file waits for it, so that
                 // which of the two fails does not depend on the threads (paths come in order, so a
                 // file always comes before the paths under it).
                 if writes.isFull || writes.holdsAncestor(of: path) {
                     try writes.flush(with: writer, into: &cache, &result, hashed: hashed, saving: self)
                 }
-                writes.add(FileWrite(path: path, content: content, mode: desired.mode, blob: desired.blob, remember: remember))
-            } else {
+                writes.add(FileWrite(path: path, content: content, mode: mode, blob: blob, remember: remember,
+                                     replacing: replacing, arrives: arrives))
+            case let .remove(path):
                 try lift { try writer.remove(path) }
                 cache.entries[path] = nil
                 result.removed.append(path)
             }
         }
         try writes.flush(with: writer, into: &cache, &result, hashed: hashed, saving: self)
+        unsynced.formUnion(writes.blockedArrivals)
         try saveWorkTreeCache(cache, hashed: hashed)
+
+        // The new base: the current heads, except where the working tree keeps an older value
+        // (left alone, or outside the pathspecs).
+        var kept: [RepoPath: [LiveWrite]] = [:]
+        if let base {
+            for path in Set(base.tree.paths.keys).union(tree.paths.keys) where !spec.matches(path) || unsynced.contains(path) {
+                if base.tree.value(path) != tree.value(path) {
+                    unsynced.insert(path)
+                    kept[path] = base.tree.paths[path]
+                } else {
+                    unsynced.remove(path)
+                }
+            }
+        } else {
+            unsynced.removeAll()
+        }
+        if unsynced.isEmpty {
+            try writeBase(WorkTreeBase(heads: current))
+        } else {
+            var paths = tree.paths
+            for path in unsynced { paths[path] = kept[path] }
+            try writeBase(WorkTreeBase(heads: current, tree: FileTree(paths: paths), unsynced: Array(unsynced)))
+        }
+        result.unsynced = unsynced.sorted()
         return result
     }
+
+    /// What the working tree holds at `path` for `tree`: a file that collides with a directory
+    /// goes beside it, under the name `collisions` gives it.
+    static func materialValue(of path: RepoPath, in tree: FileTree, collisions: PathCollisions) -> FileTree.Value {
+        if collisions.aside[path] != nil { return .absent }
+        if let original = collisions.original[path] { return tree.value(original) }
+        return tree.value(path)
+    }
+}
+
+/// A step `checkout` decided on; the content of a write is read only when it is carried out.
+private enum PlannedStep {
+    case write(path: RepoPath, rendered: [UInt8]?, blob: ObjectID, mode: FileMode, remember: Bool, replacing: Bool, arrives: Bool)
+    case remove(RepoPath)
 }
 
 /// One file `checkout` writes.
@@ -144,6 +259,10 @@ private struct FileWrite: Sendable {
     let blob: ObjectID
     /// Whether the worktree cache records it (not for a copy written beside a directory).
     let remember: Bool
+    /// Whether a file hg-bft knows of is replaced (else nothing may be at the path).
+    let replacing: Bool
+    /// Whether the base held another value here (if the write is blocked, the path stays unsynced).
+    let arrives: Bool
 }
 
 /// Files `checkout` has decided to write, written together on several threads.
@@ -156,6 +275,8 @@ private struct FileWrites {
     private var pending: [FileWrite] = []
     private var pendingPaths = Set<String>()
     private var bytes = 0
+    /// Blocked writes of paths whose value changed since the base.
+    private(set) var blockedArrivals: [RepoPath] = []
     /// Files written at once, and the most content held in memory before they are written.
     static let threads = 8
     static let maxFiles = 256
@@ -218,7 +339,8 @@ private struct FileWrites {
             for i in groups[g] {
                 let write = batch[i]
                 do throws(WorkTreeError) {
-                    outcomes.set(i, .success(try writer.write(write.path, content: write.content, mode: write.mode)))
+                    outcomes.set(i, .success(try writer.write(write.path, content: write.content, mode: write.mode,
+                                                              replacing: write.replacing)))
                 } catch {
                     outcomes.set(i, .failure(error))
                 }
@@ -232,6 +354,7 @@ private struct FileWrites {
                 result.written.append(write.path)
             case let .failure(.blockedPath(_, reason))?:
                 result.blocked[write.path] = reason
+                if write.arrives { blockedArrivals.append(write.path) }
             case let .failure(error)?:
                 if firstError == nil { firstError = error }
             case nil:

@@ -237,6 +237,9 @@ extension Repository {
             return .badSignatures(bad)
         }
         guard !added.isEmpty else { return .done(ReceiveResult(added: [], known: alreadyKnown, rejected: rejected)) }
+        // The working tree stays at its base until a checkout: keep that base's tree while the
+        // state cache still holds it.
+        preserveBaseTree()
         try lift { try OperationIndex.append(layout.operationIndex, appendix) }
         let length = indexLength()
         let membership = members?.outcome(graph: checker.graph)

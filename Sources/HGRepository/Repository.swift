@@ -343,14 +343,15 @@ public final class Repository {
     }
 
     /// After operations by `author` were appended to the index (the last one being `tip`,
-    /// which is now the only head): rewrites the author's ref, the heads and the state cache,
+    /// which is now the only head unless `heads` says otherwise): rewrites the author's ref, the heads and the state cache,
     /// stamped with the index's new length. None is fsynced: the index record is the durable
     /// fact, and a cache whose stamp is behind the index is recomputed.
-    func publish(author: PeerID, tip: Refs.Tip, tree: FileTree, roles: [PeerID: Role]) throws(RepositoryError) {
+    func publish(author: PeerID, tip: Refs.Tip, heads: [ObjectID]? = nil, tree: FileTree,
+                 roles: [PeerID: Role]) throws(RepositoryError) {
         let length = indexLength()
         try lift {
             try FileSystem.writeDerived(layout.peerRef(author.text), Refs.encodePeer(.init(tips: [tip], stamp: length)))
-            try FileSystem.writeDerived(layout.heads, Refs.encodeHeads(.init(ids: [tip.id], stamp: length)))
+            try FileSystem.writeDerived(layout.heads, Refs.encodeHeads(.init(ids: heads ?? [tip.id], stamp: length)))
             try FileSystem.writeDerived(layout.stateCache, StateCache.encode(tree, stamp: length))
             try FileSystem.writeDerived(layout.membersCache, MembersCache.encode(roles, stamp: length))
         }

@@ -2,7 +2,7 @@ import HGCore
 import HGState
 import HGWorkTree
 
-/// How one path of the working tree differs from the merged state.
+/// How one path of the working tree differs from its base (the state it was last brought to).
 public enum PathStatus: Equatable, Sendable {
     /// A file the state does not have.
     case added
@@ -45,19 +45,24 @@ public struct StatusReport: Sendable {
     /// Paths the merged state holds both as a file and as a directory of other files; the
     /// changes above show them as checkout left them (the file deleted, its copy beside it new).
     public let collisions: [PathCollision]
+    /// The working tree's base: the heads it was last brought to (`heads` when it is current).
+    public let base: [ObjectID]
+    /// What arrived since the base and is not in the working tree yet.
+    public let incoming: Incoming
 
     /// Paths in conflict.
     public var conflicts: [PathChange] { changes.filter { if case .conflicted = $0.status { return true }; return false } }
 }
 
 extension Repository {
-    /// Compares the working tree with the merged state. `hashed` lists the files that had to
+    /// Compares the working tree with `state` (the working tree's base). `hashed` lists the files that had to
     /// be read (their stamp was not trusted), so that callers that rewrite the cache can refresh them.
     func diffWorkTree(state: FileTree, cache: WorkTreeCache, pathspec: Pathspec) throws(RepositoryError)
         -> (changes: [PathChange], skipped: [(String, String)], hashed: [RepoPath: (FileStamp, ObjectID)])
     {
         var hashed: [RepoPath: (FileStamp, ObjectID)] = [:]
-        let listing = try lift { try scanner().scan(under: pathspec.prefixes) }
+        var listing = try lift { try scanner().scan(under: pathspec.prefixes) }
+        listing.addTrackedIgnored(state.visiblePaths.filter(pathspec.matches), root: layout.root)
         var changes: [PathChange] = []
         var seen = Set<RepoPath>()
         for file in listing.files {
@@ -97,12 +102,44 @@ extension Repository {
         return (changes, listing.skipped, hashed)
     }
 
-    /// `status`: changes of the working tree against the merged state, and conflicts.
+    /// `status`: changes of the working tree against its base, conflicts, and what arrived
+    /// since the base that a checkout would bring in.
     public func status(pathspecs: [String] = [], cwd: String? = nil) throws(RepositoryError) -> StatusReport {
         let spec = try Pathspec(pathspecs, root: layout.root, cwd: cwd ?? layout.root)
+        let current = try heads()
         let state = try state()
-        let diff = try diffWorkTree(state: state, cache: loadWorkTreeCache(), pathspec: spec)
-        return StatusReport(changes: diff.changes, skipped: diff.skipped, heads: try heads(), peer: try? peerID(),
-                            collisions: PathCollisions(state: state).list(matching: spec.matches))
+        let base = try resolveBase(current: current, state: state)
+        let diff = try diffWorkTree(state: base.tree, cache: loadWorkTreeCache(), pathspec: spec)
+        var incoming = Incoming(operations: 0, paths: [], unsynced: base.unsynced.filter(spec.matches).sorted())
+        if !base.isCurrent || !base.unsynced.isEmpty {
+            var differing = Set(base.unsynced)
+            for (path, live) in state.paths where base.tree.paths[path] != live { differing.insert(path) }
+            for path in base.tree.paths.keys where state.paths[path] == nil { differing.insert(path) }
+            incoming.paths = differing.filter { spec.matches($0) && base.tree.value($0) != state.value($0) }.sorted()
+            if !base.isCurrent {
+                let graph = try loadGraph()
+                let nodes = base.heads.compactMap { graph.number(of: $0) }
+                incoming.operations = graph.count - graph.ancestorMask(of: nodes).lazy.filter { $0 }.count
+                    - Set(nodes).count
+            }
+        }
+        return StatusReport(changes: diff.changes, skipped: diff.skipped, heads: current, peer: try? peerID(),
+                            collisions: PathCollisions(state: base.tree).list(matching: spec.matches),
+                            base: base.heads, incoming: incoming)
     }
+}
+
+/// What arrived since the working tree's base and is not in the working tree yet.
+public struct Incoming: Sendable, Equatable {
+    /// Operations in the repository that are not in the base's causal past.
+    public var operations: Int
+    /// Paths whose merged value differs from what the working tree was brought to: a checkout
+    /// writes them (or names what is in the way).
+    public var paths: [RepoPath]
+    /// Of those, the paths a checkout already tried and left alone, because something of the
+    /// user's was in the way (or a checkout with pathspecs did not cover them).
+    public var unsynced: [RepoPath]
+
+    /// Whether the working tree is behind the merged state.
+    public var isEmpty: Bool { operations == 0 && paths.isEmpty }
 }

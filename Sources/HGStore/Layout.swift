@@ -28,6 +28,8 @@ public struct Layout: Sendable {
     public var membersCache: String { meta + "/index/members" }
     public var graphFile: String { meta + "/index/graph" }
     public var lock: String { meta + "/lock" }
+    /// The working tree's base (FORMAT.md 5.13): the state the working tree was last brought to.
+    public var base: String { meta + "/base" }
     public var formatMarker: String { meta + "/format" }
 
     /// The loose object path for `hex`: `objects/<first two digits>/<other 62>`.

@@ -1,3 +1,4 @@
+import CSystemCalls
 import HGCore
 #if canImport(Glibc)
 import Glibc
@@ -7,17 +8,44 @@ import Glibc
 ///
 /// Every path has already passed `RepoPath`'s rules (no `..`, no `.hgrepo`).
 /// On top of that, no write goes through a symbolic link: each parent
-/// directory is checked with `lstat`, and a file is replaced by writing a
-/// temporary file beside it and renaming it over the old one.
+/// directory is checked with `lstat`, and a file is written as a temporary file
+/// in `scratch` (inside `.hgrepo`, where no scan of the working tree looks, so
+/// that a process killed mid-write leaves nothing a user could commit) and
+/// renamed into place.
 public struct Materializer: Sendable {
     public let root: String
+    /// Where temporary files are written before they are renamed into place: a directory on the
+    /// working tree's file system that scans skip (`.hgrepo/tmp`).
+    public let scratch: String
 
-    public init(root: String) { self.root = root }
+    public init(root: String, scratch: String? = nil) {
+        self.root = root
+        self.scratch = scratch ?? (root == "/" ? "" : root) + "/.hgrepo/tmp"
+    }
+
+    /// Removes temporary files a killed writer left in `scratch`, and creates it. Only a writer
+    /// holding the repository lock calls this, so nothing there is in use.
+    public func prepareScratch() throws(WorkTreeError) {
+        if let dir = opendir(scratch) {
+            defer { closedir(dir) }
+            while let entry = readdir(dir) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+                }
+                if name.hasPrefix(".hgbft-write-") { unlink(scratch + "/" + name) }
+            }
+        }
+        guard mkdir(scratch, 0o700) == 0 || errno == EEXIST else {
+            throw .io(path: scratch, operation: "mkdir", errno: errno)
+        }
+    }
 
     /// Writes `content` at `path` with `mode`, creating parent directories.
-    /// Returns the new file's stamp.
+    /// With `replacing` false, the write fails with `blockedPath` when anything at all is at
+    /// `path` (a file the caller did not see: ignored, a symbolic link, created meanwhile), so
+    /// that nothing of the user's is replaced unseen. Returns the new file's stamp.
     @discardableResult
-    public func write(_ path: RepoPath, content: [UInt8], mode: FileMode) throws(WorkTreeError) -> FileStamp {
+    public func write(_ path: RepoPath, content: [UInt8], mode: FileMode, replacing: Bool = true) throws(WorkTreeError) -> FileStamp {
         let components = path.components
         var directory = root
         var relative = ""
@@ -33,6 +61,7 @@ public struct Materializer: Sendable {
                 }
             }
             guard mkdir(directory, 0o755) == 0 || errno == EEXIST else {
+                if errno == ENAMETOOLONG { throw Materializer.tooLong(path) }
                 throw .io(path: directory, operation: "mkdir", errno: errno)
             }
         }
@@ -40,13 +69,47 @@ public struct Materializer: Sendable {
         var existing = stat()
         // An empty directory holds nothing to lose (what is left when the files under a path
         // that becomes a file again were deleted); one with anything in it stays.
-        if lstat(target, &existing) == 0, (existing.st_mode & S_IFMT) == S_IFDIR, rmdir(target) != 0 {
-            throw .blockedPath(path: path.string, reason: "a directory is in the way")
+        if lstat(target, &existing) == 0 {
+            if (existing.st_mode & S_IFMT) == S_IFDIR {
+                if rmdir(target) != 0 { throw .blockedPath(path: path.string, reason: "a directory is in the way") }
+            } else if !replacing {
+                throw .blockedPath(path: path.string, reason: Materializer.describeInTheWay(existing.st_mode))
+            }
+        } else if errno == ENAMETOOLONG {
+            throw Materializer.tooLong(path)
         }
-        let temp = directory + "/.hgbft-write-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        // The scratch directory first; beside the file when the two are on different file
+        // systems (a mount point inside the working tree), as the only way to rename.
+        var stamp: FileStamp?
+        for place in [scratch, directory] where stamp == nil {
+            let temp = place + "/.hgbft-write-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            let st = try writeTemporary(temp, content: content, mode: mode, for: path)
+            guard Materializer.move(temp, to: target, replacing: replacing) == 0 else {
+                let code = errno
+                unlink(temp)
+                if code == EXDEV && place == scratch { continue }
+                if code == EEXIST || code == ENOTEMPTY || code == EISDIR {
+                    var now = stat()
+                    lstat(target, &now)
+                    throw .blockedPath(path: path.string, reason: Materializer.describeInTheWay(now.st_mode))
+                }
+                if code == ENAMETOOLONG { throw Materializer.tooLong(path) }
+                throw .io(path: target, operation: "rename", errno: code)
+            }
+            stamp = FileStamp(st)
+        }
+        guard let stamp else { throw .io(path: target, operation: "rename", errno: EXDEV) }
+        return stamp
+    }
+
+    /// Creates `temp` with `content` and `mode`, and returns its status.
+    private func writeTemporary(_ temp: String, content: [UInt8], mode: FileMode, for path: RepoPath) throws(WorkTreeError) -> stat {
         let permissions: mode_t = mode == .executable ? 0o755 : 0o644
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, permissions)
-        guard fd >= 0 else { throw .io(path: temp, operation: "create", errno: errno) }
+        guard fd >= 0 else {
+            if errno == ENAMETOOLONG { throw Materializer.tooLong(path) }
+            throw .io(path: temp, operation: "create", errno: errno)
+        }
         var done = 0
         while done < content.count {
             let n = content.withUnsafeBytes { raw in Glibc.write(fd, raw.baseAddress.map { $0 + done }, content.count - done) }
@@ -64,18 +127,49 @@ public struct Materializer: Sendable {
         var st = stat()
         fstat(fd, &st)
         close(fd)
-        guard rename(temp, target) == 0 else {
-            let code = errno
-            unlink(temp)
-            throw .io(path: target, operation: "rename", errno: code)
+        return st
+    }
+
+    /// Renames `temp` to `target`; without `replacing`, only if nothing is at `target`
+    /// (atomically where the file system can, else after an `lstat`).
+    private static func move(_ temp: String, to target: String, replacing: Bool) -> Int32 {
+        if replacing { return rename(temp, target) }
+        let result = hg_rename_noreplace(temp, target)
+        guard result != 0, errno == EINVAL || errno == ENOSYS else { return result }
+        var st = stat()
+        if lstat(target, &st) == 0 {
+            errno = EEXIST
+            return -1
         }
-        return FileStamp(st)
+        return rename(temp, target)
+    }
+
+    /// What `blockedPath` says of a file of the user's found where a merged version goes.
+    static func describeInTheWay(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFLNK: return "a symbolic link of yours is in the way"
+        case S_IFDIR: return "a directory is in the way"
+        case S_IFREG: return "a file of yours (untracked or ignored) is in the way"
+        default: return "something that is not a regular file is in the way"
+        }
+    }
+
+    /// What `blockedPath` says of whatever is at `fullPath` now.
+    public static func inTheWay(at fullPath: String) -> String {
+        var st = stat()
+        guard lstat(fullPath, &st) == 0 else { return "something of yours is in the way" }
+        return describeInTheWay(st.st_mode)
+    }
+
+    /// A path this file system cannot hold under the working tree's root.
+    static func tooLong(_ path: RepoPath) -> WorkTreeError {
+        .blockedPath(path: path.string, reason: "the path is too long for this file system under this directory")
     }
 
     /// Removes the file at `path` (if any) and then any parent directories left empty.
     public func remove(_ path: RepoPath) throws(WorkTreeError) {
         let target = root + "/" + path.string
-        if unlink(target) != 0 && errno != ENOENT {
+        if unlink(target) != 0 && errno != ENOENT && errno != ENAMETOOLONG {
             throw .io(path: target, operation: "unlink", errno: errno)
         }
         var components = path.components.dropLast()

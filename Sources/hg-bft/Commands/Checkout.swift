@@ -7,9 +7,15 @@ struct Checkout: ParsableCommand {
         commandName: "checkout",
         abstract: "Write the merged state into the working tree.",
         discussion: """
-        Creates, replaces and removes files so the working tree shows the merged state. A file with \
-        uncommitted changes (edited, deleted, or an untracked file where the state has one) is left \
-        alone and named, and the command exits 1; --force overwrites it.
+        Creates, replaces and removes files so the working tree shows the merged state, and makes \
+        that state the working tree's base (what 'status' and 'commit' compare with). Only files \
+        hg-bft wrote or you committed are ever replaced or removed. A file with uncommitted changes \
+        (edited or deleted) is left alone and named, and the command exits 1; if a newer version of \
+        it arrived, nothing at all is written until you commit (your change and the newer version \
+        then meet as a conflict) or use --force, which discards your changes to tracked files. \
+        Untracked and ignored files, symbolic links and directories are never overwritten or \
+        removed, with or without --force: where a newer version needs their place, they are named \
+        and left, and the path is written by a later checkout once the way is clear.
 
         A conflicted path is written deterministically: if every version is text, the file holds all \
         versions between markers, ordered by operation id:
@@ -29,7 +35,7 @@ struct Checkout: ParsableCommand {
           hg-bft checkout --force notes.txt
         """)
 
-    @Flag(name: .shortAndLong, help: "Overwrite uncommitted changes.")
+    @Flag(name: .shortAndLong, help: "Discard uncommitted changes to tracked files (never untracked or ignored files).")
     var force = false
 
     @Argument(help: "Only these paths.")

@@ -7,9 +7,12 @@ struct Commit: ParsableCommand {
         commandName: "commit",
         abstract: "Record the working tree's changes as one signed operation.",
         discussion: """
-        Records every added, modified and deleted file (or only those under the pathspecs) as one \
-        change operation whose parents are the current heads. Files matched by .hgignore (gitignore \
-        syntax) are left out. There is no staging area.
+        Records every file added, modified or deleted since the working tree's base (the state the \
+        last checkout or commit brought it to), or only those under the pathspecs, as one change \
+        operation whose parents are the base's heads. Operations that arrived since (a sync, from \
+        either side) are concurrent with it: where they touch the same path, the path becomes a \
+        visible conflict; nothing you have not seen is overwritten. Untracked files matched by \
+        .hgignore (gitignore syntax) are left out; tracked files stay tracked. There is no staging area.
 
         A conflicted path is recorded, and its conflict resolved, when you edit or delete it, or when \
         you name it exactly as a pathspec.
@@ -37,9 +40,19 @@ struct Commit: ParsableCommand {
         for skipped in result.skipped {
             Terminal.err("warning: skipped \(Terminal.quote(skipped.path)): \(skipped.reason)")
         }
+        for path in result.heldBack {
+            Terminal.err("warning: not committed \(Terminal.quote(path.string)): a newer version arrived and was not checked out "
+                + "(your file was in the way); move it aside and run 'hg-bft checkout', or name the path to commit yours over it")
+        }
+        if let failure = result.afterCommitPoint {
+            Terminal.err("warning: the commit \(result.id.short) is recorded, but updating the caches afterwards failed: "
+                + "\(failure); the next command rebuilds them")
+        }
         if output.json {
             try JSONOutput.print(CommitJSON(id: result.id.hex, sequence: result.sequence, parents: result.parents.map(\.hex),
-                                            changes: result.changes.map { .init(path: $0.path.string, status: $0.status.code) }))
+                                            changes: result.changes.map { .init(path: $0.path.string, status: $0.status.code) },
+                                            heldBack: result.heldBack.map(\.string),
+                                            warning: result.afterCommitPoint.map { "\($0)" }))
             return
         }
         if quiet {
@@ -64,4 +77,8 @@ struct CommitJSON: Encodable {
     let sequence: UInt64
     let parents: [String]
     let changes: [Change]
+    /// Changed paths not recorded: their newer merged version was never checked out.
+    let heldBack: [String]
+    /// Set when the commit is recorded but a cache could not be updated after it.
+    let warning: String?
 }

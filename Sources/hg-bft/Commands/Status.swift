@@ -5,10 +5,15 @@ import HGStore
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show changes of the working tree against the merged state, and conflicts.",
+        abstract: "Show your changes, conflicts, and what arrived that is not checked out yet.",
         discussion: """
+        Changes are taken against the working tree's base: the state the last checkout or commit \
+        brought it to. Operations that arrived since (a sync with --no-checkout, a peer's sync into \
+        this replica, an interrupted sync) are listed apart as incoming, never as your changes; \
+        'hg-bft checkout' writes them.
+
         Codes in --short output: A new file, M modified, D deleted, C conflict (concurrent writes \
-        that disagree; resolve by editing the file and committing it).
+        that disagree; resolve by editing the file and committing it); incoming paths as "> path".
 
         Examples:
           hg-bft status
@@ -36,13 +41,26 @@ struct Status: ParsableCommand {
         }
         if short {
             for change in report.changes { Terminal.out("\(change.status.code) \(change.path)") }
+            for path in report.incoming.paths { Terminal.out("> \(path)") }
             return
         }
         Terminal.out("On replica \(report.peer?.text ?? "(no identity)")")
         Terminal.out(report.heads.count == 1 ? "1 head: \(report.heads[0].short)" : "\(report.heads.count) heads: \(report.heads.map(\.short).joined(separator: " "))")
         let plain = report.changes.filter { if case .conflicted = $0.status { return false }; return true }
+        if !report.incoming.isEmpty {
+            let ops = report.incoming.operations
+            Terminal.out(ops > 0
+                ? "\nBehind: \(ops) operation\(ops == 1 ? "" : "s") arrived since your last checkout (use \"hg-bft checkout\" to write them):"
+                : "\nNot checked out (use \"hg-bft checkout\" once the way is clear):")
+            let unsynced = Set(report.incoming.unsynced)
+            for path in report.incoming.paths {
+                Terminal.out("\tincoming:   \(Terminal.quote(path.string))\(unsynced.contains(path) ? " (not written: your file is in the way)" : "")")
+            }
+        }
         if report.changes.isEmpty && report.collisions.isEmpty {
-            Terminal.out("nothing to commit, working tree matches the merged state")
+            Terminal.out(report.incoming.isEmpty
+                ? "nothing to commit, working tree matches the merged state"
+                : "nothing to commit, working tree matches its last checkout")
             return
         }
         if !plain.isEmpty {
@@ -87,6 +105,15 @@ struct StatusJSON: Encodable {
     let heads: [String]
     let changes: [Change]
     let skipped: [String]
+    /// The heads the working tree was last brought to.
+    let base: [String]
+    /// What arrived since and is not in the working tree yet.
+    let incoming: Incoming
+    struct Incoming: Encodable {
+        let operations: Int
+        let paths: [String]
+        let unsynced: [String]
+    }
     /// Paths that are both a file and a directory in the merged state, and where the file went.
     let collisions: [Collision]
 
@@ -108,6 +135,9 @@ struct StatusJSON: Encodable {
             }
         }
         skipped = report.skipped.map(\.path)
+        base = report.base.map(\.hex)
+        incoming = Incoming(operations: report.incoming.operations, paths: report.incoming.paths.map(\.string),
+                            unsynced: report.incoming.unsynced.map(\.string))
         collisions = report.collisions.map { Collision(path: $0.path.string, aside: $0.aside?.string) }
     }
 }

@@ -79,7 +79,9 @@ struct Sync: ParsableCommand {
         Everything received is validated (signature, id, parents, sequence numbers) before it is \
         stored; invalid operations are refused and named. Afterwards the working tree shows the \
         merged state, except files with uncommitted changes (or something else in the way), which \
-        are left alone and named. A file that the merged state also holds as a directory (concurrent \
+        are left alone and named; with --no-checkout it is left as it is, and 'status' and 'commit' \
+        go on comparing it with the state it was last brought to, so nothing that arrived is ever \
+        taken for your own deletion. A file that the merged state also holds as a directory (concurrent \
         writes of 'a' and 'a/b') is written beside it as 'a~<operation id>' (see 'checkout --help').
 
         Examples:
@@ -92,6 +94,10 @@ struct Sync: ParsableCommand {
 
     @Argument(help: "A remote name, path or ssh address.")
     var remote: String?
+
+    @Flag(name: .customLong("no-checkout"),
+          help: "Store what arrives but leave the working tree as it is (like 'git fetch'); 'status' shows what arrived, 'checkout' writes it.")
+    var noCheckout = false
 
     @OptionGroup var transport: TransportOptions
 
@@ -130,13 +136,19 @@ struct Sync: ParsableCommand {
             let status = process.wait()
             transport.endProgress()
             var summary = SyncSummary(result, remote: target.label)
-            let checkout = try repository.checkout()
-            summary.kept = checkout.leftAlone.map(\.string)
+            let checkout = noCheckout ? nil : try repository.checkout()
+            summary.kept = checkout?.leftAlone.map(\.string) ?? []
+            summary.checkedOut = checkout != nil
             summaries.append(summary)
             if !transport.quiet && !transport.output.json {
-                for line in CheckoutNotices.lines(checkout) { Terminal.err(line) }
-                for path in checkout.conflicts { Terminal.err("conflict: \(Terminal.quote(path.string))") }
+                if let checkout {
+                    for line in CheckoutNotices.lines(checkout) { Terminal.err(line) }
+                    for path in checkout.conflicts { Terminal.err("conflict: \(Terminal.quote(path.string))") }
+                }
                 Terminal.out(summary.line)
+                if checkout == nil && result.added > 0 {
+                    Terminal.out("the working tree is unchanged; 'hg-bft status' shows what arrived, 'hg-bft checkout' writes it")
+                }
             }
             for rejected in result.rejected.prefix(10) {
                 Terminal.err("refused: operation \(rejected.id.short): \(rejected.reason)")

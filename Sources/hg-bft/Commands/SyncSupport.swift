@@ -150,6 +150,8 @@ struct SyncSummary: Encodable {
     let unresolved: Int
     let heads: [String]
     var kept: [String] = []
+    /// Whether the working tree was brought to the merged state (false with --no-checkout).
+    var checkedOut = true
 
     init(_ result: SyncResult, remote: String) {
         peer = result.peer.text

@@ -12,8 +12,16 @@ enum CheckoutNotices {
     /// The paths whose merged version was not written, and why.
     static func leftAlone(_ result: CheckoutResult) -> [String] {
         var lines: [String] = []
-        for path in result.kept {
+        let clashes = Set(result.clashes)
+        for path in result.kept where !clashes.contains(path) {
             lines.append("kept: \(Terminal.quote(path.string)) has uncommitted changes (the merged version was not written)")
+        }
+        for path in result.clashes {
+            lines.append("kept: \(Terminal.quote(path.string)) has uncommitted changes, and a newer version of it arrived")
+        }
+        if !result.checkedOut {
+            lines.append("not checked out: nothing was written; commit your changes first (they then meet the newer "
+                + "versions as conflicts), then run 'hg-bft checkout' (or 'hg-bft checkout --force' to discard them)")
         }
         for (path, reason) in result.blocked.sorted(by: { $0.key < $1.key }) {
             lines.append("kept: \(Terminal.quote(path.string)) is not written: \(reason)")

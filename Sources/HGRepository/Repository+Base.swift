@@ -1,0 +1,110 @@
+import HGCore
+import HGGraph
+import HGState
+import HGStore
+
+/// The working tree's base, resolved: its heads and the tree the working tree was brought to.
+struct ResolvedBase {
+    /// The heads the working tree was brought to, ascending.
+    let heads: [ObjectID]
+    /// The tree the working tree holds, as far as hg-bft brought it there.
+    let tree: FileTree
+    /// Paths whose merged version at `heads` was not written (see `WorkTreeBase.unsynced`).
+    let unsynced: Set<RepoPath>
+    /// Whether `heads` are the repository's current heads.
+    let isCurrent: Bool
+    /// What was read from `.hgrepo/base`, or `nil` when the file is missing (a repository made
+    /// before the base existed, or one never checked out).
+    let stored: WorkTreeBase?
+}
+
+extension Repository {
+    /// Reads `.hgrepo/base`: `nil` when it does not exist; an error naming the file when it is
+    /// damaged (the base is not derived, so it is never guessed silently).
+    func readBase() throws(RepositoryError) -> WorkTreeBase? {
+        guard let bytes = try lift({ try FileSystem.readIfExists(layout.base, limit: 1 << 30) }) else { return nil }
+        do throws(DecodeError) {
+            return try WorkTreeBase.decode(bytes)
+        } catch {
+            throw .baseDamaged(path: layout.base, reason: error.description)
+        }
+    }
+
+    /// Replaces `.hgrepo/base`. The caller holds the lock. A base that is lost in a crash is
+    /// the previous one, which is safe: commit refuses to sign on top of a base that misses
+    /// this replica's own latest operation, and checkout brings it forward.
+    func writeBase(_ base: WorkTreeBase) throws(RepositoryError) {
+        try lift { try FileSystem.writeAtomically(layout.base, base.encoded(), durable: false) }
+    }
+
+    /// The base with its tree. `current` are the repository's heads and `state` their tree,
+    /// when the caller has them. A missing base file means the base is the current heads when the
+    /// working tree was ever written (a repository older than the base file), and the genesis
+    /// alone otherwise (a clone stopped before its checkout).
+    func resolveBase(current: [ObjectID]? = nil, state: FileTree? = nil) throws(RepositoryError) -> ResolvedBase {
+        let heads: [ObjectID]
+        if let current { heads = current } else { heads = try self.heads() }
+        func currentTree() throws(RepositoryError) -> FileTree {
+            if let state { return state }
+            return try self.state()
+        }
+        guard let stored = try readBase() else {
+            if FileSystem.exists(layout.worktreeCache) || heads == [genesis] {
+                return ResolvedBase(heads: heads, tree: try currentTree(), unsynced: [], isCurrent: true, stored: nil)
+            }
+            return ResolvedBase(heads: [genesis], tree: FileTree(), unsynced: [], isCurrent: false, stored: nil)
+        }
+        let isCurrent = stored.heads == heads
+        let tree: FileTree
+        if let kept = stored.tree {
+            tree = kept
+        } else if isCurrent {
+            tree = try currentTree()
+        } else {
+            tree = try stateOfCausalPast(of: stored.heads)
+        }
+        return ResolvedBase(heads: stored.heads, tree: tree, unsynced: Set(stored.unsynced), isCurrent: isCurrent, stored: stored)
+    }
+
+    /// The file tree of the causal past of `heads` (inclusive): what the repository's state was
+    /// when those were its heads. Every head must be in the index.
+    func stateOfCausalPast(of heads: [ObjectID]) throws(RepositoryError) -> FileTree {
+        let graph = try loadGraph()
+        var nodes: [Int] = []
+        for head in heads {
+            guard let n = graph.number(of: head) else {
+                throw .baseDamaged(path: layout.base, reason: "it names \(head.short), which is not in the operation index")
+            }
+            nodes.append(n)
+        }
+        var mask = graph.ancestorMask(of: nodes)
+        for n in nodes { mask[n] = true }
+        var past = Graph()
+        for n in 0..<graph.count where mask[n] {
+            try lift { _ = try past.append(graph.summary(at: n)) }
+        }
+        return try computeState(graph: past)
+    }
+
+    /// Before operations are appended that move the heads away from a base whose tree is
+    /// "the state of its heads": writes that tree into the base file, while the state cache still
+    /// holds it, so that `status` and `commit` need not recompute it from the history. The caller
+    /// holds the lock. Best effort: without it, the tree is computed when needed.
+    func preserveBaseTree() {
+        guard let stored = try? readBase(), stored.tree == nil, let heads = try? heads(), stored.heads == heads,
+              let tree = try? state() else { return }
+        try? writeBase(WorkTreeBase(heads: stored.heads, tree: tree))
+    }
+
+    /// Throws unless the latest operation `me` signed is in the causal past of `base` (or is one
+    /// of its heads): an operation made on top of the base must follow it in sequence. It can
+    /// only be missing after a crash between a commit and its base update, or after a batch
+    /// import; a checkout brings the base forward.
+    func requireOwnTip(_ me: PeerID, in base: [ObjectID], graph: Graph) throws(RepositoryError) {
+        let mine = graph.nodes(by: me)
+        guard let latest = mine.max(by: { graph.sequence($0) < graph.sequence($1) }) else { return }
+        let baseNodes = base.compactMap { graph.number(of: $0) }
+        if baseNodes.contains(latest) || baseNodes.contains(where: { graph.isAncestor(latest, of: $0) }) { return }
+        throw .baseBehind("your operation \(graph.ids[latest].short) is not in the working tree yet; run 'hg-bft checkout' first")
+    }
+}
