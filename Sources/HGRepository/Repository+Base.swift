@@ -63,7 +63,32 @@ extension Repository {
         } else {
             tree = try stateOfCausalPast(of: stored.heads)
         }
-        return ResolvedBase(heads: stored.heads, tree: tree, unsynced: Set(stored.unsynced), isCurrent: isCurrent, stored: stored)
+        let resolved = ResolvedBase(heads: stored.heads, tree: tree, unsynced: Set(stored.unsynced), isCurrent: isCurrent,
+                                    stored: stored)
+        return isCurrent ? resolved : try followingOwnOperations(resolved, current: heads)
+    }
+
+    /// The base moved past this replica's own operations made right on top of it, which a
+    /// command killed after its commit point (or a membership command) did not record in the
+    /// base file: a change operation's entries are what the working tree held when it was made,
+    /// so the base follows it as the commit would have; a membership operation changes no file.
+    private func followingOwnOperations(_ base: ResolvedBase, current: [ObjectID]) throws(RepositoryError) -> ResolvedBase {
+        guard let me = try? peerID() else { return base }
+        let graph = try loadGraph()
+        var heads = base.heads
+        var tree = base.tree
+        var moved = false
+        var next: Int? = nil
+        repeat {
+            next = graph.nodes(by: me).first { n in graph.parents[n].map { graph.ids[Int($0)] }.sorted() == heads }
+            guard let n = next else { break }
+            let op = try lift { try objects.readOperation(graph.ids[n]) }
+            if let change = op.change { tree.applyDominating(change, op: op.id) }
+            heads = [op.id]
+            moved = true
+        } while next != nil
+        guard moved else { return base }
+        return ResolvedBase(heads: heads, tree: tree, unsynced: base.unsynced, isCurrent: heads == current, stored: base.stored)
     }
 
     /// The file tree of the causal past of `heads` (inclusive): what the repository's state was
@@ -96,15 +121,14 @@ extension Repository {
         try? writeBase(WorkTreeBase(heads: stored.heads, tree: tree))
     }
 
-    /// Throws unless the latest operation `me` signed is in the causal past of `base` (or is one
-    /// of its heads): an operation made on top of the base must follow it in sequence. It can
-    /// only be missing after a crash between a commit and its base update, or after a batch
-    /// import; a checkout brings the base forward.
-    func requireOwnTip(_ me: PeerID, in base: [ObjectID], graph: Graph) throws(RepositoryError) {
+    /// The latest operation `me` signed, when it is not in the causal past of `base` (nor one of
+    /// its heads): a membership operation made on top of every head while the working tree was
+    /// behind. An operation made on top of the base must still follow it in sequence.
+    func ownTipOutside(base: [ObjectID], of me: PeerID, graph: Graph) -> Int? {
         let mine = graph.nodes(by: me)
-        guard let latest = mine.max(by: { graph.sequence($0) < graph.sequence($1) }) else { return }
+        guard let latest = mine.max(by: { graph.sequence($0) < graph.sequence($1) }) else { return nil }
         let baseNodes = base.compactMap { graph.number(of: $0) }
-        if baseNodes.contains(latest) || baseNodes.contains(where: { graph.isAncestor(latest, of: $0) }) { return }
-        throw .baseBehind("your operation \(graph.ids[latest].short) is not in the working tree yet; run 'hg-bft checkout' first")
+        if baseNodes.contains(latest) || baseNodes.contains(where: { graph.isAncestor(latest, of: $0) }) { return nil }
+        return latest
     }
 }

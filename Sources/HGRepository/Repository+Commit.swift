@@ -53,19 +53,31 @@ extension Repository {
         let base = try resolveBase(current: current, state: tree)
         var roles = try self.roles()
         var graph: Graph?
+        var parents = base.heads
+        var unsynced = base.unsynced
         if !base.isCurrent {
             // Authority and sequence are judged where the operation will stand: on the base.
             let taken = try takeGraph().graph
             guard var index = try membershipIndex(graph: taken) else {
                 throw .inconsistent("the repository has no genesis operation in its index; run 'hg-bft verify'")
             }
-            let baseNodes = base.heads.compactMap { taken.number(of: $0) }
-            guard baseNodes.count == base.heads.count else {
+            var parentNodes = base.heads.compactMap { taken.number(of: $0) }
+            guard parentNodes.count == base.heads.count else {
                 throw .baseDamaged(path: layout.base, reason: "it names operations that are not in the index")
             }
-            try requireOwnTip(me, in: base.heads, graph: taken)
+            if let tip = ownTipOutside(base: base.heads, of: me, graph: taken) {
+                // This replica's own membership operation, made while the tree was behind, must
+                // be in the new operation's causal past; what it carries there that the working
+                // tree never received is treated as unsynced.
+                parentNodes = parentNodes.filter { !taken.isAncestor($0, of: tip) } + [tip]
+                parents = parentNodes.map { taken.ids[$0] }.sorted()
+                let past = try stateOfCausalPast(of: parents)
+                for path in Set(past.paths.keys).union(base.tree.paths.keys) where past.value(path) != base.tree.value(path) {
+                    unsynced.insert(path)
+                }
+            }
             try requireAuthority(me, kind: Payload.Kind.change,
-                                 roles: index.outcome(parents: baseNodes, graph: taken).members.mapValues(\.role))
+                                 roles: index.outcome(parents: parentNodes, graph: taken).members.mapValues(\.role))
             graph = taken
         } else {
             try requireAuthority(me, kind: Payload.Kind.change, roles: roles)
@@ -89,7 +101,7 @@ extension Repository {
         var heldBack: [RepoPath] = []
         for change in diff.changes {
             if case let .conflicted(_, edited) = change.status, !edited, !spec.namesExactly(change.path) { continue }
-            if base.unsynced.contains(change.path) && !spec.namesExactly(change.path) {
+            if unsynced.contains(change.path) && !spec.namesExactly(change.path) {
                 heldBack.append(change.path)
                 continue
             }
@@ -112,7 +124,7 @@ extension Repository {
         let sequence = try highestSequence(of: me) + 1
         let change = Change(message: message, entries: entries)
         let op = try lift {
-            try Operation.create(signer: key, sequence: sequence, parents: base.heads, timestamp: timestamp, payload: .change(change))
+            try Operation.create(signer: key, sequence: sequence, parents: parents, timestamp: timestamp, payload: .change(change))
         }
         let lengthBefore = indexLength()
         try lift {
@@ -142,7 +154,7 @@ extension Repository {
             try publish(author: me, tip: .init(sequence: sequence, id: op.id), heads: newHeads, tree: tree, roles: roles)
             // The working tree is now the base's tree with this change: the new base.
             var baseTree: FileTree? = nil
-            let unsynced = base.unsynced.subtracting(entries.map(\.path))
+            let unsynced = unsynced.subtracting(entries.map(\.path))
             if !base.isCurrent || !unsynced.isEmpty {
                 var kept = base.tree
                 kept.applyDominating(change, op: op.id)

@@ -62,7 +62,7 @@ extension Repository {
     }
 
     /// Records one membership change signed by this replica's identity, on top of
-    /// every head, which must be the working tree's base. Refuses changes that would do nothing (adding a member with the
+    /// every head. Refuses changes that would do nothing (adding a member with the
     /// role they have, removing a non-member, setting a role someone already holds).
     public func changeMembership(_ change: MembershipChange,
                                  timestamp: UInt64 = Clock.nowMilliseconds()) throws(RepositoryError) -> MembershipResult {
@@ -76,13 +76,9 @@ extension Repository {
         }
         let before = index.outcome(graph: graph)
         try requireAuthority(me, kind: Payload.Kind.membership, roles: before.members.mapValues(\.role))
-        // Made on top of every head, the operation would carry into its causal past writes the
-        // working tree has not seen, and the next commit (made on top of the base) could not
-        // follow it in sequence: bring the working tree up first.
+        // The working tree's base follows the operation when it was current (the operation
+        // changes no file); otherwise the next commit makes the operation one of its parents.
         let base = try resolveBase()
-        guard base.isCurrent else {
-            throw .baseBehind("operations arrived that are not in the working tree yet; run 'hg-bft checkout' first")
-        }
         switch change {
         case let .add(peer, role):
             if let current = before.role(of: peer) {
@@ -118,9 +114,10 @@ extension Repository {
         // Only when some operation may gain or lose its effect is the state computed again.
         let tree = before.limitsEffects || after.limitsEffects ? try computeState(graph: graph, membership: after) : current
         try publish(author: me, tip: .init(sequence: sequence, id: op.id), tree: tree, roles: after.members.mapValues(\.role))
-        // The working tree holds the base's files, which the operation does not change.
-        let unsynced = base.unsynced.sorted()
-        try writeBase(WorkTreeBase(heads: [op.id], tree: unsynced.isEmpty ? nil : base.tree, unsynced: unsynced))
+        if base.isCurrent {
+            let unsynced = base.unsynced.sorted()
+            try writeBase(WorkTreeBase(heads: [op.id], tree: unsynced.isEmpty ? nil : base.tree, unsynced: unsynced))
+        }
         return MembershipResult(id: op.id, change: change, outcome: after)
     }
 }

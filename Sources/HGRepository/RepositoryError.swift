@@ -40,8 +40,6 @@ public enum RepositoryError: Error, Sendable, CustomStringConvertible {
     case membership(String)
     /// `.hgrepo/base` cannot be read as a base (FORMAT.md 5.13).
     case baseDamaged(path: String, reason: String)
-    /// The working tree's base is behind what the command must build on; a checkout brings it forward.
-    case baseBehind(String)
     /// `commit` found changes only in paths whose merged version was never checked out.
     case onlyUnsynced([String])
 
@@ -68,7 +66,6 @@ public enum RepositoryError: Error, Sendable, CustomStringConvertible {
         case let .membership(why): return why
         case let .baseDamaged(path, reason):
             return "'\(path)' (the working tree's base) is damaged: \(reason); run 'hg-bft checkout' to write it again (files with changes are left alone)"
-        case let .baseBehind(why): return why
         case let .onlyUnsynced(paths):
             return "nothing committed: \(paths.count) changed path(s) were not checked out since a newer version arrived (\(paths.prefix(5).joined(separator: ", "))\(paths.count > 5 ? ", …" : "")); move your file aside and run 'hg-bft checkout', or name the path to commit your version over the newer one"
         case let .unknownRemote(name): return "no remote named '\(name)'; 'hg-bft remote list' shows the configured ones"

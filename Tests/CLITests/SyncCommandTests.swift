@@ -30,6 +30,7 @@ import Testing
         let a = try repository(dir, "a")
         try CLI.ok(["clone", "a", "b"], in: dir.url)
         let b = dir.path("b")
+        try CLI.admit(b, by: a)
         // A changes the file and commits; B edits the same file without committing.
         try Data("from a\n".utf8).write(to: a.appendingPathComponent("notes.txt"))
         try CLI.ok(["commit", "-m", "a edits"], in: a)
@@ -39,8 +40,13 @@ import Testing
         #expect(result.stderr.contains("kept: 'notes.txt'"), "\(result)")
         #expect(try dir.read("b/notes.txt") == "uncommitted in b\n")
         #expect(try heads(a) == heads(b))
-        // The merged state is there: status shows the local edit against A's version.
-        #expect(try CLI.ok(["status", "--short"], in: b).stdout == "M notes.txt\n")
+        // Nothing was checked out: status shows the local edit against what B's tree was brought
+        // to, and A's version apart, as incoming; committing makes the two meet as a conflict.
+        #expect(try CLI.ok(["status", "--short"], in: b).stdout == "M notes.txt\n> notes.txt\n")
+        try CLI.ok(["commit", "-q", "-m", "b edits"], in: b)
+        try CLI.ok(["checkout", "-q"], in: b)
+        let merged = try dir.read("b/notes.txt")
+        #expect(merged.contains("from a\n") && merged.contains("uncommitted in b\n"), "\(merged)")
     }
 
     /// A commits a file `x` while B commits `x/y`: both stay in the merged state. Sync succeeds,
