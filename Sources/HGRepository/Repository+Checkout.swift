@@ -132,8 +132,9 @@ extension Repository {
             // user's file from then on, so no later checkout removes it once the collision is gone.
             let remember = collisions.original[path] == nil
             if !remember { cache.entries[path] = nil }
-            var baseline = cache.entries[path].map { FileVersion(blob: $0.blob, mode: $0.stamp.executable ? .executable : .regular) }
-            if baseline == nil, case let .file(version) = baseValue { baseline = version }
+            // Only what the work-tree cache records is hg-bft's (a lost cache makes every differing
+            // file the user's: nothing is then replaced that should not be).
+            let baseline = cache.entries[path].map { FileVersion(blob: $0.blob, mode: $0.stamp.executable ? .executable : .regular) }
             if let desired, let current, current.blob == desired.blob, current.mode == desired.mode {
                 if remember, let file = working[path] { cache.entries[path] = .init(stamp: file.stamp, blob: current.blob) }
                 continue
@@ -155,6 +156,10 @@ extension Repository {
                 // or is an uncommitted change to a tracked file; an untracked file where nothing
                 // arrives is simply the user's.
                 let arrives = value != baseValue
+                if desired == nil && (unlisted || !tracked) {
+                    // The user's own file where nothing is wanted: not hg-bft's business.
+                    continue
+                }
                 if arrives && (unlisted || !tracked) {
                     unsynced.insert(path)
                     result.blocked[path] = unlisted

@@ -58,8 +58,11 @@ struct CheckoutAndBatchTests {
         try withTemporaryDirectory { dir in
             let (repo, root) = try receivedChange(in: dir, files: [("notes.txt", Array("newer\n".utf8)),
                                                                    ("dir/new.txt", Array("new\n".utf8))])
-            // Before checkout the working tree lags behind the state.
-            #expect(try repo.status().changes.map(\.path) == [try repoPath("dir/new.txt"), try repoPath("notes.txt")])
+            // Before checkout the working tree lags behind the state: what arrived is incoming,
+            // not a change of the user's.
+            let before = try repo.status()
+            #expect(before.changes.isEmpty)
+            #expect(before.incoming.paths == [try repoPath("dir/new.txt"), try repoPath("notes.txt")])
             let result = try repo.checkout()
             #expect(result.written == [try repoPath("dir/new.txt"), try repoPath("notes.txt")])
             #expect(result.kept.isEmpty)
@@ -83,7 +86,9 @@ struct CheckoutAndBatchTests {
 
             let result = try repo.checkout()
             #expect(result.blocked == [try repoPath("zz"): "a directory is in the way"])
-            #expect(result.kept == [try repoPath("zz/mine.txt")])
+            // The untracked file is the user's, and nothing arrives at its path: not even named.
+            #expect(result.kept.isEmpty)
+            #expect(result.unsynced == [try repoPath("zz")])
             #expect(result.written.count == 300)
             for i in 0..<300 {
                 #expect(readFile(root, String(format: "d%d/f%03d.txt", i % 7, i)) == Array("file \(i)\n".utf8))
@@ -131,10 +136,15 @@ struct CheckoutAndBatchTests {
             let local = Array("still typing, not committed\n".utf8)
             try writeFile(s.root, "notes.txt", local)
             _ = try s.repo.receive(operations: [s.theirs.op], blobs: s.theirs.blobs)
+            // The edit meets a newer version: nothing is checked out, and status shows the edit
+            // against the base and the conflict as incoming.
             let result = try s.repo.checkout()
             #expect(result.kept == [try repoPath("notes.txt")])
+            #expect(result.clashes == [try repoPath("notes.txt")])
+            #expect(!result.checkedOut)
             #expect(readFile(s.root, "notes.txt") == local)
-            #expect(try s.repo.status().changes.first?.status == .conflicted(versions: 2, edited: true))
+            #expect(try s.repo.status().changes.first?.status == .modified)
+            #expect(try s.repo.status().incoming.paths == [try repoPath("notes.txt")])
             let forced = try s.repo.checkout(force: true)
             #expect(forced.written == [try repoPath("notes.txt")])
             #expect(readFile(s.root, "notes.txt") == documentedConflictText([

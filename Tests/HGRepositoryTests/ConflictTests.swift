@@ -17,10 +17,12 @@ struct ConflictTests {
             #expect(received.known == 0)
 
             let path = try repoPath("notes.txt")
+            // Before checkout the working tree is at its base: nothing is the user's change, and
+            // the conflicted path is incoming.
             let status = try s.repo.status()
-            #expect(status.changes.map(\.path) == [path])
-            #expect(status.conflicts.map(\.path) == [path])
-            #expect(status.changes.first?.status == .conflicted(versions: 2, edited: false))
+            #expect(status.changes.isEmpty)
+            #expect(status.incoming.paths == [path])
+            #expect(status.incoming.operations == 1)
             #expect(try s.repo.state().conflicts == [path])
 
             let result = try s.repo.checkout()
@@ -131,8 +133,9 @@ struct ConflictTests {
             let s = try concurrentWrites(in: dir, mine: Array("mine\n".utf8), theirs: nil)
             _ = try s.repo.receive(operations: [s.theirs.op], blobs: s.theirs.blobs)
             let path = try repoPath("notes.txt")
-            #expect(try s.repo.status().changes.first?.status == .conflicted(versions: 2, edited: false))
+            #expect(try s.repo.status().incoming.paths == [path])
             let result = try s.repo.checkout()
+            #expect(try s.repo.status().changes.first?.status == .conflicted(versions: 2, edited: false))
             #expect(result.conflicts == [path])
             let written = try #require(readFile(s.root, "notes.txt"))
             let text = String(decoding: written, as: UTF8.self)
@@ -153,12 +156,8 @@ struct ConflictTests {
             _ = try s.repo.receive(operations: [s.theirs.op], blobs: s.theirs.blobs)
             let path = try repoPath("notes.txt")
             let before = try s.repo.status()
-            #expect(before.conflicts.map(\.path) == [path])
-            if case let .conflicted(versions, _)? = before.changes.first?.status {
-                #expect(versions == 2)
-            } else {
-                Issue.record("expected a conflict, got \(String(describing: before.changes.first?.status))")
-            }
+            #expect(before.changes.isEmpty)
+            #expect(before.incoming.paths == [path])
             let result = try s.repo.checkout()
             #expect(result.conflicts == [path])
             #expect(result.kept.isEmpty)
@@ -191,9 +190,9 @@ struct ConflictTests {
             let mine = try repo.commit(message: "mine", timestamp: 1_700_000_200_000)
             _ = try repo.receive(operations: [theirs.op], blobs: theirs.blobs)
 
-            let status = try repo.status()
-            #expect(status.conflicts.count == 2)
+            #expect(try repo.status().incoming.paths.count == 2)
             let result = try repo.checkout()
+            #expect(try repo.status().conflicts.count == 2)
             #expect(result.conflicts == [try repoPath("image.bin"), try repoPath("mixed.dat")])
             let mineFirst = mine.id < theirs.op.id
             #expect(readFile(root, "image.bin") == (mineFirst ? mineImage : theirImage))
