@@ -20,8 +20,10 @@ extension Repository {
     /// Every operation is validated before anything is stored: it must verify
     /// its signature (checked on all cores), have every parent either in the
     /// repository or earlier in the batch, follow the sequence rule, not be a
-    /// second root, and have every blob it names either stored already or in
-    /// `blobs`. Then all new objects go into one pack, their index records are
+    /// second root, and have every blob it names either in `blobs` or stored
+    /// already as a blob (FORMAT.md section 3, rule 5: an id that names an
+    /// operation is never a blob, whether or not this replica holds that
+    /// operation). Then all new objects go into one pack, their index records are
     /// appended with one fsync, and the heads, refs and state are updated.
     ///
     /// With `partial` false (the default), any invalid operation throws and
@@ -287,8 +289,9 @@ extension Repository {
         if let change = op.change {
             for entry in change.entries {
                 guard let version = entry.version else { continue }
-                if blobIDs[version.blob] == nil && !objects.contains(version.blob) {
-                    return "names blob \(version.blob.hex) of '\(entry.path)', which was not received"
+                // The same words whatever this replica holds: the decision does not depend on it.
+                if blobIDs[version.blob] == nil && !objects.containsBlob(version.blob) {
+                    return "names blob \(version.blob.hex) of '\(entry.path)', but no blob with that id was received or is stored"
                 }
             }
         }
