@@ -134,6 +134,9 @@ extension Repository {
         var added: [ObjectID] = []
         var newSummaries: [OperationSummary] = []
         var storedBlobs: [ObjectID: Blob] = [:]
+        // Whether each id named but not received is stored as a blob: learning it reads the whole
+        // object, so each id is read once per batch however many entries name it.
+        var isStoredBlob: [ObjectID: Bool] = [:]
         // Kahn's algorithm over the new operations: an operation becomes ready when every
         // parent is in the repository or has been taken; ties go by id, so the order (and the
         // index) is the same whatever order the operations arrived in. Candidates are known by
@@ -190,7 +193,8 @@ extension Repository {
                 refused[slot] = true
                 continue
             }
-            if let reason = validate(op, checker: checker, members: &members, badSignature: badSignature, blobIDs: blobIDs) {
+            if let reason = validate(op, checker: checker, members: &members, badSignature: badSignature, blobIDs: blobIDs,
+                                     isStoredBlob: &isStoredBlob) {
                 try refuse(op.id, reason)
                 refused[slot] = true
                 continue
@@ -271,7 +275,8 @@ extension Repository {
 
     /// Why `op` (whose parents are all in the checker's graph) is invalid, or `nil`.
     private func validate(_ op: Operation, checker: borrowing SequenceChecker, members: inout MembershipIndex?,
-                          badSignature: Set<ObjectID>, blobIDs: [ObjectID: Blob]) -> String? {
+                          badSignature: Set<ObjectID>, blobIDs: [ObjectID: Blob],
+                          isStoredBlob: inout [ObjectID: Bool]) -> String? {
         if badSignature.contains(op.id) { return "signature does not verify" }
         if op.parents.isEmpty {
             // Only the genesis may be a root, and only as the first operation (a clone receives it).
@@ -290,7 +295,10 @@ extension Repository {
             for entry in change.entries {
                 guard let version = entry.version else { continue }
                 // The same words whatever this replica holds: the decision does not depend on it.
-                if blobIDs[version.blob] == nil && !objects.containsBlob(version.blob) {
+                guard blobIDs[version.blob] == nil else { continue }
+                let stored = isStoredBlob[version.blob] ?? objects.containsBlob(version.blob)
+                isStoredBlob[version.blob] = stored
+                if !stored {
                     return "names blob \(version.blob.hex) of '\(entry.path)', but no blob with that id was received or is stored"
                 }
             }
