@@ -1,6 +1,6 @@
 import HGCore
 
-/// How a conflicted path is written into the working tree (README, "Conflicts").
+/// How a conflicted path is written into the working tree (FORMAT.md 4.2; README, "Conflicts").
 ///
 /// When every live version is text (valid UTF-8 without NUL bytes), the file
 /// holds all of them between markers, ordered by operation id:

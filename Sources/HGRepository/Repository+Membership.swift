@@ -57,8 +57,25 @@ extension Repository {
             throw .notAuthorised("you (\(peer.text)) are not a member of this repository, so other replicas would refuse your operations; ask an admin to run 'hg-bft member add \(peer.text)', then sync")
         }
         if kind == Payload.Kind.membership && role != .admin {
+            // Concurrent step-downs can leave no admin (ACCESS-CONTROL.md 3.7): then "ask an
+            // admin" would send the user looking for someone who does not exist.
+            guard roles.values.contains(.admin) else {
+                throw .notAuthorised("this repository has no admin left (concurrent changes took every admin's rights), so nobody can change its membership any more; see 'hg-bft member list'")
+            }
             throw .notAuthorised("you (\(peer.short)) are a writer; only admins change membership (an admin can run 'hg-bft member role \(peer.text) admin')")
         }
+    }
+
+    /// Refuses to take admin rights from the only admin (a removal, or a demotion): nobody
+    /// could ever change the membership again (ACCESS-CONTROL.md 3.7). Only admins sign
+    /// membership changes, so the only admin is the one asking.
+    private func requireAnotherAdmin(besides peer: PeerID, in outcome: MembershipOutcome, me: PeerID,
+                                     removing: Bool) throws(RepositoryError) {
+        guard outcome.role(of: peer) == .admin,
+              !outcome.members.values.contains(where: { $0.role == .admin && $0.peer != peer }) else { return }
+        let who = peer == me ? "you (\(me.short)) are" : "\(peer.short) is"
+        let action = (removing ? "removing " : "demoting ") + (peer == me ? "yourself" : "them")
+        throw .membership("\(who) the only admin: \(action) would leave nobody who can ever change the membership again; make another member an admin first ('hg-bft member role <peer-id> admin')")
     }
 
     /// Records one membership change signed by this replica's identity, on top of
@@ -88,11 +105,13 @@ extension Repository {
             }
         case let .remove(peer):
             guard before.role(of: peer) != nil else { throw .membership("\(peer.short) is not a member") }
+            try requireAnotherAdmin(besides: peer, in: before, me: me, removing: true)
         case let .setRole(peer, role):
             guard let current = before.role(of: peer) else {
                 throw .membership("\(peer.short) is not a member; add them with 'hg-bft member add \(peer.text)'")
             }
             if current == role { throw .membership("\(peer.short) is already \(role == .admin ? "an admin" : "a writer")") }
+            if role == .writer { try requireAnotherAdmin(besides: peer, in: before, me: me, removing: false) }
         case .setQuorum:
             break
         }

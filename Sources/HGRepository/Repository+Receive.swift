@@ -20,8 +20,10 @@ extension Repository {
     /// Every operation is validated before anything is stored: it must verify
     /// its signature (checked on all cores), have every parent either in the
     /// repository or earlier in the batch, follow the sequence rule, not be a
-    /// second root, and have every blob it names either stored already or in
-    /// `blobs`. Then all new objects go into one pack, their index records are
+    /// second root, and have every blob it names either in `blobs` or stored
+    /// already as a blob (FORMAT.md section 3, rule 5: an id that names an
+    /// operation is never a blob, whether or not this replica holds that
+    /// operation). Then all new objects go into one pack, their index records are
     /// appended with one fsync, and the heads, refs and state are updated.
     ///
     /// With `partial` false (the default), any invalid operation throws and
@@ -132,6 +134,9 @@ extension Repository {
         var added: [ObjectID] = []
         var newSummaries: [OperationSummary] = []
         var storedBlobs: [ObjectID: Blob] = [:]
+        // Whether each id named but not received is stored as a blob: learning it reads the whole
+        // object, so each id is read once per batch however many entries name it.
+        var isStoredBlob: [ObjectID: Bool] = [:]
         // Kahn's algorithm over the new operations: an operation becomes ready when every
         // parent is in the repository or has been taken; ties go by id, so the order (and the
         // index) is the same whatever order the operations arrived in. Candidates are known by
@@ -188,7 +193,8 @@ extension Repository {
                 refused[slot] = true
                 continue
             }
-            if let reason = validate(op, checker: checker, members: &members, badSignature: badSignature, blobIDs: blobIDs) {
+            if let reason = validate(op, checker: checker, members: &members, badSignature: badSignature, blobIDs: blobIDs,
+                                     isStoredBlob: &isStoredBlob) {
                 try refuse(op.id, reason)
                 refused[slot] = true
                 continue
@@ -272,7 +278,8 @@ extension Repository {
 
     /// Why `op` (whose parents are all in the checker's graph) is invalid, or `nil`.
     private func validate(_ op: Operation, checker: borrowing SequenceChecker, members: inout MembershipIndex?,
-                          badSignature: Set<ObjectID>, blobIDs: [ObjectID: Blob]) -> String? {
+                          badSignature: Set<ObjectID>, blobIDs: [ObjectID: Blob],
+                          isStoredBlob: inout [ObjectID: Bool]) -> String? {
         if badSignature.contains(op.id) { return "signature does not verify" }
         if op.parents.isEmpty {
             // Only the genesis may be a root, and only as the first operation (a clone receives it).
@@ -290,8 +297,12 @@ extension Repository {
         if let change = op.change {
             for entry in change.entries {
                 guard let version = entry.version else { continue }
-                if blobIDs[version.blob] == nil && !objects.contains(version.blob) {
-                    return "names blob \(version.blob.hex) of '\(entry.path)', which was not received"
+                // The same words whatever this replica holds: the decision does not depend on it.
+                guard blobIDs[version.blob] == nil else { continue }
+                let stored = isStoredBlob[version.blob] ?? objects.containsBlob(version.blob)
+                isStoredBlob[version.blob] = stored
+                if !stored {
+                    return "names blob \(version.blob.hex) of '\(entry.path)', but no blob with that id was received or is stored"
                 }
             }
         }

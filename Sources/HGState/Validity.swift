@@ -31,7 +31,7 @@ public enum ValidityIssue: Error, Equatable, Sendable, CustomStringConvertible {
         case let .foreignRoot(id): return "operation \(id.hex) has no parents but is not this repository's genesis"
         case let .notGenesis(id): return "operation \(id.hex) is the repository's root but not a genesis operation"
         case let .invalidParent(id, parent): return "operation \(id.hex): parent \(parent.hex) is invalid"
-        case let .missingBlob(id, blob, path): return "operation \(id.hex): blob \(blob.hex) of '\(path)' is missing or damaged"
+        case let .missingBlob(id, blob, path): return "operation \(id.hex): blob \(blob.hex) of '\(path)' is missing, damaged or not a blob"
         case let .notAuthorised(id, reason): return "operation \(id.hex): \(reason)"
         }
     }

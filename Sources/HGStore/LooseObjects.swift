@@ -62,6 +62,14 @@ public final class LooseObjects {
         FileSystem.exists(layout.objectPath(id.hex)) || packEntry(id) != nil
     }
 
+    /// Whether `id` is stored and its object is a blob. An object's type byte is part of what
+    /// its id hashes, so an id names a blob or an operation whatever a replica holds; `contains`
+    /// alone would also say yes for an operation, so the object is read (and hashed) to know.
+    public func containsBlob(_ id: ObjectID) -> Bool {
+        guard contains(id), let bytes = try? read(id) else { return false }
+        return bytes.first == ObjectType.blob.rawValue
+    }
+
     /// The packs of the store, opened once. A pack whose index cannot be read is skipped here
     /// and reported by `verify` (through `openPacks`).
     public func packs() -> [Pack] {

@@ -335,6 +335,53 @@ import Testing
         #expect(text.stdout.contains("equivocations: 1"), "verify's text output does not list the equivocation: \(text)")
     }
 
+    // MARK: - An operation named as a blob
+
+    /// FORMAT.md 3 rule 5: a member signs changes naming, as a file's blob, the head the honest
+    /// replica holds (also their parent) and its genesis. Holding those operations used to be
+    /// enough for serve to accept, after which verify, checkout and sync failed there while a
+    /// fresh clone refused the same operations. Both must refuse, with the same reasons, and
+    /// stay intact.
+    @Test func operationsNamingOperationsAsBlobsAreRefusedByTheHolderAndAFreshClone() throws {
+        let honest = try EvilHonestRepo.make(members: [12, 13])
+        let mallory = try EvilKeys.keyPair(12)
+        let accomplice = try EvilKeys.keyPair(13)
+        func naming(_ target: ObjectID, by key: Ed25519.KeyPair) throws -> HGCore.Operation {
+            let entry = ChangeEntry(path: try RepoPath("evil.txt"), version: FileVersion(blob: target, mode: .regular))
+            return try HGCore.Operation.create(signer: key, sequence: 1, parents: [honest.base], timestamp: EvilOps.timestamp,
+                                               payload: .change(Change(message: "names an operation", entries: [entry])))
+        }
+        let namesHead = try naming(honest.base, by: mallory)
+        let namesGenesis = try naming(honest.genesis, by: accomplice)
+        try CLI.ok(["clone", "honest", "fresh"], in: honest.root.url)
+        let fresh = honest.root.path("fresh")
+        let freshBefore = try EvilHonestRepo.log(of: fresh)
+
+        var reasons: [[String]] = []
+        for (replica, label) in [(honest.repo, "holder"), (fresh, "fresh clone")] {
+            let peer = try EvilPeer(repository: replica, scratch: honest.root)
+            peer.send(try EvilMessages.hello(honest.genesis, as: mallory))
+            peer.send(EvilMessages.emptyHave)
+            peer.send(.objects([namesHead.encoded, namesGenesis.encoded]))
+            peer.send(.endOfRound)
+            peer.send(.need([]))
+            let outcome = peer.finish()
+            #expect(outcome.exited && outcome.status != 0, "\(label): \(outcome)")
+            let lines = outcome.stderr.split(separator: "\n").map(String.init).filter { $0.contains("no blob with that id") }
+            #expect(lines.count == 2, "\(label) does not refuse both for want of a blob: \(outcome)")
+            reasons.append(lines.sorted())
+            let ids = Set(try EvilHonestRepo.log(of: replica).map(\.id))
+            #expect(!ids.contains(namesHead.id.hex) && !ids.contains(namesGenesis.id.hex), "\(label) stored a crafted operation")
+            let verify = try CLI.run(["verify"], in: replica)
+            #expect(verify.status == 0, "\(label): \(verify)")
+            try CLI.ok(["checkout"], in: replica)
+        }
+        #expect(reasons.count == 2 && reasons[0] == reasons[1], "the holder and the fresh clone give different reasons: \(reasons)")
+        try honest.expectIntact()
+        #expect(try EvilHonestRepo.log(of: fresh).map(\.id) == freshBefore.map(\.id))
+        try CLI.ok(["sync", "-q"], in: fresh)
+    }
+
     // MARK: - NEED answers carry the blobs of the operations asked for
 
     /// After a Bloom false positive the peer asks for the operation by id; the answer must bring

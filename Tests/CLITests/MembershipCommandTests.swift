@@ -111,6 +111,62 @@ import Testing
         }
     }
 
+    /// ACCESS-CONTROL.md 3.7: the only admin removing or demoting themselves would leave nobody
+    /// who can ever change the group again. Refused with exit status 1, and nothing changes; with
+    /// a second admin, stepping down is allowed.
+    @Test func theOnlyAdminCannotRemoveOrDemoteThemselves() throws {
+        let (dir, a, b) = try pair("member-last-admin")
+        defer { withExtendedLifetime(dir) {} }
+        let me = try id(a)
+        let bID = try id(b)
+        try CLI.ok(["member", "add", bID], in: a)  // a writer: no help
+        let before = try TempDir.snapshot(a.appendingPathComponent(".hgrepo"))
+        let list = try CLI.ok(["member", "list"], in: a).stdout
+        let heads = try CLI.ok(["heads"], in: a).stdout
+        for (args, action) in [(["member", "remove", me], "removing yourself"),
+                               (["member", "remove", String(me.prefix(10))], "removing yourself"),
+                               (["member", "role", me, "writer"], "demoting yourself")] {
+            let result = try CLI.run(args, in: a)
+            #expect(result.status == 1, "\(args): \(result)")
+            #expect(result.stderr.contains("you (\(String(me.prefix(12))))") && result.stderr.contains("the only admin")
+                    && result.stderr.contains(action) && result.stderr.contains("hg-bft member role <peer-id> admin"),
+                    "\(args): \(result)")
+            #expect(result.stdout.isEmpty, "\(args): \(result)")
+            #expect(try TempDir.snapshot(a.appendingPathComponent(".hgrepo")) == before, "\(args) changed the repository")
+            #expect(try CLI.ok(["member", "list"], in: a).stdout == list)
+            #expect(try CLI.ok(["heads"], in: a).stdout == heads)
+        }
+        // With another admin, the founder may step down.
+        try CLI.ok(["member", "role", bID, "admin"], in: a)
+        try CLI.ok(["member", "role", me, "writer"], in: a)
+        #expect(try members(a) == [me: "writer", bID: "admin"])
+    }
+
+    /// ACCESS-CONTROL.md 3.7: two admins each stepping down while the other is still an admin in
+    /// their own view are both allowed, and both changes apply: no admin remains. `member list`
+    /// says so, and a membership change says why nobody can make one.
+    @Test func concurrentStepDownsLeaveNoAdminAndMemberSaysSo() throws {
+        let (dir, a, b) = try pair("member-no-admin")
+        defer { withExtendedLifetime(dir) {} }
+        let aID = try id(a)
+        let bID = try id(b)
+        try CLI.admit(b, by: a, role: "admin")
+        try CLI.ok(["member", "role", aID, "writer"], in: a)
+        try CLI.ok(["member", "role", bID, "writer"], in: b)
+        try CLI.ok(["sync", "-q"], in: b)  // both ways: A serves it
+        for replica in [a, b] {
+            #expect(try members(replica) == [aID: "writer", bID: "writer"])
+            let list = try CLI.ok(["member", "list"], in: replica).stdout
+            #expect(list.contains("no admin"), "\(list)")
+            #expect(try json(try CLI.ok(["member", "list", "--json"], in: replica))["admins"] as? Int == 0)
+            let refused = try CLI.run(["member", "role", aID, "admin"], in: replica)
+            #expect(refused.status == 1 && refused.stderr.contains("no admin"), "\(refused)")
+        }
+        // Writers still commit.
+        try dir.write("a/after.txt", "still writing\n")
+        try CLI.ok(["commit", "-m", "after"], in: a)
+    }
+
     @Test func quorumChangeNeedsTheCurrentQuorumOfAdmins() throws {
         let (dir, a, b) = try pair("member-quorum")
         defer { withExtendedLifetime(dir) {} }

@@ -91,6 +91,43 @@ import Glibc
         try RobustFixture.expectVerifyProblems(dir, mentioning: ["refs/peers/\(name)"], context: "peer ref sequence changed")
     }
 
+    /// A heads file or peer ref written at an earlier index length (behind it, after an
+    /// interrupted command) may name older operations, but only operations of the repository:
+    /// one naming an id the index does not hold, or (a ref) an operation of another author or
+    /// sequence number, is damage. Behind files that name real older operations stay clean.
+    @Test func behindHeadsAndPeerRefsNamingNoOperationAreReported() throws {
+        let fixture = try RobustFixture.repoWithThreeCommits()
+        let dir = fixture.dir
+        let stranger = String(repeating: "ab", count: 32)
+        let first = try #require(fixture.commits.first)
+        let second = fixture.commits[1]
+        let heads = dir.path(".hgrepo/heads")
+        let originalHeads = try Data(contentsOf: heads)
+        try RobustFixture.makeWritable(heads)
+
+        try Data("hg-bft heads v1 16\n\(first)\n".utf8).write(to: heads)
+        try RobustFixture.expectClean(dir)
+        try Data("hg-bft heads v1 16\n\(stranger)\n".utf8).write(to: heads)
+        try RobustFixture.expectVerifyProblems(dir, mentioning: ["[heads]", stranger], context: "stale heads naming no operation")
+        try originalHeads.write(to: heads)
+
+        let refs = try FileManager.default.contentsOfDirectory(atPath: dir.path(".hgrepo/refs/peers").path)
+            .filter { !$0.hasPrefix(".") }
+        let name = try #require(refs.first)
+        let ref = dir.path(".hgrepo/refs/peers/\(name)")
+        let originalRef = try Data(contentsOf: ref)
+        try RobustFixture.makeWritable(ref)
+        // The founder's genesis has sequence 1, so the second commit has 3.
+        try Data("hg-bft ref v1 16\n3 \(second)\n".utf8).write(to: ref)
+        try RobustFixture.expectClean(dir)
+        for (content, what) in [("3 \(stranger)", "an id not in the index"), ("2 \(second)", "another sequence number")] {
+            try Data("hg-bft ref v1 16\n\(content)\n".utf8).write(to: ref)
+            try RobustFixture.expectVerifyProblems(dir, mentioning: ["[refs]", "refs/peers/\(name)"], context: "behind ref naming \(what)")
+        }
+        try originalRef.write(to: ref)
+        try RobustFixture.expectClean(dir)
+    }
+
     @Test func editedGenesisFileFailsOrIsReported() throws {
         let fixture = try RobustFixture.repoWithThreeCommits()
         let dir = fixture.dir

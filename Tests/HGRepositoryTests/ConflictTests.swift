@@ -236,6 +236,42 @@ struct ConflictTests {
         }
     }
 
+    /// FORMAT.md 4.2 through checkout: a text conflict is a regular file whatever the versions'
+    /// modes; invalid UTF-8 without any NUL byte (Latin-1 here) makes the path binary, and the
+    /// lowest id's version is written with its own mode.
+    @Test("conflicted files on disk: text conflicts are not executable, invalid UTF-8 is binary")
+    func conflictedFileModes() throws {
+        try withTemporaryDirectory { dir in
+            let (repo, root) = try makeRepository(in: dir)
+            let peer = try Peer(seed: 9)
+            try writeFile(root, "run.sh", "base\n")
+            try writeFile(root, "latin.txt", "base\n")
+            let base = try repo.commit(message: "base", timestamp: 1_700_000_100_000)
+            let latin: [UInt8] = [0x63, 0x61, 0x66, 0xE9, 0x0A]  // "café" in Latin-1
+            let theirs = try peer.change(sequence: 1, parents: [base.id],
+                                         files: [("run.sh", Array("echo theirs\n".utf8)), ("latin.txt", latin)],
+                                         mode: .executable)
+            try writeFile(root, "run.sh", "echo mine\n")
+            try writeFile(root, "latin.txt", "mine\n")
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: root + "/run.sh")
+            let mine = try repo.commit(message: "mine", timestamp: 1_700_000_200_000)
+            _ = try repo.receive(operations: [theirs.op], blobs: theirs.blobs)
+            #expect(try repo.checkout().conflicts.count == 2)
+            func executable(_ path: String) throws -> Bool {
+                let mode = try FileManager.default.attributesOfItem(atPath: root + "/" + path)[.posixPermissions] as? Int ?? 0
+                return mode & 0o111 != 0
+            }
+            let me = try repo.peerID()
+            #expect(readFile(root, "run.sh") == documentedConflictText([
+                (mine.id, me, Array("echo mine\n".utf8)), (theirs.op.id, peer.id, Array("echo theirs\n".utf8)),
+            ]))
+            #expect(try !executable("run.sh"), "a text conflict is a regular file")
+            let mineFirst = mine.id < theirs.op.id
+            #expect(readFile(root, "latin.txt") == (mineFirst ? Array("mine\n".utf8) : latin))
+            #expect(try executable("latin.txt") == !mineFirst, "a binary conflict keeps the written version's mode")
+        }
+    }
+
     @Test("resolving by editing the conflicted file and committing")
     func resolveByEditing() throws {
         try withTemporaryDirectory { dir in

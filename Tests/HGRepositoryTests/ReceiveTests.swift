@@ -225,6 +225,57 @@ struct ReceiveTests {
         }
     }
 
+    /// FORMAT.md 3 rule 5: a blob named must be a blob. An id that names an operation never is
+    /// (the type byte is part of what the id hashes), so a replica that holds that operation, one
+    /// that receives it in the same batch (a fresh clone), one that holds it only as an object
+    /// outside the index and one that never sees it must all refuse, for the same reason. Holding
+    /// the operation used to be enough to accept: that replica's verify then failed, and its
+    /// checkout read an operation as file content.
+    @Test("an operation naming an operation as a blob is refused alike, whatever the replica holds")
+    func operationNamedAsBlob() throws {
+        try withTemporaryDirectory { dir in
+            let (holder, root) = try makeRepository(in: dir)
+            try writeFile(root, "notes.txt", "base\n")
+            let base = try holder.commit(message: "base", timestamp: 1_700_000_100_000)
+            let fresh = try cloneReplica(of: holder, into: dir + "/fresh")
+            let debris = try cloneReplica(of: holder, into: dir + "/debris")
+            let x = try Peer(seed: 9).change(sequence: 1, parents: [base.id], files: [("x.txt", Array("x\n".utf8))])
+            // One names a concurrent operation, the other its own parent.
+            let namesX = try craftedChange(by: Peer(seed: 7), parents: [base.id], path: "evil.txt", blob: x.op.id)
+            let namesParent = try craftedChange(by: Peer(seed: 0x5A), parents: [base.id], path: "evil.txt", blob: base.id)
+            func reason(_ blob: ObjectID) -> String {
+                "names blob \(blob.hex) of 'evil.txt', but no blob with that id was received or is stored"
+            }
+            let expected = [namesParent.id: reason(base.id), namesX.id: reason(x.op.id)]
+
+            _ = try holder.receive(operations: [x.op], blobs: x.blobs)
+            try expectRejected(holder, [namesX], [], "a held operation named as a blob")
+            try expectRejected(holder, [namesParent], [], "the parent named as a blob")
+            let held = try holder.receive(operations: [namesX, namesParent], blobs: [], partial: true)
+            #expect(held.added.isEmpty)
+            #expect(Dictionary(uniqueKeysWithValues: held.rejected.map { ($0.id, $0.reason) }) == expected)
+
+            // The operation named arrives in the same batch, after the one naming it.
+            let clone = try fresh.receive(operations: [namesX, namesParent, x.op], blobs: x.blobs, partial: true)
+            #expect(clone.added == [x.op.id])
+            #expect(Dictionary(uniqueKeysWithValues: clone.rejected.map { ($0.id, $0.reason) }) == expected)
+
+            // Stored as an object, but not in the index (left by an interrupted command).
+            _ = try LooseObjects(layout: debris.layout).write(x.op.encoded)
+            let stray = try debris.receive(operations: [namesX], blobs: [], partial: true)
+            #expect(stray.rejected.map(\.reason) == [reason(x.op.id)])
+
+            for replica in [holder, fresh] {
+                #expect(try replica.verify().isClean)
+                _ = try replica.checkout()
+            }
+            #expect(readFile(root, "x.txt") == Array("x\n".utf8))
+            #expect(readFile(root, "evil.txt") == nil)
+            try syncPair(holder, fresh)
+            try expectConverged([holder, fresh], "after syncing the replicas that refused")
+        }
+    }
+
     @Test("a second root (a genesis by another author) is rejected, nothing written")
     func secondRoot() throws {
         try withBase { repo, _, peer, base in

@@ -112,6 +112,15 @@ struct Peer {
     }
 }
 
+/// A signed change by `peer` (its first operation unless told) writing `path` as the object
+/// `blob`, which need not be a blob at all: what a malicious member can sign.
+func craftedChange(by peer: Peer, sequence: UInt64 = 1, parents: [ObjectID], path: String,
+                   blob: ObjectID) throws -> HGCore.Operation {
+    let entry = ChangeEntry(path: try RepoPath(path), version: FileVersion(blob: blob, mode: .regular))
+    return try HGCore.Operation.create(signer: peer.key, sequence: sequence, parents: parents, timestamp: 1_700_000_500_000,
+                                       payload: .change(Change(message: "crafted", entries: [entry])))
+}
+
 /// The conflict file README "Conflicts" / `ConflictRendering` specify, built independently
 /// from the documented format: versions ordered by operation id, each after a marker line,
 /// a newline added to content lacking one, then the closing line.

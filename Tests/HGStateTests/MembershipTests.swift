@@ -281,6 +281,46 @@ struct MembershipTests {
         #expect(a.role(D) == .writer)
     }
 
+    // The last admin (ACCESS-CONTROL.md 3.7). `member` refuses to remove or demote the only
+    // admin, but each of two admins may step down while the other is still one in their own
+    // causal past: the function then leaves no admin, and nobody can change the group again.
+
+    @Test("two admins demoting each other concurrently: the senior's demotion stands, one admin remains")
+    func mutualDemotionKeepsAnAdmin() throws {
+        let h = try History(authors: 2)
+        let g = try h.genesis(by: A)
+        let addB = try h.member(by: A, parents: [g], .add(h.peers[B], .admin))
+        let aDemotesB = try h.member(by: A, parents: [addB], .setRole(h.peers[B], .writer))
+        let bDemotesA = try h.member(by: B, parents: [addB], .setRole(h.peers[A], .writer))
+        let a = try audit(h)
+        #expect(a.role(A) == .admin)
+        #expect(a.role(B) == .writer)
+        #expect(a.voided(aDemotesB) == nil)
+        #expect(a.voided(bDemotesA) == .concurrentWithRemoval(aDemotesB.id))
+    }
+
+    @Test("two admins each stepping down concurrently (demotion or removal of themselves): no admin remains")
+    func concurrentStepDownsLeaveNoAdmin() throws {
+        for (aLeaves, bLeaves) in [(false, false), (true, true), (true, false), (false, true)] {
+            let h = try History(authors: 4)
+            let g = try h.genesis(by: A)
+            let addB = try h.member(by: A, parents: [g], .add(h.peers[B], .admin))
+            let addC = try h.member(by: A, parents: [addB], .add(h.peers[C], .writer))
+            let aSteps = try h.member(by: A, parents: [addC], aLeaves ? .remove(h.peers[A]) : .setRole(h.peers[A], .writer))
+            let bSteps = try h.member(by: B, parents: [addC], bLeaves ? .remove(h.peers[B]) : .setRole(h.peers[B], .writer))
+            let a = try audit(h)
+            let what = "A \(aLeaves ? "removes" : "demotes") itself, B \(bLeaves ? "removes" : "demotes") itself"
+            #expect(a.voided(aSteps) == nil && a.voided(bSteps) == nil, "\(what): both apply")
+            #expect(a.role(A) == (aLeaves ? nil : .writer), "\(what)")
+            #expect(a.role(B) == (bLeaves ? nil : .writer), "\(what)")
+            #expect(a.role(C) == .writer, "\(what)")
+            #expect(!a.outcome.members.values.contains { $0.role == .admin }, "\(what): no admin")
+            // A membership operation on top of everything is now invalid whoever signs it.
+            let tooLate = try h.member(by: C, parents: [aSteps, bSteps], .add(h.peers[D], .writer))
+            #expect(!(try audit(h)).isValid(tooLate), "\(what)")
+        }
+    }
+
     @Test("concurrent grants that disagree resolve to the lesser role")
     func concurrentRolesResolveToWriter() throws {
         let h = try History(authors: 3)

@@ -22,14 +22,20 @@ extension Repository {
         report.heads = graph.heads
         do {
             if let heads = try Refs.readHeads(layout.heads) {
-                if heads.stamp == indexLength() && !tornIndex {
+                let vouched = heads.stamp == indexLength() && !tornIndex
+                if vouched {
                     if heads.ids != report.heads {
                         problem("heads", nil, layout.heads, "lists heads that differ from the operation index")
                     }
-                    try checkPeerRefs(derivedTips) { problem("refs", $0, $1, $2) }
                 } else {
+                    // Stale, but written after the index append it reflects: every id it lists
+                    // was an operation of the index then, and the index only grows.
+                    for id in heads.ids where graph.number(of: id) == nil {
+                        problem("heads", id, layout.heads, "names \(id.hex), which is not an operation in the index")
+                    }
                     report.notes.append("the heads file is stale (an interrupted command); the next write rebuilds it")
                 }
+                try checkPeerRefs(derivedTips, graph: graph, vouched: vouched) { problem("refs", $0, $1, $2) }
             } else {
                 problem("heads", nil, layout.heads, "missing")
             }
@@ -142,24 +148,43 @@ extension Repository {
         return nil
     }
 
-    private func checkPeerRefs(_ tips: [PeerID: [Refs.Tip]], _ problem: (ObjectID?, String, String) -> Void) throws(StoreError) {
+    /// The peer refs against the audited graph. Every ref that parses must name only operations
+    /// of its author with the sequence numbers it gives: a ref behind the index lists the tips
+    /// the author had when it was written, which are still in the index. With a current heads
+    /// file (`vouched`: it is written after the refs, so it vouches for them) a current ref must
+    /// list exactly the author's tips, an unreadable ref or one for a peer with no operation is
+    /// a problem, and so is a missing one.
+    private func checkPeerRefs(_ tips: [PeerID: [Refs.Tip]], graph: Graph, vouched: Bool,
+                               _ problem: (ObjectID?, String, String) -> Void) throws(StoreError) {
         var expected: [String: [Refs.Tip]] = [:]
         for (peer, t) in tips { expected[peer.text] = t }
         for name in try FileSystem.list(layout.peerRefs) where !FileSystem.isTemporaryName(name) {
             let path = layout.peerRef(name)
-            guard let want = expected.removeValue(forKey: name) else {
+            let want = expected.removeValue(forKey: name)
+            if vouched && want == nil {
                 problem(nil, path, "ref for a peer that wrote no operation")
                 continue
             }
             do {
-                // A ref written before the last index append may lag behind; only a current one must agree.
-                if let ref = try Refs.readPeer(path), ref.stamp == indexLength(), ref.tips != want.sorted() {
+                guard let ref = try Refs.readPeer(path) else { continue }
+                if vouched, let want, ref.stamp == indexLength(), ref.tips != want.sorted() {
                     problem(want.first?.id, path, "tips differ from the operation index")
+                    continue
+                }
+                for tip in ref.tips {
+                    guard let node = graph.number(of: tip.id) else {
+                        problem(tip.id, path, "names \(tip.id.hex), which is not an operation in the index")
+                        continue
+                    }
+                    if graph.author(node).text != name || graph.sequence(node) != tip.sequence {
+                        problem(tip.id, path, "names \(tip.id.hex) with sequence number \(tip.sequence), but that operation is by \(graph.author(node).short) with sequence number \(graph.sequence(node))")
+                    }
                 }
             } catch {
-                problem(nil, path, error.description)
+                if vouched { problem(nil, path, error.description) }
             }
         }
+        guard vouched else { return }
         for (name, want) in expected {
             problem(want.first?.id, layout.peerRef(name), "missing")
         }

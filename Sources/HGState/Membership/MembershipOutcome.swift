@@ -69,6 +69,10 @@ public struct MembershipOutcome: Sendable {
     /// The member's role, or `nil` for a non-member.
     public func role(of peer: PeerID) -> Role? { members[peer]?.role }
 
+    /// How many members are admins. Zero only after concurrent changes took every admin's
+    /// rights (ACCESS-CONTROL.md 3.7): then no membership operation can be valid again.
+    public var admins: Int { members.values.reduce(0) { $0 + ($1.role == .admin ? 1 : 0) } }
+
     /// Members sorted by seniority.
     public var bySeniority: [MemberInfo] {
         members.values.sorted { ($0.rank, $0.addedIn) < ($1.rank, $1.addedIn) }

@@ -87,7 +87,9 @@ struct MemberRemove: ParsableCommand {
         commandName: "remove", abstract: "Remove a member.",
         discussion: """
         Their operations that causally precede the removal keep their effect; those concurrent \
-        with it (made without having seen it) lose it, and so do members they added concurrently.
+        with it (made without having seen it) lose it, and so do members they added concurrently. \
+        The only admin cannot remove or demote themselves: nobody could change the membership \
+        again. Make another member an admin first.
 
         Example:
           hg-bft member remove hgqx4
@@ -167,6 +169,10 @@ struct MemberList: ParsableCommand {
             return
         }
         for line in MemberTable.lines(outcome) { Terminal.out(line) }
+        if outcome.admins == 0 {
+            Terminal.out("")
+            Terminal.out("no admin: concurrent changes took every admin's rights, so nobody can change the membership any more")
+        }
         let voided = MemberTable.voidedLines(outcome)
         if !voided.isEmpty {
             Terminal.out("")

@@ -83,11 +83,15 @@ struct MembershipOutcomeJSON: Encodable {
         let reason: String
     }
     let quorum: Int
+    /// How many members are admins: 0 when concurrent step-downs left nobody who can change
+    /// the membership (ACCESS-CONTROL.md 3.7).
+    let admins: Int
     let members: [MemberJSON]
     let withoutEffect: [Voided]
 
     init(_ outcome: MembershipOutcome) {
         quorum = outcome.quorum
+        admins = outcome.admins
         members = outcome.bySeniority.map(MemberJSON.init)
         withoutEffect = outcome.voided.sorted { $0.key < $1.key }.map { Voided(operation: $0.key.hex, reason: $0.value.description) }
     }
