@@ -1,4 +1,5 @@
 import Foundation
+import HGCrypto
 import Testing
 
 /// The working tree's base (FORMAT.md 5.13) through the built binary: what arrives is never taken
@@ -317,10 +318,25 @@ import Testing
         let commit = try CLI.run(["commit", "-m", "x"], in: a)
         #expect(commit.status == 1)
         #expect(commit.stderr.contains("(the working tree's base) is damaged"), "\(commit)")
+        let verify = try CLI.run(["verify"], in: a)
+        #expect(verify.status == 3, "\(verify)")
+        #expect(verify.stdout.contains("[base]") || verify.stderr.contains("[base]"), "\(verify)")
         let checkout = try CLI.run(["checkout"], in: a)
         #expect(checkout.status == 1, "\(checkout)")
         #expect(try dir.read("a/f.txt") == "edited\n")
         #expect(try CLI.ok(["status", "--short"], in: a).stdout == "M f.txt\n")
         try CLI.ok(["commit", "-q", "-m", "edit"], in: a)
+        try CLI.ok(["verify"], in: a)
+    }
+
+    /// verify reports a well-formed base naming an operation the index does not hold.
+    @Test func verifyReportsABaseNamingAStranger() throws {
+        let (dir, a, _) = try pair("base-stranger")
+        var bytes = Array("hg-bft base v1\n\n".utf8) + [1] + [UInt8](repeating: 0xab, count: 32) + [0, 0]
+        bytes += Blake2b.hash256(bytes)
+        try Data(bytes).write(to: dir.path("a/.hgrepo/base"))
+        let verify = try CLI.run(["verify"], in: a)
+        #expect(verify.status == 3, "\(verify)")
+        #expect((verify.stdout + verify.stderr).contains("names " + String(repeating: "ab", count: 32)), "\(verify)")
     }
 }

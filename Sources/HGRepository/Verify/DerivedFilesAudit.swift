@@ -100,6 +100,7 @@ extension Repository {
            WorkTreeCache.decode(bytes, modified: (0, 0)) == nil {
             problem("worktree", nil, layout.worktreeCache, "damaged (checksum or format); 'hg-bft reindex' rebuilds it")
         }
+        auditBase(graph) { problem("base", $0, layout.base, $1) }
         do {
             let peer = try peerID()
             if let configured = config.value("core", "peer"), configured != peer.text {
@@ -109,6 +110,28 @@ extension Repository {
             problem("identity", nil, layout.identityKey, error.description)
         }
         report.count(.derivedFiles, 4 + derivedTips.count)  // index, heads, genesis file, identity, one ref per author
+    }
+
+    /// The working tree's base (FORMAT.md 5.13), when there is one: it must decode, and name only
+    /// operations of the index (it is written after the operations it names). Unsynced paths
+    /// must differ between its tree and the state of its heads; that is left to the reader of
+    /// the file, which recomputes nothing from them.
+    private func auditBase(_ graph: Graph, _ problem: (ObjectID?, String) -> Void) {
+        let stored: WorkTreeBase?
+        do throws(RepositoryError) {
+            stored = try readBase()
+        } catch {
+            if case let .baseDamaged(_, reason) = error {
+                problem(nil, "damaged (\(reason)); 'hg-bft checkout' writes it again")
+            } else {
+                problem(nil, error.description)
+            }
+            return
+        }
+        guard let stored else { return }
+        for head in stored.heads where graph.number(of: head) == nil {
+            problem(head, "names \(head.hex), which is not an operation in the index")
+        }
     }
 
     /// How the graph file differs from the index records before its stamp, or `nil` if it holds
