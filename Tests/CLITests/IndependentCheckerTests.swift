@@ -165,7 +165,7 @@ struct IndependentCheckerTests {
 
     enum Tamper: String, CaseIterable, CustomTestStringConvertible {
         case objectByte, indexPayload, indexChecksum, indexCutBeforeHeadsStamp, headsLine, headsStampLeadingZero,
-             refTip, refMissing, stateChecksum, membersChecksum, worktreeChecksum, identityMode
+             refTip, refMissing, stateChecksum, membersChecksum, worktreeChecksum, identityMode, baseChecksum
         var testDescription: String { rawValue }
     }
 
@@ -213,6 +213,9 @@ struct IndependentCheckerTests {
         case .identityMode:
             try FileManager.default.setAttributes([.posixPermissions: 0o644],
                                                   ofItemAtPath: meta.appendingPathComponent("keys/identity").path)
+        case .baseChecksum:
+            // 5.13: the base is not derived; a damaged one is reported, never guessed.
+            try Checker.flip(meta.appendingPathComponent("base"), at: -1)
         }
 
         let result = try Checker.run([dir.url.path])
@@ -223,7 +226,7 @@ struct IndependentCheckerTests {
     }
 
     enum Recoverable: String, CaseIterable, CustomTestStringConvertible {
-        case tornTail, refBehind, stateCacheMissing, membersCacheMissing, worktreeCacheMissing
+        case tornTail, refBehind, stateCacheMissing, membersCacheMissing, worktreeCacheMissing, baseMissing
         var testDescription: String { rawValue }
     }
 
@@ -249,6 +252,9 @@ struct IndependentCheckerTests {
             try FileManager.default.removeItem(at: meta.appendingPathComponent("index/members"))
         case .worktreeCacheMissing:
             try FileManager.default.removeItem(at: meta.appendingPathComponent("index/worktree"))
+        case .baseMissing:
+            // 5.13: a repository from before the base file; its working tree is taken as current.
+            try FileManager.default.removeItem(at: meta.appendingPathComponent("base"))
         }
 
         let check = try Checker.run([dir.url.path])
@@ -257,6 +263,28 @@ struct IndependentCheckerTests {
         let verify = try CLI.run(["verify"], in: dir.url)
         #expect(verify.status == 0, "hg-bft verify reported a recoverable state (\(state.rawValue)): \(verify)")
         #expect(Checker.value(after: "state fingerprint: ", in: verify.stdout) == fingerprint, "\(verify)")
+    }
+
+    @Test("the checker reads a working-tree base with an unsynced path (5.13) as hg-bft writes it")
+    func checkerReadsTheBase() throws {
+        let dir = try TempDir("indep-base")
+        let a = dir.path("a")
+        try FileManager.default.createDirectory(at: a, withIntermediateDirectories: true)
+        try CLI.ok(["init", "-q"], in: a)
+        try dir.write("a/f.txt", "f\n")
+        try CLI.ok(["commit", "-q", "-m", "f"], in: a)
+        try CLI.ok(["clone", "-q", "a", "b"], in: dir.url)
+        let b = dir.path("b")
+        try dir.write("a/g.txt", "g from a\n")
+        try dir.write("a/f.txt", "f two\n")
+        try CLI.ok(["commit", "-q", "-m", "g"], in: a)
+        try dir.write("b/g.txt", "untracked in b\n")
+        let sync = try CLI.run(["sync", "-q", a.path], in: b)
+        #expect(sync.status == 0, "\(sync)")
+        let check = try Checker.run([b.path])
+        #expect(check.status == 0, "\(check)")
+        #expect(check.stdout.contains("working tree base: 1 head(s), 1 unsynced path(s)"), "\(check)")
+        try CLI.ok(["verify"], in: b)
     }
 
     @Test("usage errors exit 2")

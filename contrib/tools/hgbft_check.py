@@ -89,6 +89,7 @@ STATE_HEADER = b"hg-bft state v1\n"              # 5.9 (16 bytes)
 MEMBERS_HEADER = b"hg-bft members v1\n"          # 5.9.1 (18 bytes)
 GRAPH_HEADER = b"hg-bft graph v1\n"              # 5.9.2 (16 bytes)
 WORKTREE_HEADER = b"hg-bft worktree1"            # 5.10 (16 bytes, no newline)
+BASE_HEADER = b"hg-bft base v1\n\n"               # 5.13 (16 bytes)
 PACK_HEADER = b"hg-bft pack v1\n\x00"            # 5.5.1 (16 bytes)
 PACK_INDEX_HEADER = b"hg-bft packidx1\n"         # 5.5.1 (16 bytes)
 HEADS_PREFIX = "hg-bft heads v1 "                # 5.7
@@ -1215,6 +1216,7 @@ class Checker:
         self.check_members_cache()
         self.check_graph_file()
         self.check_worktree_cache()
+        self.check_base()
         self.check_lock()
         return True
 
@@ -2058,6 +2060,82 @@ class Checker:
             return
         self.worktree_entries = count
 
+    # -- 5.13 ----------------------------------------------------------------------
+
+    def check_base(self):
+        where = self.rel("base")
+        data = self.read("base")
+        if data is None:
+            return
+        if len(data) < 16 + 3 + 32 or data[:16] != BASE_HEADER:
+            self.problem(where, "bad header or too short")
+            return
+        if blake2b256(data[:-32]) != data[-32:]:
+            self.problem(where, "checksum mismatch")
+            return
+        r = Reader(data[:-32])
+        r.pos = 16
+        try:
+            count = r.varint("head count")
+            if count == 0:
+                raise DecodeError("no head")
+            heads = []
+            for _ in range(count):
+                h = r.take(32, "head")
+                if heads and not heads[-1] < h:
+                    raise DecodeError("heads not strictly ascending")
+                heads.append(h)
+            unsynced = []
+            for _ in range(r.varint("unsynced count")):
+                path = r.prefixed("unsynced path")
+                reason = path_error(path)
+                if reason:
+                    raise DecodeError(f"path {show_path(path)!r}: {reason}")
+                if unsynced and not unsynced[-1] < path:
+                    raise DecodeError("unsynced paths not strictly ascending")
+                unsynced.append(path)
+            flag = r.byte("tree flag")
+            tree = None
+            if flag == 0:
+                if unsynced:
+                    raise DecodeError("unsynced paths without a tree")
+                if not r.at_end():
+                    raise DecodeError("bytes left over before the checksum")
+            elif flag == 1:
+                tree = decode_state(r)
+                if not r.at_end():
+                    raise DecodeError("bytes left over before the checksum")
+            else:
+                raise DecodeError(f"tree flag {flag:#04x} is neither 0 nor 1")
+        except DecodeError as e:
+            self.problem(where, f"damaged: {e}")
+            return
+        indexed = {rec["id"] for rec in self.records}
+        for h in heads:
+            if h not in indexed:
+                self.problem(where, f"names {h.hex()}, which is not an operation in the index")
+                return
+        self.base_heads = len(heads)
+        self.base_unsynced = len(unsynced)
+        if heads != self.heads or tree is None:
+            return  # the state of an older causal past is not recomputed here
+        # At the repository's heads, the tree is the state except exactly at the unsynced paths.
+        def value(state, path):
+            live = state.get(path, [])
+            versions = {(m, b) for _, m, b in live}
+            if len(versions) > 1:
+                return ("conflict", tuple(sorted(live)))
+            if not live or live[0][1] == MODE_DELETE:
+                return None
+            return live[0][1], live[0][2]
+        wanted = set(unsynced)
+        for path in set(tree) | set(self.state):
+            differs = value(tree, path) != value(self.state, path)
+            if differs and path not in wanted:
+                self.problem(where, f"its tree differs from the state at {show_path(path)!r}, which it does not list as unsynced")
+            elif not differs and path in wanted:
+                self.problem(where, f"lists {show_path(path)!r} as unsynced, but its tree agrees with the state there")
+
     # -- 5.11 ----------------------------------------------------------------------
 
     def check_lock(self):
@@ -2081,6 +2159,8 @@ class Checker:
             out.append(f"objects: {len(self.objects) + len(self.damaged)} "
                        f"({nops} operations, {nblobs} blobs, {len(self.damaged)} damaged; "
                        f"{getattr(self, 'packed_objects', 0)} read from {getattr(self, 'packs', 0)} pack(s))")
+        if hasattr(self, "base_heads"):
+            out.append(f"working tree base: {self.base_heads} head(s), {self.base_unsynced} unsynced path(s)")
         if hasattr(self, "graph_file_operations"):
             out.append(f"graph file: {self.graph_file_operations} operations, agreeing with the index")
         if hasattr(self, "valid"):
