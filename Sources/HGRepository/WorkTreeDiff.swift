@@ -61,12 +61,10 @@ extension Repository {
         -> (changes: [PathChange], skipped: [(String, String)], hashed: [RepoPath: (FileStamp, ObjectID)])
     {
         var hashed: [RepoPath: (FileStamp, ObjectID)] = [:]
-        var listing = try lift { try scanner().scan(under: pathspec.prefixes) }
-        listing.addTrackedIgnored(state.visiblePaths.filter(pathspec.matches), root: layout.root)
+        let listing = try lift { try scanner().scan(under: pathspec.prefixes) }
         var changes: [PathChange] = []
         var seen = Set<RepoPath>()
-        for file in listing.files {
-            seen.insert(file.path)
+        func examine(_ file: WorkFile) throws(RepositoryError) {
             let blob: ObjectID
             if let known = cache.knownBlob(for: file) {
                 blob = known
@@ -88,8 +86,20 @@ extension Repository {
                                           working: version, stamp: file.stamp))
             }
         }
-        for path in state.visiblePaths where pathspec.matches(path) && !seen.contains(path) {
-            switch state.value(path) {
+        for file in listing.files {
+            seen.insert(file.path)
+            try examine(file)
+        }
+        for (path, live) in state.paths where !seen.contains(path) && pathspec.matches(path) {
+            let value = FileTree.value(of: live)
+            if value == .absent { continue }
+            // A tracked file that the scan passed over because `.hgignore` matches it is still
+            // tracked (as in git): it is compared, not taken for deleted.
+            if let ignored = WorkFile.trackedButIgnored(path, root: layout.root) {
+                try examine(ignored)
+                continue
+            }
+            switch value {
             case .file:
                 changes.append(PathChange(path: path, status: .deleted, working: nil, stamp: nil))
             case let .conflict(live):

@@ -3,6 +3,17 @@ import HGCore
 import Glibc
 #endif
 
+extension WorkFile {
+    /// The regular file at `path`, which the scan did not list: as in git, ignore rules apply to
+    /// untracked files only, so a tracked file that `.hgignore` matches stays tracked. `nil` when
+    /// nothing, or anything but a regular file, is there.
+    public static func trackedButIgnored(_ path: RepoPath, root: String) -> WorkFile? {
+        var st = stat()
+        guard lstat(root + "/" + path.string, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return WorkFile(path: path, stamp: FileStamp(st))
+    }
+}
+
 extension WorkTreeListing {
     /// Adds the regular files at `tracked` paths that the scan passed over because `.hgignore`
     /// matches them: as in git, ignore rules apply to untracked files only, so a tracked file
@@ -12,9 +23,8 @@ extension WorkTreeListing {
         let listed = Set(files.map(\.path))
         var added = false
         for path in tracked where !listed.contains(path) {
-            var st = stat()
-            guard lstat(root + "/" + path.string, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
-            files.append(WorkFile(path: path, stamp: FileStamp(st)))
+            guard let file = WorkFile.trackedButIgnored(path, root: root) else { continue }
+            files.append(file)
             added = true
         }
         if added { files.sort { $0.path < $1.path } }

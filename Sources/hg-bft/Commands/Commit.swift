@@ -41,8 +41,9 @@ struct Commit: ParsableCommand {
             Terminal.err("warning: skipped \(Terminal.quote(skipped.path)): \(skipped.reason)")
         }
         for path in result.heldBack {
-            Terminal.err("warning: not committed \(Terminal.quote(path.string)): a newer version arrived and was not checked out "
-                + "(your file was in the way); move it aside and run 'hg-bft checkout', or name the path to commit yours over it")
+            Terminal.err("warning: not committed \(Terminal.quote(path.string)): a newer version of it arrived and is not "
+                + "checked out here; run 'hg-bft checkout' (after moving aside anything of yours in its way), "
+                + "or name the path to commit your version over the newer one")
         }
         if let failure = result.afterCommitPoint {
             Terminal.err("warning: the commit \(result.id.short) is recorded, but updating the caches afterwards failed: "

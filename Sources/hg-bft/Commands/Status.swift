@@ -54,7 +54,7 @@ struct Status: ParsableCommand {
                 : "\nNot checked out (use \"hg-bft checkout\" once the way is clear):")
             let unsynced = Set(report.incoming.unsynced)
             for path in report.incoming.paths {
-                Terminal.out("\tincoming:   \(Terminal.quote(path.string))\(unsynced.contains(path) ? " (not written: your file is in the way)" : "")")
+                Terminal.out("\tincoming:   \(Terminal.quote(path.string))\(unsynced.contains(path) ? " (left alone by the last checkout)" : "")")
             }
         }
         if report.changes.isEmpty && report.collisions.isEmpty {
