@@ -71,8 +71,7 @@ extension Repository {
         let reader = scanner()
         let writer = Materializer(root: layout.root)
         try lift { try writer.prepareScratch() }
-        var listing = try lift { try reader.scan(under: spec.prefixes) }
-        listing.addTrackedIgnored(Array(cache.entries.keys.filter(spec.matches)), root: layout.root)
+        let listing = try lift { try reader.scan(under: spec.prefixes) }
         var working: [RepoPath: WorkFile] = [:]
         for file in listing.files { working[file.path] = file }
 
@@ -117,8 +116,26 @@ extension Repository {
                 desired = (rendered.content, Blob.id(of: rendered.content), rendered.mode)
                 result.conflicts.append(path)
             }
-            // What the working tree has, and what hg-bft last put there.
-            let current: FileVersion? = try working[path].map { file throws(RepositoryError) in
+            // A copy beside a directory is never remembered as written by checkout: it is the
+            // user's file from then on, so no later checkout removes it once the collision is gone.
+            let remember = collisions.original[path] == nil
+            if !remember { cache.entries[path] = nil }
+            // Only what the work-tree cache records is hg-bft's (a lost cache makes every differing
+            // file the user's: nothing is then replaced that should not be).
+            let baseline = cache.entries[path].map { FileVersion(blob: $0.blob, mode: $0.stamp.executable ? .executable : .regular) }
+            // What the working tree has. A tracked path the scan did not list is looked at: a
+            // regular file there is still tracked (ignore rules apply to untracked files only);
+            // anything else there (a link, a special file) is the user's, whatever hg-bft last
+            // wrote. An untracked path needs no look: a write there never replaces anything.
+            var file = working[path]
+            var unlisted = false
+            if file == nil, baseline != nil {
+                file = WorkFile.trackedButIgnored(path, root: layout.root)
+                unlisted = file == nil && FileSystem.status(layout.root + "/" + path.string).map {
+                    ($0.st_mode & S_IFMT) != S_IFDIR
+                } == true
+            }
+            let current: FileVersion? = try file.map { file throws(RepositoryError) in
                 let blob: ObjectID
                 if let known = cache.knownBlob(for: file) {
                     blob = known
@@ -128,22 +145,10 @@ extension Repository {
                 }
                 return FileVersion(blob: blob, mode: file.stamp.executable ? .executable : .regular)
             }
-            // A copy beside a directory is never remembered as written by checkout: it is the
-            // user's file from then on, so no later checkout removes it once the collision is gone.
-            let remember = collisions.original[path] == nil
-            if !remember { cache.entries[path] = nil }
-            // Only what the work-tree cache records is hg-bft's (a lost cache makes every differing
-            // file the user's: nothing is then replaced that should not be).
-            let baseline = cache.entries[path].map { FileVersion(blob: $0.blob, mode: $0.stamp.executable ? .executable : .regular) }
             if let desired, let current, current.blob == desired.blob, current.mode == desired.mode {
-                if remember, let file = working[path] { cache.entries[path] = .init(stamp: file.stamp, blob: current.blob) }
+                if remember, let file { cache.entries[path] = .init(stamp: file.stamp, blob: current.blob) }
                 continue
             }
-            // Something the scan does not list (an ignored file, a link, a special file) is the
-            // user's, whatever hg-bft last wrote there.
-            let unlisted = current == nil && FileSystem.status(layout.root + "/" + path.string).map {
-                ($0.st_mode & S_IFMT) != S_IFDIR
-            } == true
             if desired == nil && current == nil {
                 if !unlisted { cache.entries[path] = nil }
                 continue
@@ -219,7 +224,8 @@ extension Repository {
         // (left alone, or outside the pathspecs).
         var kept: [RepoPath: [LiveWrite]] = [:]
         if let base {
-            for path in Set(base.tree.paths.keys).union(tree.paths.keys) where !spec.matches(path) || unsynced.contains(path) {
+            let considered = spec.isEverything ? unsynced : unsynced.union(base.tree.paths.keys).union(tree.paths.keys)
+            for path in considered where !spec.matches(path) || unsynced.contains(path) {
                 if base.tree.value(path) != tree.value(path) {
                     unsynced.insert(path)
                     kept[path] = base.tree.paths[path]

@@ -13,20 +13,3 @@ extension WorkFile {
         return WorkFile(path: path, stamp: FileStamp(st))
     }
 }
-
-extension WorkTreeListing {
-    /// Adds the regular files at `tracked` paths that the scan passed over because `.hgignore`
-    /// matches them: as in git, ignore rules apply to untracked files only, so a tracked file
-    /// stays tracked (its edits are recorded, and it is not taken for deleted) whatever the
-    /// rules say. Paths already listed, and anything that is not a regular file, are left out.
-    public mutating func addTrackedIgnored(_ tracked: [RepoPath], root: String) {
-        let listed = Set(files.map(\.path))
-        var added = false
-        for path in tracked where !listed.contains(path) {
-            guard let file = WorkFile.trackedButIgnored(path, root: root) else { continue }
-            files.append(file)
-            added = true
-        }
-        if added { files.sort { $0.path < $1.path } }
-    }
-}

@@ -212,6 +212,19 @@ import Testing
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: dir.path("b/lnk").path) == "target.txt")
     }
 
+    /// A tracked file the user replaced with a symbolic link is the user's link: a peer's deletion
+    /// of the path does not remove it, even with --force.
+    @Test func aLinkWhereATrackedFileWasSurvivesItsDeletion() throws {
+        let (dir, a, b) = try pair("base-link-over-tracked")
+        try FileManager.default.removeItem(at: dir.path("b/g.txt"))
+        try FileManager.default.createSymbolicLink(atPath: dir.path("b/g.txt").path, withDestinationPath: "f.txt")
+        try FileManager.default.removeItem(at: dir.path("a/g.txt"))
+        try CLI.ok(["commit", "-q", "-m", "a deletes g"], in: a)
+        try CLI.run(["sync", "-q", a.path], in: b)
+        try CLI.run(["checkout", "--force"], in: b)
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: dir.path("b/g.txt").path) == "f.txt")
+    }
+
     /// A tracked file that `.hgignore` comes to match stays tracked, as in git: it is not
     /// recorded as deleted, and its edits are recorded.
     @Test func ignoreRulesDoNotUntrackATrackedFile() throws {
