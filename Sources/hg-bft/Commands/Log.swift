@@ -42,7 +42,6 @@ struct Log: ParsableCommand {
         var authors = AuthorNames()
         for (index, entry) in report.entries.enumerated() {
             let rows = report.graphRows?[index]
-            for extra in rows?.before ?? [] { out.line(extra) }
             let lines = oneline ? [onelineText(entry, &authors)] : fullText(entry, &authors, last: index == report.entries.count - 1)
             for (lineNumber, line) in lines.enumerated() {
                 if let rows {
