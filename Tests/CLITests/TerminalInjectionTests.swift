@@ -106,6 +106,21 @@ import Testing
             expectInert(result.stderrBytes, "stderr of \(args)")
         }
     }
+
+    /// What the peer's side writes to stderr (a remote hg-bft or anything `--exec` runs, which
+    /// reaches ours through ssh or the pipe) is the peer's text too: relayed escaped, line by line.
+    @Test func thePeerProcessStderrIsRelayedEscaped() throws {
+        let dir = try TempDir("inject-stderr")
+        try CLI.ok(["init", "a"], in: dir.url)
+        try CLI.ok(["clone", "a", "b"], in: dir.url)
+        let noise = "printf 'remote says \\033]0;pwned\\007\\033[2J\\233x\\377 \\342\\200\\256gpj\\rforged\\n' >&2"
+        let command = "\(noise); exec '\(CLI.binary)' serve '\(dir.path("a").path)'"
+        let result = try CLI.run(["sync", "--exec", command], in: dir.path("b"))
+        #expect(result.status == 0, "\(result)")
+        expectInert(result.stderrBytes, "stderr of sync --exec")
+        let stderr = String(decoding: result.stderrBytes, as: UTF8.self)
+        #expect(stderr.contains("remote says \\x1b]0;pwned\\x07\\x1b[2J\u{FFFD}x\u{FFFD} \\u{202e}gpj\\rforged"), "\(result)")
+    }
 }
 
 /// Fails unless `bytes` is valid UTF-8 with no control character but newline and tab, no C1
