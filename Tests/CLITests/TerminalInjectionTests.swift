@@ -121,6 +121,24 @@ import Testing
         let stderr = String(decoding: result.stderrBytes, as: UTF8.self)
         #expect(stderr.contains("remote says \\x1b]0;pwned\\x07\\x1b[2J\u{FFFD}x\u{FFFD} \\u{202e}gpj\\rforged"), "\(result)")
     }
+
+    /// verify's problem lines name files it found on disk, which anyone with access to the
+    /// directory may have named: escaped too (and exact in JSON).
+    @Test func verifyProblemLinesEscapeTheFileNamesTheyQuote() throws {
+        let dir = try TempDir("inject-verify")
+        try CLI.ok(["init", "a"], in: dir.url)
+        let name = "evil\u{1B}[2J\u{7}name\u{202E}"
+        try Data("x".utf8).write(to: dir.path("a/.hgrepo/objects").appendingPathComponent(name))
+        let result = try CLI.run(["verify"], in: dir.path("a"))
+        #expect(result.status == 3, "\(result)")
+        expectInert(result.stdoutBytes, "stdout of verify")
+        expectInert(result.stderrBytes, "stderr of verify")
+        #expect(result.stdout.contains("problem [objects] .hgrepo/objects/evil\\x1b[2J\\x07name\\u{202e}: "), "\(result)")
+        let json = try CLI.run(["verify", "--json"], in: dir.path("a"))
+        expectInert(json.stdoutBytes, "stdout of verify --json")
+        let problems = (try JSONSerialization.jsonObject(with: json.stdoutBytes) as? [String: Any])?["problems"] as? [[String: Any]] ?? []
+        #expect(problems.contains { ($0["file"] as? String).map { Array($0.utf8) } == Array(".hgrepo/objects/\(name)".utf8) }, "\(json)")
+    }
 }
 
 /// Fails unless `bytes` is valid UTF-8 with no control character but newline and tab, no C1
