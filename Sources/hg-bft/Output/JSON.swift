@@ -14,7 +14,9 @@ enum JSONOutput {
     /// controls but the layout's newlines, so each of those scalars is inside a string and is
     /// written as `\uNNNN`: a parser reads back the same text, a terminal shows it inert.
     static func escapingInStrings(_ json: String) -> String {
-        guard json.unicodeScalars.contains(where: { $0.value >= 0x7f && PeerText.mustEscape($0) }) else { return json }
+        // Plain ASCII (most output) is decided from the UTF-8 bytes alone.
+        guard json.utf8.contains(where: { $0 >= 0x7f }),
+              json.unicodeScalars.contains(where: { $0.value >= 0x7f && PeerText.mustEscape($0) }) else { return json }
         var out = String.UnicodeScalarView()
         for scalar in json.unicodeScalars {
             guard scalar.value >= 0x7f, PeerText.mustEscape(scalar) else {
