@@ -156,13 +156,14 @@ enum GitGraph {
 
     @discardableResult
     private static func run(_ args: [String], in dir: URL, environment: [String: String] = [:]) throws -> String {
-        let git = ["/usr/bin/git", "/usr/local/bin/git", "/bin/git"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        let git = path.split(separator: ":").map { "\($0)/git" }.first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let git else { throw Failure(description: "git not found: run `make test-deps` (it installs git)") }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: git)
         process.arguments = args
         process.currentDirectoryURL = dir
-        var env = ["HOME": dir.path, "GIT_CONFIG_NOSYSTEM": "1", "PATH": "/usr/bin:/bin",
+        var env = ["HOME": dir.path, "GIT_CONFIG_NOSYSTEM": "1", "PATH": path,
                    "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
                    "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"]
         for (k, v) in environment { env[k] = v }
