@@ -49,8 +49,8 @@ public final class Subprocess {
     /// its newline, decoded with replacement characters, at most 4,096 bytes at a time) goes to
     /// `stderrLines` on a thread of its own, so that the caller can make a peer's text safe
     /// before it reaches a terminal. `wait`, `terminate` and `exitStatus(within:)` hand on
-    /// what is left once the child has exited (waiting up to a second for anything that
-    /// inherited the pipe from it).
+    /// what is left once the child has exited (the pipe ends at once unless something else
+    /// inherited it from the child; for that case they wait at most five seconds).
     public static func spawn(_ arguments: [String], timeout: Double,
                              stderrLines: (@Sendable (String) -> Void)? = nil) throws(SyncError) -> Subprocess {
         guard let program = arguments.first, !program.isEmpty else {
@@ -181,7 +181,7 @@ public final class Subprocess {
         }
         let decoded = Subprocess.decode(raw)
         status = decoded
-        stderrRelay?.finish(within: 1)
+        stderrRelay?.finish(within: 5)
         return decoded
     }
 
@@ -221,7 +221,7 @@ public final class Subprocess {
             let result = waitpid(pid, &raw, WNOHANG)
             if result == pid {
                 status = Subprocess.decode(raw)
-                stderrRelay?.finish(within: 1)
+                stderrRelay?.finish(within: 5)
                 return true
             }
             if result < 0 && errno == EINTR { continue }
@@ -314,13 +314,16 @@ private final class LineRelay: Sendable {
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
             pending += buffer[0..<n]
-            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                line(String(decoding: pending[..<newline], as: UTF8.self))
-                pending.removeSubrange(...newline)
-            }
-            while pending.count >= 4096 {
-                line(String(decoding: pending[..<4096], as: UTF8.self))
-                pending.removeSubrange(..<4096)
+            while true {
+                if let newline = pending.firstIndex(of: UInt8(ascii: "\n")), newline <= 4096 {
+                    line(String(decoding: pending[..<newline], as: UTF8.self))
+                    pending.removeSubrange(...newline)
+                } else if pending.count >= 4096 {
+                    line(String(decoding: pending[..<4096], as: UTF8.self))
+                    pending.removeSubrange(..<4096)
+                } else {
+                    break
+                }
             }
         }
         if !pending.isEmpty { line(String(decoding: pending, as: UTF8.self)) }
