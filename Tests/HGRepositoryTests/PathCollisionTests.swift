@@ -139,17 +139,22 @@ struct PathCollisionTests {
             try writeFile(root, "base.txt", "base\n")
             let base = try repo.commit(message: "base", timestamp: 1_700_000_100_000)
             let nfc = "caf\u{E9}", nfdInner = "cafe\u{301}/inner"
+            // And two directories whose names differ the same way.
+            let nfcDir = "d\u{E9}j\u{E0}/x", nfdDir = "de\u{301}ja\u{300}/y"
             let peer = try Peer(seed: 9)
             let theirs = try peer.change(sequence: 1, parents: [base.id],
-                                         files: [(nfc, Array("file\n".utf8)), (nfdInner, Array("inner\n".utf8))])
+                                         files: [(nfc, Array("file\n".utf8)), (nfdInner, Array("inner\n".utf8)),
+                                                 (nfcDir, Array("x\n".utf8)), (nfdDir, Array("y\n".utf8))])
             _ = try repo.receive(operations: [theirs.op], blobs: theirs.blobs)
 
             let result = try repo.checkout()
             #expect(result.collisions.isEmpty, "\(result.collisions)")
             #expect(result.blocked.isEmpty && result.kept.isEmpty)
-            #expect(Set(result.written) == [try repoPath(nfc), try repoPath(nfdInner)])
+            #expect(Set(result.written) == Set(try [nfc, nfdInner, nfcDir, nfdDir].map(repoPath)))
             #expect(rawRead(root + "/" + nfc) == Array("file\n".utf8))
             #expect(rawRead(root + "/" + nfdInner) == Array("inner\n".utf8))
+            #expect(rawRead(root + "/" + nfcDir) == Array("x\n".utf8))
+            #expect(rawRead(root + "/" + nfdDir) == Array("y\n".utf8))
             #expect(rawRead(root + "/" + nfc + "~" + theirs.op.id.short) == nil, "a copy beside it was written")
             let status = try repo.status()
             #expect(status.changes.isEmpty && status.collisions.isEmpty, "\(status.changes) \(status.collisions)")
