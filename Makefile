@@ -23,12 +23,15 @@ deps:
 	fi
 
 ## The test suite cross-checks the format with an independent Python reader (contrib/tools),
-## which needs python3 and the cryptography package, and tests sync over a real OpenSSH
-## server (openssh-server, openssh-client).
+## which needs python3 and the cryptography package, tests sync over a real OpenSSH
+## server (openssh-server, openssh-client), and compares log --graph with git's.
 test-deps: deps
 	@python3 -c "import cryptography" 2>/dev/null || python3 -m pip install --quiet cryptography 2>/dev/null || \
 		( $(SUDO) apt-get update -qq && \
 		  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-cryptography )
+	@# Tests/HGStateTests/GraphLayoutGitTests.swift compares log --graph with git log --graph.
+	@command -v git >/dev/null 2>&1 || ( $(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq git )
 	@# Tests/CLITests/SSHTests.swift starts a throwaway OpenSSH server on a loopback port.
 	@if [ -x /usr/sbin/sshd ] && command -v ssh >/dev/null 2>&1 && command -v ssh-keygen >/dev/null 2>&1; then \
 		echo "openssh: present"; \

@@ -20,23 +20,24 @@ struct PathCollisions {
 
     init(state: FileTree) {
         let present = state.visiblePaths
-        // Every directory that holds a present path. An ancestor already recorded means that all
-        // of its own ancestors are too, so each directory is visited about once.
-        var directories = Set<Substring>()
+        // Every directory that holds a present path, as bytes (NFC and NFD spellings of a name
+        // are different paths). An ancestor already recorded means that all of its own ancestors
+        // are too, so each directory is visited about once.
+        var directories = Set<ArraySlice<UInt8>>()
         for path in present {
-            var text = path.string[...]
-            while let slash = text.lastIndex(of: "/") {
-                text = text[..<slash]
-                if !directories.insert(text).inserted { break }
+            var bytes = path.bytes[...]
+            while let slash = bytes.lastIndex(of: UInt8(ascii: "/")) {
+                bytes = bytes[..<slash]
+                if !directories.insert(bytes).inserted { break }
             }
         }
         var aside: [RepoPath: RepoPath?] = [:]
         var original: [RepoPath: RepoPath] = [:]
-        for path in present where directories.contains(path.string[...]) {
+        for path in present where directories.contains(path.bytes[...]) {
             let writes = state.paths[path] ?? []
             let op = writes.first { $0.version != nil }?.op ?? writes.first?.op
             let name = op.flatMap { try? RepoPath(path.string + "~" + $0.short) }
-            if let name, state.value(name) == .absent, !directories.contains(name.string[...]) {
+            if let name, state.value(name) == .absent, !directories.contains(name.bytes[...]) {
                 aside[path] = name
                 original[name] = path
             } else {

@@ -8,37 +8,41 @@ import HGStore
 /// With a trailing `/` (as in git) it names only the directory: a file of
 /// the same name, which the merged state can hold too (`PathCollisions`),
 /// is not matched.
+///
+/// Everything is compared as UTF-8 bytes, as paths are (`RepoPath`): `String` comparison is
+/// canonical equivalence, which would let an NFC pathspec select an NFD path.
 struct Pathspec {
     /// Repository-relative prefixes; empty means the whole tree.
     let prefixes: [String]
-    /// The prefixes given only with a trailing `/`.
-    let directoriesOnly: Set<String>
+    /// The prefixes given only with a trailing `/`, as bytes.
+    let directoriesOnly: Set<[UInt8]>
 
     static let everything = Pathspec(prefixes: [])
 
-    init(prefixes: [String], directoriesOnly: Set<String> = []) {
+    init(prefixes: [String], directoriesOnly: Set<[UInt8]> = []) {
         self.prefixes = prefixes
         self.directoriesOnly = directoriesOnly
     }
 
     init(_ specs: [String], root: String, cwd: String) throws(RepositoryError) {
         var prefixes: [String] = []
-        var withSlash = Set<String>(), withoutSlash = Set<String>()
+        var withSlash = Set<[UInt8]>(), withoutSlash = Set<[UInt8]>()
         var wholeTree = false
         for spec in specs {
-            let absolute = FileSystem.absolute(spec.hasPrefix("/") ? spec : cwd + "/" + spec)
-            if absolute == root {
+            let absolute = FileSystem.absolute(spec.utf8.first == UInt8(ascii: "/") ? spec : cwd + "/" + spec)
+            if absolute.utf8.elementsEqual(root.utf8) {
                 wholeTree = true
                 continue
             }
             let rootSlash = root == "/" ? "/" : root + "/"
-            guard absolute.hasPrefix(rootSlash) else { throw .pathOutsideRepository(spec) }
-            let relative = String(absolute.dropFirst(rootSlash.count))
-            if relative == Layout.metaName || relative.hasPrefix(Layout.metaName + "/") {
+            guard absolute.utf8.starts(with: rootSlash.utf8) else { throw .pathOutsideRepository(spec) }
+            let relative = String(decoding: absolute.utf8.dropFirst(rootSlash.utf8.count), as: UTF8.self)
+            let meta = Array(Layout.metaName.utf8)
+            if relative.utf8.elementsEqual(meta) || relative.utf8.starts(with: meta + [UInt8(ascii: "/")]) {
                 throw .pathOutsideRepository(spec)
             }
             prefixes.append(relative)
-            if spec.hasSuffix("/") { withSlash.insert(relative) } else { withoutSlash.insert(relative) }
+            if spec.utf8.last == UInt8(ascii: "/") { withSlash.insert(Array(relative.utf8)) } else { withoutSlash.insert(Array(relative.utf8)) }
         }
         self.init(prefixes: wholeTree ? [] : prefixes, directoriesOnly: withSlash.subtracting(withoutSlash))
     }
@@ -52,12 +56,14 @@ struct Pathspec {
 
     /// Whether one prefix selects `path`.
     func prefixMatches(_ prefix: String, _ path: RepoPath) -> Bool {
-        let text = path.string
-        return (text == prefix && !directoriesOnly.contains(prefix)) || text.hasPrefix(prefix + "/")
+        let bytes = path.bytes, count = prefix.utf8.count
+        guard bytes.starts(with: prefix.utf8) else { return false }
+        if bytes.count == count { return !directoriesOnly.contains(bytes) }
+        return bytes[count] == UInt8(ascii: "/")
     }
 
     /// Whether `path` is named exactly (not just by a directory above it).
     func namesExactly(_ path: RepoPath) -> Bool {
-        prefixes.contains(path.string) && !directoriesOnly.contains(path.string)
+        prefixes.contains { $0.utf8.elementsEqual(path.bytes) } && !directoriesOnly.contains(path.bytes)
     }
 }

@@ -284,7 +284,7 @@ private struct FileWrite: Sendable {
 /// follow them, so a file that replaces a directory (or the reverse) finds its way clear.
 private struct FileWrites {
     private var pending: [FileWrite] = []
-    private var pendingPaths = Set<String>()
+    private var pendingPaths = Set<ArraySlice<UInt8>>()
     private var bytes = 0
     /// Blocked writes of paths whose value changed since the base.
     private(set) var blockedArrivals: [RepoPath] = []
@@ -297,29 +297,25 @@ private struct FileWrites {
 
     mutating func add(_ write: FileWrite) {
         pending.append(write)
-        pendingPaths.insert(write.path.string)
+        pendingPaths.insert(write.path.bytes[...])
         bytes += write.content.count
     }
 
     /// Whether a pending write is to a directory above `path`.
     func holdsAncestor(of path: RepoPath) -> Bool {
         guard !pendingPaths.isEmpty else { return false }
-        var prefix = ""
-        for component in path.components.dropLast() {
-            prefix += prefix.isEmpty ? component : "/" + component
-            if pendingPaths.contains(prefix) { return true }
-        }
-        return false
+        let bytes = path.bytes
+        return bytes.indices.contains { bytes[$0] == UInt8(ascii: "/") && pendingPaths.contains(bytes[..<$0]) }
     }
 
     /// The positions of `batch`, grouped by the directory that holds each file (in order of
     /// first appearance, each group in batch order).
     static func byDirectory(_ batch: [FileWrite]) -> [[Int]] {
         var groups: [[Int]] = []
-        var groupOf: [Substring: Int] = [:]
+        var groupOf: [ArraySlice<UInt8>: Int] = [:]
         for (i, write) in batch.enumerated() {
-            let text = write.path.string
-            let directory = text.lastIndex(of: "/").map { text[..<$0] } ?? ""
+            let bytes = write.path.bytes
+            let directory = bytes.lastIndex(of: UInt8(ascii: "/")).map { bytes[..<$0] } ?? []
             if let g = groupOf[directory] {
                 groups[g].append(i)
             } else {

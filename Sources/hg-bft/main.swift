@@ -52,7 +52,8 @@ do {
 } catch let exitRequest as Exit {
     finish(exitRequest.status)
 } catch let error as RepositoryError {
-    Terminal.err("error: \(error)")
+    // One line by contract (RepositoryError), which may quote what a peer sent: escaped whole.
+    Terminal.err("error: " + PeerText.escaped(error.description))
     finish(ExitStatus.failure)
 } catch {
     let code = HGBFT.exitCode(for: error)

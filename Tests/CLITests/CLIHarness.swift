@@ -11,6 +11,7 @@ enum CLI {
         let stdout: String
         let stderr: String
         let stdoutBytes: Data
+        let stderrBytes: Data
         var description: String { "exit \(status)\nstdout:\n\(stdout)\nstderr:\n\(stderr)" }
     }
 
@@ -64,7 +65,7 @@ enum CLI {
         return Result(status: process.terminationStatus,
                       stdout: String(decoding: outData, as: UTF8.self),
                       stderr: String(decoding: errData, as: UTF8.self),
-                      stdoutBytes: outData)
+                      stdoutBytes: outData, stderrBytes: errData)
     }
 
     /// Runs a command that must succeed, failing the test with its output otherwise.

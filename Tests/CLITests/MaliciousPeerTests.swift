@@ -50,6 +50,57 @@ import Testing
         #expect(!ids.contains(signed.id.hex), "the untampered original was never sent, yet it is stored")
     }
 
+    // MARK: - 1b. Text the peer chose, on the honest side's terminal
+
+    /// The reason in an ERROR frame is the peer's own text: control characters, C1 controls as
+    /// raw bytes, invalid UTF-8 and bidi controls must reach serve's stderr escaped (PeerText),
+    /// on one `error:` line.
+    @Test func errorFrameTextReachesStderrEscapedOnOneLine() throws {
+        let honest = try EvilHonestRepo.make()
+        let mallory = try EvilKeys.keyPair(1)
+        let text: [UInt8] = Array("bye\u{1B}[2J\u{1B}]0;title\u{07}\r\nerror: forged line\u{7F}\u{85}".utf8)
+            + [0x9b, 0x31, 0x6d, 0xff, 0xc3] + Array("\u{202E}desrever".utf8)
+        let peer = try EvilPeer(serving: honest)
+        peer.send(try EvilMessages.hello(honest.genesis, as: mallory))
+        peer.sendRaw(EvilWire.frame([0x06] + EvilWire.varint(UInt64(text.count)) + text))
+        let outcome = peer.finish()
+
+        #expect(outcome.exited, "serve did not exit: \(outcome)")
+        #expect(outcome.status != 0, "\(outcome)")
+        expectInert(outcome.stderrBytes, "serve's stderr")
+        let stderr = String(decoding: outcome.stderrBytes, as: UTF8.self)
+        let lines = stderr.split(separator: "\n")
+        #expect(lines.count == 1 && lines.allSatisfy { $0.hasPrefix("error: ") }, "one error line expected: \(stderr)")
+        #expect(stderr.contains("bye\\x1b[2J\\x1b]0;title\\x07\\r\\nerror: forged line\\x7f\\x85"), "\(stderr)")
+        #expect(stderr.contains("\\u{202e}desrever"), "\(stderr)")
+        try honest.expectIntact()
+    }
+
+    /// A refusal reason that quotes the peer's path (a blob it never sent) is printed escaped.
+    @Test func refusalReasonQuotingThePeersPathIsEscaped() throws {
+        let honest = try EvilHonestRepo.make(members: [1])
+        let mallory = try EvilKeys.keyPair(1)
+        let blob = Blob(content: Array("never sent\n".utf8))
+        let op = try EvilOps.change(by: mallory, sequence: 1, parents: [honest.base], message: "x",
+                                    writing: "gpj.\u{202E}evil.txt", blob: blob)
+        let peer = try EvilPeer(serving: honest)
+        peer.send(try EvilMessages.hello(honest.genesis, as: mallory))
+        peer.send(EvilMessages.emptyHave)
+        peer.send(.objects([op.encoded]))
+        peer.send(.endOfRound)
+        peer.send(.need([]))
+        peer.send(.endOfRound)
+        peer.send(.need([]))
+        let outcome = peer.finish()
+
+        #expect(outcome.exited, "serve did not exit: \(outcome)")
+        #expect(outcome.status != 0, "\(outcome)")
+        expectInert(outcome.stderrBytes, "serve's stderr")
+        #expect(outcome.stderr.contains("gpj.\\u{202e}evil.txt"), "the reason does not name the path escaped: \(outcome)")
+        let log = try honest.expectIntact()
+        #expect(!log.contains { $0.id == op.id.hex }, "an operation naming a blob never sent was stored")
+    }
+
     // MARK: - 2. Parents that never resolve
 
     @Test func operationWhoseParentNeverArrivesIsNotStoredWhenThePeerAnswersNeedWithEndOnly() throws {
@@ -756,6 +807,8 @@ final class EvilPeer: @unchecked Sendable {
     struct Outcome: CustomStringConvertible {
         let status: Int32
         let stderr: String
+        /// stderr as written, for checks that must see invalid UTF-8 or raw control bytes.
+        let stderrBytes: Data
         let received: [Message]
         /// False if the honest side had to be killed.
         let exited: Bool
@@ -843,7 +896,8 @@ final class EvilPeer: @unchecked Sendable {
         if didHang { process.terminate() }
         let status = process.wait()
         let stderr = (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "(no stderr file)"
-        return Outcome(status: status, stderr: stderr, received: received, exited: !didHang, readEnd: end)
+        let stderrBytes = (try? Data(contentsOf: stderrURL)) ?? Data()
+        return Outcome(status: status, stderr: stderr, stderrBytes: stderrBytes, received: received, exited: !didHang, readEnd: end)
     }
 
     private func readLoop() {

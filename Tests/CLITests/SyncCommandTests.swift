@@ -92,6 +92,46 @@ import Testing
         for root in [a, b] { try CLI.ok(["verify"], in: root) }
     }
 
+    /// NFC `café` (a file) and NFD `café/inner` are different byte paths (FORMAT.md 2.9): a
+    /// pathspec names one and not the other, and they commit, sync and check out as two paths,
+    /// with no file/directory collision (String comparison saw one name and moved the file).
+    @Test func namesThatDifferOnlyInNormalisationAreDifferentPaths() throws {
+        let (dir, a, b) = try writerClone("sync-nfc-nfd")
+        let nfc = "caf\u{E9}", nfdInner = "cafe\u{301}/inner"
+        try rawWrite(b.path + "/" + nfc, "file\n")
+        try rawWrite(b.path + "/" + nfdInner, "inner\n")
+        func bytes(_ lines: String) -> [[UInt8]] { lines.split(separator: "\n").map { Array($0.utf8) } }
+
+        // Listed in byte order: 'e' (0x65) then U+0301 sorts before U+00E9 (0xc3 0xa9).
+        #expect(bytes(try CLI.ok(["status", "--short"], in: b).stdout) == [Array("A \(nfdInner)".utf8), Array("A \(nfc)".utf8)])
+        // The NFC pathspec names the file only.
+        let first = try CLI.ok(["commit", "--json", "-m", "the file", nfc], in: b)
+        let changes = (try JSONSerialization.jsonObject(with: first.stdoutBytes) as? [String: Any])?["changes"] as? [[String: Any]] ?? []
+        #expect(changes.compactMap { ($0["path"] as? String).map { Array($0.utf8) } } == [Array(nfc.utf8)], "\(first)")
+        #expect(bytes(try CLI.ok(["status", "--short"], in: b).stdout) == [Array("A \(nfdInner)".utf8)])
+        try CLI.ok(["commit", "-m", "the directory"], in: b)
+
+        let sync = try CLI.run(["sync", b.path], in: a)
+        #expect(sync.status == 0, "\(sync)")
+        #expect(!sync.stderr.contains("collision"), "\(sync)")
+        #expect(rawRead(a.path + "/" + nfc) == Array("file\n".utf8))
+        #expect(rawRead(a.path + "/" + nfdInner) == Array("inner\n".utf8))
+        let names = try FileManager.default.contentsOfDirectory(atPath: a.path)
+        #expect(!names.contains { $0.contains("~") }, "a copy was written beside a path: \(names)")
+        #expect(try CLI.ok(["status", "--short"], in: a).stdout == "")
+
+        // With both in the state, the NFC pathspec still selects the file alone: the deletion
+        // of the NFD directory's file is left for later.
+        try rawWrite(b.path + "/" + nfc, "file 2\n")
+        #expect(unlink(b.path + "/" + nfdInner) == 0)
+        let second = try CLI.ok(["commit", "--json", "-m", "the file again", nfc], in: b)
+        let changed = (try JSONSerialization.jsonObject(with: second.stdoutBytes) as? [String: Any])?["changes"] as? [[String: Any]] ?? []
+        #expect(changed.compactMap { ($0["path"] as? String).map { Array($0.utf8) } } == [Array(nfc.utf8)], "\(second)")
+        #expect(bytes(try CLI.ok(["status", "--short"], in: b).stdout) == [Array("D \(nfdInner)".utf8)])
+        for root in [a, b] { try CLI.ok(["verify"], in: root) }
+        _ = dir
+    }
+
     @Test func syncIsTwoWayAndWritesTheMergedTree() throws {
         let (dir, a, b) = try writerClone("sync-two-way")
         try Data("a only\n".utf8).write(to: a.appendingPathComponent("a.txt"))
@@ -180,4 +220,33 @@ import Testing
         #expect(result.status == 1)
         #expect(!FileManager.default.fileExists(atPath: dir.path("copy").path))
     }
+}
+
+/// Writes a file at exactly these UTF-8 bytes (its directory too), with no Foundation path
+/// handling in between: the tests of names that differ only in Unicode normalisation need that.
+func rawWrite(_ path: String, _ text: String) throws {
+    if let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) {
+        let parent = String(path.utf8[..<slash]) ?? ""
+        if mkdir(parent, 0o755) != 0 && errno != EEXIST { throw CocoaError(.fileWriteUnknown) }
+    }
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    guard fd >= 0 else { throw CocoaError(.fileWriteUnknown) }
+    defer { close(fd) }
+    let bytes = Array(text.utf8)
+    guard bytes.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == bytes.count else { throw CocoaError(.fileWriteUnknown) }
+}
+
+/// A file's bytes read through its path's exact UTF-8 bytes, or nil.
+func rawRead(_ path: String) -> [UInt8]? {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var out: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n <= 0 { break }
+        out += buffer.prefix(n)
+    }
+    return out
 }

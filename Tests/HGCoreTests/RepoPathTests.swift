@@ -35,6 +35,26 @@ struct RepoPathTests {
         #expect(repoPath.components == path.split(separator: "/").map(String.init))
     }
 
+    /// Swift's `String` equality is canonical equivalence; paths are bytes (FORMAT.md 2.9).
+    @Test("NFC and NFD spellings of a name are different paths: equality, hashing and order are bytewise")
+    func canonicallyEquivalentSpellingsAreDifferentPaths() throws {
+        let nfc = try RepoPath("caf\u{E9}"), nfd = try RepoPath("cafe\u{301}")
+        #expect("caf\u{E9}" == "cafe\u{301}", "String equality is canonical equivalence (the reason for this test)")
+        #expect(nfc != nfd)
+        #expect(Set([nfc, nfd, try RepoPath("caf\u{E9}")]).count == 2)
+        // 0x65 ('e', then U+0301) sorts before 0xc3 (the first byte of U+00E9).
+        #expect(nfd < nfc && !(nfc < nfd))
+        #expect([nfc, nfd, try RepoPath("cafe"), try RepoPath("cafz")].sorted() == [try RepoPath("cafe"), nfd, try RepoPath("cafz"), nfc])
+        #expect(try RepoPath("cafe\u{301}/inner").isInside(nfd) && !(try RepoPath("cafe\u{301}/inner").isInside(nfc)))
+    }
+
+    /// `/` followed by a combining mark is one `Character`: splitting the `String` would not split there.
+    @Test("components split at the byte '/', also before a combining mark")
+    func componentsSplitAtTheSlashByte() throws {
+        #expect(try RepoPath("a/\u{301}b/c").components == ["a", "\u{301}b", "c"])
+        #expect(try RepoPath("caf\u{E9}/\u{20DD}").components.map { Array($0.utf8) } == [Array("caf\u{E9}".utf8), Array("\u{20DD}".utf8)])
+    }
+
     @Test("structurally invalid paths are rejected", arguments: [
         "", "/", "/a", "a/", "a//b", "//", ".", "..", "a/.", "a/..", "./a", "../a", "a/../b", "a/./b",
         ".hgrepo", ".hgrepo/x", "x/.hgrepo", "x/.hgrepo/y",

@@ -132,6 +132,37 @@ struct PathCollisionTests {
         }
     }
 
+    /// NFC `café` (a file) and NFD `café/inner` are different byte paths: no collision, both
+    /// written where they belong (String comparison called them one name and moved the file).
+    @Test("NFC and NFD spellings of a name are different paths: a file and a directory that do not collide")
+    func canonicallyEquivalentNamesDoNotCollide() throws {
+        try withTemporaryDirectory { dir in
+            let (repo, root) = try makeRepository(in: dir)
+            try writeFile(root, "base.txt", "base\n")
+            let base = try repo.commit(message: "base", timestamp: 1_700_000_100_000)
+            let nfc = "caf\u{E9}", nfdInner = "cafe\u{301}/inner"
+            // And two directories whose names differ the same way.
+            let nfcDir = "d\u{E9}j\u{E0}/x", nfdDir = "de\u{301}ja\u{300}/y"
+            let peer = try Peer(seed: 9)
+            let theirs = try peer.change(sequence: 1, parents: [base.id],
+                                         files: [(nfc, Array("file\n".utf8)), (nfdInner, Array("inner\n".utf8)),
+                                                 (nfcDir, Array("x\n".utf8)), (nfdDir, Array("y\n".utf8))])
+            _ = try repo.receive(operations: [theirs.op], blobs: theirs.blobs)
+
+            let result = try repo.checkout()
+            #expect(result.collisions.isEmpty, "\(result.collisions)")
+            #expect(result.blocked.isEmpty && result.kept.isEmpty)
+            #expect(Set(result.written) == Set(try [nfc, nfdInner, nfcDir, nfdDir].map(repoPath)))
+            #expect(rawRead(root + "/" + nfc) == Array("file\n".utf8))
+            #expect(rawRead(root + "/" + nfdInner) == Array("inner\n".utf8))
+            #expect(rawRead(root + "/" + nfcDir) == Array("x\n".utf8))
+            #expect(rawRead(root + "/" + nfdDir) == Array("y\n".utf8))
+            #expect(rawRead(root + "/" + nfc + "~" + theirs.op.id.short) == nil, "a copy beside it was written")
+            let status = try repo.status()
+            #expect(status.changes.isEmpty && status.collisions.isEmpty, "\(status.changes) \(status.collisions)")
+        }
+    }
+
     @Test("the copy's name: the lowest operation that writes the file; none when taken or too long")
     func asideNames() throws {
         let low = try #require(ObjectID(hex: String(repeating: "11", count: 32)))
@@ -174,4 +205,19 @@ struct PathCollisionTests {
                                         try repoPath("n/m~" + high.short): try repoPath("n/m")])
         #expect(collisions.list(matching: { $0.string.hasPrefix("n") }).map(\.path) == [try repoPath("n"), try repoPath("n/m")])
     }
+}
+
+/// A file's bytes read through its path's exact UTF-8 bytes (no Foundation in between), or nil.
+private func rawRead(_ path: String) -> [UInt8]? {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var out: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n <= 0 { break }
+        out += buffer.prefix(n)
+    }
+    return out
 }

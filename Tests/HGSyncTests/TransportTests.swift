@@ -113,6 +113,26 @@ private func makePipe() throws -> (read: Int32, write: Int32) {
         sleeper.terminate()  // harmless once reaped
     }
 
+    /// The child's stderr, when asked for, arrives as lines (a long one in 4,096-byte pieces
+    /// however the reads split it, a last one without its newline, invalid UTF-8 replaced), all
+    /// of them before `wait` returns.
+    @Test func stderrLinesAreHandedOnBeforeWaitReturns() throws {
+        let lines = Unchecked<[String]>([])
+        let lock = NSLock()
+        // One write: the reads then end mid-way through the long line.
+        let script = "x=$(head -c 5000 /dev/zero | tr '\\000' x); printf 'one\\ntwo\\377\\n%s\\nlast' \"$x\" >&2"
+        let process = try Subprocess.spawn(["/bin/sh", "-c", script], timeout: 10, stderrLines: { line in
+            lock.lock()
+            lines.value.append(line)
+            lock.unlock()
+        })
+        #expect(process.wait() == 0)
+        lock.lock()
+        let seen = lines.value
+        lock.unlock()
+        #expect(seen == ["one", "two\u{FFFD}", String(repeating: "x", count: 4096), String(repeating: "x", count: 904), "last"])
+    }
+
     @Test func shellCommandOutputThenClosed() throws {
         let process = try Subprocess.shell("printf abc", timeout: 10)
         #expect(try process.stream.readExactly(3, during: "output") == Array("abc".utf8))

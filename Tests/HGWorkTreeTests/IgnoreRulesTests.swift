@@ -18,6 +18,16 @@ private func ignored(_ text: String, _ path: String, directory: Bool = false) ->
         #expect(!IgnoreRules(text: "").isIgnored("foo", isDirectory: false))
     }
 
+    /// Patterns match scalars, as paths are bytes: an NFC pattern is not an NFD name (git compares
+    /// bytes too), though Swift's String equality would call them equal.
+    @Test func patternsCompareScalarsNotCanonicalEquivalence() {
+        #expect(ignored("caf\u{E9}", "caf\u{E9}"))
+        #expect(!ignored("caf\u{E9}", "cafe\u{301}"))
+        #expect(!ignored("cafe\u{301}/", "caf\u{E9}", directory: true))
+        #expect(!ignored("/caf\u{E9}/inner", "cafe\u{301}/inner"))
+        #expect(ignored("caf?", "caf\u{E9}") && !ignored("caf?", "cafe\u{301}"))
+    }
+
     @Test func blankLinesAndCommentsAreSkipped() {
         let rules = IgnoreRules(text: "\n\n# foo\n   \n#*.txt\nbar\n")
         #expect(!rules.isIgnored("foo", isDirectory: false))

@@ -6,6 +6,9 @@
 /// system would otherwise let a path write into the metadata); no C0 control
 /// (below 0x20), DEL (0x7F) or C1 control (U+0080–U+009F). These rules make
 /// every stored path safe to materialise under the working tree and to print.
+///
+/// Equality, hashing and order are those of the bytes, never of `String` (whose equality is
+/// canonical equivalence: NFC `café` and NFD `café` are different paths here, as on disk).
 public struct RepoPath: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// The path's UTF-8 bytes; ordering is bytewise.
     public let bytes: [UInt8]
@@ -26,8 +29,11 @@ public struct RepoPath: Hashable, Comparable, Sendable, CustomStringConvertible 
 
     public var description: String { string }
 
-    /// The path's components.
-    public var components: [String] { string.split(separator: "/", omittingEmptySubsequences: false).map(String.init) }
+    /// The path's components, split at the byte `/` (splitting the `String` would not: `/`
+    /// followed by a combining mark is one `Character`).
+    public var components: [String] {
+        bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+    }
 
     public static func < (a: RepoPath, b: RepoPath) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
 

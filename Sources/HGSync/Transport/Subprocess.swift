@@ -1,8 +1,10 @@
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A child process whose stdin/stdout are connected to a ByteStream; its stderr is inherited.
+/// A child process whose stdin/stdout are connected to a ByteStream; its stderr is inherited,
+/// or handed line by line to a callback (`stderrLines`).
 ///
 /// The child runs in our process group (so that `ssh` can still ask for a password on the
 /// terminal), with SIGPIPE back at its default disposition and no signals blocked, whatever
@@ -18,10 +20,13 @@ public final class Subprocess {
     public let pid: Int32
     /// The exit status once the child has been reaped.
     private var status: Int32?
+    /// Reads the child's stderr, when it is not inherited.
+    private let stderrRelay: LineRelay?
 
-    private init(stream: ByteStream, pid: Int32) {
+    private init(stream: ByteStream, pid: Int32, stderrRelay: LineRelay?) {
         self.stream = stream
         self.pid = pid
+        self.stderrRelay = stderrRelay
     }
 
     deinit {
@@ -39,7 +44,15 @@ public final class Subprocess {
     ///
     /// The parent's ends are close-on-exec and non-blocking; the child's ends become its
     /// blocking fds 0 and 1, and no other descriptor of ours leaks into it.
-    public static func spawn(_ arguments: [String], timeout: Double) throws(SyncError) -> Subprocess {
+    ///
+    /// With `stderrLines`, the child's stderr is a pipe too, and each line it writes (without
+    /// its newline, decoded with replacement characters, at most 4,096 bytes at a time) goes to
+    /// `stderrLines` on a thread of its own, so that the caller can make a peer's text safe
+    /// before it reaches a terminal. `wait`, `terminate` and `exitStatus(within:)` hand on
+    /// what is left once the child has exited (the pipe ends at once unless something else
+    /// inherited it from the child; for that case they wait at most five seconds).
+    public static func spawn(_ arguments: [String], timeout: Double,
+                             stderrLines: (@Sendable (String) -> Void)? = nil) throws(SyncError) -> Subprocess {
         guard let program = arguments.first, !program.isEmpty else {
             throw .transport("cannot start a program: no program was given")
         }
@@ -58,10 +71,20 @@ public final class Subprocess {
             _ = close(toChild.write)
             throw error
         }
+        var errors: (read: Int32, write: Int32)? = nil
+        if stderrLines != nil {
+            do throws(SyncError) {
+                errors = try makePipe(program: program)
+            } catch {
+                for fd in [toChild.read, toChild.write, fromChild.read, fromChild.write] { _ = close(fd) }
+                throw error
+            }
+        }
         let parentRead = fromChild.read, parentWrite = toChild.write
         let childRead = toChild.read, childWrite = fromChild.write
         func closeAll() {
             for fd in [parentRead, parentWrite, childRead, childWrite] { _ = close(fd) }
+            if let errors { _ = close(errors.read); _ = close(errors.write) }
         }
 
         var actions = posix_spawn_file_actions_t()
@@ -94,6 +117,7 @@ public final class Subprocess {
         // close-on-exec and vanish at exec, as do the parent's ends.
         code = posix_spawn_file_actions_adddup2(&actions, childRead, 0)
         if code == 0 { code = posix_spawn_file_actions_adddup2(&actions, childWrite, 1) }
+        if code == 0, let errors { code = posix_spawn_file_actions_adddup2(&actions, errors.write, 2) }
         var defaults = sigset_t()
         var mask = sigset_t()
         _ = sigemptyset(&defaults)
@@ -121,13 +145,16 @@ public final class Subprocess {
         code = posix_spawnp(&pid, program, &actions, &attributes, argv, environ)
         _ = close(childRead)
         _ = close(childWrite)
+        if let errors { _ = close(errors.write) }
         guard code == 0 else {
             _ = close(parentRead)
             _ = close(parentWrite)
+            if let errors { _ = close(errors.read) }
             throw failure(errorText(code))
         }
         let stream = ByteStream(readFD: parentRead, writeFD: parentWrite, timeout: timeout, closeOnDeinit: true)
-        return Subprocess(stream: stream, pid: pid)
+        let relay = errors.flatMap { errors in stderrLines.map { LineRelay(fd: errors.read, line: $0) } }
+        return Subprocess(stream: stream, pid: pid, stderrRelay: relay)
     }
 
     /// Runs `/bin/sh -c command` (for `--exec "CMD"`).
@@ -154,6 +181,7 @@ public final class Subprocess {
         }
         let decoded = Subprocess.decode(raw)
         status = decoded
+        stderrRelay?.finish(within: 5)
         return decoded
     }
 
@@ -193,6 +221,7 @@ public final class Subprocess {
             let result = waitpid(pid, &raw, WNOHANG)
             if result == pid {
                 status = Subprocess.decode(raw)
+                stderrRelay?.finish(within: 5)
                 return true
             }
             if result < 0 && errno == EINTR { continue }
@@ -255,4 +284,48 @@ private let pipe2Function: Pipe2? = {
 private func errorText(_ code: Int32) -> String {
     guard let text = strerror(code) else { return "errno \(code)" }
     return String(cString: text)
+}
+
+/// Reads a pipe to its end on a thread of its own and hands on each line.
+private final class LineRelay: Sendable {
+    /// Signalled once the pipe has ended (and again by each `finish` that saw it, for the next).
+    private let ended = DispatchSemaphore(value: 0)
+
+    init(fd: Int32, line: @escaping @Sendable (String) -> Void) {
+        DispatchQueue.global().async { [ended] in
+            LineRelay.relay(fd, line)
+            _ = close(fd)
+            ended.signal()
+        }
+    }
+
+    /// Waits until the pipe has ended or `seconds` have passed (something that inherited the
+    /// child's stderr may keep it open; the reader then goes on by itself).
+    func finish(within seconds: Double) {
+        if ended.wait(timeout: .now() + seconds) == .success { ended.signal() }
+    }
+
+    /// Whole lines as they come; a line longer than 4,096 bytes in pieces of that size.
+    private static func relay(_ fd: Int32, _ line: @Sendable (String) -> Void) {
+        var pending: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            pending += buffer[0..<n]
+            while true {
+                if let newline = pending.firstIndex(of: UInt8(ascii: "\n")), newline <= 4096 {
+                    line(String(decoding: pending[..<newline], as: UTF8.self))
+                    pending.removeSubrange(...newline)
+                } else if pending.count >= 4096 {
+                    line(String(decoding: pending[..<4096], as: UTF8.self))
+                    pending.removeSubrange(..<4096)
+                } else {
+                    break
+                }
+            }
+        }
+        if !pending.isEmpty { line(String(decoding: pending, as: UTF8.self)) }
+    }
 }

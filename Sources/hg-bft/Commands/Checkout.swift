@@ -56,9 +56,9 @@ struct Checkout: ParsableCommand {
             try JSONOutput.print(CheckoutJSON(written: result.written.map(\.string), removed: result.removed.map(\.string),
                                               conflicts: result.conflicts.map(\.string), kept: result.leftAlone.map(\.string)))
         } else {
-            for path in result.written { Terminal.out("wrote    \(path)") }
-            for path in result.removed { Terminal.out("removed  \(path)") }
-            for path in result.conflicts { Terminal.out("conflict \(path)") }
+            for path in result.written { Terminal.out("wrote    \(PeerText.path(path.string))") }
+            for path in result.removed { Terminal.out("removed  \(PeerText.path(path.string))") }
+            for path in result.conflicts { Terminal.out("conflict \(PeerText.path(path.string))") }
             if result.written.isEmpty && result.removed.isEmpty && result.leftAlone.isEmpty {
                 Terminal.out("working tree already matches the merged state")
             }

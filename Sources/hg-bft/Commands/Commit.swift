@@ -60,11 +60,11 @@ struct Commit: ParsableCommand {
             Terminal.out(result.id.short)
             return
         }
-        let firstLine = message.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        let firstLine = PeerText.messageLines(message).first ?? ""
         Terminal.out("[\(result.id.short)] \(firstLine)")
         Terminal.out(" \(result.changes.count) file\(result.changes.count == 1 ? "" : "s") changed (sequence \(result.sequence))")
         for change in result.changes {
-            Terminal.out(" \(change.status.code) \(change.path)")
+            Terminal.out(" \(change.status.code) \(PeerText.path(change.path.string))")
         }
     }
 }

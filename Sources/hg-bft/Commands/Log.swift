@@ -42,7 +42,6 @@ struct Log: ParsableCommand {
         var authors = AuthorNames()
         for (index, entry) in report.entries.enumerated() {
             let rows = report.graphRows?[index]
-            for extra in rows?.before ?? [] { out.line(extra) }
             let lines = oneline ? [onelineText(entry, &authors)] : fullText(entry, &authors, last: index == report.entries.count - 1)
             for (lineNumber, line) in lines.enumerated() {
                 if let rows {
@@ -73,7 +72,7 @@ struct Log: ParsableCommand {
         switch s.kind {
         case Payload.Kind.genesis: return "(genesis: repository created)"
         case Payload.Kind.membership: return "(membership: \(entry.membership?.description ?? "unreadable"))"
-        case Payload.Kind.change: return s.message.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        case Payload.Kind.change: return PeerText.messageLines(s.message).first ?? ""
         default: return "(extension operation 0x\(String(s.kind, radix: 16)))"
         }
     }
@@ -90,7 +89,8 @@ struct Log: ParsableCommand {
         lines.append("Date:   \(TimeFormat.utc(s.timestamp))")
         lines.append("")
         if s.kind == Payload.Kind.change {
-            for line in s.message.split(separator: "\n", omittingEmptySubsequences: false) { lines.append("    \(line)") }
+            // Each line escaped and indented, so none can pass for an "op" header of its own.
+            for line in PeerText.messageLines(s.message) { lines.append("    \(line)") }
         } else {
             lines.append("    \(describe(entry))")
         }

@@ -47,14 +47,14 @@ enum OperationText {
             lines.append("    Admin quorum: \(genesis.adminQuorum)")
         case let .change(change):
             lines.append("")
-            for line in change.message.split(separator: "\n", omittingEmptySubsequences: false) { lines.append("    \(line)") }
+            for line in PeerText.messageLines(change.message) { lines.append("    \(line)") }
             lines.append("")
             for entry in change.entries {
                 if let version = entry.version {
                     let mode = version.mode == .executable ? "exec" : "file"
-                    lines.append("write \(mode) \(version.blob.short) \(entry.path)")
+                    lines.append("write \(mode) \(version.blob.short) \(PeerText.path(entry.path.string))")
                 } else {
-                    lines.append("delete                 \(entry.path)")
+                    lines.append("delete                 \(PeerText.path(entry.path.string))")
                 }
             }
         case let .membership(change):

@@ -40,8 +40,8 @@ struct Status: ParsableCommand {
             Terminal.err("warning: skipped \(Terminal.quote(skipped.path)): \(skipped.reason)")
         }
         if short {
-            for change in report.changes { Terminal.out("\(change.status.code) \(change.path)") }
-            for path in report.incoming.paths { Terminal.out("> \(path)") }
+            for change in report.changes { Terminal.out("\(change.status.code) \(PeerText.path(change.path.string))") }
+            for path in report.incoming.paths { Terminal.out("> \(PeerText.path(path.string))") }
             return
         }
         Terminal.out("On replica \(report.peer?.text ?? "(no identity)")")
@@ -54,7 +54,7 @@ struct Status: ParsableCommand {
                 : "\nNot checked out (use \"hg-bft checkout\" once the way is clear):")
             let unsynced = Set(report.incoming.unsynced)
             for path in report.incoming.paths {
-                Terminal.out("\tincoming:   \(Terminal.quote(path.string))\(unsynced.contains(path) ? " (left alone by the last checkout)" : "")")
+                Terminal.out("\tincoming:   \(PeerText.path(path.string))\(unsynced.contains(path) ? " (left alone by the last checkout)" : "")")
             }
         }
         if report.changes.isEmpty && report.collisions.isEmpty {
@@ -73,14 +73,14 @@ struct Status: ParsableCommand {
                 case .deleted: label = "deleted: "
                 case .conflicted: label = "conflict:"
                 }
-                Terminal.out("\t\(label)   \(change.path)")
+                Terminal.out("\t\(label)   \(PeerText.path(change.path.string))")
             }
         }
         if !report.conflicts.isEmpty {
             Terminal.out("\nConflicts (edit the file, then \"hg-bft commit -m <message> <path>\"):")
             for change in report.conflicts {
                 if case let .conflicted(versions, edited) = change.status {
-                    Terminal.out("\t\(versions) versions: \(change.path)\(edited ? " (edited)" : "")")
+                    Terminal.out("\t\(versions) versions: \(PeerText.path(change.path.string))\(edited ? " (edited)" : "")")
                 }
             }
         }
@@ -88,7 +88,7 @@ struct Status: ParsableCommand {
             Terminal.out("\nBoth a file and a directory in the merged state; the file is beside the directory")
             Terminal.out("(commit both to keep it there, or delete the copy and commit to drop the file):")
             for collision in report.collisions {
-                Terminal.out("\t\(collision.path) -> \(collision.aside.map(\.string) ?? "(not written: no free name beside it)")")
+                Terminal.out("\t\(PeerText.path(collision.path.string)) -> \(collision.aside.map { PeerText.path($0.string) } ?? "(not written: no free name beside it)")")
             }
         }
     }

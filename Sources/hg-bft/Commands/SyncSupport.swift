@@ -52,7 +52,8 @@ struct TransportOptions: ParsableArguments {
         let program = remoteProgram ?? remoteName.flatMap { config?.value("remote", "program", subsection: $0) } ?? "hg-bft"
         let command = address.serveCommand(localProgram: SelfExecutable.path, remoteProgram: program,
                                            sshCommand: sshCommand(config))
-        return try Subprocess.spawn(command, timeout: timeout)
+        // What the other side writes to stderr is the peer's text: escaped, line by line.
+        return try Subprocess.spawn(command, timeout: timeout, stderrLines: { Terminal.err(PeerText.escaped($0)) })
     }
 
     /// Stops the peer process after a failed session. When the peer closed the pipe because

@@ -41,11 +41,12 @@ struct Verify: ParsableCommand {
 
     private func render(_ report: VerifyReport) {
         for p in report.problems {
-            var where_ = p.file ?? ""
+            // File names come from the disk and messages may quote an object's fields: one line each.
+            var where_ = p.file.map { PeerText.escaped($0) } ?? ""
             if let object = p.object { where_ += where_.isEmpty ? object.short : " (\(object.short))" }
-            Terminal.out("problem [\(p.check)] \(where_): \(p.message)")
+            Terminal.out("problem [\(p.check)] \(where_): \(PeerText.escaped(p.message))")
         }
-        for note in report.notes { Terminal.err("note: \(note)") }
+        for note in report.notes { Terminal.err("note: \(PeerText.escaped(note))") }
         Terminal.out("checked \(report.objects) objects (\(report.operations) operations, \(report.blobs) blobs), \(report.signatures) signatures, \(report.authors) author(s)")
         Terminal.out("")
         Terminal.out("invariant              checked  violations")

@@ -5,39 +5,26 @@ import HGRepository
 
 /// Writing to stdout and stderr. Only the executable prints.
 enum Terminal {
+    /// Writes lines to stdout. Whatever a caller forgot, no control character but the line
+    /// breaks and tabs of our own layout leaves here (PeerText).
     static func out(_ text: String) {
-        print(text)
+        print(PeerText.escaped(text, keeping: layout))
     }
 
+    /// Writes lines to stderr, escaped as `out` is.
     static func err(_ text: String) {
         // stdout may hold buffered lines that belong before this one.
         fflush(nil)
-        writeAll(STDERR_FILENO, Array((text + "\n").utf8))
+        writeAll(STDERR_FILENO, Array((PeerText.escaped(text, keeping: layout) + "\n").utf8))
     }
+
+    /// The control characters our own output is laid out with.
+    static let layout: Set<Unicode.Scalar> = ["\n", "\t"]
 
     /// A file name made safe to print: in single quotes, with control characters,
     /// quotes and backslashes escaped, so a name can never move the cursor or
-    /// split a line.
-    static func quote(_ name: String) -> String {
-        var out = "'"
-        for scalar in name.unicodeScalars {
-            switch scalar {
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            case "'": out += "\\'"
-            case "\\": out += "\\\\"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7f || (0x80..<0xa0).contains(scalar.value) {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\x" + (hex.count == 1 ? "0" + hex : hex)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "'"
-    }
+    /// split a line (PeerText.quoted).
+    static func quote(_ name: String) -> String { PeerText.quoted(name) }
 
     /// Whether stdout or stderr is a terminal.
     static var stdoutIsTTY: Bool { isatty(STDOUT_FILENO) == 1 }
@@ -75,7 +62,7 @@ struct OutputBuffer {
     init() { text.reserveCapacity(chunk * 2) }
 
     mutating func line(_ s: String) {
-        text += s
+        text += PeerText.escaped(s, keeping: Terminal.layout)
         text += "\n"
         if text.utf8.count >= chunk { flush() }
     }
