@@ -73,22 +73,42 @@ extension Repository {
     /// base file: a change operation's entries are what the working tree held when it was made,
     /// so the base follows it as the commit would have; a membership operation changes no file.
     private func followingOwnOperations(_ base: ResolvedBase, current: [ObjectID]) throws(RepositoryError) -> ResolvedBase {
-        guard let me = try? peerID() else { return base }
-        let graph = try loadGraph()
-        var heads = base.heads
+        guard let me = try? peerID(), let tip = try latestOwnOperation(me) else { return base }
+        // Walk back from this replica's latest operation through its own single-parent chain
+        // (each of its operations follows the one before) to one made right on the base.
+        var chain: [Operation] = []
+        var next: ObjectID? = tip
+        while let id = next, !base.heads.contains(id), chain.count < 64 {
+            let op = try lift { try objects.readOperation(id) }
+            guard op.author == me else { break }
+            chain.append(op)
+            if op.parents == base.heads { break }
+            next = op.parents.count == 1 ? op.parents[0] : nil
+        }
+        guard let first = chain.last, first.parents == base.heads else { return base }
         var tree = base.tree
-        var moved = false
-        var next: Int? = nil
-        repeat {
-            next = graph.nodes(by: me).first { n in graph.parents[n].map { graph.ids[Int($0)] }.sorted() == heads }
-            guard let n = next else { break }
-            let op = try lift { try objects.readOperation(graph.ids[n]) }
+        for op in chain.reversed() {
             if let change = op.change { tree.applyDominating(change, op: op.id) }
-            heads = [op.id]
-            moved = true
-        } while next != nil
-        guard moved else { return base }
-        return ResolvedBase(heads: heads, tree: tree, unsynced: base.unsynced, isCurrent: heads == current, stored: base.stored)
+        }
+        return ResolvedBase(heads: [tip], tree: tree, unsynced: base.unsynced, isCurrent: [tip] == current, stored: base.stored)
+    }
+
+    /// The id of the latest operation `me` signed: from the author's ref when it is current,
+    /// else from the DAG; `nil` when there is none.
+    private func latestOwnOperation(_ me: PeerID) throws(RepositoryError) -> ObjectID? {
+        let length = indexLength()
+        do throws(StoreError) {
+            if let ref = try Refs.readPeer(layout.peerRef(me.text)) {
+                if ref.stamp == length { return ref.tips.max { $0.sequence < $1.sequence }?.id }
+            } else if (try? Refs.readHeads(layout.heads))?.stamp == length {
+                // No ref beside a current heads file, which vouches for every author's ref: none.
+                return nil
+            }
+        } catch {
+            // An unreadable ref: the DAG says.
+        }
+        let graph = try loadGraph()
+        return graph.nodes(by: me).max { graph.sequence($0) < graph.sequence($1) }.map { graph.ids[$0] }
     }
 
     /// The file tree of the causal past of `heads` (inclusive): what the repository's state was

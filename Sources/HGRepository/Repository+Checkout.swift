@@ -76,14 +76,18 @@ extension Repository {
         for file in listing.files { working[file.path] = file }
 
         let collisions = PathCollisions(state: tree)
-        let baseTree = base?.tree ?? tree
-        let baseCollisions = base.map { PathCollisions(state: $0.tree) } ?? collisions
+        // The base's tree is the state itself when the working tree is current (the usual case).
+        let baseIsState = base.map { $0.isCurrent && $0.unsynced.isEmpty && $0.stored?.tree == nil } ?? true
+        let baseTree = baseIsState ? tree : base?.tree ?? tree
+        let baseCollisions = baseIsState ? collisions : PathCollisions(state: baseTree)
         var candidates = Set(tree.paths.keys.filter { spec.matches($0) })
         candidates.formUnion(working.keys)
         candidates.formUnion(cache.entries.keys.filter { spec.matches($0) })
-        candidates.formUnion(baseTree.paths.keys.filter { spec.matches($0) })
         candidates.formUnion(collisions.original.filter { spec.matches($0.key) || spec.matches($0.value) }.keys)
-        candidates.formUnion(baseCollisions.original.filter { spec.matches($0.key) || spec.matches($0.value) }.keys)
+        if !baseIsState {
+            candidates.formUnion(baseTree.paths.keys.filter { spec.matches($0) })
+            candidates.formUnion(baseCollisions.original.filter { spec.matches($0.key) || spec.matches($0.value) }.keys)
+        }
 
         var graph: Graph?
         var result = CheckoutResult()
