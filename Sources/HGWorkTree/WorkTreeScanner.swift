@@ -41,7 +41,8 @@ public struct WorkTreeListing: Sendable {
     /// Regular files that are not ignored, sorted by path.
     public var files: [WorkFile]
     /// Entries that cannot be recorded (symbolic links, special files, names
-    /// the format forbids), with the reason; shown as warnings.
+    /// the format forbids, entries `lstat` fails on),
+    /// with the reason; shown as warnings.
     public var skipped: [(path: String, reason: String)]
 }
 
@@ -118,7 +119,15 @@ public struct WorkTreeScanner {
             let child = relative.isEmpty ? name : relative + "/" + name
             if relative.isEmpty && name == ".hgrepo" { continue }
             var st = stat()
-            guard lstat(root + "/" + child, &st) == 0 else { continue }  // vanished while we looked
+            guard lstat(root + "/" + child, &st) == 0 else {
+                // A file that vanished while we looked is simply gone; any other failure (a path
+                // over PATH_MAX under this root, say) is named rather than read as a deletion's cause.
+                let code = errno
+                if code != ENOENT && !ignore.isIgnored(child, isDirectory: false) {
+                    listing.skipped.append((child, ErrnoText.describe(code)))
+                }
+                continue
+            }
             if (st.st_mode & S_IFMT) == S_IFDIR {
                 if name == ".hgrepo" || ignore.isIgnored(child, isDirectory: true) { continue }
                 try walk(relative: child, into: &listing)

@@ -1,3 +1,4 @@
+import HGCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -69,13 +70,13 @@ public final class Subprocess {
         var code = posix_spawn_file_actions_init(&actions)
         guard code == 0 else {
             closeAll()
-            throw failure(errorText(code))
+            throw failure(ErrnoText.describe(code))
         }
         defer { posix_spawn_file_actions_destroy(&actions) }
         code = posix_spawnattr_init(&attributes)
         guard code == 0 else {
             closeAll()
-            throw failure(errorText(code))
+            throw failure(ErrnoText.describe(code))
         }
         defer { posix_spawnattr_destroy(&attributes) }
 
@@ -84,7 +85,7 @@ public final class Subprocess {
         for fd in [parentRead, parentWrite] {
             let flags = fcntl(fd, F_GETFL)
             if flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 {
-                let reason = errorText(errno)
+                let reason = ErrnoText.describe(errno)
                 closeAll()
                 throw failure("fcntl: \(reason)")
             }
@@ -106,7 +107,7 @@ public final class Subprocess {
         }
         guard code == 0 else {
             closeAll()
-            throw failure(errorText(code))
+            throw failure(ErrnoText.describe(code))
         }
 
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
@@ -114,7 +115,7 @@ public final class Subprocess {
         defer { for pointer in argv { free(pointer) } }
         if argv.dropLast().contains(where: { $0 == nil }) {
             closeAll()
-            throw failure(errorText(ENOMEM))
+            throw failure(ErrnoText.describe(ENOMEM))
         }
 
         var pid: pid_t = 0
@@ -124,7 +125,7 @@ public final class Subprocess {
         guard code == 0 else {
             _ = close(parentRead)
             _ = close(parentWrite)
-            throw failure(errorText(code))
+            throw failure(ErrnoText.describe(code))
         }
         let stream = ByteStream(readFD: parentRead, writeFD: parentWrite, timeout: timeout, closeOnDeinit: true)
         return Subprocess(stream: stream, pid: pid)
@@ -220,11 +221,11 @@ public final class Subprocess {
         var fds: [Int32] = [-1, -1]
         if let pipe2 = pipe2Function {
             guard pipe2(&fds, O_CLOEXEC) == 0 else {
-                throw .transport("cannot start \(program): pipe2: \(errorText(errno))")
+                throw .transport("cannot start \(program): pipe2: \(ErrnoText.describe(errno))")
             }
         } else {
             // Not atomic: a process spawned by another thread in between may inherit these.
-            guard pipe(&fds) == 0 else { throw .transport("cannot start \(program): pipe: \(errorText(errno))") }
+            guard pipe(&fds) == 0 else { throw .transport("cannot start \(program): pipe: \(ErrnoText.describe(errno))") }
             for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         }
         for index in 0..<2 where fds[index] < 3 {
@@ -234,7 +235,7 @@ public final class Subprocess {
             fds[index] = moved
             if moved < 0 {
                 for fd in fds where fd >= 0 { _ = close(fd) }
-                throw .transport("cannot start \(program): fcntl: \(errorText(code))")
+                throw .transport("cannot start \(program): fcntl: \(ErrnoText.describe(code))")
             }
         }
         return (fds[0], fds[1])
@@ -250,9 +251,3 @@ private let pipe2Function: Pipe2? = {
     guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "pipe2") else { return nil }
     return unsafeBitCast(symbol, to: Pipe2.self)
 }()
-
-/// strerror's text for an errno value.
-private func errorText(_ code: Int32) -> String {
-    guard let text = strerror(code) else { return "errno \(code)" }
-    return String(cString: text)
-}
