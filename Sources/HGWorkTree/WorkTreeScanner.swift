@@ -41,7 +41,7 @@ public struct WorkTreeListing: Sendable {
     /// Regular files that are not ignored, sorted by path.
     public var files: [WorkFile]
     /// Entries that cannot be recorded (symbolic links, special files, names
-    /// the format forbids, entries `lstat` fails on),
+    /// the format forbids, files over the blob limit, entries `lstat` fails on),
     /// with the reason; shown as warnings.
     public var skipped: [(path: String, reason: String)]
 }
@@ -141,6 +141,12 @@ public struct WorkTreeScanner {
         if ignore.isIgnored(relative, isDirectory: false) { return }
         switch st.st_mode & S_IFMT {
         case S_IFREG:
+            // Reading it would fail the whole command; the user can list it in .hgignore.
+            if Int(st.st_size) > Limits.maxBlobContent {
+                listing.skipped.append((relative, "larger than the \(Limits.maxBlobContent >> 20) MiB limit for one file, "
+                    + "so not recorded; add it to .hgignore to leave it out without this warning"))
+                return
+            }
             do {
                 let path = try RepoPath(relative)
                 listing.files.append(WorkFile(path: path, stamp: FileStamp(st)))

@@ -430,7 +430,9 @@ import Glibc
 
     // MARK: - 7. Oversized working file
 
-    @Test func fileOverTheBlobLimitIsRefused() throws {
+    /// A file over the blob limit is skipped with a warning that names it and suggests
+    /// .hgignore; status and commit go on with the rest, and the file stays where it is.
+    @Test func fileOverTheBlobLimitIsSkippedWithAWarning() throws {
         let dir = try TempDir("robust-large")
         try CLI.ok(["init"], in: dir.url)
         try dir.write("small.txt", "small\n")
@@ -439,14 +441,31 @@ import Glibc
         let handle = try FileHandle(forWritingTo: big)
         try handle.truncate(atOffset: UInt64(64 << 20) + 1)
         try handle.close()
+        let warning = "warning: skipped 'big.bin': larger than the 64 MiB limit for one file, so not recorded; "
+            + "add it to .hgignore to leave it out without this warning"
+
+        let status = try CLI.run(["status", "--short"], in: dir.url)
+        #expect(status.status == 0, "status with a 64 MiB + 1 file: \(status)")
+        #expect(status.stdout == "A small.txt\n", "\(status)")
+        #expect(status.stderr == warning + "\n", "\(status)")
+
+        let commit = try CLI.run(["commit", "--json", "-m", "small only"], in: dir.url)
+        #expect(commit.status == 0, "commit with a 64 MiB + 1 file: \(commit)")
+        #expect(commit.stderr == warning + "\n", "\(commit)")
+        #expect(commit.stdout.contains("small.txt") && !commit.stdout.contains("big.bin"), "\(commit)")
+
+        // Named alone, there is nothing to record; the repository is unchanged.
         let before = try dir.snapshotMeta()
-        let result = try CLI.run(["commit", "-m", "too big"], in: dir.url)
-        #expect(result.status == 1, "commit of a 64 MiB + 1 file: \(result)")
-        #expect(result.stderr.contains("error:") && result.stderr.contains("limit") && result.stderr.contains("big.bin"), "\(result)")
-        #expect(try dir.snapshotMeta() == before, "a refused commit changed the repository")
         let named = try CLI.run(["commit", "-m", "too big", "big.bin"], in: dir.url)
-        #expect(named.status == 1 && named.stderr.contains("limit"), "\(named)")
+        #expect(named.status == 1 && named.stderr.contains("nothing to commit"), "\(named)")
         #expect(try dir.snapshotMeta() == before, "a refused commit changed the repository")
+        let size = try FileManager.default.attributesOfItem(atPath: big.path)[.size] as? Int
+        #expect(size == (64 << 20) + 1, "the oversized file was changed")
+
+        // Listed in .hgignore, it is left out quietly.
+        try dir.write(".hgignore", "big.bin\n")
+        let quiet = try CLI.run(["status", "--short"], in: dir.url)
+        #expect(quiet.status == 0 && quiet.stdout == "A .hgignore\n" && quiet.stderr.isEmpty, "\(quiet)")
         try RobustFixture.expectClean(dir)
     }
 }
