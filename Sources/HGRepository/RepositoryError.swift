@@ -38,6 +38,8 @@ public enum RepositoryError: Error, Sendable, CustomStringConvertible {
     case notAuthorised(String)
     /// A membership command that would change nothing or names a non-member.
     case membership(String)
+    /// `sync` was given an address (as typed) that leads back to this replica (at `root`).
+    case syncWithItself(String, root: String)
 
     public var description: String {
         switch self {
@@ -60,6 +62,8 @@ public enum RepositoryError: Error, Sendable, CustomStringConvertible {
         case let .inconsistent(why): return why
         case let .notAuthorised(why): return why
         case let .membership(why): return why
+        case let .syncWithItself(given, root):
+            return "'\(given)' is this repository itself (\(root)); sync with another replica"
         case let .unknownRemote(name): return "no remote named '\(name)'; 'hg-bft remote list' shows the configured ones"
         }
     }

@@ -40,7 +40,7 @@ import Testing
         let outcome = peer.finish()
 
         #expect(outcome.exited, "serve did not exit: \(outcome)")
-        #expect(outcome.status != 0, "serve must report the refused operation: \(outcome)")
+        #expect(outcome.status == 4, "serve must report the refused operation with exit status 4: \(outcome)")
         #expect(outcome.stderr.contains("refused"), "stderr does not say an operation was refused: \(outcome)")
         #expect(outcome.stderr.contains("signature"), "stderr does not name the bad signature: \(outcome)")
         let log = try honest.expectIntact()
@@ -50,6 +50,48 @@ import Testing
         #expect(!ids.contains(signed.id.hex), "the untampered original was never sent, yet it is stored")
     }
 
+    /// The same peer met by `sync --exec`: the valid operation is kept and checked out, the
+    /// forged one refused and named, the summary says "partly synced", `--json` says
+    /// complete=false, and the exit status is 4 (not 1: the sync itself went through).
+    @Test func syncThatRefusesSomeOperationsAndKeepsTheRestExitsFour() throws {
+        let honest = try EvilHonestRepo.make(members: [1, 2])
+        let mallory = try EvilKeys.keyPair(1)
+        let newcomer = try EvilKeys.keyPair(2)
+        let blob = Blob(content: Array("written by mallory\n".utf8))
+        var forged = try EvilOps.change(by: mallory, sequence: 1, parents: [honest.base],
+                                        message: "forged", writing: "forged.txt", blob: blob).encoded
+        forged[forged.count - 40] ^= 0x01
+        let good = try EvilOps.change(by: newcomer, sequence: 1, parents: [honest.base],
+                                      message: "honest newcomer", writing: "newcomer.txt", blob: blob)
+        // The peer's side of the session, sent whatever the honest side says; then it reads to the end.
+        var frames: [UInt8] = []
+        for message in [try EvilMessages.hello(honest.genesis, as: mallory), EvilMessages.emptyHave,
+                        .objects([blob.encoded, forged, good.encoded]), .endOfRound, .need([])] {
+            frames += message.frame()
+        }
+        let script = honest.root.path("peer-frames")
+        try Data(frames).write(to: script)
+        for json in [false, true] {
+            let result = try CLI.run(["sync", "--exec", "cat '\(script.path)'; cat >/dev/null"] + (json ? ["--json"] : []),
+                                     in: honest.repo)
+            #expect(result.status == 4, "\(result)")
+            #expect(result.stderr.contains("refused: operation \(ObjectID(hashing: forged).short)"), "\(result)")
+            if json {
+                let summaries = try #require(try JSONSerialization.jsonObject(with: result.stdoutBytes) as? [[String: Any]])
+                #expect(summaries.first?["complete"] as? Bool == false, "\(result)")
+            } else {
+                #expect(result.stdout.hasPrefix("partly synced with --exec"), "\(result)")
+                #expect(result.stderr.contains("error: --exec sent 1 invalid operation(s); they were refused and the valid ones kept"),
+                        "\(result)")
+            }
+        }
+        let log = try honest.expectIntact()
+        #expect(log.contains { $0.id == good.id.hex }, "the valid operation was not kept")
+        #expect(try String(contentsOf: honest.repo.appendingPathComponent("newcomer.txt"), encoding: .utf8) == "written by mallory\n")
+        #expect(!FileManager.default.fileExists(atPath: honest.repo.appendingPathComponent("forged.txt").path))
+    }
+
+    // MARK: - 2. Parents that never resolve
     // MARK: - 2. Parents that never resolve
 
     @Test func operationWhoseParentNeverArrivesIsNotStoredWhenThePeerAnswersNeedWithEndOnly() throws {

@@ -144,6 +144,49 @@ import Testing
         #expect(result.stderr.contains("hg-bft remote add"), "\(result)")
     }
 
+    /// With no argument, sync tries every configured remote even after one fails, reports
+    /// each failure by name, and exits 1 after the last.
+    @Test func syncWithNoArgumentTriesEveryRemoteAndReportsEachFailure() throws {
+        let dir = try TempDir("sync-every")
+        let a = try repository(dir, "a")
+        try CLI.ok(["clone", "a", "b"], in: dir.url)
+        try CLI.ok(["clone", "a", "c"], in: dir.url)
+        let b = dir.path("b")
+        try Data("from a\n".utf8).write(to: a.appendingPathComponent("notes.txt"))
+        try CLI.ok(["commit", "-m", "a edits"], in: a)
+        // b's remotes, in config order: a missing one, then a, then another missing one.
+        try CLI.ok(["remote", "remove", "origin"], in: b)
+        try CLI.ok(["remote", "add", "gone", "../nowhere"], in: b)
+        try CLI.ok(["remote", "add", "origin", "../a"], in: b)
+        try CLI.ok(["remote", "add", "gone-too", "../nowhere-either"], in: b)
+        let result = try CLI.run(["sync"], in: b)
+        #expect(result.status == 1, "\(result)")
+        #expect(result.stdout.contains("synced with origin"), "the remote after a failing one was not tried: \(result)")
+        #expect(result.stderr.contains("error: gone: ") && result.stderr.contains("error: gone-too: "), "\(result)")
+        #expect(result.stderr.contains("error: 2 of 3 remotes could not be synced"), "\(result)")
+        #expect(try dir.read("b/notes.txt") == "from a\n")
+        #expect(try heads(a) == heads(b))
+    }
+
+    /// A repository cannot sync with itself, by whichever path leads there; nothing changes.
+    @Test(arguments: [".", "../a", "link", "./sub/.."])
+    func syncWithItselfIsRefused(_ address: String) throws {
+        let dir = try TempDir("sync-itself")
+        let a = try repository(dir, "a")
+        try FileManager.default.createDirectory(at: a.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: a.appendingPathComponent("link").path, withDestinationPath: a.path)
+        let before = try TempDir.snapshot(a.appendingPathComponent(".hgrepo"))
+        let result = try CLI.run(["sync", address], in: a)
+        #expect(result.status == 1, "\(result)")
+        #expect(result.stderr == "error: '\(address)' is this repository itself (\(a.standardizedFileURL.path)); sync with another replica\n",
+                "\(result)")
+        #expect(try TempDir.snapshot(a.appendingPathComponent(".hgrepo")) == before)
+        // As a configured remote too.
+        try CLI.ok(["remote", "add", "me", "."], in: a)
+        let named = try CLI.run(["sync", "me"], in: a)
+        #expect(named.status == 1 && named.stderr.contains("'me' is this repository itself"), "\(named)")
+    }
+
     @Test func serveWithAndWithoutOptionsAgreesOnErrorsAndHelp() throws {
         let dir = try TempDir("serve-args")
         // `serve <path>`, what sync starts, skips ArgumentParser; with options it does not.

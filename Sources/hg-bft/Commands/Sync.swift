@@ -10,7 +10,9 @@ struct Serve: ParsableCommand {
         discussion: """
         What 'sync' runs on the other side, locally or through ssh (like git-upload-pack). \
         It prints nothing on stdout but protocol frames; problems go to stderr. It stores what the \
-        peer sends after validating it, but does not touch that repository's working tree.
+        peer sends after validating it, but does not touch that repository's working tree. Exits 4 \
+        when it refused invalid operations or some never got their predecessors (it kept the valid \
+        ones), as 'sync' does.
 
         Examples:
           hg-bft serve /srv/notes                 # normally started by 'hg-bft sync'
@@ -62,7 +64,7 @@ struct Serve: ParsableCommand {
         if result.unresolved > 0 {
             Terminal.err("error: \(result.peer.short) withheld the predecessors of \(result.unresolved) operation(s); those were not stored")
         }
-        if !result.rejected.isEmpty || result.unresolved > 0 { throw Exit(status: ExitStatus.failure) }
+        if !result.rejected.isEmpty || result.unresolved > 0 { throw Exit(status: ExitStatus.partial) }
     }
 }
 
@@ -74,13 +76,18 @@ struct Sync: ParsableCommand {
         <remote> is a configured remote name, a path (a local replica), ssh://[user@]host[:port]/path, \
         or [user@]host:path (through the system ssh; set $HGBFT_SSH or core.sshCommand to change the \
         ssh program, --remote-program for the hg-bft on the host). --exec CMD runs any command that \
-        speaks the protocol. With no remote, syncs with every configured remote in turn.
+        speaks the protocol. With no remote, syncs with every configured remote in turn: one that \
+        fails is reported and the next is still tried. A path to this repository itself is refused.
 
         Everything received is validated (signature, id, parents, sequence numbers) before it is \
         stored; invalid operations are refused and named. Afterwards the working tree shows the \
         merged state, except files with uncommitted changes (or something else in the way), which \
         are left alone and named. A file that the merged state also holds as a directory (concurrent \
         writes of 'a' and 'a/b') is written beside it as 'a~<operation id>' (see 'checkout --help').
+
+        Exit status: 0 when every remote synced; 4 when each did but a peer sent invalid operations \
+        (refused and named) or withheld the predecessors of some (not stored): the valid ones are \
+        kept, the summary says "partly synced" and --json "complete": false; 1 when a sync failed.
 
         Examples:
           hg-bft sync ../notes-copy
@@ -116,46 +123,67 @@ struct Sync: ParsableCommand {
                 throw RepositoryError.inconsistent("no remote to sync with; give one, or add one with 'hg-bft remote add <name> <address>'")
             }
         }
-        var failed = false
+        for target in targets { try repository.refuseSyncWithItself(target.address, as: target.label) }
+        // Every remote is tried, even after one failed; each failure is reported as it happens.
+        var worst = ExitStatus.success
         var summaries: [SyncSummary] = []
         for target in targets {
-            let process = try transport.start(target.address, config: repository.config, remoteName: target.name)
-            let result: SyncResult
             do {
-                result = try repository.sync(over: process.stream, options: transport.syncOptions,
-                                             progress: transport.progressReporter)
+                let (summary, status) = try sync(repository, with: target)
+                summaries.append(summary)
+                worst = ExitStatus.worse(worst, status)
             } catch {
-                throw transport.explain(error, process: process, target: target.label)
-            }
-            let status = process.wait()
-            transport.endProgress()
-            var summary = SyncSummary(result, remote: target.label)
-            let checkout = try repository.checkout()
-            summary.kept = checkout.leftAlone.map(\.string)
-            summaries.append(summary)
-            if !transport.quiet && !transport.output.json {
-                for line in CheckoutNotices.lines(checkout) { Terminal.err(line) }
-                for path in checkout.conflicts { Terminal.err("conflict: \(Terminal.quote(path.string))") }
-                Terminal.out(summary.line)
-            }
-            for rejected in result.rejected.prefix(10) {
-                Terminal.err("refused: operation \(rejected.id.short): \(rejected.reason)")
-            }
-            if !result.rejected.isEmpty || result.unresolved > 0 || status != 0 {
-                failed = true
-                if !result.rejected.isEmpty {
-                    Terminal.err("error: \(target.label) sent \(result.rejected.count) invalid operation(s); they were refused and the valid ones kept")
-                }
-                if result.unresolved > 0 {
-                    Terminal.err("error: \(target.label) withheld the predecessors of \(result.unresolved) operation(s); those were not stored")
-                }
-                if status != 0 && result.rejected.isEmpty && result.unresolved == 0 {
-                    Terminal.err("error: the peer process for \(target.label) exited with status \(status)")
-                }
+                if targets.count == 1 { throw error }
+                Terminal.err("error: \(target.label): \(error)")
+                worst = ExitStatus.failure
             }
         }
+        if targets.count > 1 && worst == ExitStatus.failure {
+            let failures = targets.count - summaries.count
+            if failures > 0 { Terminal.err("error: \(failures) of \(targets.count) remotes could not be synced") }
+        }
         if transport.output.json { try JSONOutput.print(summaries) }
-        if failed { throw Exit(status: ExitStatus.failure) }
+        if worst != ExitStatus.success { throw Exit(status: worst) }
+    }
+
+    /// Syncs with one target and checks out; returns the summary and the exit status it
+    /// calls for (`partial` when the peer's invalid or incomplete operations were refused).
+    private func sync(_ repository: Repository, with target: (label: String, address: RemoteAddress, name: String?))
+        throws -> (SyncSummary, Int32)
+    {
+        let process = try transport.start(target.address, config: repository.config, remoteName: target.name)
+        let result: SyncResult
+        do {
+            result = try repository.sync(over: process.stream, options: transport.syncOptions,
+                                         progress: transport.progressReporter)
+        } catch {
+            throw transport.explain(error, process: process, target: target.label)
+        }
+        let status = process.wait()
+        transport.endProgress()
+        var summary = SyncSummary(result, remote: target.label)
+        let checkout = try repository.checkout()
+        summary.kept = checkout.leftAlone.map(\.string)
+        if !transport.quiet && !transport.output.json {
+            for line in CheckoutNotices.lines(checkout) { Terminal.err(line) }
+            for path in checkout.conflicts { Terminal.err("conflict: \(Terminal.quote(path.string))") }
+            Terminal.out(summary.line)
+        }
+        for rejected in result.rejected.prefix(10) {
+            Terminal.err("refused: operation \(rejected.id.short): \(rejected.reason)")
+        }
+        if !result.rejected.isEmpty {
+            Terminal.err("error: \(target.label) sent \(result.rejected.count) invalid operation(s); they were refused and the valid ones kept")
+        }
+        if result.unresolved > 0 {
+            Terminal.err("error: \(target.label) withheld the predecessors of \(result.unresolved) operation(s); those were not stored")
+        }
+        if status != 0 {
+            // A peer that sent invalid operations may exit as it likes; its status is news only otherwise.
+            if summary.complete { Terminal.err("error: the peer process for \(target.label) exited with status \(status)") }
+            return (summary, ExitStatus.failure)
+        }
+        return (summary, summary.complete ? ExitStatus.success : ExitStatus.partial)
     }
 }
 
@@ -227,7 +255,7 @@ struct Clone: ParsableCommand {
         }
         if !result.rejected.isEmpty || result.unresolved > 0 {
             Terminal.err("error: the peer sent \(result.rejected.count) invalid operation(s) and withheld predecessors of \(result.unresolved); the valid part was kept")
-            throw Exit(status: ExitStatus.failure)
+            throw Exit(status: ExitStatus.partial)
         }
     }
 

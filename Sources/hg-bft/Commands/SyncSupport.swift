@@ -150,6 +150,9 @@ struct SyncSummary: Encodable {
     let unresolved: Int
     let heads: [String]
     var kept: [String] = []
+    /// Whether the peer's operations were all valid and complete: false when some were refused
+    /// or withheld (the valid ones are kept either way), which is exit status 4.
+    let complete: Bool
 
     init(_ result: SyncResult, remote: String) {
         peer = result.peer.text
@@ -167,10 +170,11 @@ struct SyncSummary: Encodable {
         rejected = result.rejected.map { "\($0.id.hex): \($0.reason)" }
         unresolved = result.unresolved
         heads = result.heads.map(\.hex)
+        complete = result.rejected.isEmpty && result.unresolved == 0
     }
 
     var line: String {
-        "synced with \(remote) (\(String(peer.prefix(12)))): sent \(operationsSent) operation(s), received \(operationsReceived) (\(operationsAdded) new); "
+        (complete ? "" : "partly ") + "synced with \(remote) (\(String(peer.prefix(12)))): sent \(operationsSent) operation(s), received \(operationsReceived) (\(operationsAdded) new); "
             + "\(ByteCount.format(bytesSent)) out, \(ByteCount.format(bytesReceived)) in; \(roundTrips) round trip(s)"
     }
 }
