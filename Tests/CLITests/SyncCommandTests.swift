@@ -168,6 +168,37 @@ import Testing
         #expect(try heads(a) == heads(b))
     }
 
+    /// A --exec peer that sends nothing is ended at --timeout together with what it started
+    /// (`sh -c` forks the command; ending the shell alone left it running), and the
+    /// repository is unchanged.
+    @Test func execPeerThatTimesOutIsEndedWithEverythingItStarted() throws {
+        let dir = try TempDir("sync-exec-timeout")
+        let a = try repository(dir, "a")
+        let pidFile = dir.path("pids")
+        let before = try TempDir.snapshot(a.appendingPathComponent(".hgrepo"))
+        // The background process closes every descriptor it inherited, so that it cannot keep
+        // this test's pipes open: left running, it would be found running below.
+        let sleeper = "import os, time; os.closerange(3, 65536); time.sleep(300)"
+        let command = "echo $$ > '\(pidFile.path)'; python3 -c '\(sleeper)' </dev/null >/dev/null 2>&1 & "
+            + "echo $! >> '\(pidFile.path)'; wait"
+        let result = try CLI.run(["sync", "--timeout", "1", "--exec", command], in: a)
+        let pids = try String(contentsOf: pidFile, encoding: .utf8).split(separator: "\n").compactMap { Int32($0) }
+        defer { for pid in pids { kill(pid, SIGKILL) } }
+        #expect(result.status == 1, "\(result)")
+        #expect(result.stderr == "error: the peer sent nothing for 1.0 s during the greeting\n", "\(result)")
+        #expect(pids.count == 2)
+        // Signals are delivered before sync exits; allow the kernel a moment to finish them off.
+        for pid in pids {
+            var alive = processIsRunning(pid)
+            for _ in 0..<200 where alive {
+                usleep(25_000)
+                alive = processIsRunning(pid)
+            }
+            #expect(!alive, "process \(pid) of the --exec command is still running after sync exited")
+        }
+        #expect(try TempDir.snapshot(a.appendingPathComponent(".hgrepo")) == before)
+    }
+
     /// A repository cannot sync with itself, by whichever path leads there; nothing changes.
     @Test(arguments: [".", "../a", "link", "./sub/.."])
     func syncWithItselfIsRefused(_ address: String) throws {
@@ -217,4 +248,11 @@ import Testing
         #expect(result.status == 1)
         #expect(!FileManager.default.fileExists(atPath: dir.path("copy").path))
     }
+}
+
+/// Whether `pid` is a process that has not exited (a zombie has), from /proc/<pid>/stat.
+private func processIsRunning(_ pid: Int32) -> Bool {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = text.lastIndex(of: ")") else { return false }
+    return text[text.index(after: close)...].split(separator: " ").first != "Z"
 }

@@ -158,20 +158,26 @@ public final class Subprocess {
         return decoded
     }
 
-    /// Sends SIGTERM, then SIGKILL after a short grace period if it has not exited, and reaps it.
+    /// Sends SIGTERM to the child and every process it started, then SIGKILL after a short
+    /// grace period to those still running, and reaps the child.
     ///
     /// Our ends are closed first. The grace period is one second; the status is then available
-    /// from `wait()` (for example 128 + 15 after SIGTERM). Does nothing once the child was reaped.
+    /// from `wait()` (for example 128 + 15 after SIGTERM). The descendants are listed before
+    /// anything is signalled: once the child is gone they no longer point back to it. Does
+    /// nothing once the child was reaped.
     public func terminate() {
         guard status == nil else { return }
         stream.closeBoth()
-        if reapIfExited() { return }
-        _ = kill(pid, SIGTERM)
+        let descendants = ProcessTree.descendants(of: pid)
+        if reapIfExited() && descendants.isEmpty { return }
+        if status == nil { _ = kill(pid, SIGTERM) }
+        for descendant in descendants { _ = kill(descendant, SIGTERM) }
         for _ in 0..<100 {
-            if reapIfExited() { return }
+            if (status != nil || reapIfExited()) && !descendants.contains(where: ProcessTree.isRunning) { return }
             _ = usleep(10_000)
         }
-        _ = kill(pid, SIGKILL)
+        for descendant in descendants where ProcessTree.isRunning(descendant) { _ = kill(descendant, SIGKILL) }
+        if status == nil { _ = kill(pid, SIGKILL) }
         _ = wait()
     }
 
