@@ -40,6 +40,8 @@ public enum RepositoryError: Error, Sendable, CustomStringConvertible {
     case membership(String)
     /// `sync` was given an address (as typed) that leads back to this replica (at `root`).
     case syncWithItself(String, root: String)
+    /// `clone`'s target exists and is not an empty directory.
+    case cloneTargetExists(String)
 
     public var description: String {
         switch self {
@@ -64,6 +66,8 @@ public enum RepositoryError: Error, Sendable, CustomStringConvertible {
         case let .membership(why): return why
         case let .syncWithItself(given, root):
             return "'\(given)' is this repository itself (\(root)); sync with another replica"
+        case let .cloneTargetExists(path):
+            return "destination '\(path)' already exists and is not an empty directory; clone into a new one"
         case let .unknownRemote(name): return "no remote named '\(name)'; 'hg-bft remote list' shows the configured ones"
         }
     }

@@ -377,6 +377,44 @@ import Glibc
         try killLoop(label: "0-\(limit / 1000) ms") { UInt32.random(in: 0...limit) }
     }
 
+    /// Clones killed at points spread over a whole clone (session, receive, checkout, rename):
+    /// each target is then either absent or a complete repository that verifies, with a clean
+    /// working tree; and the next clone of the same name removes what the killed one left.
+    @Test func sigkillDuringCloneLeavesNothingOrACompleteRepository() throws {
+        let dir = try TempDir("robust-kill-clone")
+        let source = dir.path("source")
+        try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
+        try CLI.ok(["init"], in: source)
+        for i in 0..<40 { try dir.write("source/d\(i % 5)/f\(i).txt", String(repeating: "line \(i)\n", count: 50)) }
+        try CLI.ok(["commit", "-q", "-m", "files"], in: source)
+        let start = Date()
+        try CLI.ok(["clone", "-q", "source", "probe"], in: dir.url)
+        let limit = UInt32(min(max(Date().timeIntervalSince(start) * 1.2, 0.02), 3.0) * 1_000_000)
+        var complete = 0
+        for i in 0..<12 {
+            let name = "copy\(i)"
+            let clone = try RobustFixture.Spawned(["clone", "-q", "source", name], in: dir.url)
+            usleep(UInt32.random(in: 0...limit))
+            kill(clone.pid, SIGKILL)
+            let outcome = clone.finish()
+            let target = dir.path(name)
+            guard FileManager.default.fileExists(atPath: target.path) else { continue }
+            complete += 1
+            #expect(!outcome.exited || outcome.status == 0, "iteration \(i): \(outcome)")
+            let verify = try CLI.run(["verify"], in: target)
+            #expect(verify.status == 0, "iteration \(i): the clone's target is there but does not verify: \(verify)")
+            let status = try CLI.run(["status", "--short"], in: target)
+            #expect(status.status == 0 && status.stdout.isEmpty, "iteration \(i): \(status)")
+        }
+        // Every clone that was cut short can be made again, and then nothing hidden is left.
+        for i in 0..<12 where !FileManager.default.fileExists(atPath: dir.path("copy\(i)").path) {
+            try CLI.ok(["clone", "-q", "source", "copy\(i)"], in: dir.url)
+            try CLI.ok(["verify"], in: dir.path("copy\(i)"))
+        }
+        let hidden = try FileManager.default.contentsOfDirectory(atPath: dir.url.path).filter { $0.hasPrefix(".") }
+        #expect(hidden.isEmpty, "left behind: \(hidden) (\(complete) of 12 clones had finished)")
+    }
+
     /// 30 commits, each sent SIGKILL after `delay()` microseconds; then the repository must
     /// verify, keep every commit that reported success, and accept a normal commit.
     private func killLoop(label: String, delay: () -> UInt32, sourceLocation: SourceLocation = #_sourceLocation) throws {

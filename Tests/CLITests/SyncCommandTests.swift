@@ -246,7 +246,48 @@ import Testing
         let dir = try TempDir("clone-missing")
         let result = try CLI.run(["clone", "nowhere", "copy"], in: dir.url)
         #expect(result.status == 1)
-        #expect(!FileManager.default.fileExists(atPath: dir.path("copy").path))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.url.path).isEmpty, "a failed clone left something behind")
+    }
+
+    /// As git does, clone refuses a target that exists and is not an empty directory (a file of
+    /// the user's, or a directory with anything in it) and changes nothing; an empty one is used.
+    @Test func cloneIntoANonEmptyDirectoryOrAFileIsRefused() throws {
+        let dir = try TempDir("clone-nonempty")
+        _ = try repository(dir, "a")
+        try dir.write("busy/mine.txt", "mine\n")
+        try dir.write("plain", "a file\n")
+        for target in ["busy", "plain"] {
+            let result = try CLI.run(["clone", "a", target], in: dir.url)
+            #expect(result.status == 1, "\(result)")
+            #expect(result.stderr == "error: destination '\(dir.path(target).standardizedFileURL.path)' already exists "
+                    + "and is not an empty directory; clone into a new one\n", "\(result)")
+        }
+        #expect(try dir.read("busy/mine.txt") == "mine\n" && dir.read("plain") == "a file\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path("busy").path) == ["mine.txt"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.url.path).sorted() == ["a", "busy", "plain"])
+        try FileManager.default.createDirectory(at: dir.path("empty"), withIntermediateDirectories: false)
+        try CLI.ok(["clone", "a", "empty"], in: dir.url)
+        #expect(try dir.read("empty/notes.txt") == "one\n")
+        try CLI.ok(["verify"], in: dir.path("empty"))
+    }
+
+    /// What a killed clone left (a hidden sibling whose process is gone) is removed, and named,
+    /// by the next clone of the same name; one whose clone is still running is left alone.
+    @Test func cloneRemovesWhatAKilledCloneOfTheSameNameLeft() throws {
+        let dir = try TempDir("clone-leftover")
+        _ = try repository(dir, "a")
+        let finished = Process()
+        finished.executableURL = URL(fileURLWithPath: "/bin/true")
+        try finished.run()
+        finished.waitUntilExit()
+        let dead = ".b.hgbft-clone-\(finished.processIdentifier)-1a2b"
+        let running = ".b.hgbft-clone-\(getpid())-3c4d"
+        for name in [dead, running] { try dir.write(name + "/.hgrepo/objects/x", "partial\n") }
+        let result = try CLI.run(["clone", "a", "b"], in: dir.url)
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stderr == "removed '\(dir.path(dead).standardizedFileURL.path)', left by an interrupted clone\n", "\(result)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.url.path).sorted() == [running, "a", "b"])
+        try CLI.ok(["verify"], in: dir.path("b"))
     }
 }
 

@@ -194,7 +194,10 @@ struct Clone: ParsableCommand {
         discussion: """
         Fetches every operation the peer has (validated as any sync), writes the working tree, and \
         records the address as the remote 'origin' (and --remote-program, for an ssh address, as \
-        remote.origin.program). [dir] defaults to the last component of the path.
+        remote.origin.program). [dir] defaults to the last component of the path; it must not exist \
+        or be an empty directory. The clone is built in a hidden sibling, .<dir>.hgbft-clone-<pid>-<random>, \
+        and renamed to [dir] only when complete: an interrupted clone leaves no [dir], and the next \
+        clone of that name removes what it left.
 
         Examples:
           hg-bft clone ../notes notes-copy
@@ -224,10 +227,45 @@ struct Clone: ParsableCommand {
             address = try RemoteAddress(parsing: remote ?? "")
         }
         let dir = target ?? Clone.defaultDirectory(for: address)
+        let destination = try CloneDestination.prepare(dir)
+        for leftover in destination.removedLeftovers {
+            Terminal.err("removed \(Terminal.quote(leftover)), left by an interrupted clone")
+        }
+        let (result, checkout): (SyncResult, CheckoutResult)
+        do {
+            (result, checkout) = try build(at: destination.staging, from: address)
+        } catch {
+            destination.discard()
+            throw error
+        }
+        let repository: Repository
+        do {
+            repository = try destination.publish()
+        } catch {
+            destination.discard()
+            throw error
+        }
+        if transport.output.json {
+            var summary = SyncSummary(result, remote: address.description)
+            summary.kept = checkout.leftAlone.map(\.string)
+            try JSONOutput.print(summary)
+        } else if !transport.quiet {
+            Terminal.out("Cloned into \(repository.layout.root): \(result.added) operations, \(checkout.written.count) files")
+            Terminal.out("peer \(try repository.peerID().text)")
+            for line in CheckoutNotices.lines(checkout) { Terminal.err(line) }
+        }
+        if !result.rejected.isEmpty || result.unresolved > 0 {
+            Terminal.err("error: the peer sent \(result.rejected.count) invalid operation(s) and withheld predecessors of \(result.unresolved); the valid part was kept")
+            throw Exit(status: ExitStatus.partial)
+        }
+    }
+
+    /// The whole clone, in the staging directory: the session, the remote, the checkout.
+    private func build(at staging: String, from address: RemoteAddress) throws -> (SyncResult, CheckoutResult) {
         let process = try transport.start(address, config: nil, remoteName: nil)
         let (repository, result): (Repository, SyncResult)
         do {
-            (repository, result) = try Repository.clone(into: dir, over: process.stream, options: transport.syncOptions,
+            (repository, result) = try Repository.clone(into: staging, over: process.stream, options: transport.syncOptions,
                                                         progress: transport.progressReporter)
         } catch {
             throw transport.explain(error, process: process, target: address.description)
@@ -243,20 +281,7 @@ struct Clone: ParsableCommand {
                 try repository.setRemote("origin", url: remote, program: transport.remoteProgram)
             }
         }
-        let checkout = try repository.checkout()
-        if transport.output.json {
-            var summary = SyncSummary(result, remote: address.description)
-            summary.kept = checkout.leftAlone.map(\.string)
-            try JSONOutput.print(summary)
-        } else if !transport.quiet {
-            Terminal.out("Cloned into \(repository.layout.root): \(result.added) operations, \(checkout.written.count) files")
-            Terminal.out("peer \(try repository.peerID().text)")
-            for line in CheckoutNotices.lines(checkout) { Terminal.err(line) }
-        }
-        if !result.rejected.isEmpty || result.unresolved > 0 {
-            Terminal.err("error: the peer sent \(result.rejected.count) invalid operation(s) and withheld predecessors of \(result.unresolved); the valid part was kept")
-            throw Exit(status: ExitStatus.partial)
-        }
+        return (result, try repository.checkout())
     }
 
     static func defaultDirectory(for address: RemoteAddress) -> String {
