@@ -435,6 +435,10 @@ import Testing
             #expect(outcome.status != 0, "\(name): serve accepted the filter: \(outcome)")
             #expect(outcome.stderr.contains("broke the sync protocol") && outcome.stderr.lowercased().contains(mentions),
                     "\(name): stderr does not name the bad filter: \(outcome)")
+            if probes == 0 {
+                #expect(outcome.stderr.contains("bad Bloom filter: a probe count of \(probes); it must be 1 to \(BloomFilter.maxProbes)"),
+                        "\(name): the error is not a sentence: \(outcome)")
+            }
             #expect(!outcome.received.contains { if case .objects = $0 { return true } else { return false } },
                     "\(name): serve used the filter to choose what to send")
             let log = try honest.expectIntact()
