@@ -11,9 +11,14 @@ public struct SyncResult: Sendable {
     public let added: Int
     /// Operations the peer sent that were refused, with reasons.
     public let rejected: [(id: ObjectID, reason: String)]
-    /// Operations whose predecessors the peer never supplied.
+    /// Objects the peer never supplied though operations it sent, or its announced heads,
+    /// need them (see `SyncOutcome.unresolved`); what depends on them was not stored.
     public let unresolved: Int
     public let heads: [ObjectID]
+    /// Heads the peer announced and did not send when asked (counted in `unresolved`).
+    public var undeliveredHeads: [ObjectID] = []
+    /// Operations the peer sent in answer to our requests that we had not asked for.
+    public var unrequestedOperations = 0
 }
 
 extension Repository: SyncSource {
@@ -90,6 +95,7 @@ extension Repository: SyncSource {
             recordSharedHeads(heads, with: outcome.peer)
         }
         return SyncResult(peer: outcome.peer, stats: outcome.stats, added: received.added.count,
-                          rejected: received.rejected, unresolved: outcome.unresolved, heads: heads)
+                          rejected: received.rejected, unresolved: outcome.unresolved, heads: heads,
+                          undeliveredHeads: outcome.undeliveredHeads, unrequestedOperations: outcome.unrequestedOperations)
     }
 }

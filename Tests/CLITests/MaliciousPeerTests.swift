@@ -127,6 +127,47 @@ import Testing
         #expect(!log.contains { $0.id == orphan.id.hex }, "an operation with an unknown parent was stored")
     }
 
+    /// A peer announces a head and, asked for it, sends another operation each time: serve
+    /// names the head it never got and the substitute, not "withheld predecessors" (the
+    /// substitute is valid and kept; nothing is missing below it).
+    @Test func peerThatSendsOtherBytesForAnAnnouncedHeadIsNamedForIt() throws {
+        let honest = try EvilHonestRepo.make(members: [14])
+        let mallory = try EvilKeys.keyPair(14)
+        let blob = Blob(content: Array("mallory's file\n".utf8))
+        let announced = try EvilOps.change(by: mallory, sequence: 1, parents: [honest.base],
+                                           message: "announced", writing: "m.txt", blob: blob)
+        let substitute = try EvilOps.change(by: mallory, sequence: 1, parents: [honest.base],
+                                            message: "sent instead", writing: "m.txt", blob: blob)
+
+        let peer = try EvilPeer(serving: honest)
+        peer.send(try EvilMessages.hello(honest.genesis, as: mallory))
+        peer.send(.have(Have(heads: [announced.id], sharedHeads: [],
+                             filter: BloomFilter(expectedEntries: 0, salt: [UInt8](repeating: 0, count: BloomFilter.saltBytes)),
+                             filterEntries: 0)))
+        peer.send(.endOfRound)
+        var requests: [[ObjectID]] = []
+        while let message = peer.next() {
+            guard case let .need(ids) = message else { continue }
+            peer.send(.need([]))
+            if ids.isEmpty || requests.count > 8 { break }
+            requests.append(ids)
+            peer.send(.objects([blob.encoded, substitute.encoded]))
+            peer.send(.endOfRound)
+        }
+        let outcome = peer.finish()
+
+        #expect(outcome.exited, "serve did not exit: \(outcome)")
+        #expect(requests.first == [announced.id], "serve should ask for the announced head: \(requests)")
+        #expect(outcome.status == 4, "\(outcome)")
+        let peerName = try EvilKeys.peer(mallory).short
+        #expect(outcome.stderr.contains("error: \(peerName) announced 1 head(s) it did not send when asked "
+                                        + "(\(announced.id.short)); it sent 1 other operation(s) instead"), "\(outcome)")
+        #expect(!outcome.stderr.contains("withheld"), "\(outcome)")
+        let log = try honest.expectIntact()
+        #expect(log.contains { $0.id == substitute.id.hex }, "the valid substitute was not kept")
+        #expect(!log.contains { $0.id == announced.id.hex })
+    }
+
     @Test func peerThatFeedsNewOrphansEveryRoundCostsAtMostTheRoundLimit() throws {
         let honest = try EvilHonestRepo.make()
         let mallory = try EvilKeys.keyPair(4)
@@ -326,7 +367,8 @@ import Testing
 
         #expect(outcome.exited, "serve did not exit: \(outcome)")
         #expect(outcome.status != 0, "serve accepted another repository's operations: \(outcome)")
-        #expect(outcome.stderr.contains("refused 3"), "stderr does not report the three refused operations: \(outcome)")
+        #expect(outcome.stderr.contains("sent 3 invalid operation(s); they were refused"),
+                "stderr does not report the three refused operations: \(outcome)")
         let log = try honest.expectIntact()
         let ids = Set(log.map(\.id))
         for op in [otherGenesis, child, merge] {

@@ -58,12 +58,7 @@ struct Serve: ParsableCommand {
         for rejected in result.rejected.prefix(10) {
             Terminal.err("refused: operation \(rejected.id.short): \(rejected.reason)")
         }
-        if !result.rejected.isEmpty {
-            Terminal.err("error: refused \(result.rejected.count) invalid operation(s) from \(result.peer.short); kept the valid ones")
-        }
-        if result.unresolved > 0 {
-            Terminal.err("error: \(result.peer.short) withheld the predecessors of \(result.unresolved) operation(s); those were not stored")
-        }
+        for line in PeerMisbehaviour.lines(result, peer: result.peer.short) { Terminal.err(line) }
         if !result.rejected.isEmpty || result.unresolved > 0 { throw Exit(status: ExitStatus.partial) }
     }
 }
@@ -86,7 +81,7 @@ struct Sync: ParsableCommand {
         writes of 'a' and 'a/b') is written beside it as 'a~<operation id>' (see 'checkout --help').
 
         Exit status: 0 when every remote synced; 4 when each did but a peer sent invalid operations \
-        (refused and named) or withheld the predecessors of some (not stored): the valid ones are \
+        (refused and named) or withheld what some depend on (not stored): the valid ones are \
         kept, the summary says "partly synced" and --json "complete": false; 1 when a sync failed.
 
         Examples:
@@ -172,12 +167,7 @@ struct Sync: ParsableCommand {
         for rejected in result.rejected.prefix(10) {
             Terminal.err("refused: operation \(rejected.id.short): \(rejected.reason)")
         }
-        if !result.rejected.isEmpty {
-            Terminal.err("error: \(target.label) sent \(result.rejected.count) invalid operation(s); they were refused and the valid ones kept")
-        }
-        if result.unresolved > 0 {
-            Terminal.err("error: \(target.label) withheld the predecessors of \(result.unresolved) operation(s); those were not stored")
-        }
+        for line in PeerMisbehaviour.lines(result, peer: target.label) { Terminal.err(line) }
         if status != 0 {
             // A peer that sent invalid operations may exit as it likes; its status is news only otherwise.
             if summary.complete { Terminal.err("error: the peer process for \(target.label) exited with status \(status)") }
@@ -255,7 +245,7 @@ struct Clone: ParsableCommand {
             for line in CheckoutNotices.lines(checkout) { Terminal.err(line) }
         }
         if !result.rejected.isEmpty || result.unresolved > 0 {
-            Terminal.err("error: the peer sent \(result.rejected.count) invalid operation(s) and withheld predecessors of \(result.unresolved); the valid part was kept")
+            for line in PeerMisbehaviour.lines(result, peer: "the peer") { Terminal.err(line) }
             throw Exit(status: ExitStatus.partial)
         }
     }

@@ -148,6 +148,8 @@ struct SyncSummary: Encodable {
     let roundTrips: Int
     let rejected: [String]
     let unresolved: Int
+    /// Heads the peer announced and did not send when asked (counted in `unresolved`).
+    let undeliveredHeads: [String]
     let heads: [String]
     var kept: [String] = []
     /// Whether the peer's operations were all valid and complete: false when some were refused
@@ -169,6 +171,7 @@ struct SyncSummary: Encodable {
         roundTrips = result.stats.roundTrips
         rejected = result.rejected.map { "\($0.id.hex): \($0.reason)" }
         unresolved = result.unresolved
+        undeliveredHeads = result.undeliveredHeads.map(\.hex)
         heads = result.heads.map(\.hex)
         complete = result.rejected.isEmpty && result.unresolved == 0
     }
