@@ -19,6 +19,9 @@ public struct SyncResult: Sendable {
     public var undeliveredHeads: [ObjectID] = []
     /// Operations the peer sent in answer to our requests that we had not asked for.
     public var unrequestedOperations = 0
+    /// Operations held before the sync that lost their effect through a membership change it
+    /// brought (a concurrent removal of their author), oldest first.
+    public var lostEffect: [LostEffect] = []
 }
 
 extension Repository: SyncSource {
@@ -87,8 +90,11 @@ extension Repository: SyncSource {
         } catch {
             throw .sync(error)
         }
+        // Only a membership change can take effect away; most syncs bring none and pay nothing.
+        let before = outcome.operations.contains { $0.membership != nil } ? try effectSnapshot() : nil
         let received = try receive(operations: outcome.operations, blobsByID: outcome.blobs, partial: true,
                                    signatures: outcome.signatureChecks)
+        let lost = try before.map { before throws(RepositoryError) in try lostEffects(since: before) } ?? []
         let heads = try self.heads()
         // Only a clean, complete exchange says both sides now share these heads.
         if received.rejected.isEmpty && outcome.unresolved == 0 {
@@ -96,6 +102,7 @@ extension Repository: SyncSource {
         }
         return SyncResult(peer: outcome.peer, stats: outcome.stats, added: received.added.count,
                           rejected: received.rejected, unresolved: outcome.unresolved, heads: heads,
-                          undeliveredHeads: outcome.undeliveredHeads, unrequestedOperations: outcome.unrequestedOperations)
+                          undeliveredHeads: outcome.undeliveredHeads, unrequestedOperations: outcome.unrequestedOperations,
+                          lostEffect: lost)
     }
 }

@@ -157,12 +157,19 @@ struct Sync: ParsableCommand {
         let status = process.wait()
         transport.endProgress()
         var summary = SyncSummary(result, remote: target.label)
+        let me = try? repository.peerID()
+        summary.lostEffect = LostEffectText.json(result.lostEffect, me: me)
         let checkout = try repository.checkout()
         summary.kept = checkout.leftAlone.map(\.string)
         if !transport.quiet && !transport.output.json {
             for line in CheckoutNotices.lines(checkout) { Terminal.err(line) }
             for path in checkout.conflicts { Terminal.err("conflict: \(Terminal.quote(path.string))") }
             Terminal.out(summary.line)
+        }
+        if !transport.output.json {
+            // The user's own work leaving the tree is said even with --quiet.
+            let shown = transport.quiet ? result.lostEffect.filter { $0.author == me } : result.lostEffect
+            for line in LostEffectText.lines(shown, me: me) { Terminal.err(line) }
         }
         for rejected in result.rejected.prefix(10) {
             Terminal.err("refused: operation \(rejected.id.short): \(rejected.reason)")

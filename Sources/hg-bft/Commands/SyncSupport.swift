@@ -155,6 +155,8 @@ struct SyncSummary: Encodable {
     /// Whether the peer's operations were all valid and complete: false when some were refused
     /// or withheld (the valid ones are kept either way), which is exit status 4.
     let complete: Bool
+    /// Operations held before that lost their effect through this sync (a concurrent removal).
+    var lostEffect: [LostEffectText.Entry] = []
 
     init(_ result: SyncResult, remote: String) {
         peer = result.peer.text
