@@ -50,10 +50,16 @@ public struct WorkTreeListing: Sendable {
 public struct WorkTreeScanner {
     public let root: String
     public let ignore: IgnoreRules
+    /// Whether the repository records a file at this path. Such a file over the blob limit is
+    /// listed (reading it then fails and names it) rather than skipped: a comparison with the
+    /// recorded state would read its absence from the listing as its deletion. Asked only
+    /// about files over the limit.
+    public let isRecorded: (RepoPath) -> Bool
 
-    public init(root: String, ignore: IgnoreRules) {
+    public init(root: String, ignore: IgnoreRules, isRecorded: @escaping (RepoPath) -> Bool = { _ in false }) {
         self.root = root
         self.ignore = ignore
+        self.isRecorded = isRecorded
     }
 
     /// Loads `.hgignore` from the root (an absent file means no rules).
@@ -142,7 +148,7 @@ public struct WorkTreeScanner {
         switch st.st_mode & S_IFMT {
         case S_IFREG:
             // Reading it would fail the whole command; the user can list it in .hgignore.
-            if Int(st.st_size) > Limits.maxBlobContent {
+            if Int(st.st_size) > Limits.maxBlobContent, !((try? RepoPath(relative)).map(isRecorded) ?? false) {
                 listing.skipped.append((relative, "larger than the \(Limits.maxBlobContent >> 20) MiB limit for one file, "
                     + "so not recorded; add it to .hgignore to leave it out without this warning"))
                 return

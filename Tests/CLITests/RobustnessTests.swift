@@ -506,6 +506,32 @@ import Glibc
         #expect(quiet.status == 0 && quiet.stdout == "A .hgignore\n" && quiet.stderr.isEmpty, "\(quiet)")
         try RobustFixture.expectClean(dir)
     }
+
+    /// A file the repository records that grows over the limit is not skipped: left out of the
+    /// listing, it would read as deleted and commit would delete it for everyone. status and
+    /// commit refuse and name it; nothing is recorded and the file is untouched.
+    @Test func recordedFileThatGrowsOverTheBlobLimitIsNeverCommittedAsDeleted() throws {
+        let dir = try TempDir("robust-large-recorded")
+        try CLI.ok(["init"], in: dir.url)
+        try dir.write("f.bin", "small for now\n")
+        try dir.write("other.txt", "other\n")
+        try CLI.ok(["commit", "-m", "first"], in: dir.url)
+        let handle = try FileHandle(forWritingTo: dir.path("f.bin"))
+        try handle.truncate(atOffset: UInt64(64 << 20) + 1)
+        try handle.close()
+        try dir.write("other.txt", "changed\n")
+        let before = try dir.snapshotMeta()
+        for command in [["status", "--short"], ["commit", "-m", "would delete f.bin"]] {
+            let result = try CLI.run(command, in: dir.url)
+            #expect(result.status == 1, "\(command): \(result)")
+            #expect(result.stderr.contains("f.bin' is larger than the 64 MiB limit for one file"), "\(command): \(result)")
+            #expect(!result.stdout.contains("D f.bin"), "\(command): \(result)")
+        }
+        #expect(try dir.snapshotMeta() == before, "a refused commit changed the repository")
+        let size = try FileManager.default.attributesOfItem(atPath: dir.path("f.bin").path)[.size] as? Int
+        #expect(size == (64 << 20) + 1)
+        try RobustFixture.expectClean(dir)
+    }
 }
 
 // MARK: - Helpers
