@@ -56,8 +56,8 @@ enum ProcessTree {
         defer { close(fd) }
         var buffer = [UInt8](repeating: 0, count: 1024)
         let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard count > 0, let close = buffer[..<count].lastIndex(of: UInt8(ascii: ")")) else { return nil }
-        let rest = buffer[(close + 1)..<count].split(separator: UInt8(ascii: " "))
+        guard count > 0, let nameEnd = buffer[..<count].lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        let rest = buffer[(nameEnd + 1)..<count].split(separator: UInt8(ascii: " "))
         guard rest.count >= 2, let state = rest[0].first,
               let parent = pid_t(String(decoding: rest[1], as: UTF8.self)) else { return nil }
         return (state, parent)

@@ -78,7 +78,9 @@ struct Sync: ParsableCommand {
         stored; invalid operations are refused and named. Afterwards the working tree shows the \
         merged state, except files with uncommitted changes (or something else in the way), which \
         are left alone and named. A file that the merged state also holds as a directory (concurrent \
-        writes of 'a' and 'a/b') is written beside it as 'a~<operation id>' (see 'checkout --help').
+        writes of 'a' and 'a/b') is written beside it as 'a~<operation id>' (see 'checkout --help'). \
+        An operation held before that loses its effect through the sync (its author was removed \
+        concurrently) is named, with a warning for your own.
 
         Exit status: 0 when every remote synced; 4 when each did but a peer sent invalid operations \
         (refused and named) or withheld what some depend on (not stored): the valid ones are \
