@@ -105,22 +105,22 @@ struct Sync: ParsableCommand {
 
     func run() throws {
         let repository = try openRepository()
-        var targets: [(label: String, address: RemoteAddress, name: String?)] = []
+        // Addresses are parsed per target, so that one bad remote does not stop the others.
+        var targets: [Target] = []
         if let exec = transport.exec {
-            targets = [("--exec", .command(exec), nil)]
+            targets = [Target(label: "--exec", address: .success(.command(exec)), name: nil)]
         } else if let remote {
             if let url = repository.remotes().first(where: { $0.name == remote })?.url {
-                targets = [(remote, try RemoteAddress(parsing: url), remote)]
+                targets = [Target(label: remote, address: Result { try RemoteAddress(parsing: url) }, name: remote)]
             } else {
-                targets = [(remote, try RemoteAddress(parsing: remote), nil)]
+                targets = [Target(label: remote, address: Result { try RemoteAddress(parsing: remote) }, name: nil)]
             }
         } else {
-            targets = try repository.remotes().map { ($0.name, try RemoteAddress(parsing: $0.url), $0.name) }
+            targets = repository.remotes().map { Target(label: $0.name, address: Result { [url = $0.url] in try RemoteAddress(parsing: url) }, name: $0.name) }
             if targets.isEmpty {
                 throw RepositoryError.inconsistent("no remote to sync with; give one, or add one with 'hg-bft remote add <name> <address>'")
             }
         }
-        for target in targets { try repository.refuseSyncWithItself(target.address, as: target.label) }
         // Every remote is tried, even after one failed; each failure is reported as it happens.
         var worst = ExitStatus.success
         var summaries: [SyncSummary] = []
@@ -143,12 +143,20 @@ struct Sync: ParsableCommand {
         if worst != ExitStatus.success { throw Exit(status: worst) }
     }
 
+    /// A remote to sync with: how it is named in messages, its address (or why it has none),
+    /// and its configured name.
+    private struct Target {
+        let label: String
+        let address: Result<RemoteAddress, any Error>
+        let name: String?
+    }
+
     /// Syncs with one target and checks out; returns the summary and the exit status it
     /// calls for (`partial` when the peer's invalid or incomplete operations were refused).
-    private func sync(_ repository: Repository, with target: (label: String, address: RemoteAddress, name: String?))
-        throws -> (SyncSummary, Int32)
-    {
-        let process = try transport.start(target.address, config: repository.config, remoteName: target.name)
+    private func sync(_ repository: Repository, with target: Target) throws -> (SyncSummary, Int32) {
+        let address = try target.address.get()
+        try repository.refuseSyncWithItself(address, as: target.label)
+        let process = try transport.start(address, config: repository.config, remoteName: target.name)
         let result: SyncResult
         do {
             result = try repository.sync(over: process.stream, options: transport.syncOptions,
