@@ -22,9 +22,13 @@ public struct CloneDestination: Sendable {
     public static func prepare(_ directory: String) throws(RepositoryError) -> CloneDestination {
         let target = FileSystem.absolute(directory)
         guard target != "/" else { throw .cloneTargetExists(target) }
-        if let st = FileSystem.status(target) {
+        var st = stat()
+        if lstat(target, &st) == 0 {
             let isDirectory = (st.st_mode & S_IFMT) == S_IFDIR
             guard isDirectory, (try? FileSystem.list(target).isEmpty) == true else { throw .cloneTargetExists(target) }
+        } else if errno != ENOENT {
+            // A name too long, a parent that is a file: said now, not after the whole clone.
+            throw .store(.io(path: target, operation: "stat", errno: errno))
         }
         let parent = FileSystem.parent(of: target)
         try lift { try FileSystem.makeDirectories(parent) }

@@ -273,6 +273,18 @@ import Testing
         try CLI.ok(["verify"], in: dir.path("empty"))
     }
 
+    /// A target the system cannot name is refused before anything is fetched, with the errno
+    /// in words and by name; nothing is left behind.
+    @Test func cloneIntoANameTooLongSaysSoInWords() throws {
+        let dir = try TempDir("clone-long")
+        _ = try repository(dir, "a")
+        let name = String(repeating: "n", count: 300)
+        let result = try CLI.run(["clone", "a", name], in: dir.url)
+        #expect(result.status == 1, "\(result)")
+        #expect(result.stderr == "error: stat '\(dir.path(name).standardizedFileURL.path)': File name too long (ENAMETOOLONG)\n", "\(result)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.url.path) == ["a"])
+    }
+
     /// What a killed clone left (a hidden sibling whose process is gone) is removed, and named,
     /// by the next clone of the same name; one whose clone is still running is left alone.
     @Test func cloneRemovesWhatAKilledCloneOfTheSameNameLeft() throws {
