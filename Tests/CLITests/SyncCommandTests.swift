@@ -166,6 +166,13 @@ import Testing
         #expect(result.stderr.contains("error: gone: ") && result.stderr.contains("error: gone-too: "), "\(result)")
         #expect(result.stderr.contains("error: me: 'me' is this repository itself"), "\(result)")
         #expect(result.stderr.contains("error: 3 of 4 remotes could not be synced"), "\(result)")
+        // --json has one entry per remote, in order: an error for each that failed.
+        let json = try CLI.run(["sync", "--json"], in: b)
+        #expect(json.status == 1, "\(json)")
+        let entries = try #require(try JSONSerialization.jsonObject(with: json.stdoutBytes) as? [[String: Any]], "\(json)")
+        #expect(entries.map { $0["remote"] as? String } == ["gone", "origin", "gone-too", "me"], "\(json)")
+        #expect(entries.map { $0["error"] != nil } == [true, false, true, true], "\(json)")
+        #expect((entries.first?["error"] as? String)?.contains("the peer for gone exited with status 1") == true, "\(json)")
         #expect(try dir.read("b/notes.txt") == "from a\n")
         #expect(try heads(a) == heads(b))
     }

@@ -123,23 +123,23 @@ struct Sync: ParsableCommand {
         }
         // Every remote is tried, even after one failed; each failure is reported as it happens.
         var worst = ExitStatus.success
-        var summaries: [SyncSummary] = []
+        var reports: [SyncReport] = []
+        var failures = 0
         for target in targets {
             do {
                 let (summary, status) = try sync(repository, with: target)
-                summaries.append(summary)
+                reports.append(.synced(summary))
                 worst = ExitStatus.worse(worst, status)
             } catch {
                 if targets.count == 1 { throw error }
                 Terminal.err("error: \(target.label): \(error)")
+                reports.append(.failed(remote: target.label, error: "\(error)"))
+                failures += 1
                 worst = ExitStatus.failure
             }
         }
-        if targets.count > 1 && worst == ExitStatus.failure {
-            let failures = targets.count - summaries.count
-            if failures > 0 { Terminal.err("error: \(failures) of \(targets.count) remotes could not be synced") }
-        }
-        if transport.output.json { try JSONOutput.print(summaries) }
+        if failures > 0 { Terminal.err("error: \(failures) of \(targets.count) remotes could not be synced") }
+        if transport.output.json { try JSONOutput.print(reports) }
         if worst != ExitStatus.success { throw Exit(status: worst) }
     }
 

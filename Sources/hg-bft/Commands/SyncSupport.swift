@@ -183,3 +183,23 @@ struct SyncSummary: Encodable {
             + "\(ByteCount.format(bytesSent)) out, \(ByteCount.format(bytesReceived)) in; \(roundTrips) round trip(s)"
     }
 }
+
+/// One remote's part of `sync --json`: its summary, or, for a remote that could not be synced
+/// when several were tried, `{"remote": …, "error": …}`.
+enum SyncReport: Encodable {
+    case synced(SyncSummary)
+    case failed(remote: String, error: String)
+
+    private enum Keys: String, CodingKey { case remote, error }
+
+    func encode(to encoder: Encoder) throws {
+        switch self {
+        case let .synced(summary):
+            try summary.encode(to: encoder)
+        case let .failed(remote, error):
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(remote, forKey: .remote)
+            try container.encode(error, forKey: .error)
+        }
+    }
+}
