@@ -116,7 +116,9 @@ struct Sync: ParsableCommand {
                 targets = [Target(label: remote, address: Result { try RemoteAddress(parsing: remote) }, name: nil)]
             }
         } else {
-            targets = repository.remotes().map { Target(label: $0.name, address: Result { [url = $0.url] in try RemoteAddress(parsing: url) }, name: $0.name) }
+            targets = repository.remotes().map { remote in
+                Target(label: remote.name, address: Result { try RemoteAddress(parsing: remote.url) }, name: remote.name)
+            }
             if targets.isEmpty {
                 throw RepositoryError.inconsistent("no remote to sync with; give one, or add one with 'hg-bft remote add <name> <address>'")
             }

@@ -179,7 +179,8 @@ struct SyncSummary: Encodable {
     }
 
     var line: String {
-        (complete ? "" : "partly ") + "synced with \(remote) (\(String(peer.prefix(12)))): sent \(operationsSent) operation(s), received \(operationsReceived) (\(operationsAdded) new); "
+        (complete ? "" : "partly ")
+            + "synced with \(remote) (\(String(peer.prefix(12)))): sent \(operationsSent) operation(s), received \(operationsReceived) (\(operationsAdded) new); "
             + "\(ByteCount.format(bytesSent)) out, \(ByteCount.format(bytesReceived)) in; \(roundTrips) round trip(s)"
     }
 }
