@@ -229,6 +229,31 @@ import Testing
         #expect(!result.stderr.contains("\u{1B}"), "\(result)")
     }
 
+    /// A third replica C that held B's commit hears of B's concurrent removal from A: its sync
+    /// names the commit as someone else's (a notice, not a warning), and the file leaves C's tree.
+    @Test func syncNamesAnotherMembersCommitThatAConcurrentRemovalVoided() throws {
+        let (dir, a, b) = try pair("member-voided-other")
+        try CLI.ok(["clone", "a", "c"], in: dir.url)
+        let c = dir.path("c")
+        try CLI.admit(b, by: a)
+        try CLI.admit(c, by: a)
+        let bID = try id(b), aID = try id(a)
+        try dir.write("b/theirs.txt", "b's work\n")
+        let commit = try json(try CLI.ok(["commit", "--json", "-m", "b's work"], in: b))
+        let commitID = try #require(commit["id"] as? String)
+        try CLI.ok(["sync", "-q", "../b"], in: c)
+        #expect(try dir.read("c/theirs.txt") == "b's work\n")
+        try CLI.ok(["member", "remove", bID], in: a)
+
+        let result = try CLI.run(["sync", "origin"], in: c)
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stderr.contains("notice: commit \(commitID.prefix(12)) by \(bID.prefix(12)) 'b\\'s work' has no effect: "
+                                       + "\(aID.prefix(12)) removed \(bID.prefix(12)) concurrently; its changes are no longer in the tree"),
+                "\(result)")
+        #expect(!result.stderr.contains("warning: your"), "\(result)")
+        #expect(!FileManager.default.fileExists(atPath: c.appendingPathComponent("theirs.txt").path))
+    }
+
     @Test func verifyCatchesAStateCacheShowingAWriteWithoutEffect() throws {
         let (dir, a, bWrite) = try removedWriterScenario("verify-removed-write")
         defer { withExtendedLifetime(dir) {} }
