@@ -72,7 +72,10 @@ let package = Package(
         .testTarget(name: "HGWorkTreeTests", dependencies: ["HGWorkTree"], swiftSettings: strict),
         .testTarget(
             name: "HGRepositoryTests",
-            dependencies: ["HGTestSupport", "HGRepository", "HGStore", "HGCore", "HGCrypto", "HGState", "HGSync", "HGGraph"],
+            dependencies: [
+                "HGTestSupport", "HGRepository", "HGStore", "HGCore", "HGCrypto", "HGState", "HGSync", "HGGraph", "HGWorkTree",
+                "HGCompression",
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "HGSyncTests", dependencies: ["HGTestSupport", "HGSync", "HGCore", "HGCrypto", "HGCompression"], exclude: ["Vectors"], swiftSettings: strict),

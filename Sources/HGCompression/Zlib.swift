@@ -20,7 +20,7 @@ public enum CompressionError: Error, Equatable, Sendable, CustomStringConvertibl
         case .truncated: return "zlib stream is truncated"
         case let .tooLarge(limit): return "decompressed data exceeds the limit of \(limit) bytes"
         case .trailingData: return "unexpected bytes after the end of the zlib stream"
-        case let .library(code): return "zlib error \(code)"
+        case let .library(code): return "zlib failed: \(zError(code).map { String(cString: $0) } ?? "unknown error") (\(code))"
         }
     }
 }

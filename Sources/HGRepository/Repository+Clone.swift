@@ -39,7 +39,9 @@ extension Repository {
                 repository.recordSharedHeads(heads, with: outcome.peer)
             }
             return (repository, SyncResult(peer: outcome.peer, stats: outcome.stats, added: received.added.count,
-                                           rejected: received.rejected, unresolved: outcome.unresolved, heads: heads))
+                                           rejected: received.rejected, unresolved: outcome.unresolved, heads: heads,
+                                           undeliveredHeads: outcome.undeliveredHeads,
+                                           unrequestedOperations: outcome.unrequestedOperations))
         } catch {
             try? FileSystem.removeTree(createdRoot ? absoluteRoot : layout.meta)
             if let error = error as? RepositoryError { throw error }

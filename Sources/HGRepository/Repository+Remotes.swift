@@ -1,4 +1,8 @@
 import HGStore
+import HGSync
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Named remotes: `[remote "<name>"] url = <address>` in the config.
 extension Repository {
@@ -37,5 +41,17 @@ extension Repository {
         change(&fresh)
         try lift { try FileSystem.writeAtomically(layout.config, Array(fresh.text.utf8)) }
         config = fresh
+    }
+}
+
+extension Repository {
+    /// Refuses an address that leads back to this replica: a local path whose `.hgrepo` is
+    /// this one's (the same device and inode, whichever symbolic links or `..` lead there).
+    /// Syncing a replica with itself can only fight over its own lock.
+    public func refuseSyncWithItself(_ address: RemoteAddress, as given: String) throws(RepositoryError) {
+        guard case let .local(path) = address else { return }
+        var theirs = stat(), ours = stat()
+        guard stat(Layout(root: FileSystem.absolute(path)).meta, &theirs) == 0, stat(layout.meta, &ours) == 0 else { return }
+        if theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino { throw .syncWithItself(given, root: layout.root) }
     }
 }

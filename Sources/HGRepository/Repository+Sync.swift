@@ -11,9 +11,17 @@ public struct SyncResult: Sendable {
     public let added: Int
     /// Operations the peer sent that were refused, with reasons.
     public let rejected: [(id: ObjectID, reason: String)]
-    /// Operations whose predecessors the peer never supplied.
+    /// Objects the peer never supplied though operations it sent, or its announced heads,
+    /// need them (see `SyncOutcome.unresolved`); what depends on them was not stored.
     public let unresolved: Int
     public let heads: [ObjectID]
+    /// Heads the peer announced and did not send when asked (counted in `unresolved`).
+    public var undeliveredHeads: [ObjectID] = []
+    /// Operations the peer sent in answer to our requests that we had not asked for.
+    public var unrequestedOperations = 0
+    /// Operations held before the sync that lost their effect through a membership change it
+    /// brought (a concurrent removal of their author), oldest first.
+    public var lostEffect: [LostEffect] = []
 }
 
 extension Repository: SyncSource {
@@ -82,14 +90,19 @@ extension Repository: SyncSource {
         } catch {
             throw .sync(error)
         }
+        // Only a membership change can take effect away; most syncs bring none and pay nothing.
+        let before = outcome.operations.contains { $0.membership != nil } ? try effectSnapshot() : nil
         let received = try receive(operations: outcome.operations, blobsByID: outcome.blobs, partial: true,
                                    signatures: outcome.signatureChecks)
+        let lost = try before.map { before throws(RepositoryError) in try lostEffects(since: before) } ?? []
         let heads = try self.heads()
         // Only a clean, complete exchange says both sides now share these heads.
         if received.rejected.isEmpty && outcome.unresolved == 0 {
             recordSharedHeads(heads, with: outcome.peer)
         }
         return SyncResult(peer: outcome.peer, stats: outcome.stats, added: received.added.count,
-                          rejected: received.rejected, unresolved: outcome.unresolved, heads: heads)
+                          rejected: received.rejected, unresolved: outcome.unresolved, heads: heads,
+                          undeliveredHeads: outcome.undeliveredHeads, unrequestedOperations: outcome.unrequestedOperations,
+                          lostEffect: lost)
     }
 }

@@ -377,7 +377,13 @@ public final class Repository {
         try lift { try FileSystem.writeDerived(layout.worktreeCache, updated.encode()) }
     }
 
+    /// The working tree's scanner. A recorded file over the blob limit is listed, not skipped
+    /// (so that no comparison reads it as deleted); the state is read only if there is one.
     func scanner() -> WorkTreeScanner {
-        WorkTreeScanner(root: layout.root, ignore: WorkTreeScanner.loadIgnoreRules(root: layout.root))
+        WorkTreeScanner(root: layout.root, ignore: WorkTreeScanner.loadIgnoreRules(root: layout.root)) { [self] path in
+            guard let state = try? state() else { return true }
+            if case .absent = state.value(path) { return false }
+            return true
+        }
     }
 }

@@ -42,6 +42,10 @@ public enum RepositoryError: Error, Sendable, CustomStringConvertible {
     case baseDamaged(path: String, reason: String)
     /// `commit` found changes only in paths whose merged version was never checked out.
     case onlyUnsynced([String])
+    /// `sync` was given an address (as typed) that leads back to this replica (at `root`).
+    case syncWithItself(String, root: String)
+    /// `clone`'s target exists and is not an empty directory.
+    case cloneTargetExists(String)
 
     public var description: String {
         switch self {
@@ -68,6 +72,10 @@ public enum RepositoryError: Error, Sendable, CustomStringConvertible {
             return "'\(path)' (the working tree's base) is damaged: \(reason); run 'hg-bft checkout' to write it again (files with changes are left alone)"
         case let .onlyUnsynced(paths):
             return "nothing committed: \(paths.count) changed path(s) were not checked out since a newer version arrived (\(paths.prefix(5).joined(separator: ", "))\(paths.count > 5 ? ", …" : "")); move your file aside and run 'hg-bft checkout', or name the path to commit your version over the newer one"
+        case let .syncWithItself(given, root):
+            return "'\(given)' is this repository itself (\(root)); sync with another replica"
+        case let .cloneTargetExists(path):
+            return "destination '\(path)' already exists and is not an empty directory; clone into a new one"
         case let .unknownRemote(name): return "no remote named '\(name)'; 'hg-bft remote list' shows the configured ones"
         }
     }

@@ -90,6 +90,11 @@ extension Repository {
             seen.insert(file.path)
             try examine(file)
         }
+        // A path the scan skipped with a warning (a link, a special file, one it could not look
+        // at) is not a deletion: a recorded file stays recorded until the user deletes it.
+        for entry in listing.skipped {
+            if let path = try? RepoPath(entry.path) { seen.insert(path) }
+        }
         for (path, live) in state.paths where !seen.contains(path) && pathspec.matches(path) {
             let value = FileTree.value(of: live)
             if value == .absent { continue }

@@ -30,7 +30,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .io(path, operation, errno):
-            return "\(operation) '\(path)': \(StoreError.errnoText(errno))"
+            return "\(operation) '\(path)': \(ErrnoText.describe(errno))"
         case let .notARepository(path):
             return "not an hg-bft repository (or any parent up to /): \(path); run 'hg-bft init' to create one"
         case let .alreadyExists(path):
@@ -54,23 +54,4 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "'\(path)' is larger than \(limit) bytes"
         }
     }
-
-    static func errnoText(_ code: Int32) -> String {
-        switch code {
-        case ENOENT: return "no such file or directory"
-        case EACCES: return "permission denied"
-        case ENOSPC: return "no space left on device"
-        case EEXIST: return "file exists"
-        case ENOTDIR: return "not a directory"
-        case EISDIR: return "is a directory"
-        case EROFS: return "read-only file system"
-        case EDQUOT: return "disk quota exceeded"
-        case EIO: return "input/output error"
-        default: return "errno \(code)"
-        }
-    }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -2,13 +2,21 @@ import HGCore
 import HGCrypto
 
 /// Why a Bloom filter from the wire was refused.
-public enum BloomError: Error, Equatable, Sendable {
+public enum BloomError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The salt is not exactly `BloomFilter.saltBytes` (16) bytes long.
     case badSalt
     /// The probe count is outside `1...BloomFilter.maxProbes`.
     case badProbeCount(Int)
     /// The filter is larger than `limit` (`BloomFilter.maxBytes`).
     case tooLarge(bytes: Int, limit: Int)
+
+    public var description: String {
+        switch self {
+        case .badSalt: return "its salt is not \(BloomFilter.saltBytes) bytes long"
+        case let .badProbeCount(count): return "a probe count of \(count); it must be 1 to \(BloomFilter.maxProbes)"
+        case let .tooLarge(bytes, limit): return "a filter of \(bytes) bytes; the limit is \(limit)"
+        }
+    }
 }
 
 /// A salted Bloom filter over object ids, sent during sync to summarise the

@@ -26,7 +26,7 @@ public enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .io(what, errno): return "\(what) failed (errno \(errno))"
+        case let .io(what, errno): return "\(what) failed: \(ErrnoText.describe(errno))"
         case let .closed(during): return "the peer closed the connection during \(during)"
         case let .timeout(seconds, during): return "the peer sent nothing for \(seconds) s during \(during)"
         case let .frameTooLarge(size, limit): return "the peer sent a frame of \(size) bytes; the limit is \(limit)"

@@ -1,3 +1,5 @@
+import HGCore
+
 /// Failures while reading or writing the working tree.
 public enum WorkTreeError: Error, Equatable, Sendable, CustomStringConvertible {
     case io(path: String, operation: String, errno: Int32)
@@ -8,7 +10,7 @@ public enum WorkTreeError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .io(path, operation, errno): return "\(operation) '\(path)': errno \(errno)"
+        case let .io(path, operation, errno): return "\(operation) '\(path)': \(ErrnoText.describe(errno))"
         case let .fileTooLarge(path, limit): return "'\(path)' is larger than the \(limit / (1 << 20)) MiB limit for one file"
         case let .blockedPath(path, reason): return "cannot write '\(path)': \(reason)"
         }

@@ -41,7 +41,8 @@ public struct WorkTreeListing: Sendable {
     /// Regular files that are not ignored, sorted by path.
     public var files: [WorkFile]
     /// Entries that cannot be recorded (symbolic links, special files, names
-    /// the format forbids), with the reason; shown as warnings.
+    /// the format forbids, files over the blob limit, entries `lstat` fails on),
+    /// with the reason; shown as warnings.
     public var skipped: [(path: String, reason: String)]
 }
 
@@ -49,10 +50,16 @@ public struct WorkTreeListing: Sendable {
 public struct WorkTreeScanner {
     public let root: String
     public let ignore: IgnoreRules
+    /// Whether the repository records a file at this path. Such a file over the blob limit is
+    /// listed (reading it then fails and names it) rather than skipped: a comparison with the
+    /// recorded state would read its absence from the listing as its deletion. Asked only
+    /// about files over the limit.
+    public let isRecorded: (RepoPath) -> Bool
 
-    public init(root: String, ignore: IgnoreRules) {
+    public init(root: String, ignore: IgnoreRules, isRecorded: @escaping (RepoPath) -> Bool = { _ in false }) {
         self.root = root
         self.ignore = ignore
+        self.isRecorded = isRecorded
     }
 
     /// Loads `.hgignore` from the root (an absent file means no rules).
@@ -118,7 +125,15 @@ public struct WorkTreeScanner {
             let child = relative.isEmpty ? name : relative + "/" + name
             if relative.isEmpty && name == ".hgrepo" { continue }
             var st = stat()
-            guard lstat(root + "/" + child, &st) == 0 else { continue }  // vanished while we looked
+            guard lstat(root + "/" + child, &st) == 0 else {
+                // A file that vanished while we looked is simply gone; any other failure (a path
+                // over PATH_MAX under this root, say) is named rather than read as a deletion's cause.
+                let code = errno
+                if code != ENOENT && !ignore.isIgnored(child, isDirectory: false) {
+                    listing.skipped.append((child, ErrnoText.describe(code)))
+                }
+                continue
+            }
             if (st.st_mode & S_IFMT) == S_IFDIR {
                 if name == ".hgrepo" || ignore.isIgnored(child, isDirectory: true) { continue }
                 try walk(relative: child, into: &listing)
@@ -132,6 +147,12 @@ public struct WorkTreeScanner {
         if ignore.isIgnored(relative, isDirectory: false) { return }
         switch st.st_mode & S_IFMT {
         case S_IFREG:
+            // Reading it would fail the whole command; the user can list it in .hgignore.
+            if Int(st.st_size) > Limits.maxBlobContent, !((try? RepoPath(relative)).map(isRecorded) ?? false) {
+                listing.skipped.append((relative, "larger than the \(Limits.maxBlobContent >> 20) MiB limit for one file, "
+                    + "so not recorded; add it to .hgignore to leave it out without this warning"))
+                return
+            }
             do {
                 let path = try RepoPath(relative)
                 listing.files.append(WorkFile(path: path, stamp: FileStamp(st)))

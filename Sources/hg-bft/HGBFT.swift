@@ -22,7 +22,8 @@ struct HGBFT: ParsableCommand {
           hg-bft member add <peer-id>     let another replica write (see 'member --help')
 
         Exit status: 0 success, 1 error (an 'error:' line says why), 2 bad arguments, \
-        3 'verify' found problems.
+        3 'verify' found problems, 4 'sync', 'clone' or 'serve' kept the valid operations and refused \
+        others (see 'sync --help').
         """,
         version: "hg-bft 0.1.0 (repository format 1)",
         subcommands: HGBFT.subcommands

@@ -1,4 +1,5 @@
 import ArgumentParser
+import HGCore
 import HGRepository
 #if canImport(Glibc)
 import Glibc
@@ -16,7 +17,7 @@ while arguments.first == "-C" {
     }
     let dir = arguments[1]
     if chdir(dir) != 0 {
-        Terminal.err("error: cannot change to '\(dir)': no such directory")
+        Terminal.err("error: cannot change to \(Terminal.quote(dir)): \(ErrnoText.describe(errno))")
         exit(ExitStatus.failure)
     }
     arguments.removeFirst(2)

@@ -160,6 +160,49 @@ private func createRawFile(_ dir: TempDir, name: [UInt8], content: String) throw
     guard written == bytes.count else { throw HelperFailure("short write, errno \(errno)") }
 }
 
+/// Nested directories of 200-byte names below `root`, made with `mkdirat` one level at a
+/// time, until the full path of the last is longer than `limit` bytes: `lstat` of that one
+/// fails with ENAMETOOLONG. FileManager cannot remove them, so `remove` does, deepest first.
+private struct DeepDirectories {
+    let root: String
+    let names: [String]
+    /// The path, relative to `root`, of the first directory whose full path is too long.
+    var unreachable: String { names.joined(separator: "/") }
+
+    init(below root: String, beyond limit: Int) throws {
+        self.root = root
+        var names: [String] = []
+        var fd = open(root, O_RDONLY | O_DIRECTORY)
+        guard fd >= 0 else { throw HelperFailure("cannot open \(root)") }
+        defer { close(fd) }
+        var length = root.utf8.count
+        while length < limit {
+            let name = String(repeating: Character(UnicodeScalar(UInt8(ascii: "a") + UInt8(names.count % 26))), count: 200)
+            guard mkdirat(fd, name, 0o755) == 0 else { throw HelperFailure("mkdirat at depth \(names.count) failed") }
+            let next = openat(fd, name, O_RDONLY | O_DIRECTORY)
+            guard next >= 0 else { throw HelperFailure("openat at depth \(names.count) failed") }
+            close(fd)
+            fd = next
+            names.append(name)
+            length += 1 + name.utf8.count
+        }
+        self.names = names
+    }
+
+    func remove() {
+        for depth in stride(from: names.count - 1, through: 0, by: -1) {
+            var fd = open(root, O_RDONLY | O_DIRECTORY)
+            for name in names[..<depth] {
+                let next = openat(fd, name, O_RDONLY | O_DIRECTORY)
+                close(fd)
+                fd = next
+            }
+            _ = unlinkat(fd, names[depth], AT_REMOVEDIR)
+            close(fd)
+        }
+    }
+}
+
 /// Removes a file whose name is arbitrary bytes (FileManager may not manage to).
 private func removeRawFile(_ dir: TempDir, name: [UInt8]) {
     let path = rawPath(dir, name)
@@ -494,6 +537,16 @@ struct CommandTests {
         // Without a pathspec, the whole tree is committed, as from the root.
         try CLI.ok(["-C", "sub/deeper", "commit", "-m", "everything"], in: dir.url)
         #expect(try shortStatus(dir).isEmpty)
+    }
+
+    /// -C names why it cannot change directory, with the errno's text and name.
+    @Test func dashCIntoAFileSaysWhy() throws {
+        let dir = try TempDir()
+        try dir.write("plain", "not a directory\n")
+        let result = try CLI.run(["-C", "plain", "status"], in: dir.url)
+        #expect(result.status == 1, "\(result)")
+        #expect(result.stderr == "error: cannot change to 'plain': Not a directory (ENOTDIR)\n", "\(result)")
+        #expect(try dir.read("plain") == "not a directory\n")
     }
 
     @Test func commandsOutsideARepositoryFail() throws {
@@ -985,6 +1038,28 @@ struct CommandTests {
         #expect(errLines.count == 2, "one warning line per skipped file: \(status)")
         #expect(errLines.allSatisfy { $0.hasPrefix("warning: ") }, "\(status)")
         #expect(!status.stderr.contains("\u{1B}"), "raw escape character written to stderr: \(status)")
+    }
+
+    /// An entry whose full path is over PATH_MAX under this root cannot even be looked at:
+    /// status and commit name it with the system's reason, in words and by its errno name,
+    /// instead of leaving it out silently (or saying "errno 36").
+    @Test func entryBeyondPathMaxIsNamedWithItsErrno() throws {
+        let dir = try TempDir()
+        try initRepository(dir)
+        try dir.write("good.txt", "good\n")
+        let deep = try DeepDirectories(below: dir.url.path, beyond: Int(PATH_MAX))
+        defer { deep.remove() }
+
+        let status = try CLI.run(["status", "--short"], in: dir.url)
+        #expect(status.status == 0, "\(status)")
+        #expect(lines(status.stdout) == ["A good.txt"], "\(status)")
+        #expect(status.stderr == "warning: skipped '\(deep.unreachable)': File name too long (ENAMETOOLONG)\n", "\(status)")
+
+        let commit = try CLI.run(["commit", "--json", "-m", "good only"], in: dir.url)
+        #expect(commit.status == 0, "\(commit)")
+        #expect(commit.stderr.contains("File name too long (ENAMETOOLONG)") && !commit.stderr.contains("errno"), "\(commit)")
+        let id = try #require(try jsonObject(commit)["id"] as? String)
+        #expect(try entries(dir, id).keys.sorted() == ["good.txt"])
     }
 
     @Test func nonUTF8FileNameIsSkippedWithWarning() throws {

@@ -40,7 +40,7 @@ import Testing
         let outcome = peer.finish()
 
         #expect(outcome.exited, "serve did not exit: \(outcome)")
-        #expect(outcome.status != 0, "serve must report the refused operation: \(outcome)")
+        #expect(outcome.status == 4, "serve must report the refused operation with exit status 4: \(outcome)")
         #expect(outcome.stderr.contains("refused"), "stderr does not say an operation was refused: \(outcome)")
         #expect(outcome.stderr.contains("signature"), "stderr does not name the bad signature: \(outcome)")
         let log = try honest.expectIntact()
@@ -101,6 +101,47 @@ import Testing
         #expect(!log.contains { $0.id == op.id.hex }, "an operation naming a blob never sent was stored")
     }
 
+    /// The same peer met by `sync --exec`: the valid operation is kept and checked out, the
+    /// forged one refused and named, the summary says "partly synced", `--json` says
+    /// complete=false, and the exit status is 4 (not 1: the sync itself went through).
+    @Test func syncThatRefusesSomeOperationsAndKeepsTheRestExitsFour() throws {
+        let honest = try EvilHonestRepo.make(members: [1, 2])
+        let mallory = try EvilKeys.keyPair(1)
+        let newcomer = try EvilKeys.keyPair(2)
+        let blob = Blob(content: Array("written by mallory\n".utf8))
+        var forged = try EvilOps.change(by: mallory, sequence: 1, parents: [honest.base],
+                                        message: "forged", writing: "forged.txt", blob: blob).encoded
+        forged[forged.count - 40] ^= 0x01
+        let good = try EvilOps.change(by: newcomer, sequence: 1, parents: [honest.base],
+                                      message: "honest newcomer", writing: "newcomer.txt", blob: blob)
+        // The peer's side of the session, sent whatever the honest side says; then it reads to the end.
+        var frames: [UInt8] = []
+        for message in [try EvilMessages.hello(honest.genesis, as: mallory), EvilMessages.emptyHave,
+                        .objects([blob.encoded, forged, good.encoded]), .endOfRound, .need([])] {
+            frames += message.frame()
+        }
+        let script = honest.root.path("peer-frames")
+        try Data(frames).write(to: script)
+        for json in [false, true] {
+            let result = try CLI.run(["sync", "--exec", "cat '\(script.path)'; cat >/dev/null"] + (json ? ["--json"] : []),
+                                     in: honest.repo)
+            #expect(result.status == 4, "\(result)")
+            #expect(result.stderr.contains("refused: operation \(ObjectID(hashing: forged).short)"), "\(result)")
+            if json {
+                let summaries = try #require(try JSONSerialization.jsonObject(with: result.stdoutBytes) as? [[String: Any]])
+                #expect(summaries.first?["complete"] as? Bool == false, "\(result)")
+            } else {
+                #expect(result.stdout.hasPrefix("partly synced with --exec"), "\(result)")
+                #expect(result.stderr.contains("error: --exec sent 1 invalid operation(s); they were refused and the valid ones kept"),
+                        "\(result)")
+            }
+        }
+        let log = try honest.expectIntact()
+        #expect(log.contains { $0.id == good.id.hex }, "the valid operation was not kept")
+        #expect(try String(contentsOf: honest.repo.appendingPathComponent("newcomer.txt"), encoding: .utf8) == "written by mallory\n")
+        #expect(!FileManager.default.fileExists(atPath: honest.repo.appendingPathComponent("forged.txt").path))
+    }
+
     // MARK: - 2. Parents that never resolve
 
     @Test func operationWhoseParentNeverArrivesIsNotStoredWhenThePeerAnswersNeedWithEndOnly() throws {
@@ -134,6 +175,47 @@ import Testing
                 "stderr does not name the missing predecessor: \(outcome)")
         let log = try honest.expectIntact()
         #expect(!log.contains { $0.id == orphan.id.hex }, "an operation with an unknown parent was stored")
+    }
+
+    /// A peer announces a head and, asked for it, sends another operation each time: serve
+    /// names the head it never got and the substitute, not "withheld predecessors" (the
+    /// substitute is valid and kept; nothing is missing below it).
+    @Test func peerThatSendsOtherBytesForAnAnnouncedHeadIsNamedForIt() throws {
+        let honest = try EvilHonestRepo.make(members: [14])
+        let mallory = try EvilKeys.keyPair(14)
+        let blob = Blob(content: Array("mallory's file\n".utf8))
+        let announced = try EvilOps.change(by: mallory, sequence: 1, parents: [honest.base],
+                                           message: "announced", writing: "m.txt", blob: blob)
+        let substitute = try EvilOps.change(by: mallory, sequence: 1, parents: [honest.base],
+                                            message: "sent instead", writing: "m.txt", blob: blob)
+
+        let peer = try EvilPeer(serving: honest)
+        peer.send(try EvilMessages.hello(honest.genesis, as: mallory))
+        peer.send(.have(Have(heads: [announced.id], sharedHeads: [],
+                             filter: BloomFilter(expectedEntries: 0, salt: [UInt8](repeating: 0, count: BloomFilter.saltBytes)),
+                             filterEntries: 0)))
+        peer.send(.endOfRound)
+        var requests: [[ObjectID]] = []
+        while let message = peer.next() {
+            guard case let .need(ids) = message else { continue }
+            peer.send(.need([]))
+            if ids.isEmpty || requests.count > 8 { break }
+            requests.append(ids)
+            peer.send(.objects([blob.encoded, substitute.encoded]))
+            peer.send(.endOfRound)
+        }
+        let outcome = peer.finish()
+
+        #expect(outcome.exited, "serve did not exit: \(outcome)")
+        #expect(requests.first == [announced.id], "serve should ask for the announced head: \(requests)")
+        #expect(outcome.status == 4, "\(outcome)")
+        let peerName = try EvilKeys.peer(mallory).short
+        #expect(outcome.stderr.contains("error: \(peerName) announced 1 head(s) it did not send when asked "
+                                        + "(\(announced.id.short)); it sent 1 other operation(s) instead"), "\(outcome)")
+        #expect(!outcome.stderr.contains("withheld"), "\(outcome)")
+        let log = try honest.expectIntact()
+        #expect(log.contains { $0.id == substitute.id.hex }, "the valid substitute was not kept")
+        #expect(!log.contains { $0.id == announced.id.hex })
     }
 
     @Test func peerThatFeedsNewOrphansEveryRoundCostsAtMostTheRoundLimit() throws {
@@ -335,7 +417,8 @@ import Testing
 
         #expect(outcome.exited, "serve did not exit: \(outcome)")
         #expect(outcome.status != 0, "serve accepted another repository's operations: \(outcome)")
-        #expect(outcome.stderr.contains("refused 3"), "stderr does not report the three refused operations: \(outcome)")
+        #expect(outcome.stderr.contains("sent 3 invalid operation(s); they were refused"),
+                "stderr does not report the three refused operations: \(outcome)")
         let log = try honest.expectIntact()
         let ids = Set(log.map(\.id))
         for op in [otherGenesis, child, merge] {
@@ -491,6 +574,10 @@ import Testing
             #expect(outcome.status != 0, "\(name): serve accepted the filter: \(outcome)")
             #expect(outcome.stderr.contains("broke the sync protocol") && outcome.stderr.lowercased().contains(mentions),
                     "\(name): stderr does not name the bad filter: \(outcome)")
+            if probes == 0 {
+                #expect(outcome.stderr.contains("bad Bloom filter: a probe count of \(probes); it must be 1 to \(BloomFilter.maxProbes)"),
+                        "\(name): the error is not a sentence: \(outcome)")
+            }
             #expect(!outcome.received.contains { if case .objects = $0 { return true } else { return false } },
                     "\(name): serve used the filter to choose what to send")
             let log = try honest.expectIntact()

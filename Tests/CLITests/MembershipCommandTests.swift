@@ -234,6 +234,82 @@ import Testing
         return (row["violations"] as? Int ?? -1, report)
     }
 
+    /// B commits; concurrently A removes B. When B syncs, its commit loses its effect and its
+    /// file leaves the tree: sync names the commit, its message and who removed B, in words
+    /// and in --json, and the commit itself is still in the history.
+    @Test func syncNamesYourCommitThatAConcurrentRemovalVoided() throws {
+        let (dir, a, b) = try pair("member-voided")
+        try CLI.admit(b, by: a)
+        let bID = try id(b), aID = try id(a)
+        try dir.write("b/mine.txt", "b's work\n")
+        let commit = try json(try CLI.ok(["commit", "--json", "-m", "b's \u{1B}[2Jwork"], in: b))
+        let commitID = try #require(commit["id"] as? String)
+        try CLI.ok(["member", "remove", bID], in: a)
+        let removal = try #require(try CLI.ok(["heads"], in: a).stdout.split(whereSeparator: \.isWhitespace).first.map(String.init))
+
+        let result = try CLI.run(["sync", "--json", "origin"], in: b)
+        #expect(result.status == 0, "\(result)")
+        let summaries = try #require(try JSONSerialization.jsonObject(with: result.stdoutBytes) as? [[String: Any]])
+        let lost = try #require(summaries.first?["lostEffect"] as? [[String: Any]], "\(result)")
+        #expect(lost.count == 1, "\(result)")
+        #expect(lost.first?["operation"] as? String == commitID)
+        #expect(lost.first?["author"] as? String == bID)
+        #expect(lost.first?["message"] as? String == "b's \u{1B}[2Jwork")
+        #expect(lost.first?["removal"] as? String == removal)
+        #expect(lost.first?["removedBy"] as? String == aID)
+        #expect(lost.first?["yours"] as? Bool == true)
+        #expect(!FileManager.default.fileExists(atPath: b.appendingPathComponent("mine.txt").path))
+
+        // A sync that brings nothing new names nothing; the commit is still in the history.
+        try CLI.ok(["sync", "-q", "origin"], in: b)
+        let again = try CLI.run(["sync", "origin"], in: b)
+        #expect(again.status == 0 && !again.stderr.contains("no effect"), "\(again)")
+        let log = try CLI.ok(["log", "--oneline"], in: b).stdout
+        #expect(log.contains(String(commitID.prefix(12))), "the voided commit left the history: \(log)")
+    }
+
+    /// The same in the human output: one warning line, the message escaped.
+    @Test func syncWarnsInWordsAboutYourVoidedCommit() throws {
+        let (dir, a, b) = try pair("member-voided-text")
+        try CLI.admit(b, by: a)
+        let bID = try id(b), aID = try id(a)
+        try dir.write("b/mine.txt", "b's work\n")
+        let commit = try json(try CLI.ok(["commit", "--json", "-m", "b's \u{1B}[2Jwork"], in: b))
+        let commitID = try #require(commit["id"] as? String)
+        try CLI.ok(["member", "remove", bID], in: a)
+        let result = try CLI.run(["sync", "origin"], in: b)
+        #expect(result.status == 0, "\(result)")
+        let expected = "warning: your commit \(commitID.prefix(12)) 'b\\'s \\x1b[2Jwork' has no effect: "
+            + "\(aID.prefix(12)) removed you concurrently; its changes are no longer in the tree"
+        #expect(result.stderr.contains(expected), "\(result)")
+        #expect(!result.stderr.contains("\u{1B}"), "\(result)")
+    }
+
+    /// A third replica C that held B's commit hears of B's concurrent removal from A: its sync
+    /// names the commit as someone else's (a notice, not a warning), and the file leaves C's tree.
+    @Test func syncNamesAnotherMembersCommitThatAConcurrentRemovalVoided() throws {
+        let (dir, a, b) = try pair("member-voided-other")
+        try CLI.ok(["clone", "a", "c"], in: dir.url)
+        let c = dir.path("c")
+        try CLI.admit(b, by: a)
+        try CLI.admit(c, by: a)
+        let bID = try id(b), aID = try id(a)
+        try dir.write("b/theirs.txt", "b's work\n")
+        let commit = try json(try CLI.ok(["commit", "--json", "-m", "b's work"], in: b))
+        let commitID = try #require(commit["id"] as? String)
+        try CLI.ok(["sync", "-q", "../b"], in: c)
+        #expect(try dir.read("c/theirs.txt") == "b's work\n")
+        try CLI.ok(["member", "remove", bID], in: a)
+
+        let result = try CLI.run(["sync", "origin"], in: c)
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stderr.contains("notice: commit \(commitID.prefix(12)) by \(bID.prefix(12)) 'b\\'s work' has no effect: "
+                                       + "\(aID.prefix(12)) removed \(bID.prefix(12)) concurrently; its changes are no longer in the tree"),
+                "\(result)")
+        #expect(!result.stderr.contains("warning: your"), "\(result)")
+        #expect(!FileManager.default.fileExists(atPath: c.appendingPathComponent("theirs.txt").path))
+    }
+
     @Test func verifyCatchesAStateCacheShowingAWriteWithoutEffect() throws {
         let (dir, a, bWrite) = try removedWriterScenario("verify-removed-write")
         defer { withExtendedLifetime(dir) {} }

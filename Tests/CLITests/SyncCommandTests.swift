@@ -190,6 +190,89 @@ import Testing
         #expect(result.stderr.contains("hg-bft remote add"), "\(result)")
     }
 
+    /// With no argument, sync tries every configured remote even after one fails, reports
+    /// each failure by name, and exits 1 after the last.
+    @Test func syncWithNoArgumentTriesEveryRemoteAndReportsEachFailure() throws {
+        let dir = try TempDir("sync-every")
+        let a = try repository(dir, "a")
+        try CLI.ok(["clone", "a", "b"], in: dir.url)
+        try CLI.ok(["clone", "a", "c"], in: dir.url)
+        let b = dir.path("b")
+        try Data("from a\n".utf8).write(to: a.appendingPathComponent("notes.txt"))
+        try CLI.ok(["commit", "-m", "a edits"], in: a)
+        // b's remotes, in config order: a missing one, then a, then another missing one.
+        try CLI.ok(["remote", "remove", "origin"], in: b)
+        try CLI.ok(["remote", "add", "gone", "../nowhere"], in: b)
+        try CLI.ok(["remote", "add", "origin", "../a"], in: b)
+        try CLI.ok(["remote", "add", "gone-too", "../nowhere-either"], in: b)
+        try CLI.ok(["remote", "add", "me", "."], in: b)
+        let result = try CLI.run(["sync"], in: b)
+        #expect(result.status == 1, "\(result)")
+        #expect(result.stdout.contains("synced with origin"), "the remote after a failing one was not tried: \(result)")
+        #expect(result.stderr.contains("error: gone: ") && result.stderr.contains("error: gone-too: "), "\(result)")
+        #expect(result.stderr.contains("error: me: 'me' is this repository itself"), "\(result)")
+        #expect(result.stderr.contains("error: 3 of 4 remotes could not be synced"), "\(result)")
+        // --json has one entry per remote, in order: an error for each that failed.
+        let json = try CLI.run(["sync", "--json"], in: b)
+        #expect(json.status == 1, "\(json)")
+        let entries = try #require(try JSONSerialization.jsonObject(with: json.stdoutBytes) as? [[String: Any]], "\(json)")
+        #expect(entries.map { $0["remote"] as? String } == ["gone", "origin", "gone-too", "me"], "\(json)")
+        #expect(entries.map { $0["error"] != nil } == [true, false, true, true], "\(json)")
+        #expect((entries.first?["error"] as? String)?.contains("the peer for gone exited with status 1") == true, "\(json)")
+        #expect(try dir.read("b/notes.txt") == "from a\n")
+        #expect(try heads(a) == heads(b))
+    }
+
+    /// A --exec peer that sends nothing is ended at --timeout together with what it started
+    /// (`sh -c` forks the command; ending the shell alone left it running), and the
+    /// repository is unchanged.
+    @Test func execPeerThatTimesOutIsEndedWithEverythingItStarted() throws {
+        let dir = try TempDir("sync-exec-timeout")
+        let a = try repository(dir, "a")
+        let pidFile = dir.path("pids")
+        let before = try TempDir.snapshot(a.appendingPathComponent(".hgrepo"))
+        // The background process closes every descriptor it inherited, so that it cannot keep
+        // this test's pipes open: left running, it would be found running below.
+        let sleeper = "import os, time; os.closerange(3, 65536); time.sleep(300)"
+        let command = "echo $$ > '\(pidFile.path)'; python3 -c '\(sleeper)' </dev/null >/dev/null 2>&1 & "
+            + "echo $! >> '\(pidFile.path)'; wait"
+        let result = try CLI.run(["sync", "--timeout", "1", "--exec", command], in: a)
+        let pids = try String(contentsOf: pidFile, encoding: .utf8).split(separator: "\n").compactMap { Int32($0) }
+        defer { for pid in pids { kill(pid, SIGKILL) } }
+        #expect(result.status == 1, "\(result)")
+        #expect(result.stderr == "error: the peer sent nothing for 1.0 s during the greeting\n", "\(result)")
+        #expect(pids.count == 2)
+        // Signals are delivered before sync exits; allow the kernel a moment to finish them off.
+        for pid in pids {
+            var alive = processIsRunning(pid)
+            for _ in 0..<200 where alive {
+                usleep(25_000)
+                alive = processIsRunning(pid)
+            }
+            #expect(!alive, "process \(pid) of the --exec command is still running after sync exited")
+        }
+        #expect(try TempDir.snapshot(a.appendingPathComponent(".hgrepo")) == before)
+    }
+
+    /// A repository cannot sync with itself, by whichever path leads there; nothing changes.
+    @Test(arguments: [".", "../a", "link", "./sub/.."])
+    func syncWithItselfIsRefused(_ address: String) throws {
+        let dir = try TempDir("sync-itself")
+        let a = try repository(dir, "a")
+        try FileManager.default.createDirectory(at: a.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: a.appendingPathComponent("link").path, withDestinationPath: a.path)
+        let before = try TempDir.snapshot(a.appendingPathComponent(".hgrepo"))
+        let result = try CLI.run(["sync", address], in: a)
+        #expect(result.status == 1, "\(result)")
+        #expect(result.stderr == "error: '\(address)' is this repository itself (\(a.standardizedFileURL.path)); sync with another replica\n",
+                "\(result)")
+        #expect(try TempDir.snapshot(a.appendingPathComponent(".hgrepo")) == before)
+        // As a configured remote too.
+        try CLI.ok(["remote", "add", "me", "."], in: a)
+        let named = try CLI.run(["sync", "me"], in: a)
+        #expect(named.status == 1 && named.stderr.contains("'me' is this repository itself"), "\(named)")
+    }
+
     @Test func serveWithAndWithoutOptionsAgreesOnErrorsAndHelp() throws {
         let dir = try TempDir("serve-args")
         // `serve <path>`, what sync starts, skips ArgumentParser; with options it does not.
@@ -218,7 +301,60 @@ import Testing
         let dir = try TempDir("clone-missing")
         let result = try CLI.run(["clone", "nowhere", "copy"], in: dir.url)
         #expect(result.status == 1)
-        #expect(!FileManager.default.fileExists(atPath: dir.path("copy").path))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.url.path).isEmpty, "a failed clone left something behind")
+    }
+
+    /// As git does, clone refuses a target that exists and is not an empty directory (a file of
+    /// the user's, or a directory with anything in it) and changes nothing; an empty one is used.
+    @Test func cloneIntoANonEmptyDirectoryOrAFileIsRefused() throws {
+        let dir = try TempDir("clone-nonempty")
+        _ = try repository(dir, "a")
+        try dir.write("busy/mine.txt", "mine\n")
+        try dir.write("plain", "a file\n")
+        for target in ["busy", "plain"] {
+            let result = try CLI.run(["clone", "a", target], in: dir.url)
+            #expect(result.status == 1, "\(result)")
+            #expect(result.stderr == "error: destination '\(dir.path(target).standardizedFileURL.path)' already exists "
+                    + "and is not an empty directory; clone into a new one\n", "\(result)")
+        }
+        #expect(try dir.read("busy/mine.txt") == "mine\n" && dir.read("plain") == "a file\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path("busy").path) == ["mine.txt"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.url.path).sorted() == ["a", "busy", "plain"])
+        try FileManager.default.createDirectory(at: dir.path("empty"), withIntermediateDirectories: false)
+        try CLI.ok(["clone", "a", "empty"], in: dir.url)
+        #expect(try dir.read("empty/notes.txt") == "one\n")
+        try CLI.ok(["verify"], in: dir.path("empty"))
+    }
+
+    /// A target the system cannot name is refused before anything is fetched, with the errno
+    /// in words and by name; nothing is left behind.
+    @Test func cloneIntoANameTooLongSaysSoInWords() throws {
+        let dir = try TempDir("clone-long")
+        _ = try repository(dir, "a")
+        let name = String(repeating: "n", count: 300)
+        let result = try CLI.run(["clone", "a", name], in: dir.url)
+        #expect(result.status == 1, "\(result)")
+        #expect(result.stderr == "error: stat '\(dir.path(name).standardizedFileURL.path)': File name too long (ENAMETOOLONG)\n", "\(result)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.url.path) == ["a"])
+    }
+
+    /// What a killed clone left (a hidden sibling whose process is gone) is removed, and named,
+    /// by the next clone of the same name; one whose clone is still running is left alone.
+    @Test func cloneRemovesWhatAKilledCloneOfTheSameNameLeft() throws {
+        let dir = try TempDir("clone-leftover")
+        _ = try repository(dir, "a")
+        let finished = Process()
+        finished.executableURL = URL(fileURLWithPath: "/bin/true")
+        try finished.run()
+        finished.waitUntilExit()
+        let dead = ".b.hgbft-clone-\(finished.processIdentifier)-1a2b"
+        let running = ".b.hgbft-clone-\(getpid())-3c4d"
+        for name in [dead, running] { try dir.write(name + "/.hgrepo/objects/x", "partial\n") }
+        let result = try CLI.run(["clone", "a", "b"], in: dir.url)
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stderr == "removed '\(dir.path(dead).standardizedFileURL.path)', left by an interrupted clone\n", "\(result)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.url.path).sorted() == [running, "a", "b"])
+        try CLI.ok(["verify"], in: dir.path("b"))
     }
 }
 
@@ -249,4 +385,11 @@ func rawRead(_ path: String) -> [UInt8]? {
         out += buffer.prefix(n)
     }
     return out
+}
+
+/// Whether `pid` is a process that has not exited (a zombie has), from /proc/<pid>/stat.
+private func processIsRunning(_ pid: Int32) -> Bool {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = text.lastIndex(of: ")") else { return false }
+    return text[text.index(after: close)...].split(separator: " ").first != "Z"
 }

@@ -91,4 +91,13 @@ public struct MembershipOutcome: Sendable {
         return MembershipResolver.role(of: author, at: node, grants: grants, voided: voidedNodes,
                                        removals: removals, causality: causality) != nil
     }
+
+    /// A removal (or demotion) of `author` that took effect and is concurrent with operation
+    /// `node`, which therefore has no effect; `nil` if there is none (an operation may still
+    /// lack effect because its author's role rests on operations without effect).
+    public func concurrentRemoval(of author: PeerID, with node: Int, graph: Graph) -> Int? {
+        guard touched.contains(author) else { return nil }
+        let causality = Causality(graph: graph)
+        return removals[author, default: []].sorted().first { causality.concurrent($0, node) }
+    }
 }

@@ -109,6 +109,8 @@ public final class SyncSession {
         var rounds = 0
         var answered = 0
         var unresolved = 0
+        var undeliveredHeads: [ObjectID] = []
+        var unrequestedOperations = 0
         while true {
             let missing = missingObjects(graph: graph, theirHeads: have.heads)
             let ask = Array(missing.prefix(ProtocolLimits.maxIDs))
@@ -127,14 +129,18 @@ public final class SyncSession {
             }
             if !ask.isEmpty {
                 let before = receivedOperations.count + receivedBlobs.count
+                let operationsBefore = receivedOrder.count
                 try receiveObjectsUntilEnd(during: "the objects we asked for")
+                let asked = Set(ask)
+                unrequestedOperations += receivedOrder[operationsBefore...].filter { !asked.contains($0) }.count
                 stats.roundTrips += 1
                 rounds += 1
                 let progressed = receivedOperations.count + receivedBlobs.count > before
                 if !progressed || rounds >= options.maxRounds {
                     // The peer withholds what it must have: stop asking. Operations whose
                     // predecessors never arrived are left out by the caller's validation.
-                    unresolved = missing.count
+                    unresolved = missingObjects(graph: graph, theirHeads: have.heads).count
+                    undeliveredHeads = have.heads.filter { !graph.contains($0) && receivedOperations[$0] == nil }
                     channel.send(.need([]))
                     try drainUntilSatisfied(graph: graph, maxFrame: theirs.maxFrameBytes)
                     break
@@ -147,7 +153,8 @@ public final class SyncSession {
         stats.bytesReceived = channel.bytesReceived
         let operations = receivedOrder.compactMap { receivedOperations[$0] }
         return SyncOutcome(peer: peer, repository: theirs.repository, theirHeads: have.heads, operations: operations,
-                           blobs: receivedBlobs, unresolved: unresolved, stats: stats,
+                           blobs: receivedBlobs, unresolved: unresolved, undeliveredHeads: undeliveredHeads,
+                           unrequestedOperations: unrequestedOperations, stats: stats,
                            signatureChecks: signatureChecks)
     }
 

@@ -76,8 +76,15 @@ public struct SyncOutcome: Sendable {
     public var operations: [Operation]
     /// Blobs by the id the session computed from their content when it received them.
     public var blobs: [ObjectID: Blob]
-    /// Operations whose predecessors the peer never supplied.
+    /// Objects still missing when we stopped asking: the peer's heads, parents of the
+    /// operations it sent, and blobs they name, which it never supplied.
     public var unresolved: Int
+    /// Of those, the heads the peer announced in its HAVE and did not send even when asked.
+    public var undeliveredHeads: [ObjectID] = []
+    /// Operations the peer sent in answer to our NEED that we had not asked for: other bytes
+    /// in place of what it announced (an honest peer answers a NEED with what was asked and
+    /// the blobs those operations name).
+    public var unrequestedOperations = 0
     public var stats: SyncStats
     /// The signature checks of `operations`, started as they arrived (`Repository.receive`
     /// collects them instead of checking again).

@@ -1,4 +1,5 @@
 import Dispatch
+import HGCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -92,13 +93,13 @@ public final class Subprocess {
         var code = posix_spawn_file_actions_init(&actions)
         guard code == 0 else {
             closeAll()
-            throw failure(errorText(code))
+            throw failure(ErrnoText.describe(code))
         }
         defer { posix_spawn_file_actions_destroy(&actions) }
         code = posix_spawnattr_init(&attributes)
         guard code == 0 else {
             closeAll()
-            throw failure(errorText(code))
+            throw failure(ErrnoText.describe(code))
         }
         defer { posix_spawnattr_destroy(&attributes) }
 
@@ -107,7 +108,7 @@ public final class Subprocess {
         for fd in [parentRead, parentWrite] {
             let flags = fcntl(fd, F_GETFL)
             if flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 {
-                let reason = errorText(errno)
+                let reason = ErrnoText.describe(errno)
                 closeAll()
                 throw failure("fcntl: \(reason)")
             }
@@ -130,7 +131,7 @@ public final class Subprocess {
         }
         guard code == 0 else {
             closeAll()
-            throw failure(errorText(code))
+            throw failure(ErrnoText.describe(code))
         }
 
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
@@ -138,7 +139,7 @@ public final class Subprocess {
         defer { for pointer in argv { free(pointer) } }
         if argv.dropLast().contains(where: { $0 == nil }) {
             closeAll()
-            throw failure(errorText(ENOMEM))
+            throw failure(ErrnoText.describe(ENOMEM))
         }
 
         var pid: pid_t = 0
@@ -150,7 +151,7 @@ public final class Subprocess {
             _ = close(parentRead)
             _ = close(parentWrite)
             if let errors { _ = close(errors.read) }
-            throw failure(errorText(code))
+            throw failure(ErrnoText.describe(code))
         }
         let stream = ByteStream(readFD: parentRead, writeFD: parentWrite, timeout: timeout, closeOnDeinit: true)
         let relay = errors.flatMap { errors in stderrLines.map { LineRelay(fd: errors.read, line: $0) } }
@@ -185,20 +186,26 @@ public final class Subprocess {
         return decoded
     }
 
-    /// Sends SIGTERM, then SIGKILL after a short grace period if it has not exited, and reaps it.
+    /// Sends SIGTERM to the child and every process it started, then SIGKILL after a short
+    /// grace period to those still running, and reaps the child.
     ///
     /// Our ends are closed first. The grace period is one second; the status is then available
-    /// from `wait()` (for example 128 + 15 after SIGTERM). Does nothing once the child was reaped.
+    /// from `wait()` (for example 128 + 15 after SIGTERM). The descendants are listed before
+    /// anything is signalled: once the child is gone they no longer point back to it. Does
+    /// nothing once the child was reaped.
     public func terminate() {
         guard status == nil else { return }
         stream.closeBoth()
-        if reapIfExited() { return }
-        _ = kill(pid, SIGTERM)
+        let descendants = ProcessTree.descendants(of: pid)
+        if reapIfExited() && descendants.isEmpty { return }
+        if status == nil { _ = kill(pid, SIGTERM) }
+        for descendant in descendants { _ = kill(descendant, SIGTERM) }
         for _ in 0..<100 {
-            if reapIfExited() { return }
+            if (status != nil || reapIfExited()) && !descendants.contains(where: ProcessTree.isRunning) { return }
             _ = usleep(10_000)
         }
-        _ = kill(pid, SIGKILL)
+        for descendant in descendants where ProcessTree.isRunning(descendant) { _ = kill(descendant, SIGKILL) }
+        if status == nil { _ = kill(pid, SIGKILL) }
         _ = wait()
     }
 
@@ -249,11 +256,11 @@ public final class Subprocess {
         var fds: [Int32] = [-1, -1]
         if let pipe2 = pipe2Function {
             guard pipe2(&fds, O_CLOEXEC) == 0 else {
-                throw .transport("cannot start \(program): pipe2: \(errorText(errno))")
+                throw .transport("cannot start \(program): pipe2: \(ErrnoText.describe(errno))")
             }
         } else {
             // Not atomic: a process spawned by another thread in between may inherit these.
-            guard pipe(&fds) == 0 else { throw .transport("cannot start \(program): pipe: \(errorText(errno))") }
+            guard pipe(&fds) == 0 else { throw .transport("cannot start \(program): pipe: \(ErrnoText.describe(errno))") }
             for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         }
         for index in 0..<2 where fds[index] < 3 {
@@ -263,7 +270,7 @@ public final class Subprocess {
             fds[index] = moved
             if moved < 0 {
                 for fd in fds where fd >= 0 { _ = close(fd) }
-                throw .transport("cannot start \(program): fcntl: \(errorText(code))")
+                throw .transport("cannot start \(program): fcntl: \(ErrnoText.describe(code))")
             }
         }
         return (fds[0], fds[1])
@@ -279,12 +286,6 @@ private let pipe2Function: Pipe2? = {
     guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "pipe2") else { return nil }
     return unsafeBitCast(symbol, to: Pipe2.self)
 }()
-
-/// strerror's text for an errno value.
-private func errorText(_ code: Int32) -> String {
-    guard let text = strerror(code) else { return "errno \(code)" }
-    return String(cString: text)
-}
 
 /// Reads a pipe to its end on a thread of its own and hands on each line.
 private final class LineRelay: Sendable {

@@ -10,7 +10,9 @@ struct Serve: ParsableCommand {
         discussion: """
         What 'sync' runs on the other side, locally or through ssh (like git-upload-pack). \
         It prints nothing on stdout but protocol frames; problems go to stderr. It stores what the \
-        peer sends after validating it, but does not touch that repository's working tree.
+        peer sends after validating it, but does not touch that repository's working tree. Exits 4 \
+        when it refused invalid operations or some never got their predecessors (it kept the valid \
+        ones), as 'sync' does.
 
         Examples:
           hg-bft serve /srv/notes                 # normally started by 'hg-bft sync'
@@ -56,13 +58,8 @@ struct Serve: ParsableCommand {
         for rejected in result.rejected.prefix(10) {
             Terminal.err("refused: operation \(rejected.id.short): \(rejected.reason)")
         }
-        if !result.rejected.isEmpty {
-            Terminal.err("error: refused \(result.rejected.count) invalid operation(s) from \(result.peer.short); kept the valid ones")
-        }
-        if result.unresolved > 0 {
-            Terminal.err("error: \(result.peer.short) withheld the predecessors of \(result.unresolved) operation(s); those were not stored")
-        }
-        if !result.rejected.isEmpty || result.unresolved > 0 { throw Exit(status: ExitStatus.failure) }
+        for line in PeerMisbehaviour.lines(result, peer: result.peer.short) { Terminal.err(line) }
+        if !result.rejected.isEmpty || result.unresolved > 0 { throw Exit(status: ExitStatus.partial) }
     }
 }
 
@@ -74,7 +71,8 @@ struct Sync: ParsableCommand {
         <remote> is a configured remote name, a path (a local replica), ssh://[user@]host[:port]/path, \
         or [user@]host:path (through the system ssh; set $HGBFT_SSH or core.sshCommand to change the \
         ssh program, --remote-program for the hg-bft on the host). --exec CMD runs any command that \
-        speaks the protocol. With no remote, syncs with every configured remote in turn.
+        speaks the protocol. With no remote, syncs with every configured remote in turn: one that \
+        fails is reported and the next is still tried. A path to this repository itself is refused.
 
         Everything received is validated (signature, id, parents, sequence numbers) before it is \
         stored; invalid operations are refused and named. Afterwards the working tree shows the \
@@ -82,7 +80,13 @@ struct Sync: ParsableCommand {
         are left alone and named; with --no-checkout it is left as it is, and 'status' and 'commit' \
         go on comparing it with the state it was last brought to, so nothing that arrived is ever \
         taken for your own deletion. A file that the merged state also holds as a directory (concurrent \
-        writes of 'a' and 'a/b') is written beside it as 'a~<operation id>' (see 'checkout --help').
+        writes of 'a' and 'a/b') is written beside it as 'a~<operation id>' (see 'checkout --help'). \
+        An operation held before that loses its effect through the sync (its author was removed \
+        concurrently) is named, with a warning for your own.
+
+        Exit status: 0 when every remote synced; 4 when each did but a peer sent invalid operations \
+        (refused and named) or withheld what some depend on (not stored): the valid ones are \
+        kept, the summary says "partly synced" and --json "complete": false; 1 when a sync failed.
 
         Examples:
           hg-bft sync ../notes-copy
@@ -107,67 +111,100 @@ struct Sync: ParsableCommand {
 
     func run() throws {
         let repository = try openRepository()
-        var targets: [(label: String, address: RemoteAddress, name: String?)] = []
+        // Addresses are parsed per target, so that one bad remote does not stop the others.
+        var targets: [Target] = []
         if let exec = transport.exec {
-            targets = [("--exec", .command(exec), nil)]
+            targets = [Target(label: "--exec", address: .success(.command(exec)), name: nil)]
         } else if let remote {
             if let url = repository.remotes().first(where: { $0.name == remote })?.url {
-                targets = [(remote, try RemoteAddress(parsing: url), remote)]
+                targets = [Target(label: remote, address: Result { try RemoteAddress(parsing: url) }, name: remote)]
             } else {
-                targets = [(remote, try RemoteAddress(parsing: remote), nil)]
+                targets = [Target(label: remote, address: Result { try RemoteAddress(parsing: remote) }, name: nil)]
             }
         } else {
-            targets = try repository.remotes().map { ($0.name, try RemoteAddress(parsing: $0.url), $0.name) }
+            targets = repository.remotes().map { remote in
+                Target(label: remote.name, address: Result { try RemoteAddress(parsing: remote.url) }, name: remote.name)
+            }
             if targets.isEmpty {
                 throw RepositoryError.inconsistent("no remote to sync with; give one, or add one with 'hg-bft remote add <name> <address>'")
             }
         }
-        var failed = false
-        var summaries: [SyncSummary] = []
+        // Every remote is tried, even after one failed; each failure is reported as it happens.
+        var worst = ExitStatus.success
+        var reports: [SyncReport] = []
+        var failures = 0
         for target in targets {
-            let process = try transport.start(target.address, config: repository.config, remoteName: target.name)
-            let result: SyncResult
             do {
-                result = try repository.sync(over: process.stream, options: transport.syncOptions,
-                                             progress: transport.progressReporter)
+                let (summary, status) = try sync(repository, with: target)
+                reports.append(.synced(summary))
+                worst = ExitStatus.worse(worst, status)
             } catch {
-                throw transport.explain(error, process: process, target: target.label)
-            }
-            let status = process.wait()
-            transport.endProgress()
-            var summary = SyncSummary(result, remote: target.label)
-            let checkout = noCheckout ? nil : try repository.checkout()
-            summary.kept = checkout?.leftAlone.map(\.string) ?? []
-            summary.checkedOut = checkout != nil
-            summaries.append(summary)
-            if !transport.quiet && !transport.output.json {
-                if let checkout {
-                    for line in CheckoutNotices.lines(checkout) { Terminal.err(line) }
-                    for path in checkout.conflicts { Terminal.err("conflict: \(Terminal.quote(path.string))") }
-                }
-                Terminal.out(summary.line)
-                if checkout == nil && result.added > 0 {
-                    Terminal.out("the working tree is unchanged; 'hg-bft status' shows what arrived, 'hg-bft checkout' writes it")
-                }
-            }
-            for rejected in result.rejected.prefix(10) {
-                Terminal.err("refused: operation \(rejected.id.short): \(rejected.reason)")
-            }
-            if !result.rejected.isEmpty || result.unresolved > 0 || status != 0 {
-                failed = true
-                if !result.rejected.isEmpty {
-                    Terminal.err("error: \(target.label) sent \(result.rejected.count) invalid operation(s); they were refused and the valid ones kept")
-                }
-                if result.unresolved > 0 {
-                    Terminal.err("error: \(target.label) withheld the predecessors of \(result.unresolved) operation(s); those were not stored")
-                }
-                if status != 0 && result.rejected.isEmpty && result.unresolved == 0 {
-                    Terminal.err("error: the peer process for \(target.label) exited with status \(status)")
-                }
+                if targets.count == 1 { throw error }
+                Terminal.err("error: \(target.label): \(error)")
+                reports.append(.failed(remote: target.label, error: "\(error)"))
+                failures += 1
+                worst = ExitStatus.failure
             }
         }
-        if transport.output.json { try JSONOutput.print(summaries) }
-        if failed { throw Exit(status: ExitStatus.failure) }
+        if failures > 0 { Terminal.err("error: \(failures) of \(targets.count) remotes could not be synced") }
+        if transport.output.json { try JSONOutput.print(reports) }
+        if worst != ExitStatus.success { throw Exit(status: worst) }
+    }
+
+    /// A remote to sync with: how it is named in messages, its address (or why it has none),
+    /// and its configured name.
+    private struct Target {
+        let label: String
+        let address: Result<RemoteAddress, any Error>
+        let name: String?
+    }
+
+    /// Syncs with one target and checks out; returns the summary and the exit status it
+    /// calls for (`partial` when the peer's invalid or incomplete operations were refused).
+    private func sync(_ repository: Repository, with target: Target) throws -> (SyncSummary, Int32) {
+        let address = try target.address.get()
+        try repository.refuseSyncWithItself(address, as: target.label)
+        let process = try transport.start(address, config: repository.config, remoteName: target.name)
+        let result: SyncResult
+        do {
+            result = try repository.sync(over: process.stream, options: transport.syncOptions,
+                                         progress: transport.progressReporter)
+        } catch {
+            throw transport.explain(error, process: process, target: target.label)
+        }
+        let status = process.wait()
+        transport.endProgress()
+        var summary = SyncSummary(result, remote: target.label)
+        let me = try? repository.peerID()
+        summary.lostEffect = LostEffectText.json(result.lostEffect, me: me)
+        let checkout = noCheckout ? nil : try repository.checkout()
+        summary.kept = checkout?.leftAlone.map(\.string) ?? []
+        summary.checkedOut = checkout != nil
+        if !transport.quiet && !transport.output.json {
+            if let checkout {
+                for line in CheckoutNotices.lines(checkout) { Terminal.err(line) }
+                for path in checkout.conflicts { Terminal.err("conflict: \(Terminal.quote(path.string))") }
+            }
+            Terminal.out(summary.line)
+            if checkout == nil && result.added > 0 {
+                Terminal.out("the working tree is unchanged; 'hg-bft status' shows what arrived, 'hg-bft checkout' writes it")
+            }
+        }
+        if !transport.output.json {
+            // The user's own work leaving the tree is said even with --quiet.
+            let shown = transport.quiet ? result.lostEffect.filter { $0.author == me } : result.lostEffect
+            for line in LostEffectText.lines(shown, me: me) { Terminal.err(line) }
+        }
+        for rejected in result.rejected.prefix(10) {
+            Terminal.err("refused: operation \(rejected.id.short): \(rejected.reason)")
+        }
+        for line in PeerMisbehaviour.lines(result, peer: target.label) { Terminal.err(line) }
+        if status != 0 {
+            // A peer that sent invalid operations may exit as it likes; its status is news only otherwise.
+            if summary.complete { Terminal.err("error: the peer process for \(target.label) exited with status \(status)") }
+            return (summary, ExitStatus.failure)
+        }
+        return (summary, summary.complete ? ExitStatus.success : ExitStatus.partial)
     }
 }
 
@@ -178,7 +215,10 @@ struct Clone: ParsableCommand {
         discussion: """
         Fetches every operation the peer has (validated as any sync), writes the working tree, and \
         records the address as the remote 'origin' (and --remote-program, for an ssh address, as \
-        remote.origin.program). [dir] defaults to the last component of the path.
+        remote.origin.program). [dir] defaults to the last component of the path; it must not exist \
+        or be an empty directory. The clone is built in a hidden sibling, .<dir>.hgbft-clone-<pid>-<random>, \
+        and renamed to [dir] only when complete: an interrupted clone leaves no [dir], and the next \
+        clone of that name removes what it left.
 
         Examples:
           hg-bft clone ../notes notes-copy
@@ -208,10 +248,45 @@ struct Clone: ParsableCommand {
             address = try RemoteAddress(parsing: remote ?? "")
         }
         let dir = target ?? Clone.defaultDirectory(for: address)
+        let destination = try CloneDestination.prepare(dir)
+        for leftover in destination.removedLeftovers {
+            Terminal.err("removed \(Terminal.quote(leftover)), left by an interrupted clone")
+        }
+        let (result, checkout): (SyncResult, CheckoutResult)
+        do {
+            (result, checkout) = try build(at: destination.staging, from: address)
+        } catch {
+            destination.discard()
+            throw error
+        }
+        let repository: Repository
+        do {
+            repository = try destination.publish()
+        } catch {
+            destination.discard()
+            throw error
+        }
+        if transport.output.json {
+            var summary = SyncSummary(result, remote: address.description)
+            summary.kept = checkout.leftAlone.map(\.string)
+            try JSONOutput.print(summary)
+        } else if !transport.quiet {
+            Terminal.out("Cloned into \(repository.layout.root): \(result.added) operations, \(checkout.written.count) files")
+            Terminal.out("peer \(try repository.peerID().text)")
+            for line in CheckoutNotices.lines(checkout) { Terminal.err(line) }
+        }
+        if !result.rejected.isEmpty || result.unresolved > 0 {
+            for line in PeerMisbehaviour.lines(result, peer: "the peer") { Terminal.err(line) }
+            throw Exit(status: ExitStatus.partial)
+        }
+    }
+
+    /// The whole clone, in the staging directory: the session, the remote, the checkout.
+    private func build(at staging: String, from address: RemoteAddress) throws -> (SyncResult, CheckoutResult) {
         let process = try transport.start(address, config: nil, remoteName: nil)
         let (repository, result): (Repository, SyncResult)
         do {
-            (repository, result) = try Repository.clone(into: dir, over: process.stream, options: transport.syncOptions,
+            (repository, result) = try Repository.clone(into: staging, over: process.stream, options: transport.syncOptions,
                                                         progress: transport.progressReporter)
         } catch {
             throw transport.explain(error, process: process, target: address.description)
@@ -227,20 +302,7 @@ struct Clone: ParsableCommand {
                 try repository.setRemote("origin", url: remote, program: transport.remoteProgram)
             }
         }
-        let checkout = try repository.checkout()
-        if transport.output.json {
-            var summary = SyncSummary(result, remote: address.description)
-            summary.kept = checkout.leftAlone.map(\.string)
-            try JSONOutput.print(summary)
-        } else if !transport.quiet {
-            Terminal.out("Cloned into \(repository.layout.root): \(result.added) operations, \(checkout.written.count) files")
-            Terminal.out("peer \(try repository.peerID().text)")
-            for line in CheckoutNotices.lines(checkout) { Terminal.err(line) }
-        }
-        if !result.rejected.isEmpty || result.unresolved > 0 {
-            Terminal.err("error: the peer sent \(result.rejected.count) invalid operation(s) and withheld predecessors of \(result.unresolved); the valid part was kept")
-            throw Exit(status: ExitStatus.failure)
-        }
+        return (result, try repository.checkout())
     }
 
     static func defaultDirectory(for address: RemoteAddress) -> String {

@@ -83,6 +83,17 @@ enum ExitStatus {
     static let usage: Int32 = 2
     /// `verify` ran and found problems.
     static let problemsFound: Int32 = 3
+    /// `sync`, `clone` or `serve` finished and kept every valid operation, but the peer sent
+    /// invalid ones (refused) or withheld predecessors of some (not stored): the repository is
+    /// consistent, the peer is faulty or malicious. Distinct from `failure`, so that a script
+    /// can tell a misbehaving peer from one it could not reach.
+    static let partial: Int32 = 4
+
+    /// The status that says more of two: a failure over a partial sync over success.
+    static func worse(_ a: Int32, _ b: Int32) -> Int32 {
+        func rank(_ status: Int32) -> Int { status == success ? 0 : status == partial ? 1 : 2 }
+        return rank(a) >= rank(b) ? a : b
+    }
 }
 
 /// Thrown by commands that have already printed what went wrong.
