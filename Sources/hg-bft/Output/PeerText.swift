@@ -70,7 +70,9 @@ enum PeerText {
     /// The lines of a commit message: split at LF (a CR before it, a CRLF line ending, is
     /// dropped), each line escaped, so that no line can start a new record of the output.
     static func messageLines(_ message: String) -> [String] {
-        message.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+        // Most messages are one line with nothing to escape.
+        if !needsWork(message, keeping: [], quoting: false) { return [message] }
+        return message.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { line in
             var scalars = String.UnicodeScalarView(line)
             if scalars.last == "\r" { scalars.removeLast() }
             return escaped(String(scalars))
@@ -78,18 +80,22 @@ enum PeerText {
     }
 
     /// Whether `text` holds anything to escape. Plain ASCII (most output) is decided from
-    /// the UTF-8 bytes alone.
+    /// the UTF-8 bytes alone, in place.
     private static func needsWork(_ text: String, keeping: Set<Unicode.Scalar>, quoting: Bool) -> Bool {
-        var ascii = true
-        for byte in text.utf8 {
-            if byte >= 0x80 { ascii = false; break }
-            if byte < 0x20 || byte == 0x7f {
-                if keeping.contains(Unicode.Scalar(byte)) { continue }
-                return true
+        var text = text
+        text.makeContiguousUTF8()
+        let ascii: Bool? = text.utf8.withContiguousStorageIfAvailable { bytes -> Bool? in
+            for byte in bytes {
+                if byte >= 0x80 { return nil }
+                if byte < 0x20 || byte == 0x7f {
+                    if keeping.contains(Unicode.Scalar(byte)) { continue }
+                    return true
+                }
+                if quoting && (byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "'")) { return true }
             }
-            if quoting && (byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "'")) { return true }
-        }
-        if ascii { return false }
+            return false
+        } ?? nil
+        if let ascii { return ascii }
         return text.unicodeScalars.contains { scalar in
             if keeping.contains(scalar) { return false }
             return mustEscape(scalar) || (quoting && (scalar == "\\" || scalar == "'"))
