@@ -70,8 +70,9 @@ extension Repository {
         var cache = loadWorkTreeCache()
         let reader = scanner()
         let writer = Materializer(root: layout.root)
-        try lift { try writer.prepareScratch() }
         let listing = try lift { try reader.scan(under: spec.prefixes) }
+        // Temporaries a killed checkout left: only a writer holding the lock makes them.
+        for temporary in listing.temporaries { _ = unlink(layout.root + "/" + temporary) }
         var working: [RepoPath: WorkFile] = [:]
         for file in listing.files { working[file.path] = file }
 

@@ -44,6 +44,9 @@ public struct WorkTreeListing: Sendable {
     /// the format forbids, files over the blob limit, entries `lstat` fails on),
     /// with the reason; shown as warnings.
     public var skipped: [(path: String, reason: String)]
+    /// Temporary files a killed checkout left (`Materializer.isTemporaryName`), relative paths:
+    /// never listed as files; the next checkout removes them.
+    public var temporaries: [String] = []
 }
 
 /// Walks the working tree, honouring `.hgignore` and never entering `.hgrepo`.
@@ -124,6 +127,10 @@ public struct WorkTreeScanner {
         for name in names.sorted() {
             let child = relative.isEmpty ? name : relative + "/" + name
             if relative.isEmpty && name == ".hgrepo" { continue }
+            if Materializer.isTemporaryName(name) {
+                listing.temporaries.append(child)
+                continue
+            }
             var st = stat()
             guard lstat(root + "/" + child, &st) == 0 else {
                 // A file that vanished while we looked is simply gone; any other failure (a path
