@@ -108,6 +108,37 @@ import Testing
         try CLI.ok(["verify"], in: a)
     }
 
+    /// A sync killed after it stored what arrived and before its checkout leaves a tree that is
+    /// only behind: status says so and names nothing as deleted; checkout finishes the job.
+    @Test func aSyncKilledBeforeItsCheckoutLeavesATreeThatIsOnlyBehind() throws {
+        let (dir, a, b) = try pair("base-killed-sync")
+        for i in 0..<20 { try dir.write("b/new/file\(i).txt", "content \(i)\n") }
+        try CLI.ok(["commit", "-q", "-m", "twenty files"], in: b)
+        let headsBefore = try CLI.ok(["heads"], in: a).stdout
+        let sync = Process()
+        sync.executableURL = URL(fileURLWithPath: CLI.binary)
+        sync.arguments = ["sync", "-q", "--exec", "\(CLI.binary) serve \(b.path); sleep 3"]
+        sync.currentDirectoryURL = a
+        sync.standardOutput = FileHandle.nullDevice
+        sync.standardError = FileHandle.nullDevice
+        try sync.run()
+        var stored = false
+        for _ in 0..<250 where !stored {
+            usleep(20_000)
+            stored = try CLI.run(["heads"], in: a).stdout != headsBefore
+        }
+        kill(sync.processIdentifier, SIGKILL)
+        sync.waitUntilExit()
+        #expect(stored)
+        let short = try CLI.ok(["status", "--short"], in: a).stdout
+        #expect(!short.contains("D ") && short.contains("> new/file0.txt"), "\(short)")
+        #expect(try CLI.ok(["status"], in: a).stdout.contains("Behind: 1 operation arrived since your last checkout"))
+        try CLI.ok(["checkout", "-q"], in: a)
+        #expect(try dir.read("a/new/file19.txt") == "content 19\n")
+        #expect(try CLI.ok(["status", "--short"], in: a).stdout == "")
+        try CLI.ok(["verify"], in: a)
+    }
+
     /// `sync --no-checkout` stores and leaves the tree: exactly the state a sync killed between
     /// storing and its checkout leaves. Nothing there is offered as a deletion.
     @Test func syncWithoutCheckoutLeavesTheTreeBehindAndSaysSo() throws {
