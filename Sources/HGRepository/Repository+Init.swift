@@ -61,10 +61,8 @@ extension Repository {
             try objects.flush()
             try OperationIndex.rewrite(layout.operationIndex, [OperationSummary(op)])
             let length = FileSystem.status(layout.operationIndex).map { Int($0.st_size) } ?? 0
-            try FileSystem.writeAtomically(layout.peerRef(peer.text), Refs.encodePeer(.init(tips: [.init(sequence: 1, id: op.id)], stamp: length)))
-            try FileSystem.writeAtomically(layout.heads, Refs.encodeHeads(.init(ids: [op.id], stamp: length)))
-            try FileSystem.writeDerived(layout.stateCache, StateCache.encode(FileTree(), stamp: length))
-            try FileSystem.writeDerived(layout.membersCache, MembersCache.encode([peer: .admin], stamp: length))
+            try derivedFiles(layout, refs: [peer: [.init(sequence: 1, id: op.id)]], heads: [op.id], tree: FileTree(),
+                             roles: [peer: .admin]).write(layout, stamp: length)
             try FileSystem.writeAtomically(layout.config, Array(config.text.utf8))
             try FileSystem.writeAtomically(layout.formatMarker, Array(formatMarker.utf8))
             try FileSystem.writeAtomically(layout.genesis, Array((op.id.hex + "\n").utf8))

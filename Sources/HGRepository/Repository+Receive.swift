@@ -259,15 +259,13 @@ extension Repository {
         var authors = Set(newSummaries.map(\.author))
         if let me = try? peerID(), !checker.tips(of: me).isEmpty { authors.insert(me) }
         let graphAfter = checker.graph
+        var refs: [PeerID: [Refs.Tip]] = [:]
+        for author in authors {
+            refs[author] = checker.tips(of: author).map { Refs.Tip(sequence: graphAfter.sequence($0), id: graphAfter.ids[$0]) }
+        }
         try lift {
-            for author in authors {
-                let tips = checker.tips(of: author).map { Refs.Tip(sequence: graphAfter.sequence($0), id: graphAfter.ids[$0]) }
-                try FileSystem.writeDerived(layout.peerRef(author.text), Refs.encodePeer(.init(tips: tips.sorted(), stamp: length)))
-            }
-            try FileSystem.writeDerived(layout.heads, Refs.encodeHeads(.init(ids: graphAfter.heads, stamp: length)))
-            try FileSystem.writeDerived(layout.stateCache, StateCache.encode(tree, stamp: length))
-            try FileSystem.writeDerived(layout.membersCache,
-                                        MembersCache.encode(membership?.members.mapValues(\.role) ?? [:], stamp: length))
+            try derivedFiles(refs: refs, heads: graphAfter.heads, tree: tree,
+                             roles: membership?.members.mapValues(\.role) ?? [:]).write(layout, stamp: length)
         }
         if let stagedGraphFile, length == appendix.end {
             try? FileSystem.commit(stagedGraphFile, to: layout.graphFile, freeingOldLater: true)

@@ -314,20 +314,12 @@ public final class Repository {
         let graph = try lift { try Graph(contents.entries) }
         let newLength = indexLength()
         let derived = Refs.derive(from: contents.entries)
-        try lift {
-            try FileSystem.makeDirectory(layout.peerRefs)
-            for (peer, tips) in derived.tips {
-                try FileSystem.writeDerived(layout.peerRef(peer.text), Refs.encodePeer(.init(tips: tips, stamp: newLength)))
-            }
-            try FileSystem.writeDerived(layout.heads, Refs.encodeHeads(.init(ids: derived.heads, stamp: newLength)))
-        }
         var index = try membershipIndex(graph: graph)
         let membership = index?.outcome(graph: graph)
         let tree = try computeState(graph: graph, membership: membership)
         try lift {
-            try FileSystem.writeDerived(layout.stateCache, StateCache.encode(tree, stamp: newLength))
-            try FileSystem.writeDerived(layout.membersCache,
-                                        MembersCache.encode(membership?.members.mapValues(\.role) ?? [:], stamp: newLength))
+            try derivedFiles(refs: derived.tips, heads: derived.heads, tree: tree,
+                             roles: membership?.members.mapValues(\.role) ?? [:]).write(layout, stamp: newLength)
         }
         refreshGraphFile(known: (graph, newLength))
         return contents
@@ -348,14 +340,26 @@ public final class Repository {
     /// fact, and a cache whose stamp is behind the index is recomputed.
     func publish(author: PeerID, tip: Refs.Tip, heads: [ObjectID]? = nil, tree: FileTree,
                  roles: [PeerID: Role]) throws(RepositoryError) {
-        let length = indexLength()
         try lift {
-            try FileSystem.writeDerived(layout.peerRef(author.text), Refs.encodePeer(.init(tips: [tip], stamp: length)))
-            try FileSystem.writeDerived(layout.heads, Refs.encodeHeads(.init(ids: heads ?? [tip.id], stamp: length)))
-            try FileSystem.writeDerived(layout.stateCache, StateCache.encode(tree, stamp: length))
-            try FileSystem.writeDerived(layout.membersCache, MembersCache.encode(roles, stamp: length))
+            try derivedFiles(refs: [author: [tip]], heads: heads ?? [tip.id], tree: tree, roles: roles)
+                .write(layout, stamp: indexLength())
         }
         refreshGraphFile()
+    }
+
+    /// The derived files of a state: refs and heads, then the state and members caches (the
+    /// one list of caches every writer publishes; FORMAT.md 5.12).
+    func derivedFiles(refs: [PeerID: [Refs.Tip]], heads: [ObjectID], tree: FileTree, roles: [PeerID: Role]) -> DerivedFiles {
+        Repository.derivedFiles(layout, refs: refs, heads: heads, tree: tree, roles: roles)
+    }
+
+    /// `derivedFiles` for a repository being created (`init`).
+    static func derivedFiles(_ layout: Layout, refs: [PeerID: [Refs.Tip]], heads: [ObjectID], tree: FileTree,
+                             roles: [PeerID: Role]) -> DerivedFiles {
+        DerivedFiles(refs: refs, heads: heads, caches: [
+            .init(path: layout.stateCache) { StateCache.encode(tree, stamp: $0) },
+            .init(path: layout.membersCache) { MembersCache.encode(roles, stamp: $0) },
+        ])
     }
 
     // MARK: - Work tree cache
