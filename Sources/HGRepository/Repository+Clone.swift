@@ -16,7 +16,7 @@ extension Repository {
         let createdRoot = !FileSystem.exists(absoluteRoot)
         do {
             let key = try prepareUnborn(layout)
-            guard let peer = PeerID(publicKey: key.publicKey) else { throw RepositoryError.inconsistent("identity key has the wrong length") }
+            guard let peer = PeerID(publicKey: key.publicKey) else { throw RepositoryError.badIdentityKey(path: layout.identityKey) }
             let outcome: SyncOutcome
             do {
                 outcome = try SyncSession(source: UnbornReplica(peer: peer), stream: stream, options: options,
@@ -60,7 +60,7 @@ extension Repository {
             try FileSystem.makeDirectory(layout.keys, mode: 0o700)
             let key = try Ed25519.KeyPair.generate()
             try IdentityKey.save(key, to: layout.identityKey)
-            guard let peer = PeerID(publicKey: key.publicKey) else { throw RepositoryError.inconsistent("bad key") }
+            guard let peer = PeerID(publicKey: key.publicKey) else { throw RepositoryError.badIdentityKey(path: layout.identityKey) }
             var config = Config()
             config.set("core", "peer", peer.text)
             try FileSystem.writeAtomically(layout.config, Array(config.text.utf8))

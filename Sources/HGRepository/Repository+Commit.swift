@@ -59,7 +59,7 @@ extension Repository {
             // Authority and sequence are judged where the operation will stand: on the base.
             let taken = try takeGraph().graph
             guard var index = try membershipIndex(graph: taken) else {
-                throw .inconsistent("the repository has no genesis operation in its index; run 'hg-bft verify'")
+                throw .noGenesis
             }
             var parentNodes = base.heads.compactMap { taken.number(of: $0) }
             guard parentNodes.count == base.heads.count else {
@@ -118,7 +118,7 @@ extension Repository {
         }
         guard !entries.isEmpty else { throw heldBack.isEmpty ? .nothingToCommit : .onlyUnsynced(heldBack.map(\.string)) }
         guard entries.count <= Limits.maxChangeEntries else {
-            throw .inconsistent("a change may touch at most \(Limits.maxChangeEntries) paths; commit in parts with pathspecs")
+            throw .tooManyPaths(limit: Limits.maxChangeEntries)
         }
 
         let sequence = try highestSequence(of: me) + 1

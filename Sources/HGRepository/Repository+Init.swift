@@ -46,7 +46,7 @@ extension Repository {
             try IdentityKey.save(fresh, to: layout.identityKey)
             return fresh
         }
-        guard let peer = PeerID(publicKey: key.publicKey) else { throw .inconsistent("identity key has the wrong length") }
+        guard let peer = PeerID(publicKey: key.publicKey) else { throw .badIdentityKey(path: layout.identityKey) }
 
         let nonce = try lift { try SecureRandom.bytes(Genesis.nonceBytes) }
         let op = try lift {

@@ -17,7 +17,7 @@ extension Repository {
         guard let node = graph.number(of: genesis) else { return nil }
         let op = try lift { try objects.readOperation(genesis) }
         guard let origin = MembershipOrigin(genesis: op, node: node) else {
-            throw .inconsistent("the genesis object \(genesis.hex) is not a genesis operation")
+            throw .notAGenesis(genesis)
         }
         return origin
     }
@@ -37,7 +37,7 @@ extension Repository {
     public func membership() throws(RepositoryError) -> MembershipOutcome {
         let graph = try loadGraph()
         guard var index = try membershipIndex(graph: graph) else {
-            throw .inconsistent("the repository has no genesis operation in its index; run 'hg-bft verify'")
+            throw .noGenesis
         }
         return index.outcome(graph: graph)
     }
@@ -89,7 +89,7 @@ extension Repository {
         try repairCaches()
         var graph = try loadGraph()
         guard var index = try membershipIndex(graph: graph) else {
-            throw .inconsistent("the repository has no genesis operation in its index; run 'hg-bft verify'")
+            throw .noGenesis
         }
         let before = index.outcome(graph: graph)
         try requireAuthority(me, kind: Payload.Kind.membership, roles: before.members.mapValues(\.role))

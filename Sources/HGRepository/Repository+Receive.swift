@@ -118,7 +118,7 @@ extension Repository {
         let alreadyKnown = operations.count - fresh.count
         var rejected: [(id: ObjectID, reason: String)] = []
         func refuse(_ id: ObjectID, _ reason: String) throws(RepositoryError) {
-            guard partial else { throw .inconsistent("operation \(id.hex): \(reason)") }
+            guard partial else { throw .refused(id, reason: reason) }
             rejected.append((id, reason))
         }
 

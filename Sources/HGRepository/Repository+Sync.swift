@@ -27,6 +27,8 @@ public struct SyncResult: Sendable {
 extension Repository: SyncSource {
     public var repositoryID: ObjectID { genesis }
 
+    /// This replica's peer id. `sync(over:)` reads the identity key before the session starts
+    /// and fails there if it is bad, so the all-zero id here is never announced.
     public var localPeer: PeerID {
         (try? peerID()) ?? PeerID(key: .zero)
     }
@@ -83,6 +85,8 @@ extension Repository: SyncSource {
     /// touch the working tree; the CLI runs `checkout` afterwards.
     public func sync(over stream: ByteStream, options: SyncOptions = SyncOptions(),
                      progress: SyncProgress? = nil) throws(RepositoryError) -> SyncResult {
+        // A bad identity key is an error here, not a session announcing the all-zero peer.
+        _ = try peerID()
         let session = SyncSession(source: self, stream: stream, options: options, progress: progress)
         let outcome: SyncOutcome
         do {

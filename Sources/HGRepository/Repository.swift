@@ -99,7 +99,7 @@ public final class Repository {
     /// This replica's signing key and the peer id it stands for.
     func signingIdentity() throws(RepositoryError) -> (key: Ed25519.KeyPair, peer: PeerID) {
         let key = try identity()
-        guard let peer = PeerID(publicKey: key.publicKey) else { throw .inconsistent("identity key has the wrong length") }
+        guard let peer = PeerID(publicKey: key.publicKey) else { throw .badIdentityKey(path: layout.identityKey) }
         return (key, peer)
     }
 
@@ -305,7 +305,7 @@ public final class Repository {
             // for bytes beyond where the readable records end, a length field in the middle was
             // damaged: cutting there would drop committed operations, so stop instead.
             if let vouched = (try? Refs.readHeads(layout.heads))??.stamp, vouched > contents.validLength {
-                throw .inconsistent("'\(layout.operationIndex)' is damaged at byte \(contents.validLength), before the \(vouched) bytes the heads file records; run 'hg-bft verify', then 'hg-bft reindex'")
+                throw .indexDamaged(path: layout.operationIndex, at: contents.validLength, vouched: vouched)
             }
             // Cut the torn record so the file's length is a record boundary again.
             try lift { try OperationIndex.append(layout.operationIndex, [], validLength: contents.validLength) }

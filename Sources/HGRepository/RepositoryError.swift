@@ -38,6 +38,18 @@ public enum RepositoryError: Error, Sendable, CustomStringConvertible {
     case notAuthorised(String)
     /// A membership command that would change nothing or names a non-member.
     case membership(String)
+    /// The identity key file does not hold a key of the right length.
+    case badIdentityKey(path: String)
+    /// The operation index holds no genesis operation (or none the membership can start from).
+    case noGenesis
+    /// The object the genesis file names is not a genesis operation.
+    case notAGenesis(ObjectID)
+    /// A change would touch more paths than one operation may.
+    case tooManyPaths(limit: Int)
+    /// The operation index is damaged before the length the heads file vouches for.
+    case indexDamaged(path: String, at: Int, vouched: Int)
+    /// An operation was refused where nothing may be (a complete batch, e.g. a local import).
+    case refused(ObjectID, reason: String)
     /// `.hgrepo/base` cannot be read as a base (FORMAT.md 5.13).
     case baseDamaged(path: String, reason: String)
     /// `commit` found changes only in paths whose merged version was never checked out.
@@ -68,6 +80,14 @@ public enum RepositoryError: Error, Sendable, CustomStringConvertible {
         case let .inconsistent(why): return why
         case let .notAuthorised(why): return why
         case let .membership(why): return why
+        case let .badIdentityKey(path):
+            return "'\(path)' does not hold an Ed25519 key of the right length; restore it from a backup or make a new replica with 'hg-bft clone'"
+        case .noGenesis: return "the repository has no genesis operation in its index; run 'hg-bft verify'"
+        case let .notAGenesis(id): return "the genesis object \(id.hex) is not a genesis operation; run 'hg-bft verify'"
+        case let .tooManyPaths(limit): return "a change may touch at most \(limit) paths; commit in parts with pathspecs"
+        case let .indexDamaged(path, at, vouched):
+            return "'\(path)' is damaged at byte \(at), before the \(vouched) bytes the heads file records; run 'hg-bft verify', then 'hg-bft reindex'"
+        case let .refused(id, reason): return "operation \(id.hex): \(reason)"
         case let .baseDamaged(path, reason):
             return "'\(path)' (the working tree's base) is damaged: \(reason); run 'hg-bft checkout' to write it again (files with changes are left alone)"
         case let .onlyUnsynced(paths):

@@ -23,6 +23,8 @@ public enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
     case transport(String)
     /// The peer gave up and said why.
     case peerError(String)
+    /// The system's random number generator failed (the Bloom filter's salt must be random).
+    case noRandomness(String)
 
     public var description: String {
         switch self {
@@ -39,6 +41,7 @@ public enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .limitExceeded(what): return "the peer exceeded a limit: \(what)"
         case let .transport(why): return why
         case let .peerError(why): return "the peer stopped: \(why)"
+        case let .noRandomness(why): return "no random bytes for the Bloom filter's salt (\(why)); the sync did not start"
         }
     }
 }

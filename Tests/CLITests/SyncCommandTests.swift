@@ -132,6 +132,19 @@ import Testing
         _ = dir
     }
 
+    /// A serving replica whose identity key is damaged fails before the session, instead of
+    /// announcing itself as the all-zero peer; the other side fails naming it and keeps its
+    /// repository as it was.
+    @Test func aDamagedIdentityKeyStopsTheSyncBeforeItStarts() throws {
+        let (dir, a, b) = try writerClone("sync-bad-key")
+        try Data("short".utf8).write(to: dir.path("b/.hgrepo/keys/identity"))
+        let before = try TempDir.snapshot(a)
+        let result = try CLI.run(["sync", b.path], in: a)
+        #expect(result.status == 1, "\(result)")
+        #expect(result.stderr.contains("keys/identity' is damaged"), "\(result)")
+        #expect(try TempDir.snapshot(a) == before)
+    }
+
     @Test func syncIsTwoWayAndWritesTheMergedTree() throws {
         let (dir, a, b) = try writerClone("sync-two-way")
         try Data("a only\n".utf8).write(to: a.appendingPathComponent("a.txt"))

@@ -37,6 +37,7 @@ struct ErrorMessageTests {
         .protocolViolation("bad Bloom filter: \(BloomError.badProbeCount(0))"), .versionMismatch(ours: 1, theirs: 2),
         .differentRepository(ours: id, theirs: other), .limitExceeded("more than 10 objects"),
         .transport("cannot start ssh: \(ErrnoText.describe(ENOENT))"), .peerError("the peer's disk is full"),
+        .noRandomness("the system's generator failed"),
     ]
     static let store: [StoreError] = [
         .io(path: "/r/.hgrepo/index/operations", operation: "write", errno: ENOSPC), .notARepository(path: "/r"),
@@ -62,7 +63,10 @@ struct ErrorMessageTests {
         .ambiguousPrefix("ab", candidates: ["ab12", "ab34"]), .notAnOperation("ab12"), .wouldOverwrite(["a.txt"]),
         .badMessage("it is empty"), .inconsistent("the heads file is stale"), .unknownRemote("origin"),
         .notAuthorised("you are not a member"), .membership("already a member"), .syncWithItself(".", root: "/r"),
-        .cloneTargetExists("/r"),
+        .cloneTargetExists("/r"), .badIdentityKey(path: "/r/.hgrepo/keys/identity"), .noGenesis, .notAGenesis(id),
+        .tooManyPaths(limit: 65536), .indexDamaged(path: "/r/.hgrepo/index/operations", at: 64, vouched: 128),
+        .refused(id, reason: "signature does not verify"), .baseDamaged(path: "/r/.hgrepo/base", reason: "checksum mismatch"),
+        .onlyUnsynced(["a.txt"]),
     ] + store.map { .store($0) } + workTree.map { .workTree($0) } + decode.map { .decode($0) }
         + graph.map { .graph($0) } + sync.map { .sync($0) }
         + [CryptoError.libraryUnavailable, .badLength(what: "seed", expected: 32, actual: 3), .operationFailed("sign")].map { .crypto($0) }

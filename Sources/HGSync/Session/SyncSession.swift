@@ -90,7 +90,15 @@ public final class SyncSession {
         // 2. What each side has.
         let shared = source.sharedHeads(with: peer).filter { graph.contains($0) }
         let sinceShared = Self.nodesNotBelow(shared, in: graph)
-        var filter = BloomFilter(expectedEntries: sinceShared.count, salt: (try? SecureRandom.bytes(BloomFilter.saltBytes)) ?? [UInt8](repeating: 0, count: BloomFilter.saltBytes))
+        // A salt a peer could predict would let it aim false positives at chosen operations: no
+        // fallback to a fixed one.
+        let salt: [UInt8]
+        do {
+            salt = try SecureRandom.bytes(BloomFilter.saltBytes)
+        } catch {
+            throw .noRandomness("\(error)")
+        }
+        var filter = BloomFilter(expectedEntries: sinceShared.count, salt: salt)
         for node in sinceShared { filter.insert(graph.ids[node]) }
         channel.send(.have(Have(heads: graph.heads, sharedHeads: shared, filter: filter, filterEntries: sinceShared.count)))
         guard case let .have(have) = try channel.receive(during: "the peer's summary") else {
