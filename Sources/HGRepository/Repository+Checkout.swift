@@ -150,45 +150,32 @@ extension Repository {
                 }
                 return FileVersion(blob: blob, mode: file.stamp.executable ? .executable : .regular)
             }
-            if let desired, let current, current.blob == desired.blob, current.mode == desired.mode {
-                if remember, let file { cache.entries[path] = .init(stamp: file.stamp, blob: current.blob) }
-                continue
-            }
-            if desired == nil && current == nil {
-                if !unlisted { cache.entries[path] = nil }
-                continue
-            }
-            let tracked = baseline != nil
-            let clean = !unlisted && current?.blob == baseline?.blob
-                && (current == nil || current?.mode == baseline?.mode)
-            if !clean && !(force && tracked && !unlisted) {
-                // Left alone. Reported when the user's change or file meets a new version here,
-                // or is an uncommitted change to a tracked file; an untracked file where nothing
-                // arrives is simply the user's.
-                let arrives = value != baseValue
-                if desired == nil && (unlisted || !tracked) {
-                    // The user's own file where nothing is wanted: not hg-bft's business.
-                    continue
+            let arrives = value != baseValue
+            switch CheckoutDecision.decide(desired: desired.map { FileVersion(blob: $0.blob, mode: $0.mode) }, current: current,
+                                           baseline: baseline, unlisted: unlisted, arrives: arrives, force: force) {
+            case .upToDate:
+                if remember, let file, let current { cache.entries[path] = .init(stamp: file.stamp, blob: current.blob) }
+            case .nothing:
+                break
+            case .forget:
+                cache.entries[path] = nil
+            case let .write(replacing):
+                if let desired {
+                    planned.append(.write(path: path, rendered: desired.content, blob: desired.blob, mode: desired.mode,
+                                          remember: remember, replacing: replacing, arrives: arrives))
                 }
-                if arrives && (unlisted || !tracked) {
-                    unsynced.insert(path)
-                    result.blocked[path] = unlisted
-                        ? Materializer.inTheWay(at: layout.root + "/" + path.string)
-                        : "an untracked file of yours is in the way"
-                } else if arrives {
-                    // An uncommitted change meets a newer version: nothing is checked out until
-                    // it is committed (then the two are concurrent, and meet as a conflict).
-                    result.clashes.append(path)
-                } else if tracked {
-                    result.kept.append(path)
-                }
-                continue
-            }
-            if let desired {
-                planned.append(.write(path: path, rendered: desired.content, blob: desired.blob, mode: desired.mode,
-                                      remember: remember, replacing: current != nil, arrives: value != baseValue))
-            } else {
+            case .remove:
                 planned.append(.remove(path))
+            case .leave(.uncommitted):
+                result.kept.append(path)
+            case .leave(.clash):
+                result.clashes.append(path)
+            case .leave(.untrackedInTheWay):
+                unsynced.insert(path)
+                result.blocked[path] = "an untracked file of yours is in the way"
+            case .leave(.unlistedInTheWay):
+                unsynced.insert(path)
+                result.blocked[path] = Materializer.inTheWay(at: layout.root + "/" + path.string)
             }
         }
         if !result.clashes.isEmpty {
