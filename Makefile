@@ -4,13 +4,15 @@
 #   make test    install missing system packages, build, and run the whole test suite
 #   make bench   release build and the benchmarks of contrib/bench (see docs/PERFORMANCE.md)
 #   make fuzz    the libFuzzer targets of contrib/fuzz, FUZZ_SECONDS each (see docs/TESTING.md)
+#   make lint    swift-format (shipped with the Swift toolchain) checks the style of .swift-format
+#   make format  rewrites the sources in that style
 
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PACKAGES := libsodium-dev libgmp-dev zlib1g-dev libdeflate-dev pkg-config
 BIN := .build/debug/hg-bft
 
-.PHONY: deps test-deps build demo test bench fuzz release clean
+.PHONY: deps test-deps build demo test bench fuzz release clean lint format
 
 ## Install the C libraries hg-bft links against, if pkg-config cannot find them.
 deps:
@@ -63,6 +65,14 @@ bench: release
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	@SWIFT=$(SWIFT) contrib/fuzz/run.sh $(FUZZ_SECONDS)
+
+## Style: .swift-format (4 spaces, 120 columns, ordered imports, no force try, ...). CI runs lint.
+FORMATTED := Sources Tests contrib/bench/HGBench
+lint:
+	$(SWIFT) format lint --strict --recursive --parallel $(FORMATTED)
+
+format:
+	$(SWIFT) format format --in-place --recursive --parallel $(FORMATTED)
 
 clean:
 	rm -rf .build
