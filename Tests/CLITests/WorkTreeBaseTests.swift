@@ -22,6 +22,26 @@ import Testing
         return (dir, a, b)
     }
 
+    /// Starts `sync` in `a` from `b` through a peer that lingers `peerLingers` seconds after the
+    /// protocol ends (the window between storing and checking out, when the lock is free), and
+    /// waits until what it received is stored: the running sync, and whether it got that far.
+    private func syncStoringFromSlowPeer(into a: URL, from b: URL, peerLingers: Int) throws -> (Process, Bool) {
+        let headsBefore = try CLI.ok(["heads"], in: a).stdout
+        let sync = Process()
+        sync.executableURL = URL(fileURLWithPath: CLI.binary)
+        sync.arguments = ["sync", "-q", "--exec", "\(CLI.binary) serve \(b.path); sleep \(peerLingers)"]
+        sync.currentDirectoryURL = a
+        sync.standardOutput = FileHandle.nullDevice
+        sync.standardError = FileHandle.nullDevice
+        try sync.run()
+        var stored = false
+        for _ in 0..<(peerLingers * 80) where !stored {
+            usleep(20_000)
+            stored = try CLI.run(["heads"], in: a).stdout != headsBefore
+        }
+        return (sync, stored)
+    }
+
     private func exists(_ dir: TempDir, _ relative: String) -> Bool {
         FileManager.default.fileExists(atPath: dir.path(relative).path)
     }
@@ -76,23 +96,10 @@ import Testing
         let (dir, a, b) = try pair("base-race")
         for i in 0..<40 { try dir.write("b/many/file\(i).txt", "content \(i)\n") }
         try CLI.ok(["commit", "-q", "-m", "forty files"], in: b)
-        let headsBefore = try CLI.ok(["heads"], in: a).stdout
 
-        // A pulls from B through a peer that takes two seconds to exit after the protocol ends.
-        let serve = "\(CLI.binary) serve \(b.path); sleep 2"
-        let sync = Process()
-        sync.executableURL = URL(fileURLWithPath: CLI.binary)
-        sync.arguments = ["sync", "-q", "--exec", serve]
-        sync.currentDirectoryURL = a
-        sync.standardOutput = FileHandle.nullDevice
-        sync.standardError = FileHandle.nullDevice
-        try sync.run()
-        // Wait for the operations to be stored, then commit while the sync waits for its peer.
-        var stored = false
-        for _ in 0..<200 where !stored {
-            usleep(20_000)
-            stored = try CLI.run(["heads"], in: a).stdout != headsBefore
-        }
+        // A pulls from B through a peer that takes two seconds to exit after the protocol ends;
+        // once the operations are stored, A commits while the sync waits for its peer.
+        let (sync, stored) = try syncStoringFromSlowPeer(into: a, from: b, peerLingers: 2)
         #expect(stored)
         try dir.write("a/mine.txt", "mine\n")
         let commit = try CLI.ok(["commit", "-m", "mine", "--json"], in: a).stdout
@@ -114,19 +121,7 @@ import Testing
         let (dir, a, b) = try pair("base-killed-sync")
         for i in 0..<20 { try dir.write("b/new/file\(i).txt", "content \(i)\n") }
         try CLI.ok(["commit", "-q", "-m", "twenty files"], in: b)
-        let headsBefore = try CLI.ok(["heads"], in: a).stdout
-        let sync = Process()
-        sync.executableURL = URL(fileURLWithPath: CLI.binary)
-        sync.arguments = ["sync", "-q", "--exec", "\(CLI.binary) serve \(b.path); sleep 3"]
-        sync.currentDirectoryURL = a
-        sync.standardOutput = FileHandle.nullDevice
-        sync.standardError = FileHandle.nullDevice
-        try sync.run()
-        var stored = false
-        for _ in 0..<250 where !stored {
-            usleep(20_000)
-            stored = try CLI.run(["heads"], in: a).stdout != headsBefore
-        }
+        let (sync, stored) = try syncStoringFromSlowPeer(into: a, from: b, peerLingers: 3)
         kill(sync.processIdentifier, SIGKILL)
         sync.waitUntilExit()
         #expect(stored)
