@@ -97,9 +97,11 @@ extension Repository {
             return Set(candidates.lazy.map { operations[$0].id }.filter { verdicts[$0] != true })
         }
         do {
-            return try store(operations: operations, fresh: fresh, candidates: candidates, graph: consume graph,
-                             validLength: validLength, blobIDs: blobIDs, partial: partial,
-                             badSignature: knownBadSignatures ?? [], signaturesDone: failures)
+            let admission = Admission(operations: operations, fresh: fresh, candidates: candidates, genesis: genesis,
+                                      badSignatures: knownBadSignatures ?? [], carriesBlob: { blobIDs[$0] != nil },
+                                      isStoredBlob: { [objects] in objects.containsBlob($0) })
+            return try store(admission, graph: consume graph, validLength: validLength, blobIDs: blobIDs, partial: partial,
+                             signaturesDone: failures)
         } catch {
             // A refusal in strict mode may only be the first one found assuming good signatures.
             let bad = failures()
@@ -108,22 +110,14 @@ extension Repository {
         }
     }
 
-    /// Orders, validates and stores the fresh operations (the body of `receive`): `fresh` gives
-    /// the position in `operations` of each one not in the repository, and `candidates` those
-    /// positions in order of id. `signaturesDone` waits for the signature checks and returns the
-    /// failures.
-    private func store(operations: [Operation], fresh: [ObjectID: Int], candidates: [Int], graph: consuming Graph,
-                       validLength: Int, blobIDs: [ObjectID: Blob], partial: Bool, badSignature: Set<ObjectID>,
-                       signaturesDone: () -> Set<ObjectID>) throws(RepositoryError) -> Attempt {
-        let alreadyKnown = operations.count - fresh.count
-        var rejected: [(id: ObjectID, reason: String)] = []
-        func refuse(_ id: ObjectID, _ reason: String) throws(RepositoryError) {
-            guard partial else { throw .refused(id, reason: reason) }
-            rejected.append((id, reason))
-        }
-
-        // Parents before children; what never becomes ready has a parent that is missing or refused.
-        var checker = SequenceChecker(graph: consume graph, authors: Set(candidates.map { operations[$0].author }))
+    /// Stores what `admission` (HGState) admits of the fresh operations (the body of `receive`):
+    /// their objects in one pack, their records in one index append, then the derived files.
+    /// `signaturesDone` waits for the signature checks and returns the failures.
+    private func store(_ admission: Admission, graph: consuming Graph, validLength: Int, blobIDs: [ObjectID: Blob],
+                       partial: Bool, signaturesDone: () -> Set<ObjectID>) throws(RepositoryError) -> Attempt {
+        let alreadyKnown = admission.operations.count - admission.fresh.count
+        var checker = SequenceChecker(graph: consume graph,
+                                      authors: Set(admission.candidates.map { admission.operations[$0].author }))
         var tree = try state()
         var members = try membershipIndex(graph: checker.graph)
         // Who may write as the repository stands: while no membership operation arrives, earlier
@@ -134,100 +128,28 @@ extension Repository {
         var added: [ObjectID] = []
         var newSummaries: [OperationSummary] = []
         var storedBlobs: [ObjectID: Blob] = [:]
-        // Whether each id named but not received is stored as a blob: learning it reads the whole
-        // object, so each id is read once per batch however many entries name it.
-        var isStoredBlob: [ObjectID: Bool] = [:]
-        // Kahn's algorithm over the new operations: an operation becomes ready when every
-        // parent is in the repository or has been taken; ties go by id, so the order (and the
-        // index) is the same whatever order the operations arrived in. Candidates are known by
-        // their slot in `candidates`, and their parents among the candidates are looked up once,
-        // here, so that the loop below keeps its books in arrays rather than tables keyed by id.
-        let count = candidates.count
-        var slotOf = [Int32](repeating: -1, count: operations.count)
-        for (slot, position) in candidates.enumerated() { slotOf[position] = Int32(slot) }
-        // Each candidate's parents, in its own order, as slots (-1: not a candidate).
-        var parentSlots: [Int32] = []
-        var parentStart = [Int](repeating: 0, count: count + 1)
-        var waiting = [Int32](repeating: 0, count: count)
-        var firstChildEdge = [Int32](repeating: -1, count: count)
-        var edges: [(child: Int32, next: Int32)] = []
-        var ready = Heap<SmallestFirst>()
-        for (slot, position) in candidates.enumerated() {
-            for parent in operations[position].parents {
-                let parentSlot = fresh[parent].map { slotOf[$0] } ?? -1
-                // One edge per mention: a parent named twice (which the decoder refuses) would add
-                // two, and taking it would remove both.
-                if parentSlot >= 0 {
-                    waiting[slot] += 1
-                    edges.append((child: Int32(slot), next: firstChildEdge[Int(parentSlot)]))
-                    firstChildEdge[Int(parentSlot)] = Int32(edges.count - 1)
-                }
-                parentSlots.append(parentSlot)
-            }
-            parentStart[slot + 1] = parentSlots.count
-            if waiting[slot] == 0 { ready.push(SmallestFirst(id: operations[position].id, slot: Int32(slot))) }
-        }
-        var taken = [Bool](repeating: false, count: count)
-        var refused = [Bool](repeating: false, count: count)
-        while let next = ready.pop() {
-            let slot = Int(next.slot)
-            let op = operations[candidates[slot]]
-            taken[slot] = true
-            var edge = firstChildEdge[slot]
-            while edge >= 0 {
-                let child = Int(edges[Int(edge)].child)
-                waiting[child] -= 1
-                if waiting[child] == 0 { ready.push(SmallestFirst(id: operations[candidates[child]].id, slot: Int32(child))) }
-                edge = edges[Int(edge)].next
-            }
-            let mine = parentStart[slot]..<parentStart[slot + 1]
-            if let bad = mine.first(where: { parentSlots[$0] >= 0 && refused[Int(parentSlots[$0])] }) {
-                try refuse(op.id, "parent \(op.parents[bad - mine.lowerBound].hex) was refused")
-                refused[slot] = true
-                continue
-            }
-            // Parents among the candidates are in the graph by now (taken, and not refused);
-            // the others must be there already.
-            if let missing = mine.first(where: { parentSlots[$0] < 0 && !checker.graph.contains(op.parents[$0 - mine.lowerBound]) }) {
-                try refuse(op.id, "parent \(op.parents[missing - mine.lowerBound].hex) is missing")
-                refused[slot] = true
-                continue
-            }
-            if let reason = validate(op, checker: checker, members: &members, badSignature: badSignature, blobIDs: blobIDs,
-                                     isStoredBlob: &isStoredBlob) {
-                try refuse(op.id, reason)
-                refused[slot] = true
-                continue
-            }
-            if let change = op.change {
-                for entry in change.entries {
-                    if let version = entry.version, let blob = blobIDs[version.blob] {
-                        encodings.append((version.blob, blob.encoded))
-                        storedBlobs[version.blob] = blob
+        // What is admitted is stored: its blobs and itself go into the pack, its summary into
+        // the index, its change into the state when it has effect.
+        let rejected = try lift {
+            try admission.run(checker: &checker, members: &members) { op, node, graph in
+                if let change = op.change {
+                    for entry in change.entries {
+                        if let version = entry.version, let blob = blobIDs[version.blob] {
+                            encodings.append((version.blob, blob.encoded))
+                            storedBlobs[version.blob] = blob
+                        }
                     }
                 }
+                encodings.append((op.id, op.encoded))
+                newSummaries.append(OperationSummary(op))
+                if op.membership != nil { membershipArrived = true }
+                if let change = op.change, effectsBefore?.hasEffect(node: node, author: op.author, graph: graph) ?? true {
+                    tree.apply(change, node: node, graph: graph)
+                }
+                added.append(op.id)
             }
-            encodings.append((op.id, op.encoded))
-            let summary = OperationSummary(op)
-            newSummaries.append(summary)
-            let node = try lift { try checker.append(summary) }
-            if members == nil { members = MembershipOrigin(genesis: op, node: node).map { MembershipIndex(origin: $0, graph: checker.graph) { _ in nil } } }
-            else { members?.record(node: node, change: op.membership, graph: checker.graph) }
-            if op.membership != nil { membershipArrived = true }
-            if let change = op.change, effectsBefore?.hasEffect(node: node, author: op.author, graph: checker.graph) ?? true {
-                tree.apply(change, node: node, graph: checker.graph)
-            }
-            added.append(op.id)
         }
-        // What never became ready waits on a parent that never arrived (or on a cycle, which
-        // would need a hash collision).
-        for slot in 0..<count where !taken[slot] {
-            let op = operations[candidates[slot]]
-            let missing = op.parents.first { !checker.graph.contains($0) && fresh[$0] == nil }
-            let waiting = op.parents.first { !checker.graph.contains($0) }
-            try refuse(op.id, missing.map { "parent \($0.hex) is missing" }
-                ?? "parent \(waiting?.hex ?? "?") is missing (it arrived without its own predecessors)")
-        }
+        if !partial, let first = rejected.first { throw .refused(first.id, reason: first.reason) }
         // The pack is written (compressed, fsynced) while the last signatures are still being
         // checked: its objects are not in the repository until the index names them, and if a
         // signature fails it is withdrawn before everything is done again.
@@ -273,46 +195,4 @@ extension Repository {
         if storedBlobs.values.reduce(0, { $0 + $1.content.count }) <= Repository.recentBlobsLimit { recentBlobs = storedBlobs }
         return .done(ReceiveResult(added: added, known: alreadyKnown, rejected: rejected))
     }
-
-    /// Why `op` (whose parents are all in the checker's graph) is invalid, or `nil`.
-    private func validate(_ op: Operation, checker: borrowing SequenceChecker, members: inout MembershipIndex?,
-                          badSignature: Set<ObjectID>, blobIDs: [ObjectID: Blob],
-                          isStoredBlob: inout [ObjectID: Bool]) -> String? {
-        if badSignature.contains(op.id) { return "signature does not verify" }
-        if op.parents.isEmpty {
-            // Only the genesis may be a root, and only as the first operation (a clone receives it).
-            guard op.id == genesis, op.genesis != nil, checker.graph.count == 0 else {
-                return "has no parents but is not this repository's genesis"
-            }
-            return nil
-        }
-        let expected = checker.expectedSequence(for: op)
-        if expected != op.sequence { return "sequence number \(op.sequence), expected \(expected)" }
-        let parentNodes = op.parents.compactMap { checker.graph.number(of: $0) }
-        if let outcome = members?.outcome(parents: parentNodes, graph: checker.graph) {
-            if let issue = MembershipIndex.issue(author: op.author, kind: op.payload.kind, in: outcome) { return issue }
-        }
-        if let change = op.change {
-            for entry in change.entries {
-                guard let version = entry.version else { continue }
-                // The same words whatever this replica holds: the decision does not depend on it.
-                guard blobIDs[version.blob] == nil else { continue }
-                let stored = isStoredBlob[version.blob] ?? objects.containsBlob(version.blob)
-                isStoredBlob[version.blob] = stored
-                if !stored {
-                    return "names blob \(version.blob.hex) of '\(entry.path)', but no blob with that id was received or is stored"
-                }
-            }
-        }
-        return nil
-    }
-}
-
-/// Reverses an id's order, so that the max-heap of HGGraph hands out the smallest id first.
-private struct SmallestFirst: Comparable {
-    let id: ObjectID
-    /// Where the operation is among the candidates.
-    let slot: Int32
-    static func < (a: SmallestFirst, b: SmallestFirst) -> Bool { b.id < a.id }
-    static func == (a: SmallestFirst, b: SmallestFirst) -> Bool { a.id == b.id }
 }
