@@ -15,8 +15,8 @@ wait4(2) on that process alone. Prints a Markdown table and a JSON line; docs/PE
 quotes them.
 
 The same run measures the Ed25519 floor that verify cannot beat: `hg-bft-bench verify-signatures`
-times --floor-count libsodium verifications on one core (median of RUNS runs, beside each size's
-verify runs), and the floor for N operations is N × one verification ÷ the cores this process
+times --floor-count libsodium verifications on one core in CPU time (median of RUNS runs, beside
+each size's verify runs), and the floor for N operations is N × one verification ÷ the cores this process
 may run on. "Fraction of the floor" is floor time ÷ verify's wall time: 1.0 would mean that
 verify costs nothing beyond its signature checks spread over every core. On a machine shared with
 other jobs the wall time also counts the time verify waited for a core, so the table gives beside
@@ -75,7 +75,7 @@ def cores():
 
 
 def verification_seconds(count, runs):
-    """Median seconds of one Ed25519 verification on one core, over RUNS runs of COUNT."""
+    """Median CPU seconds of one Ed25519 verification on one core, over RUNS runs of COUNT."""
     samples = []
     for _ in range(max(1, runs)):
         _, _, _, stdout = measure([bench.BENCH, "verify-signatures", str(count)], None)

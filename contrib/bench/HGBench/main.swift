@@ -11,12 +11,19 @@ import Glibc
 //
 //   hg-bft-bench populate <repo> <operations> [files]   one-file changes in batches
 //   hg-bft-bench sign <count>                           Ed25519 signatures per second, one core
-//   hg-bft-bench verify-signatures <count>              Ed25519 verifications per second, one core
+//   hg-bft-bench verify-signatures <count>              Ed25519 verifications per second of one core's CPU time
 //   hg-bft-bench load <repo> [rounds]                   opening the repository and building its DAG
 
 func seconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// CPU time of the calling thread: what one core spent, however many other jobs share it.
+func threadCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
@@ -73,14 +80,15 @@ case "verify-signatures":
         let messages = (0..<distinct).map { i in (0..<250).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ i &* 7) } }
         let signatures = messages.map { key.sign($0) }
         var failed = 0
-        let start = seconds()
+        let start = seconds(), startCPU = threadCPUSeconds()
         for i in 0..<count {
             let k = i % distinct
             if !Ed25519.verify(signature: signatures[k], message: messages[k], publicKey: key.publicKey) { failed += 1 }
         }
-        let elapsed = seconds() - start
+        // The CPU time is the measure: on a shared machine the wall time also counts waiting for the core.
+        let cpu = threadCPUSeconds() - startCPU, elapsed = seconds() - start
         guard failed == 0 else { fail("\(failed) of \(count) verifications failed") }
-        print("{\"verifications\": \(count), \"seconds\": \(elapsed), \"seconds_each\": \(elapsed / Double(count)), \"per_second\": \(Double(count) / elapsed)}")
+        print("{\"verifications\": \(count), \"seconds\": \(elapsed), \"cpu_seconds\": \(cpu), \"seconds_each\": \(cpu / Double(count)), \"per_second\": \(Double(count) / cpu)}")
     } catch { fail("\(error)") }
 case "load":
     guard args.count >= 2 else { fail("usage: load <repo> [rounds]") }
