@@ -5,8 +5,9 @@ import HGStore
 
 extension Audit {
     /// The part of `verify` after the object checks: the index against the objects, the DAG
-    /// (genesis, parents, sequence numbers, blobs, authority, equivocations) and the derived
-    /// files, counting every operation of `pass` whose slot is not in `excluding` as good.
+    /// (genesis, parents, sequence numbers, blobs, authority, equivocations), then each family of
+    /// `historyChecks` (the derived files first), counting every operation of `pass` whose slot
+    /// is not in `excluding` as good.
     /// Returns only what it found; `verify` appends it to the object checks' findings.
     /// `store` reads through the pack indexes `pass` already holds (nil: the repository's own).
     func auditHistory(_ pass: ObjectPass, excluding excluded: Set<Int>, store: LooseObjects?) throws(AuditError) -> VerifyReport {
