@@ -4,7 +4,7 @@ import PackageDescription
 // hg-bft: a Byzantine-fault-tolerant, eventually consistent repository.
 //
 // Data flows one way: the `hg-bft` executable → `HGRepository` (the façade) →
-// {HGStore, HGGraph, HGState, HGWorkTree} → primitives (HGCore, HGCrypto,
+// {HGStore, HGGraph, HGState, HGWorkTree}, directly or through HGAudit (`verify`) → primitives (HGCore, HGCrypto,
 // HGCompression) → the system C libraries (CSodium, CZlib, CDeflate, CGMP) and system calls (CSystemCalls).
 
 let strict: [SwiftSetting] = [
@@ -40,11 +40,14 @@ let package = Package(
         .target(name: "HGState", dependencies: ["HGCore", "HGGraph", "HGCrypto"], swiftSettings: strict),
         .target(name: "HGWorkTree", dependencies: ["HGCore", "HGCrypto", "CSystemCalls"], swiftSettings: strict),
         .target(name: "HGSync", dependencies: ["HGCore", "HGCrypto", "HGGraph", "HGCompression"], swiftSettings: strict),
+        // `verify`'s audit; snapshot and key-epoch checks join it as further `HistoryCheck`s.
+        .target(
+            name: "HGAudit", dependencies: ["HGCore", "HGStore", "HGGraph", "HGState", "HGWorkTree"], swiftSettings: strict),
 
         // MARK: - Façade and executable
         .target(
             name: "HGRepository",
-            dependencies: ["HGCore", "HGCrypto", "HGStore", "HGGraph", "HGState", "HGWorkTree", "HGSync"],
+            dependencies: ["HGCore", "HGCrypto", "HGStore", "HGGraph", "HGState", "HGWorkTree", "HGSync", "HGAudit"],
             swiftSettings: strict),
         .executableTarget(
             name: "hg-bft",
@@ -74,7 +77,7 @@ let package = Package(
             name: "HGRepositoryTests",
             dependencies: [
                 "HGTestSupport", "HGRepository", "HGStore", "HGCore", "HGCrypto", "HGState", "HGSync", "HGGraph", "HGWorkTree",
-                "HGCompression",
+                "HGCompression", "HGAudit",
             ],
             swiftSettings: strict),
         .testTarget(

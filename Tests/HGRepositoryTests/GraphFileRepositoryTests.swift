@@ -114,7 +114,7 @@ struct GraphFileRepositoryTests {
             let (read, index) = try graphs(repo)
             expectSameNodes(read, index)
             let report = try Repository.open(root: repo.layout.root).verify()
-            #expect(report.problems.map(\.check) == ["graph"], "\(report.problems)")
+            #expect(report.problems.map(\.check) == [.graph], "\(report.problems)")
             #expect(report.problems.first?.message.contains("damaged") == true)
             #expect(try Data(contentsOf: URL(fileURLWithPath: repo.layout.operationIndex)) == indexBefore, "nothing else changed")
 
@@ -139,7 +139,7 @@ struct GraphFileRepositoryTests {
             try aFile.write(to: URL(fileURLWithPath: b.layout.graphFile))
             expectSameNodes(try graphs(b).read, bIndex)
             var problems = try verifyProblems()
-            #expect(problems.map(\.check) == ["graph"])
+            #expect(problems.map(\.check) == [.graph])
             #expect(problems.first?.message.contains("another operation index") == true, "\(problems)")
 
             // A file that claims more of the index than there is.
@@ -162,7 +162,7 @@ struct GraphFileRepositoryTests {
             let lying = GraphFile(graph: try Graph(summaries), stamp: length, lastRecordChecksum: checksum)
             try Data(lying.encoded()).write(to: URL(fileURLWithPath: b.layout.graphFile))
             problems = try verifyProblems()
-            #expect(problems.map(\.check) == ["graph"])
+            #expect(problems.map(\.check) == [.graph])
             #expect(problems.first?.message.contains("operation 10 differs") == true, "\(problems)")
 
             // A file whose stamp falls inside the last record: readers do not take the rest of
@@ -172,7 +172,7 @@ struct GraphFileRepositoryTests {
             try Data(inside.encoded()).write(to: URL(fileURLWithPath: b.layout.graphFile))
             expectSameNodes(try graphs(b).read, bIndex)
             problems = try verifyProblems()
-            #expect(problems.map(\.check) == ["graph"], "\(problems)")
+            #expect(problems.map(\.check) == [.graph], "\(problems)")
             #expect(try indexLength(b) == length, "nothing was cut")
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+@testable import HGAudit
 import HGCore
 @testable import HGRepository
 import HGStore
@@ -36,7 +37,7 @@ import Testing
         try withTemporaryDirectory { dir in
             let (repo, clean, forged) = try repositoryWithExtraChange(in: dir, forged: true)
             let report = try repo.verify()
-            #expect(report.problems.map(\.check) == ["signature"])
+            #expect(report.problems.map(\.check) == [.signature])
             #expect(report.problems.first?.object == forged)
             #expect(report.fingerprint == clean.fingerprint)
             #expect(report.heads == clean.heads)
@@ -55,7 +56,7 @@ import Testing
         try withTemporaryDirectory { dir in
             let (repo, clean, extra) = try repositoryWithExtraChange(in: dir, forged: false)
             let report = try repo.verify()
-            #expect(!report.problems.contains { $0.check == "signature" })
+            #expect(!report.problems.contains { $0.check == .signature })
             #expect(report.fingerprint != clean.fingerprint)
             #expect(report.heads == [extra])
             #expect(report.operations == clean.operations + 1)

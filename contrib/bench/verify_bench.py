@@ -14,6 +14,15 @@ commits of the same files and contents (`git fast-import`), then runs `hg-bft ve
 wait4(2) on that process alone. Prints a Markdown table and a JSON line; docs/PERFORMANCE.md
 quotes them.
 
+The same run measures the Ed25519 floor that verify cannot beat: `hg-bft-bench verify-signatures`
+times --floor-count libsodium verifications on one core in CPU time (median of RUNS runs, beside
+each size's verify runs), and the floor for N operations is N × one verification ÷ the cores this process
+may run on. "Fraction of the floor" is floor time ÷ verify's wall time: 1.0 would mean that
+verify costs nothing beyond its signature checks spread over every core. On a machine shared with
+other jobs the wall time also counts the time verify waited for a core, so the table gives beside
+it the fraction by CPU time, signatures × one verification ÷ verify's CPU time: what the wall
+fraction comes to when verify has every core to itself and keeps them busy.
+
 With --workdir the repositories are kept there and reused by later runs of the same sizes.
 """
 import argparse
@@ -57,6 +66,23 @@ def repeat(args, cwd, runs, env=None, check=None):
                 rss=max(s[2] for s in samples), walls=[s[0] for s in samples])
 
 
+def cores():
+    """The cores this process may run on (what verify's workers get)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def verification_seconds(count, runs):
+    """Median CPU seconds of one Ed25519 verification on one core, over RUNS runs of COUNT."""
+    samples = []
+    for _ in range(max(1, runs)):
+        _, _, _, stdout = measure([bench.BENCH, "verify-signatures", str(count)], None)
+        samples.append(json.loads(stdout)["seconds_each"])
+    return statistics.median(samples)
+
+
 def ensure(path, n, builder):
     """Builds the repository at PATH unless a finished one of N operations is already there."""
     marker = path + ".done"
@@ -78,6 +104,7 @@ def main():
     parser.add_argument("--million", action="store_true", help="also 1,000,000 operations (a few minutes to build, about 1 GB of disk)")
     parser.add_argument("--runs", type=int, default=5, help="timed runs per tool and size (1 at 10^6)")
     parser.add_argument("--workdir", default=None, help="keep (and reuse) the repositories here")
+    parser.add_argument("--floor-count", type=int, default=20000, help="verifications timed per run of the floor measurement")
     parser.add_argument("--build-dir", default=os.path.dirname(bench.HG), help="directory of the hg-bft and hg-bft-bench binaries")
     args = parser.parse_args()
     build = os.path.abspath(args.build_dir)  # the builders run commands in other directories
@@ -91,10 +118,13 @@ def main():
     os.makedirs(work, exist_ok=True)
     env = bench.git_env()
 
+    signatures = {}
+
     def clean(stdout):
         report = json.loads(stdout)
         if not report["clean"]:
             sys.exit("hg-bft verify found problems: %s" % report["problems"][:5])
+        signatures["last"] = report["signatures"]
 
     rows = []
     try:
@@ -106,10 +136,15 @@ def main():
             runs = 1 if n >= 1000000 else args.runs
             hg = repeat([bench.HG, "verify", "--json"], hg_path, runs, check=clean)
             git = repeat(["git", "fsck", "--full", "--no-progress"], git_path, runs, env=env)
+            each = verification_seconds(args.floor_count, runs)
+            floor = signatures["last"] * each / cores()
             rows.append(dict(n=n, runs=runs, hg=hg, git=git, hg_build=hg_build, git_build=git_build,
+                             signatures=signatures["last"], verification=each, cores=cores(), floor=floor,
+                             floor_fraction=floor / hg["wall"], cpu_fraction=signatures["last"] * each / hg["cpu"],
                              hg_disk=bench.disk_bytes(os.path.join(hg_path, ".hgrepo")),
                              git_disk=bench.disk_bytes(os.path.join(git_path, ".git"))))
-            print("measured %d: hg-bft verify %.3f s, git fsck --full %.3f s" % (n, hg["wall"], git["wall"]), file=sys.stderr)
+            print("measured %d: hg-bft verify %.3f s, git fsck --full %.3f s, Ed25519 floor %.3f s (%.2f of its speed)"
+                  % (n, hg["wall"], git["wall"], floor, floor / hg["wall"]), file=sys.stderr)
     finally:
         if not args.workdir:
             shutil.rmtree(work, ignore_errors=True)
@@ -121,6 +156,13 @@ def main():
         print("| %s | %.3f s | %.3f s | %.2f | %s | %.2f s | %.2f s | %.0f MiB | %.0f MiB |" % (
             "{:,}".format(r["n"]), hg["wall"], git["wall"], hg["wall"] / git["wall"],
             "{:,.0f}".format(r["n"] / hg["wall"]), hg["cpu"], git["cpu"], hg["rss"] / 2**20, git["rss"] / 2**20))
+    print()
+    print("| operations | signatures | one verification | cores | Ed25519 floor | hg-bft verify | fraction of the floor's speed | by CPU time |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print("| %s | %s | %.1f µs | %d | %.3f s | %.3f s | %.2f | %.2f |" % (
+            "{:,}".format(r["n"]), "{:,}".format(r["signatures"]), r["verification"] * 1e6, r["cores"], r["floor"],
+            r["hg"]["wall"], r["floor_fraction"], r["cpu_fraction"]))
     print()
     print(json.dumps(rows))
 

@@ -44,7 +44,7 @@ struct Verify: ParsableCommand {
             // File names come from the disk and messages may quote an object's fields: one line each.
             var where_ = p.file.map { PeerText.escaped($0) } ?? ""
             if let object = p.object { where_ += where_.isEmpty ? object.short : " (\(object.short))" }
-            Terminal.out("problem [\(p.check)] \(where_): \(PeerText.escaped(p.message))")
+            Terminal.out("problem [\(p.check.rawValue)] \(where_): \(PeerText.escaped(p.message))")
         }
         for note in report.notes { Terminal.err("note: \(PeerText.escaped(note))") }
         Terminal.out("checked \(report.objects) objects (\(report.operations) operations, \(report.blobs) blobs), \(report.signatures) signatures, \(report.authors) author(s)")
@@ -140,7 +140,7 @@ struct VerifyJSON: Encodable {
         authors = r.authors
         invariants = r.invariants.map { Row(invariant: $0.invariant.rawValue, checked: $0.checked, violations: $0.violations) }
         problems = r.problems.map {
-            Problem(check: $0.check, invariant: $0.invariant.rawValue, object: $0.object?.hex, file: $0.file, message: $0.message)
+            Problem(check: $0.check.rawValue, invariant: $0.invariant.rawValue, object: $0.object?.hex, file: $0.file, message: $0.message)
         }
         notes = r.notes
         equivocations = r.equivocations.map {

@@ -6,16 +6,24 @@ import Glibc
 #endif
 
 // Benchmark driver: bulk-populates repositories through the library and
-// measures the Ed25519 signing ceiling. contrib/bench/bench.py runs it; the
-// numbers go to docs/PERFORMANCE.md.
+// measures the Ed25519 signing ceiling and verification floor. contrib/bench/bench.py
+// and verify_bench.py run it; the numbers go to docs/PERFORMANCE.md.
 //
 //   hg-bft-bench populate <repo> <operations> [files]   one-file changes in batches
 //   hg-bft-bench sign <count>                           Ed25519 signatures per second, one core
+//   hg-bft-bench verify-signatures <count>              Ed25519 verifications per second of one core's CPU time
 //   hg-bft-bench load <repo> [rounds]                   opening the repository and building its DAG
 
 func seconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// CPU time of the calling thread: what one core spent, however many other jobs share it.
+func threadCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
@@ -61,6 +69,27 @@ case "sign":
         let elapsed = seconds() - start
         print("{\"signatures\": \(count), \"seconds\": \(elapsed), \"per_second\": \(Double(count) / elapsed)}")
     } catch { fail("\(error)") }
+case "verify-signatures":
+    // What verify's signature checks cannot beat: one libsodium verification per operation, of a
+    // message the size of an operation's signed bytes. Distinct messages, signed before the clock
+    // starts, so that nothing is cached between verifications.
+    guard args.count >= 2, let count = Int(args[1]), count > 0 else { fail("usage: verify-signatures <count>") }
+    do {
+        let key = try Ed25519.KeyPair.generate()
+        let distinct = min(count, 1024)
+        let messages = (0..<distinct).map { i in (0..<250).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ i &* 7) } }
+        let signatures = messages.map { key.sign($0) }
+        var failed = 0
+        let start = seconds(), startCPU = threadCPUSeconds()
+        for i in 0..<count {
+            let k = i % distinct
+            if !Ed25519.verify(signature: signatures[k], message: messages[k], publicKey: key.publicKey) { failed += 1 }
+        }
+        // The CPU time is the measure: on a shared machine the wall time also counts waiting for the core.
+        let cpu = threadCPUSeconds() - startCPU, elapsed = seconds() - start
+        guard failed == 0 else { fail("\(failed) of \(count) verifications failed") }
+        print("{\"verifications\": \(count), \"seconds\": \(elapsed), \"cpu_seconds\": \(cpu), \"seconds_each\": \(cpu / Double(count)), \"per_second\": \(Double(count) / cpu)}")
+    } catch { fail("\(error)") }
 case "load":
     guard args.count >= 2 else { fail("usage: load <repo> [rounds]") }
     let rounds = args.count >= 3 ? Int(args[2]) ?? 20 : 20
@@ -77,5 +106,5 @@ case "load":
         print("{\"nodes\": \(nodes), \"median_seconds\": \(times[times.count / 2]), \"min_seconds\": \(times[0])}")
     } catch { fail("\(error)") }
 default:
-    fail("usage: hg-bft-bench populate <repo> <operations> [files] | sign <count> | load <repo> [rounds]")
+    fail("usage: hg-bft-bench populate <repo> <operations> [files] | sign <count> | verify-signatures <count> | load <repo> [rounds]")
 }

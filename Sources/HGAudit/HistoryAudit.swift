@@ -3,16 +3,17 @@ import HGGraph
 import HGState
 import HGStore
 
-extension Repository {
+extension Audit {
     /// The part of `verify` after the object checks: the index against the objects, the DAG
-    /// (genesis, parents, sequence numbers, blobs, authority, equivocations) and the derived
-    /// files, counting every operation of `pass` whose slot is not in `excluding` as good.
+    /// (genesis, parents, sequence numbers, blobs, authority, equivocations), then each family of
+    /// `historyChecks` (the derived files first), counting every operation of `pass` whose slot
+    /// is not in `excluding` as good.
     /// Returns only what it found; `verify` appends it to the object checks' findings.
     /// `store` reads through the pack indexes `pass` already holds (nil: the repository's own).
-    func auditHistory(_ pass: ObjectPass, excluding excluded: Set<Int>, store: LooseObjects?) throws(RepositoryError) -> VerifyReport {
+    func auditHistory(_ pass: ObjectPass, excluding excluded: Set<Int>, store: LooseObjects?) throws(AuditError) -> VerifyReport {
         var report = VerifyReport()
         let root = layout.root
-        func problem(_ check: String, _ object: ObjectID?, _ file: String?, _ message: String) {
+        func problem(_ check: VerifyCheck, _ object: ObjectID?, _ file: String?, _ message: String) {
             report.problem(check, object, file, message, root: root)
         }
         let objects = store ?? self.objects
@@ -22,11 +23,11 @@ extension Repository {
         func operation(_ slot: Int) -> Int? { excluded.contains(slot) ? nil : kept.number(atSlot: slot) }
 
         // 2. The index: readable, and each record matching its object.
-        var (contents, damage) = try lift { try OperationIndex.scan(layout.operationIndex) }
-        for d in damage { problem("index", nil, layout.operationIndex, d) }
+        var (contents, damage) = try reading { () throws(StoreError) in try OperationIndex.scan(layout.operationIndex) }
+        for d in damage { problem(.index, nil, layout.operationIndex, d) }
         if contents.tornTail {
             if let vouched = (try? Refs.readHeads(layout.heads))??.stamp, vouched > contents.validLength {
-                problem("index", nil, layout.operationIndex,
+                problem(.index, nil, layout.operationIndex,
                         "unreadable from byte \(contents.validLength), before the \(vouched) bytes the heads file records (a damaged length field)")
             } else {
                 report.notes.append("the index ends in a torn record from an interrupted write; the next write removes it")
@@ -56,25 +57,25 @@ extension Repository {
                 isFirst = unlisted.insert(entry.id).inserted
             }
             guard isFirst else {
-                problem("index", entry.id, layout.operationIndex, "operation listed twice")
+                problem(.index, entry.id, layout.operationIndex, "operation listed twice")
                 rejected.append(position)
                 continue
             }
             guard let slot, let op = operation(slot) else {
                 if slot == nil {
-                    problem("index", entry.id, layout.operationIndex, "names an operation whose object is missing")
+                    problem(.index, entry.id, layout.operationIndex, "names an operation whose object is missing")
                 }
                 rejected.append(position)
                 continue
             }
             if kept.recordDigest(op) != ObjectID(hashing: OperationIndex.record(entry)) {
-                problem("index", entry.id, layout.operationIndex, "record differs from the operation object")
+                problem(.index, entry.id, layout.operationIndex, "record differs from the operation object")
                 rejected.append(position)
                 continue
             }
             if let parent = entry.parents.first(where: { !isAccepted($0) }) {
                 let why = isInIndex(parent) ? "is missing, damaged or invalid" : "is missing or comes later in the index"
-                problem("parents", entry.id, objects.location(of: entry.id), "parent \(parent.hex) \(why)")
+                problem(.parents, entry.id, objects.location(of: entry.id), "parent \(parent.hex) \(why)")
                 rejected.append(position)
                 continue
             }
@@ -105,10 +106,10 @@ extension Repository {
 
         // 3. The DAG: genesis, sequence numbers, referenced blobs.
         if let first = graph.ids.first, first != genesis {
-            problem("genesis", first, layout.genesis, "the first operation is not the repository's genesis \(genesis.hex)")
+            problem(.genesis, first, layout.genesis, "the first operation is not the repository's genesis \(genesis.hex)")
         }
         if !genesisListed {
-            problem("genesis", genesis, layout.genesis, "the genesis operation is not in the index")
+            problem(.genesis, genesis, layout.genesis, "the genesis operation is not in the index")
         }
         var missingBlobs: [ObjectID: ValidityIssue] = [:]
         var writtenBlobs = 0
@@ -128,7 +129,7 @@ extension Repository {
             kept.rareFields(nodeOps[node])?.membership
         }
         for issue in validity.issues {
-            problem(Invariant(issue).check, issue.operation, objects.location(of: issue.operation), issue.description)
+            problem(VerifyCheck(issue), issue.operation, objects.location(of: issue.operation), issue.description)
         }
         report.membership = validity.membership
         report.count(.causalClosure, recordCount)
@@ -137,14 +138,16 @@ extension Repository {
         report.count(.blobsPresent, writtenBlobs)
         auditAuthors(graph, invalid: validity.invalid, objects: objects, into: &report)
 
-        // 4. Derived files: heads, peer refs, state cache, genesis file, identity.
+        // 4. The families of checks on the audited history (the derived files: heads, peer refs,
+        // state cache, genesis file, identity; and any family joined later).
         let membership = validity.membership
-        func hasEffect(_ node: Int) -> Bool {
+        let hasEffect = { (node: Int) -> Bool in
             !validity.invalid.contains(graph.ids[node])
                 && (membership?.hasEffect(node: node, author: graph.author(node), graph: graph) ?? true)
         }
-        auditDerivedFiles(graph, tornIndex: contents.tornTail, membership: membership, hasEffect: hasEffect,
-                          changeOf: { kept.change(nodeOps[$0]) }, into: &report)
+        let history = AuditedHistory(repository: inputs, graph: graph, tornIndex: contents.tornTail, membership: membership,
+                                     hasEffect: hasEffect, change: { kept.change(nodeOps[$0]) })
+        for check in historyChecks { check.audit(history, into: &report) }
         return report
     }
 

@@ -4,14 +4,21 @@ import HGState
 import HGStore
 import HGWorkTree
 
-extension Repository {
-    /// `verify`'s checks of the files derived from the operations (heads, peer refs, the state,
-    /// members and worktree caches) and of the identity, given the audited `graph`: the state is
-    /// computed from the changes of the nodes that have effect (`changeOf` gives a node's change).
-    func auditDerivedFiles(_ graph: Graph, tornIndex: Bool, membership: MembershipOutcome?, hasEffect: (Int) -> Bool,
-                           changeOf: (Int) -> Change?, into report: inout VerifyReport) {
+/// `verify`'s checks of the files derived from the operations (heads, peer refs, the state,
+/// members, graph and worktree caches, the working tree's base) and of the identity, against the
+/// audited graph: the state is computed from the changes of the nodes that have effect.
+public struct DerivedFilesAudit: HistoryCheck {
+    /// The check; it holds nothing.
+    public init() {}
+
+    /// Checks every derived file against `history`.
+    public func audit(_ history: AuditedHistory, into report: inout VerifyReport) {
+        let repository = history.repository
+        let layout = repository.layout
+        let graph = history.graph, membership = history.membership, hasEffect = history.hasEffect
+        let changeOf = history.change
         let root = layout.root
-        func problem(_ check: String, _ object: ObjectID?, _ file: String?, _ message: String) {
+        func problem(_ check: VerifyCheck, _ object: ObjectID?, _ file: String?, _ message: String) {
             report.problem(check, object, file, message, root: root)
         }
         // Heads and tips as Refs.derive defines them, read off the audited graph's columns.
@@ -22,25 +29,25 @@ extension Repository {
         report.heads = graph.heads
         do {
             if let heads = try Refs.readHeads(layout.heads) {
-                let vouched = heads.stamp == indexLength() && !tornIndex
+                let vouched = heads.stamp == repository.indexLength() && !history.tornIndex
                 if vouched {
                     if heads.ids != report.heads {
-                        problem("heads", nil, layout.heads, "lists heads that differ from the operation index")
+                        problem(.heads, nil, layout.heads, "lists heads that differ from the operation index")
                     }
                 } else {
                     // Stale, but written after the index append it reflects: every id it lists
                     // was an operation of the index then, and the index only grows.
                     for id in heads.ids where graph.number(of: id) == nil {
-                        problem("heads", id, layout.heads, "names \(id.hex), which is not an operation in the index")
+                        problem(.heads, id, layout.heads, "names \(id.hex), which is not an operation in the index")
                     }
                     report.notes.append("the heads file is stale (an interrupted command); the next write rebuilds it")
                 }
-                try checkPeerRefs(derivedTips, graph: graph, vouched: vouched) { problem("refs", $0, $1, $2) }
+                try checkPeerRefs(derivedTips, graph: graph, vouched: vouched, repository) { problem(.refs, $0, $1, $2) }
             } else {
-                problem("heads", nil, layout.heads, "missing")
+                problem(.heads, nil, layout.heads, "missing")
             }
         } catch {
-            problem("heads", nil, layout.heads, "\(error)")
+            problem(.heads, nil, layout.heads, "\(error)")
         }
         let tree = FileTree.compute(graph: graph) { node in hasEffect(node) ? changeOf(node) : nil }
         report.fingerprint = tree.fingerprint
@@ -51,7 +58,7 @@ extension Repository {
                 for write in live {
                     report.count(.removedWritesVoid, 1)
                     guard let node = graph.number(of: write.op), graph.kind(node) == Payload.Kind.change, hasEffect(node) else {
-                        problem("removed-writes", write.op, file, "'\(path)' holds a write by \(write.op.short), which has no effect (an invalid operation, or a member's write concurrent with their removal)")
+                        problem(.removedWrites, write.op, file, "'\(path)' holds a write by \(write.op.short), which has no effect (an invalid operation, or a member's write concurrent with their removal)")
                         continue
                     }
                 }
@@ -61,14 +68,14 @@ extension Repository {
         if let bytes = try? FileSystem.readIfExists(layout.stateCache, limit: 1 << 30) {
             report.count(.derivedFiles, 1)
             if let cached = StateCache.decode(bytes) {
-                if cached.stamp == indexLength() {
+                if cached.stamp == repository.indexLength() {
                     checkWrites(cached.tree, file: layout.stateCache)
                     if cached.tree != tree {
-                        problem("state", nil, layout.stateCache, "cached state differs from the state computed from the operations")
+                        problem(.state, nil, layout.stateCache, "cached state differs from the state computed from the operations")
                     }
                 }
             } else {
-                problem("state", nil, layout.stateCache, "damaged (checksum or format); 'hg-bft reindex' rebuilds it")
+                problem(.state, nil, layout.stateCache, "damaged (checksum or format); 'hg-bft reindex' rebuilds it")
             }
         }
         // The members cache must list exactly the computed members with their roles.
@@ -76,38 +83,33 @@ extension Repository {
         report.count(.membership, roles.count)
         if let bytes = try? FileSystem.readIfExists(layout.membersCache, limit: 1 << 26) {
             if let cached = MembersCache.decode(bytes) {
-                if cached.stamp == indexLength() {
+                if cached.stamp == repository.indexLength() {
                     for (peer, role) in cached.roles where roles[peer] != role {
-                        problem("members", nil, layout.membersCache, "lists \(peer.short) as \(role), but the membership operations make them \(roles[peer].map(\.description) ?? "no member")")
+                        problem(.members, nil, layout.membersCache, "lists \(peer.short) as \(role), but the membership operations make them \(roles[peer].map(\.description) ?? "no member")")
                     }
                     for (peer, role) in roles where cached.roles[peer] == nil {
-                        problem("members", nil, layout.membersCache, "omits \(peer.short), a member (\(role))")
+                        problem(.members, nil, layout.membersCache, "omits \(peer.short), a member (\(role))")
                     }
                 }
             } else {
-                problem("members", nil, layout.membersCache, "damaged (checksum or format); 'hg-bft reindex' rebuilds it")
+                problem(.members, nil, layout.membersCache, "damaged (checksum or format); 'hg-bft reindex' rebuilds it")
             }
         }
         if let mapped = try? MappedFile.ifExists(layout.graphFile, limit: OperationIndex.maxFileBytes) {
             report.count(.derivedFiles, 1)
             if let file = mapped.withBytes(GraphFile.decode(file:)) {
-                if let mismatch = graphFileMismatch(file) { problem("graph", nil, layout.graphFile, mismatch) }
+                if let mismatch = graphFileMismatch(file, repository) { problem(.graph, nil, layout.graphFile, mismatch) }
             } else {
-                problem("graph", nil, layout.graphFile, "damaged (checksum or format); 'hg-bft reindex' rebuilds it")
+                problem(.graph, nil, layout.graphFile, "damaged (checksum or format); 'hg-bft reindex' rebuilds it")
             }
         }
         if let bytes = try? FileSystem.readIfExists(layout.worktreeCache, limit: 1 << 30),
            WorkTreeCache.decode(bytes, modified: (0, 0)) == nil {
-            problem("worktree", nil, layout.worktreeCache, "damaged (checksum or format); 'hg-bft reindex' rebuilds it")
+            problem(.worktree, nil, layout.worktreeCache, "damaged (checksum or format); 'hg-bft reindex' rebuilds it")
         }
-        auditBase(graph) { problem("base", $0, layout.base, $1) }
-        do {
-            let peer = try peerID()
-            if let configured = config.value("core", "peer"), configured != peer.text {
-                problem("identity", nil, layout.identityKey, "key does not match core.peer in the config (\(configured))")
-            }
-        } catch {
-            problem("identity", nil, layout.identityKey, error.description)
+        auditBase(graph, repository) { problem(.base, $0, layout.base, $1) }
+        if let identityProblem = repository.identityProblem() {
+            problem(.identity, nil, layout.identityKey, identityProblem)
         }
         report.count(.derivedFiles, 4 + derivedTips.count)  // index, heads, genesis file, identity, one ref per author
     }
@@ -116,19 +118,20 @@ extension Repository {
     /// operations of the index (it is written after the operations it names). Unsynced paths
     /// must differ between its tree and the state of its heads; that is left to the reader of
     /// the file, which recomputes nothing from them.
-    private func auditBase(_ graph: Graph, _ problem: (ObjectID?, String) -> Void) {
-        let stored: WorkTreeBase?
-        do throws(RepositoryError) {
-            stored = try readBase()
-        } catch {
-            if case let .baseDamaged(_, reason) = error {
-                problem(nil, "damaged (\(reason)); 'hg-bft checkout' writes it again")
-            } else {
-                problem(nil, error.description)
-            }
+    private func auditBase(_ graph: Graph, _ repository: AuditInputs, _ problem: (ObjectID?, String) -> Void) {
+        let stored: WorkTreeBase
+        switch repository.readBase() {
+        case .absent:
+            return
+        case let .present(base):
+            stored = base
+        case let .damaged(reason):
+            problem(nil, "damaged (\(reason)); 'hg-bft checkout' writes it again")
+            return
+        case let .unreadable(message):
+            problem(nil, message)
             return
         }
-        guard let stored else { return }
         for head in stored.heads where graph.number(of: head) == nil {
             problem(head, "names \(head.hex), which is not an operation in the index")
         }
@@ -136,8 +139,9 @@ extension Repository {
 
     /// How the graph file differs from the index records before its stamp, or `nil` if it holds
     /// exactly them, in order (what readers take it for when the last record's checksum matches).
-    private func graphFileMismatch(_ file: GraphFile) -> String? {
-        let length = indexLength()
+    private func graphFileMismatch(_ file: GraphFile, _ repository: AuditInputs) -> String? {
+        let layout = repository.layout
+        let length = repository.indexLength()
         guard file.stamp <= length else {
             return "covers \(file.stamp) bytes of the operation index, which has \(length)"
         }
@@ -177,8 +181,9 @@ extension Repository {
     /// file (`vouched`: it is written after the refs, so it vouches for them) a current ref must
     /// list exactly the author's tips, an unreadable ref or one for a peer with no operation is
     /// a problem, and so is a missing one.
-    private func checkPeerRefs(_ tips: [PeerID: [Refs.Tip]], graph: Graph, vouched: Bool,
+    private func checkPeerRefs(_ tips: [PeerID: [Refs.Tip]], graph: Graph, vouched: Bool, _ repository: AuditInputs,
                                _ problem: (ObjectID?, String, String) -> Void) throws(StoreError) {
+        let layout = repository.layout
         var expected: [String: [Refs.Tip]] = [:]
         for (peer, t) in tips { expected[peer.text] = t }
         for name in try FileSystem.list(layout.peerRefs) where !FileSystem.isTemporaryName(name) {
@@ -190,7 +195,7 @@ extension Repository {
             }
             do {
                 guard let ref = try Refs.readPeer(path) else { continue }
-                if vouched, let want, ref.stamp == indexLength(), ref.tips != want.sorted() {
+                if vouched, let want, ref.stamp == repository.indexLength(), ref.tips != want.sorted() {
                     problem(want.first?.id, path, "tips differ from the operation index")
                     continue
                 }
