@@ -52,7 +52,9 @@ extension Repository {
             if FileSystem.exists(layout.worktreeCache) || heads == [genesis] {
                 return ResolvedBase(heads: heads, tree: try currentTree(), unsynced: [], isCurrent: true, stored: nil)
             }
-            return ResolvedBase(heads: [genesis], tree: FileTree(), unsynced: [], isCurrent: false, stored: nil)
+            let unborn = ResolvedBase(heads: [genesis], tree: FileTree(), unsynced: [], isCurrent: false, stored: nil)
+            // This replica's own first commit, killed before it wrote the base, stands on the genesis.
+            return try followingOwnOperations(unborn, current: heads)
         }
         let isCurrent = stored.heads == heads
         let tree: FileTree

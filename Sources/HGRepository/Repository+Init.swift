@@ -63,6 +63,8 @@ extension Repository {
             let length = FileSystem.status(layout.operationIndex).map { Int($0.st_size) } ?? 0
             try derivedFiles(layout, refs: [peer: [.init(sequence: 1, id: op.id)]], heads: [op.id], tree: FileTree(),
                              roles: [peer: .admin]).write(layout, stamp: length)
+            // The working tree's base: the genesis, whose tree is empty (FORMAT.md 5.13).
+            try FileSystem.writeAtomically(layout.base, WorkTreeBase(heads: [op.id]).encoded(), durable: false)
             try FileSystem.writeAtomically(layout.config, Array(config.text.utf8))
             try FileSystem.writeAtomically(layout.formatMarker, Array(formatMarker.utf8))
             try FileSystem.writeAtomically(layout.genesis, Array((op.id.hex + "\n").utf8))

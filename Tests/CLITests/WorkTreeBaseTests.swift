@@ -329,6 +329,33 @@ import Testing
         try CLI.ok(["verify"], in: a)
     }
 
+    /// A first commit killed after its commit point leaves the base at the genesis (or, from an
+    /// older init, no base at all) and no work-tree cache: the next commit follows the replica's
+    /// own operation and records only the new edit (the SIGKILL tests found this by chance).
+    @Test func aFirstCommitKilledAfterItsCommitPointIsFollowed() throws {
+        for keepInitBase in [true, false] {
+            let dir = try TempDir("base-first-commit")
+            try CLI.ok(["init", "-q"], in: dir.url)
+            let initBase = try Data(contentsOf: dir.path(".hgrepo/base"))
+            for i in 0..<5 { try dir.write("f\(i).txt", "\(i)\n") }
+            try CLI.ok(["commit", "-q", "-m", "first"], in: dir.url)
+            // What a kill between the index append and the base write leaves behind.
+            try FileManager.default.removeItem(at: dir.path(".hgrepo/index/worktree"))
+            if keepInitBase {
+                try initBase.write(to: dir.path(".hgrepo/base"))
+            } else {
+                try FileManager.default.removeItem(at: dir.path(".hgrepo/base"))
+            }
+            #expect(try CLI.ok(["status", "--short"], in: dir.url).stdout == "")
+            try dir.write("f0.txt", "edited\n")
+            let commit = try CLI.run(["commit", "-m", "second", "--json"], in: dir.url)
+            #expect(commit.status == 0, "\(commit)")
+            #expect(commit.stdout.contains("\"f0.txt\"") && !commit.stdout.contains("f1.txt"), "\(commit)")
+            #expect(!commit.stderr.contains("not committed"), "\(commit)")
+            try CLI.ok(["verify"], in: dir.url)
+        }
+    }
+
     /// A membership change is made on top of every head, also while the working tree is behind;
     /// the next commit follows it in sequence, and what it carries into the commit's causal past
     /// that the tree never received (B's edit of f.txt) is not overwritten by A's stale copy.
