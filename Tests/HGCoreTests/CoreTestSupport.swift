@@ -7,7 +7,7 @@ import Testing
 
 /// The fixed signing key used throughout: seed = 32 bytes of 0x07.
 func fixedKey() throws -> Ed25519.KeyPair {
-    try Ed25519.KeyPair(seed: [UInt8](repeating: 7, count: 32))
+    try keyPair(seedByte: 7)
 }
 
 /// The error thrown by `body`, or `nil` if it returned normally.
@@ -58,13 +58,6 @@ func leb128(_ value: UInt64) -> [UInt8] {
     return out
 }
 
-
-/// Decodes hex (either case); spaces and line breaks are skipped.
-func hexBytes(_ text: String) throws -> [UInt8] {
-    let digits = Array(text.utf8).filter { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\n") }
-    let decoded = try #require(Hex.decode(String(decoding: digits, as: UTF8.self)))
-    return decoded
-}
 
 /// An `ObjectID` whose 32 bytes are all `byte`.
 func filledID(_ byte: UInt8) throws -> ObjectID {

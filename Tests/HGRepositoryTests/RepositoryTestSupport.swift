@@ -3,21 +3,11 @@ import HGCore
 import HGCrypto
 import HGRepository
 import HGStore
-
-/// A failure of the test scaffolding itself (not of the code under test).
-struct FixtureError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
+import HGTestSupport
 
 /// Runs `body` with a fresh empty directory, removed afterwards.
 func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
-    let base = FileManager.default.temporaryDirectory.path
-    let path = base + "/hgbft-repo-tests-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    // Resolve symlinks (e.g. /tmp) so that paths compare equal to what the repository reports.
-    return try body(URL(fileURLWithPath: path).resolvingSymlinksInPath().path)
+    try HGTestSupport.withTemporaryDirectory(prefix: "repo-tests", body)
 }
 
 /// The simulated peers the tests use (`Peer(seed:)`), which `makeRepository` makes writers.
@@ -87,7 +77,7 @@ struct Peer {
     let id: PeerID
 
     init(seed: UInt8) throws {
-        key = try Ed25519.KeyPair(seed: [UInt8](repeating: seed, count: 32))
+        key = try keyPair(seedByte: seed)
         guard let peer = PeerID(publicKey: key.publicKey) else { throw FixtureError("bad public key length") }
         id = peer
     }

@@ -2,6 +2,7 @@ import Foundation
 import HGCore
 import HGCrypto
 @testable import HGStore
+import HGTestSupport
 import Testing
 
 // Shared helpers for the HGStore tests.
@@ -54,14 +55,10 @@ func permissions(_ path: String) throws -> Int {
 /// A deterministic test id.
 func testID(_ text: String) -> ObjectID { ObjectID(hashing: Array(text.utf8)) }
 
-/// The fixed key of author number `k`: seed = 32 bytes of `k + 1`.
-func storeKey(_ k: Int) throws -> Ed25519.KeyPair {
-    try Ed25519.KeyPair(seed: [UInt8](repeating: UInt8(k + 1), count: 32))
-}
 
 /// A peer id from the fixed key of author `k`.
 func storePeer(_ k: Int) throws -> PeerID {
-    try #require(PeerID(publicKey: storeKey(k).publicKey))
+    try #require(PeerID(publicKey: authorKey(k).publicKey))
 }
 
 /// A signed change operation, for tests that want real ids.
