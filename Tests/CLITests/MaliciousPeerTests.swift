@@ -93,11 +93,8 @@ import Testing
         peer.send(.need([]))
         let outcome = peer.finish()
 
-        #expect(outcome.exited, "serve did not exit: \(outcome)")
-        #expect(outcome.status != 0, "\(outcome)")
         expectInert(outcome.stderrBytes, "serve's stderr")
-        #expect(outcome.stderr.contains("gpj.\\u{202e}evil.txt"), "the reason does not name the path escaped: \(outcome)")
-        let log = try honest.expectIntact()
+        let log = try honest.expectRefused(outcome, naming: ["gpj.\\u{202e}evil.txt"])
         #expect(!log.contains { $0.id == op.id.hex }, "an operation naming a blob never sent was stored")
     }
 
@@ -313,10 +310,7 @@ import Testing
             peer.send(.need([]))
             let outcome = peer.finish()
 
-            #expect(outcome.exited, "\(name): serve did not exit: \(outcome)")
-            #expect(outcome.status != 0, "\(name): serve accepted a non-canonical object: \(outcome)")
-            #expect(outcome.stderr.contains("does not decode"), "\(name): stderr does not name the problem: \(outcome)")
-            let log = try honest.expectIntact()
+            let log = try honest.expectRefused(outcome, naming: ["does not decode"], name)
             #expect(log.count == honest.before.count, "\(name): something was stored from an aborted session")
         }
     }
@@ -331,11 +325,7 @@ import Testing
         peer.sendRaw(EvilWire.frame([Message.Kind.objects.rawValue, 0x80, 0x00]))
         let outcome = peer.finish()
 
-        #expect(outcome.exited, "serve did not exit: \(outcome)")
-        #expect(outcome.status != 0, "serve accepted a non-minimal varint: \(outcome)")
-        #expect(outcome.stderr.contains("broke the sync protocol") && outcome.stderr.contains("object count"),
-                "stderr does not name the malformed message: \(outcome)")
-        let log = try honest.expectIntact()
+        let log = try honest.expectRefused(outcome, naming: ["broke the sync protocol", "object count"])
         #expect(log.count == honest.before.count)
     }
 
@@ -355,9 +345,7 @@ import Testing
         peer.send(.need([]))
         let outcome = peer.finish()
 
-        #expect(outcome.exited, "serve did not exit: \(outcome)")
-        #expect(outcome.status != 0, "serve synced with another repository: \(outcome)")
-        #expect(outcome.stderr.contains("different repository"), "stderr does not name the problem: \(outcome)")
+        expectRefused(outcome, naming: ["different repository"])
         #expect(!outcome.received.contains { if case .objects = $0 { return true } else { return false } },
                 "serve sent its operations to a peer of another repository")
         let log = try honest.expectIntact()
@@ -387,9 +375,7 @@ import Testing
             peer.send(.need([]))
             let outcome = peer.finish()
 
-            #expect(outcome.exited, "\(name): serve did not exit: \(outcome)")
-            #expect(outcome.status != 0, "\(name): serve accepted the greeting: \(outcome)")
-            #expect(outcome.stderr.contains(mentions), "\(name): stderr does not name the problem: \(outcome)")
+            expectRefused(outcome, naming: [mentions], name)
             #expect(!outcome.received.contains { if case .objects = $0 { return true } else { return false } },
                     "\(name): serve sent its operations after a bad greeting")
         }
@@ -415,11 +401,7 @@ import Testing
         peer.send(.need([]))
         let outcome = peer.finish()
 
-        #expect(outcome.exited, "serve did not exit: \(outcome)")
-        #expect(outcome.status != 0, "serve accepted another repository's operations: \(outcome)")
-        #expect(outcome.stderr.contains("sent 3 invalid operation(s); they were refused"),
-                "stderr does not report the three refused operations: \(outcome)")
-        let log = try honest.expectIntact()
+        let log = try honest.expectRefused(outcome, naming: ["sent 3 invalid operation(s); they were refused"])
         let ids = Set(log.map(\.id))
         for op in [otherGenesis, child, merge] {
             #expect(!ids.contains(op.id.hex), "operation \(op.id.short) of another repository was stored")
@@ -570,10 +552,8 @@ import Testing
             peer.sendRaw(EvilWire.frame(body))
             let outcome = peer.finish()
 
-            #expect(outcome.exited, "\(name): serve did not exit: \(outcome)")
-            #expect(outcome.status != 0, "\(name): serve accepted the filter: \(outcome)")
-            #expect(outcome.stderr.contains("broke the sync protocol") && outcome.stderr.lowercased().contains(mentions),
-                    "\(name): stderr does not name the bad filter: \(outcome)")
+            expectRefused(outcome, naming: ["broke the sync protocol"], name)
+            #expect(outcome.stderr.lowercased().contains(mentions), "\(name): stderr does not name the bad filter: \(outcome)")
             if probes == 0 {
                 #expect(outcome.stderr.contains("bad Bloom filter: a probe count of \(probes); it must be 1 to \(BloomFilter.maxProbes)"),
                         "\(name): the error is not a sentence: \(outcome)")
@@ -599,10 +579,7 @@ import Testing
             peer.sendRaw([0xff, 0xff, 0xff, 0x7f])  // 0x7fffffff bytes announced, none sent
             let outcome = peer.finish()
 
-            #expect(outcome.exited, "serve did not exit: \(outcome)")
-            #expect(outcome.status != 0, "serve accepted an oversized frame: \(outcome)")
-            #expect(outcome.stderr.contains("2147483647") && outcome.stderr.contains("limit"),
-                    "stderr does not name the frame limit: \(outcome)")
+            expectRefused(outcome, naming: ["2147483647", "limit"])
         }
         let log = try honest.expectIntact()
         #expect(log.count == honest.before.count)
@@ -627,9 +604,7 @@ import Testing
             peer.closeWrite()
             let outcome = peer.finish()
 
-            #expect(outcome.exited, "\(name): serve did not exit: \(outcome)")
-            #expect(outcome.status != 0, "\(name): serve did not report the early EOF: \(outcome)")
-            #expect(outcome.stderr.contains("closed"), "\(name): stderr does not say the peer closed: \(outcome)")
+            expectRefused(outcome, naming: ["closed"], name)
         }
         let log = try honest.expectIntact()
         #expect(!log.contains { $0.id == valid.id.hex }, "an operation from a truncated frame was stored")
@@ -682,10 +657,7 @@ import Testing
         peer.sendRaw([0x20, 0x00])  // two of the four header bytes, then silence (stdin stays open)
         let outcome = peer.finish()
 
-        #expect(outcome.exited, "serve did not exit: \(outcome)")
-        #expect(outcome.status != 0, "serve did not report the silent peer: \(outcome)")
-        #expect(outcome.stderr.contains("sent nothing for"), "stderr does not name the timeout: \(outcome)")
-        let log = try honest.expectIntact()
+        let log = try honest.expectRefused(outcome, naming: ["sent nothing for"])
         #expect(log.count == honest.before.count)
     }
 
@@ -701,10 +673,7 @@ import Testing
         peer.sendRaw(Array(objects.prefix(objects.count - 10)))
         let outcome = peer.finish()
 
-        #expect(outcome.exited, "serve did not exit: \(outcome)")
-        #expect(outcome.status != 0, "serve did not report the silent peer: \(outcome)")
-        #expect(outcome.stderr.contains("sent nothing for"), "stderr does not name the timeout: \(outcome)")
-        let log = try honest.expectIntact()
+        let log = try honest.expectRefused(outcome, naming: ["sent nothing for"])
         #expect(!log.contains { $0.id == valid.id.hex })
         #expect(log.count == honest.before.count)
     }
@@ -723,11 +692,7 @@ import Testing
         peer.send(.need([]))
         let outcome = peer.finish()
 
-        #expect(outcome.exited, "serve did not exit: \(outcome)")
-        #expect(outcome.status != 0, "serve accepted a second HELLO: \(outcome)")
-        #expect(outcome.stderr.contains("broke the sync protocol") && outcome.stderr.contains("HAVE"),
-                "stderr does not name the unexpected message: \(outcome)")
-        try honest.expectIntact()
+        try honest.expectRefused(outcome, naming: ["broke the sync protocol", "HAVE"])
     }
 
     @Test func replayingARecordedSessionOfAnotherReplicaIsHarmless() throws {
@@ -796,10 +761,7 @@ import Testing
             peer.sendRaw(EvilWire.frame(body))
             let outcome = peer.finish()
 
-            #expect(outcome.exited, "\(name): serve did not exit: \(outcome)")
-            #expect(outcome.status != 0, "\(name): serve accepted it: \(outcome)")
-            #expect(outcome.stderr.contains("broke the sync protocol") && outcome.stderr.contains(mentions),
-                    "\(name): stderr does not name the problem: \(outcome)")
+            expectRefused(outcome, naming: ["broke the sync protocol", mentions], name)
         }
         let log = try honest.expectIntact()
         #expect(log.count == honest.before.count)
@@ -858,10 +820,7 @@ import Testing
             let peak = honest.root.path("peak-\(UUID().uuidString)")
             let outcome = try deliver(frame, to: try EvilPeer(serving: honest, measuringPeakMemoryInto: measure ? peak : nil))
 
-            #expect(outcome.exited, "\(name): serve did not exit: \(outcome)")
-            #expect(outcome.status != 0, "\(name): serve accepted it: \(outcome)")
-            #expect(outcome.stderr.contains("broke the sync protocol") && outcome.stderr.contains("COMPRESSED OBJECTS")
-                    && outcome.stderr.contains(mentions), "\(name): stderr does not name the problem: \(outcome)")
+            expectRefused(outcome, naming: ["broke the sync protocol", "COMPRESSED OBJECTS", mentions], name)
             if measure {
                 // serve's peak resident memory stays far below what the bomb inflates to.
                 let kib = Int((try? String(contentsOf: peak, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
@@ -882,6 +841,19 @@ import Testing
 }
 
 // MARK: - The malicious peer
+
+/// What every refused attack ends with: serve exited by itself, with a non-zero status, and its
+/// stderr names each of `names` (`label` starts each message, e.g. the case's name).
+func expectRefused(_ outcome: EvilPeer.Outcome, naming names: [String], _ label: String = "",
+                   sourceLocation: SourceLocation = #_sourceLocation) {
+    let prefix = label.isEmpty ? "" : label + ": "
+    #expect(outcome.exited, "\(prefix)serve did not exit: \(outcome)", sourceLocation: sourceLocation)
+    #expect(outcome.status != 0, "\(prefix)serve did not refuse: \(outcome)", sourceLocation: sourceLocation)
+    for name in names {
+        #expect(outcome.stderr.contains(name), "\(prefix)stderr does not name \"\(name)\": \(outcome)",
+                sourceLocation: sourceLocation)
+    }
+}
 
 /// Plays the other side of `hg-bft serve`: writes whatever the test gives it, reads and
 /// decodes every frame the honest side sends on a background thread.
@@ -1089,6 +1061,15 @@ struct EvilHonestRepo {
         let result = try CLI.run(["verify", "--json"], in: repo)
         #expect(result.status == 0, "verify after the malicious peer: \(result)", sourceLocation: sourceLocation)
         return try JSONDecoder().decode(EvilVerifyReport.self, from: result.stdoutBytes)
+    }
+
+    /// The closing assertions of an attack serve must refuse (`expectRefused(_:naming:_:)`), then
+    /// `expectIntact`; returns the log.
+    @discardableResult
+    func expectRefused(_ outcome: EvilPeer.Outcome, naming names: [String], _ label: String = "",
+                       sourceLocation: SourceLocation = #_sourceLocation) throws -> [EvilLogEntry] {
+        CLITests.expectRefused(outcome, naming: names, label, sourceLocation: sourceLocation)
+        return try expectIntact(sourceLocation: sourceLocation)
     }
 
     /// verify exits 0 and every operation from before is still in `log --json`; returns the log.
