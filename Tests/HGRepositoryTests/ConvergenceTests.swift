@@ -81,18 +81,24 @@ private let testSyncOptions: SyncOptions = {
 @discardableResult
 func syncPair(_ a: Repository, _ b: Repository) throws -> (SyncResult, SyncResult) {
     let ends = try pipeEnds()
+    return try syncPair(a, over: ends.a, b, over: ends.b)
+}
+
+/// `a.sync` over the descriptors `aEnds` and `b.sync` over `bEnds`, concurrently.
+private func syncPair(_ a: Repository, over aEnds: (read: Int32, write: Int32),
+                      _ b: Repository, over bEnds: (read: Int32, write: Int32)) throws -> (SyncResult, SyncResult) {
     let boxA = Box(a)
     let boxB = Box(b)
     let options = testSyncOptions
     let left = Worker {
         capture { () throws(RepositoryError) -> SyncResult in
-            try boxA.value.sync(over: ByteStream(readFD: ends.a.read, writeFD: ends.a.write, timeout: 30, closeOnDeinit: true),
+            try boxA.value.sync(over: ByteStream(readFD: aEnds.read, writeFD: aEnds.write, timeout: 30, closeOnDeinit: true),
                                 options: options)
         }
     }
     let right = Worker {
         capture { () throws(RepositoryError) -> SyncResult in
-            try boxB.value.sync(over: ByteStream(readFD: ends.b.read, writeFD: ends.b.write, timeout: 30, closeOnDeinit: true),
+            try boxB.value.sync(over: ByteStream(readFD: bEnds.read, writeFD: bEnds.write, timeout: 30, closeOnDeinit: true),
                                 options: options)
         }
     }
@@ -152,10 +158,7 @@ private func syncPair(_ a: Repository, _ b: Repository,
                       claimingInFilterOfB claimed: [ObjectID]) throws -> (SyncResult, SyncResult, asked: Set<ObjectID>) {
     let toA = try pipeEnds()
     let toB = try pipeEnds()
-    let boxA = Box(a)
-    let boxB = Box(b)
     let asked = Box(Set<ObjectID>())
-    let options = testSyncOptions
     let fromA = Worker { relayFrames(from: toA.b.read, to: toB.a.write) { $0 } }
     let fromB = Worker {
         relayFrames(from: toB.a.read, to: toA.b.write) { body in
@@ -174,28 +177,13 @@ private func syncPair(_ a: Repository, _ b: Repository,
             }
         }
     }
-    let left = Worker {
-        capture { () throws(RepositoryError) -> SyncResult in
-            try boxA.value.sync(over: ByteStream(readFD: toA.a.read, writeFD: toA.a.write, timeout: 30, closeOnDeinit: true),
-                                options: options)
-        }
+    // Both sides have closed their ends when syncPair returns or throws: the relays then end.
+    defer {
+        _ = fromA.join()
+        _ = fromB.join()
     }
-    let right = Worker {
-        capture { () throws(RepositoryError) -> SyncResult in
-            try boxB.value.sync(over: ByteStream(readFD: toB.b.read, writeFD: toB.b.write, timeout: 30, closeOnDeinit: true),
-                                options: options)
-        }
-    }
-    let resultA = left.join()
-    let resultB = right.join()
-    _ = fromA.join()
-    _ = fromB.join()
-    switch (resultA, resultB) {
-    case let (.success(ra)?, .success(rb)?):
-        return (ra, rb, asked.value)
-    default:
-        throw FixtureError("sync failed: A: \(String(describing: resultA)); B: \(String(describing: resultB))")
-    }
+    let (resultA, resultB) = try syncPair(a, over: toA.a, b, over: toB.b)
+    return (resultA, resultB, asked.value)
 }
 
 /// A new replica in `root`, cloned from `source` (which serves it with `sync`).
