@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(
             name: "HGSyncTests", dependencies: ["HGTestSupport", "HGSync", "HGCore", "HGCrypto", "HGCompression"], exclude: ["Vectors"], swiftSettings: strict),
         .testTarget(
-            name: "CLITests", dependencies: ["hg-bft", "HGSync", "HGCore", "HGCrypto", "HGCompression", "HGStore", "HGState", "HGGraph"],
+            name: "CLITests", dependencies: ["HGTestSupport", "hg-bft", "HGSync", "HGCore", "HGCrypto", "HGCompression", "HGStore", "HGState", "HGGraph"],
             swiftSettings: strict),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import HGTestSupport
 import Testing
 
 /// Runs the built `hg-bft` binary in temporary directories.
@@ -91,9 +92,7 @@ final class TempDir {
     let url: URL
 
     init(_ label: String = "hgbft") throws {
-        let base = FileManager.default.temporaryDirectory
-        url = base.appendingPathComponent("\(label)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        url = URL(fileURLWithPath: try makeTemporaryDirectory(label), isDirectory: true)
     }
 
     deinit { try? FileManager.default.removeItem(at: url) }

@@ -3,6 +3,7 @@ import HGCompression
 import HGCore
 import HGCrypto
 import HGSync
+import HGTestSupport
 import Testing
 
 /// `hg-bft serve` facing a malicious peer played by the test itself.
@@ -1092,7 +1093,7 @@ struct EvilHonestRepo {
 enum EvilKeys {
     /// A deterministic key pair per test, so that failures reproduce.
     static func keyPair(_ n: UInt8) throws -> Ed25519.KeyPair {
-        try Ed25519.KeyPair(seed: [UInt8](repeating: n, count: Ed25519.seedBytes))
+        try HGTestSupport.keyPair(seedByte: n)
     }
 
     static func peer(_ key: Ed25519.KeyPair) throws -> PeerID {

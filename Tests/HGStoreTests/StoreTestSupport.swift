@@ -12,10 +12,7 @@ struct TempDirectory {
     let path: String
 
     init(_ label: String = "hgstore") throws {
-        let url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("\(label)-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        path = url.path
+        path = try makeTemporaryDirectory(label)
     }
 
     func file(_ name: String) -> String { path + "/" + name }

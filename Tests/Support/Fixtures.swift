@@ -13,12 +13,19 @@ public func keyPair(seedByte byte: UInt8) throws -> Ed25519.KeyPair {
     try Ed25519.KeyPair(seed: [UInt8](repeating: byte, count: 32))
 }
 
+/// A fresh empty directory `<label>-<UUID>` under the system's temporary directory; the caller
+/// removes it.
+public func makeTemporaryDirectory(_ label: String) throws -> String {
+    let path = FileManager.default.temporaryDirectory.path + "/" + label + "-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
 /// Runs `body` with a fresh empty directory named `hgbft-<prefix>-<UUID>` under the system's
 /// temporary directory, removed afterwards. The path is given with symlinks resolved (e.g.
 /// /tmp), so that it compares equal to the paths the code under test reports.
 public func withTemporaryDirectory<T>(prefix: String = "tests", _ body: (String) throws -> T) throws -> T {
-    let path = FileManager.default.temporaryDirectory.path + "/hgbft-" + prefix + "-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    let path = try makeTemporaryDirectory("hgbft-" + prefix)
     defer { try? FileManager.default.removeItem(atPath: path) }
     return try body(URL(fileURLWithPath: path).resolvingSymlinksInPath().path)
 }
