@@ -1107,17 +1107,15 @@ enum EvilOps {
     /// A change writing `path` with `blob`'s content.
     static func change(by key: Ed25519.KeyPair, sequence: UInt64, parents: [ObjectID], message: String,
                        writing path: String, blob: Blob) throws -> HGCore.Operation {
-        let entry = ChangeEntry(path: try RepoPath(path), version: FileVersion(blob: blob.id, mode: .regular))
-        return try HGCore.Operation.create(signer: key, sequence: sequence, parents: parents, timestamp: timestamp,
-                                           payload: .change(Change(message: message, entries: [entry])))
+        try signedChange(by: key, sequence: sequence, parents: parents, timestamp: timestamp, message: message,
+                         entries: [try writing(path, blob: blob.id)])
     }
 
     /// A change deleting `path` (names no blob).
     static func deletion(by key: Ed25519.KeyPair, sequence: UInt64, parents: [ObjectID],
                          path: String) throws -> HGCore.Operation {
-        let entry = ChangeEntry(path: try RepoPath(path), version: nil)
-        return try HGCore.Operation.create(signer: key, sequence: sequence, parents: parents, timestamp: timestamp,
-                                           payload: .change(Change(message: "delete \(path)", entries: [entry])))
+        try signedChange(by: key, sequence: sequence, parents: parents, timestamp: timestamp, message: "delete \(path)",
+                         entries: [try deleting(path)])
     }
 }
 

@@ -156,17 +156,12 @@ func sampleChange(
     key: Ed25519.KeyPair, sequence: UInt64 = 2, parents: [ObjectID]? = nil, timestamp: UInt64 = 1_700_000_000_000,
     message: String = "first", files: [(String, String)] = [("hello.txt", "hello\n")]
 ) throws -> Operation {
-    let entries = try files.map { name, content in
-        ChangeEntry(path: try RepoPath(name),
-                    version: FileVersion(blob: Blob(content: Array(content.utf8)).id, mode: .regular))
-    }
-    let chosenParents = try parents ?? [try filledID(0x11)]
-    return try Operation.create(signer: key, sequence: sequence, parents: chosenParents, timestamp: timestamp,
-                                payload: .change(Change(message: message, entries: entries)))
+    let entries = try files.map { name, content in try writing(name, blob: Blob(content: Array(content.utf8)).id) }
+    return try signedChange(by: key, sequence: sequence, parents: try parents ?? [try filledID(0x11)], timestamp: timestamp,
+                            message: message, entries: entries)
 }
 
 /// Builds a valid genesis operation with `Operation.create` and the fixed key.
 func sampleGenesis(key: Ed25519.KeyPair, quorum: Int = 1, timestamp: UInt64 = 1_700_000_000_000) throws -> Operation {
-    try Operation.create(signer: key, sequence: 1, parents: [], timestamp: timestamp,
-                         payload: .genesis(Genesis(adminQuorum: quorum, nonce: [UInt8](repeating: 0x5a, count: 16))))
+    try signedGenesis(by: key, quorum: quorum, nonceByte: 0x5a, timestamp: timestamp)
 }

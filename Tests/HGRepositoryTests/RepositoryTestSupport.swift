@@ -91,13 +91,13 @@ struct Peer {
             if let content {
                 let blob = Blob(content: content)
                 blobs.append(blob)
-                entries.append(ChangeEntry(path: try RepoPath(path), version: FileVersion(blob: blob.id, mode: mode)))
+                entries.append(try writing(path, blob: blob.id, mode: mode))
             } else {
-                entries.append(ChangeEntry(path: try RepoPath(path), version: nil))
+                entries.append(try deleting(path))
             }
         }
-        let op = try HGCore.Operation.create(signer: key, sequence: sequence, parents: parents, timestamp: timestamp,
-                                      payload: .change(Change(message: message, entries: entries)))
+        let op = try signedChange(by: key, sequence: sequence, parents: parents, timestamp: timestamp, message: message,
+                                  entries: entries)
         return (op, blobs)
     }
 }
@@ -106,9 +106,8 @@ struct Peer {
 /// `blob`, which need not be a blob at all: what a malicious member can sign.
 func craftedChange(by peer: Peer, sequence: UInt64 = 1, parents: [ObjectID], path: String,
                    blob: ObjectID) throws -> HGCore.Operation {
-    let entry = ChangeEntry(path: try RepoPath(path), version: FileVersion(blob: blob, mode: .regular))
-    return try HGCore.Operation.create(signer: peer.key, sequence: sequence, parents: parents, timestamp: 1_700_000_500_000,
-                                       payload: .change(Change(message: "crafted", entries: [entry])))
+    try signedChange(by: peer.key, sequence: sequence, parents: parents, timestamp: 1_700_000_500_000, message: "crafted",
+                     entries: [try writing(path, blob: blob)])
 }
 
 /// The conflict file README "Conflicts" / `ConflictRendering` specify, built independently

@@ -61,13 +61,11 @@ func storePeer(_ k: Int) throws -> PeerID {
 /// A signed change operation, for tests that want real ids.
 func signedChange(key: Ed25519.KeyPair, sequence: UInt64, parents: [ObjectID], path: String = "f",
                   text: String, timestamp: UInt64 = 1_700_000_000_000) throws -> HGCore.Operation {
-    let entry = ChangeEntry(path: try RepoPath(path), version: FileVersion(blob: Blob.id(of: Array(text.utf8)), mode: .regular))
-    return try HGCore.Operation.create(signer: key, sequence: sequence, parents: parents, timestamp: timestamp,
-                                payload: .change(Change(message: "change \(text)", entries: [entry])))
+    try HGTestSupport.signedChange(by: key, sequence: sequence, parents: parents, timestamp: timestamp,
+                                   message: "change \(text)", entries: [try writing(path, blob: Blob.id(of: Array(text.utf8)))])
 }
 
 /// A signed genesis operation.
 func signedGenesis(key: Ed25519.KeyPair) throws -> HGCore.Operation {
-    try HGCore.Operation.create(signer: key, sequence: 1, parents: [], timestamp: 1_700_000_000_000,
-                         payload: .genesis(Genesis(adminQuorum: 1, nonce: [UInt8](repeating: 9, count: 16))))
+    try HGTestSupport.signedGenesis(by: key, nonceByte: 9, timestamp: 1_700_000_000_000)
 }

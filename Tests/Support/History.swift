@@ -19,12 +19,12 @@ public func version(_ text: String, mode: FileMode = .regular) -> FileVersion {
 
 /// A change entry writing `text` to `path`.
 public func write(_ path: String, _ text: String, mode: FileMode = .regular) throws -> ChangeEntry {
-    ChangeEntry(path: try RepoPath(path), version: version(text, mode: mode))
+    try writing(path, blob: blobID(text), mode: mode)
 }
 
 /// A change entry deleting `path`.
 public func delete(_ path: String) throws -> ChangeEntry {
-    ChangeEntry(path: try RepoPath(path), version: nil)
+    try deleting(path)
 }
 
 /// Builds a history of real, signed operations.
@@ -61,8 +61,7 @@ public final class History {
     @discardableResult
     public func genesis(by a: Int = 0, quorum: Int = 1) throws -> Operation {
         nonceCounter &+= 1
-        let payload = Payload.genesis(Genesis(adminQuorum: quorum, nonce: [UInt8](repeating: nonceCounter, count: 16)))
-        return try add(Operation.create(signer: keys[a], sequence: 1, parents: [], timestamp: tick(), payload: payload))
+        return try add(signedGenesis(by: keys[a], quorum: quorum, nonceByte: nonceCounter, timestamp: tick()))
     }
 
     /// A change by author `a` on top of `parents`.
@@ -77,8 +76,8 @@ public final class History {
     public func change(by a: Int, parentIDs: [ObjectID], _ entries: [ChangeEntry], sequence: UInt64? = nil,
                 message: String = "") throws -> Operation {
         let seq = sequence ?? nextSequence(author: a, parents: parentIDs)
-        let payload = Payload.change(Change(message: message, entries: entries))
-        return try add(Operation.create(signer: keys[a], sequence: seq, parents: parentIDs, timestamp: tick(), payload: payload))
+        return try add(signedChange(by: keys[a], sequence: seq, parents: parentIDs, timestamp: tick(), message: message,
+                                    entries: entries))
     }
 
     /// A membership change by author `a` on top of the operations `parents`.
