@@ -92,7 +92,9 @@ final class TempDir {
     let url: URL
 
     init(_ label: String = "hgbft") throws {
-        url = URL(fileURLWithPath: try makeTemporaryDirectory(label), isDirectory: true)
+        let base = FileManager.default.temporaryDirectory
+        url = base.appendingPathComponent("\(label)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
 
     deinit { try? FileManager.default.removeItem(at: url) }
