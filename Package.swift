@@ -63,14 +63,20 @@ let package = Package(
             name: "hg-bft-bench", dependencies: ["HGRepository", "HGCore", "HGCrypto"],
             path: "contrib/bench/HGBench", swiftSettings: strict),
 
-        // MARK: - Tests
-        .target(name: "HGTestSupport", path: "Tests/Support", swiftSettings: strict),
-        .testTarget(name: "HGCryptoTests", dependencies: ["HGTestSupport", "HGCrypto", "HGCompression"], swiftSettings: strict),
+        // MARK: - Tests (one target per module; shared fixtures in HGTestSupport)
+        .target(name: "HGTestSupport", dependencies: ["HGCore", "HGCrypto"], path: "Tests/Support", swiftSettings: strict),
+        .testTarget(name: "HGCryptoTests", dependencies: ["HGTestSupport", "HGCrypto"], swiftSettings: strict),
+        .testTarget(name: "HGCompressionTests", dependencies: ["HGTestSupport", "HGCompression", "CZlib"], swiftSettings: strict),
         .testTarget(
             name: "HGCoreTests", dependencies: ["HGTestSupport", "HGCore", "HGCrypto"], exclude: ["Vectors"], swiftSettings: strict),
-        .testTarget(name: "HGStoreTests", dependencies: ["HGStore", "HGCore", "HGCrypto", "HGCompression"], swiftSettings: strict),
         .testTarget(
-            name: "HGStateTests", dependencies: ["HGTestSupport", "HGState", "HGGraph", "HGCore", "HGCrypto", "HGCompression"],
+            name: "HGStoreTests", dependencies: ["HGTestSupport", "HGStore", "HGCore", "HGCrypto", "HGCompression"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "HGGraphTests", dependencies: ["HGTestSupport", "HGGraph", "HGCore", "HGCrypto", "HGCompression"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "HGStateTests", dependencies: ["HGTestSupport", "HGState", "HGGraph", "HGCore", "HGCrypto"],
             swiftSettings: strict),
         .testTarget(name: "HGWorkTreeTests", dependencies: ["HGWorkTree"], swiftSettings: strict),
         .testTarget(
@@ -83,7 +89,7 @@ let package = Package(
         .testTarget(
             name: "HGSyncTests", dependencies: ["HGTestSupport", "HGSync", "HGCore", "HGCrypto", "HGCompression"], exclude: ["Vectors"], swiftSettings: strict),
         .testTarget(
-            name: "CLITests", dependencies: ["hg-bft", "HGSync", "HGCore", "HGCrypto", "HGCompression", "HGStore", "HGState", "HGGraph"],
+            name: "CLITests", dependencies: ["HGTestSupport", "hg-bft", "HGSync", "HGCore", "HGCrypto", "HGCompression", "HGStore", "HGState", "HGGraph"],
             swiftSettings: strict),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import HGTestSupport
 import Testing
 
 /// Runs the built `hg-bft` binary in temporary directories.
@@ -115,15 +116,7 @@ final class TempDir {
 
     /// Every file below `.hgrepo` with its bytes, to prove a failed command changed nothing.
     func snapshotMeta() throws -> [String: Data] {
-        var result: [String: Data] = [:]
-        let meta = path(".hgrepo")
-        guard let walker = FileManager.default.enumerator(at: meta, includingPropertiesForKeys: [.isRegularFileKey]) else { return result }
-        for case let file as URL in walker {
-            guard (try? file.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
-            if file.lastPathComponent == "lock" { continue }
-            result[String(file.path.dropFirst(meta.path.count))] = try Data(contentsOf: file)
-        }
-        return result
+        try Self.snapshot(path(".hgrepo"))
     }
 }
 

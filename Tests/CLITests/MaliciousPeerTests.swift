@@ -3,6 +3,7 @@ import HGCompression
 import HGCore
 import HGCrypto
 import HGSync
+import HGTestSupport
 import Testing
 
 /// `hg-bft serve` facing a malicious peer played by the test itself.
@@ -93,11 +94,8 @@ import Testing
         peer.send(.need([]))
         let outcome = peer.finish()
 
-        #expect(outcome.exited, "serve did not exit: \(outcome)")
-        #expect(outcome.status != 0, "\(outcome)")
         expectInert(outcome.stderrBytes, "serve's stderr")
-        #expect(outcome.stderr.contains("gpj.\\u{202e}evil.txt"), "the reason does not name the path escaped: \(outcome)")
-        let log = try honest.expectIntact()
+        let log = try honest.expectRefused(outcome, naming: ["gpj.\\u{202e}evil.txt"])
         #expect(!log.contains { $0.id == op.id.hex }, "an operation naming a blob never sent was stored")
     }
 
@@ -313,10 +311,7 @@ import Testing
             peer.send(.need([]))
             let outcome = peer.finish()
 
-            #expect(outcome.exited, "\(name): serve did not exit: \(outcome)")
-            #expect(outcome.status != 0, "\(name): serve accepted a non-canonical object: \(outcome)")
-            #expect(outcome.stderr.contains("does not decode"), "\(name): stderr does not name the problem: \(outcome)")
-            let log = try honest.expectIntact()
+            let log = try honest.expectRefused(outcome, naming: ["does not decode"], name)
             #expect(log.count == honest.before.count, "\(name): something was stored from an aborted session")
         }
     }
@@ -331,11 +326,7 @@ import Testing
         peer.sendRaw(EvilWire.frame([Message.Kind.objects.rawValue, 0x80, 0x00]))
         let outcome = peer.finish()
 
-        #expect(outcome.exited, "serve did not exit: \(outcome)")
-        #expect(outcome.status != 0, "serve accepted a non-minimal varint: \(outcome)")
-        #expect(outcome.stderr.contains("broke the sync protocol") && outcome.stderr.contains("object count"),
-                "stderr does not name the malformed message: \(outcome)")
-        let log = try honest.expectIntact()
+        let log = try honest.expectRefused(outcome, naming: ["broke the sync protocol", "object count"])
         #expect(log.count == honest.before.count)
     }
 
@@ -355,9 +346,7 @@ import Testing
         peer.send(.need([]))
         let outcome = peer.finish()
 
-        #expect(outcome.exited, "serve did not exit: \(outcome)")
-        #expect(outcome.status != 0, "serve synced with another repository: \(outcome)")
-        #expect(outcome.stderr.contains("different repository"), "stderr does not name the problem: \(outcome)")
+        expectRefused(outcome, naming: ["different repository"])
         #expect(!outcome.received.contains { if case .objects = $0 { return true } else { return false } },
                 "serve sent its operations to a peer of another repository")
         let log = try honest.expectIntact()
@@ -387,9 +376,7 @@ import Testing
             peer.send(.need([]))
             let outcome = peer.finish()
 
-            #expect(outcome.exited, "\(name): serve did not exit: \(outcome)")
-            #expect(outcome.status != 0, "\(name): serve accepted the greeting: \(outcome)")
-            #expect(outcome.stderr.contains(mentions), "\(name): stderr does not name the problem: \(outcome)")
+            expectRefused(outcome, naming: [mentions], name)
             #expect(!outcome.received.contains { if case .objects = $0 { return true } else { return false } },
                     "\(name): serve sent its operations after a bad greeting")
         }
@@ -415,11 +402,7 @@ import Testing
         peer.send(.need([]))
         let outcome = peer.finish()
 
-        #expect(outcome.exited, "serve did not exit: \(outcome)")
-        #expect(outcome.status != 0, "serve accepted another repository's operations: \(outcome)")
-        #expect(outcome.stderr.contains("sent 3 invalid operation(s); they were refused"),
-                "stderr does not report the three refused operations: \(outcome)")
-        let log = try honest.expectIntact()
+        let log = try honest.expectRefused(outcome, naming: ["sent 3 invalid operation(s); they were refused"])
         let ids = Set(log.map(\.id))
         for op in [otherGenesis, child, merge] {
             #expect(!ids.contains(op.id.hex), "operation \(op.id.short) of another repository was stored")
@@ -570,10 +553,8 @@ import Testing
             peer.sendRaw(EvilWire.frame(body))
             let outcome = peer.finish()
 
-            #expect(outcome.exited, "\(name): serve did not exit: \(outcome)")
-            #expect(outcome.status != 0, "\(name): serve accepted the filter: \(outcome)")
-            #expect(outcome.stderr.contains("broke the sync protocol") && outcome.stderr.lowercased().contains(mentions),
-                    "\(name): stderr does not name the bad filter: \(outcome)")
+            expectRefused(outcome, naming: ["broke the sync protocol"], name)
+            #expect(outcome.stderr.lowercased().contains(mentions), "\(name): stderr does not name the bad filter: \(outcome)")
             if probes == 0 {
                 #expect(outcome.stderr.contains("bad Bloom filter: a probe count of \(probes); it must be 1 to \(BloomFilter.maxProbes)"),
                         "\(name): the error is not a sentence: \(outcome)")
@@ -599,10 +580,7 @@ import Testing
             peer.sendRaw([0xff, 0xff, 0xff, 0x7f])  // 0x7fffffff bytes announced, none sent
             let outcome = peer.finish()
 
-            #expect(outcome.exited, "serve did not exit: \(outcome)")
-            #expect(outcome.status != 0, "serve accepted an oversized frame: \(outcome)")
-            #expect(outcome.stderr.contains("2147483647") && outcome.stderr.contains("limit"),
-                    "stderr does not name the frame limit: \(outcome)")
+            expectRefused(outcome, naming: ["2147483647", "limit"])
         }
         let log = try honest.expectIntact()
         #expect(log.count == honest.before.count)
@@ -627,9 +605,7 @@ import Testing
             peer.closeWrite()
             let outcome = peer.finish()
 
-            #expect(outcome.exited, "\(name): serve did not exit: \(outcome)")
-            #expect(outcome.status != 0, "\(name): serve did not report the early EOF: \(outcome)")
-            #expect(outcome.stderr.contains("closed"), "\(name): stderr does not say the peer closed: \(outcome)")
+            expectRefused(outcome, naming: ["closed"], name)
         }
         let log = try honest.expectIntact()
         #expect(!log.contains { $0.id == valid.id.hex }, "an operation from a truncated frame was stored")
@@ -682,10 +658,7 @@ import Testing
         peer.sendRaw([0x20, 0x00])  // two of the four header bytes, then silence (stdin stays open)
         let outcome = peer.finish()
 
-        #expect(outcome.exited, "serve did not exit: \(outcome)")
-        #expect(outcome.status != 0, "serve did not report the silent peer: \(outcome)")
-        #expect(outcome.stderr.contains("sent nothing for"), "stderr does not name the timeout: \(outcome)")
-        let log = try honest.expectIntact()
+        let log = try honest.expectRefused(outcome, naming: ["sent nothing for"])
         #expect(log.count == honest.before.count)
     }
 
@@ -701,10 +674,7 @@ import Testing
         peer.sendRaw(Array(objects.prefix(objects.count - 10)))
         let outcome = peer.finish()
 
-        #expect(outcome.exited, "serve did not exit: \(outcome)")
-        #expect(outcome.status != 0, "serve did not report the silent peer: \(outcome)")
-        #expect(outcome.stderr.contains("sent nothing for"), "stderr does not name the timeout: \(outcome)")
-        let log = try honest.expectIntact()
+        let log = try honest.expectRefused(outcome, naming: ["sent nothing for"])
         #expect(!log.contains { $0.id == valid.id.hex })
         #expect(log.count == honest.before.count)
     }
@@ -723,11 +693,7 @@ import Testing
         peer.send(.need([]))
         let outcome = peer.finish()
 
-        #expect(outcome.exited, "serve did not exit: \(outcome)")
-        #expect(outcome.status != 0, "serve accepted a second HELLO: \(outcome)")
-        #expect(outcome.stderr.contains("broke the sync protocol") && outcome.stderr.contains("HAVE"),
-                "stderr does not name the unexpected message: \(outcome)")
-        try honest.expectIntact()
+        try honest.expectRefused(outcome, naming: ["broke the sync protocol", "HAVE"])
     }
 
     @Test func replayingARecordedSessionOfAnotherReplicaIsHarmless() throws {
@@ -796,10 +762,7 @@ import Testing
             peer.sendRaw(EvilWire.frame(body))
             let outcome = peer.finish()
 
-            #expect(outcome.exited, "\(name): serve did not exit: \(outcome)")
-            #expect(outcome.status != 0, "\(name): serve accepted it: \(outcome)")
-            #expect(outcome.stderr.contains("broke the sync protocol") && outcome.stderr.contains(mentions),
-                    "\(name): stderr does not name the problem: \(outcome)")
+            expectRefused(outcome, naming: ["broke the sync protocol", mentions], name)
         }
         let log = try honest.expectIntact()
         #expect(log.count == honest.before.count)
@@ -858,10 +821,7 @@ import Testing
             let peak = honest.root.path("peak-\(UUID().uuidString)")
             let outcome = try deliver(frame, to: try EvilPeer(serving: honest, measuringPeakMemoryInto: measure ? peak : nil))
 
-            #expect(outcome.exited, "\(name): serve did not exit: \(outcome)")
-            #expect(outcome.status != 0, "\(name): serve accepted it: \(outcome)")
-            #expect(outcome.stderr.contains("broke the sync protocol") && outcome.stderr.contains("COMPRESSED OBJECTS")
-                    && outcome.stderr.contains(mentions), "\(name): stderr does not name the problem: \(outcome)")
+            expectRefused(outcome, naming: ["broke the sync protocol", "COMPRESSED OBJECTS", mentions], name)
             if measure {
                 // serve's peak resident memory stays far below what the bomb inflates to.
                 let kib = Int((try? String(contentsOf: peak, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
@@ -882,6 +842,19 @@ import Testing
 }
 
 // MARK: - The malicious peer
+
+/// What every refused attack ends with: serve exited by itself, with a non-zero status, and its
+/// stderr names each of `names` (`label` starts each message, e.g. the case's name).
+func expectRefused(_ outcome: EvilPeer.Outcome, naming names: [String], _ label: String = "",
+                   sourceLocation: SourceLocation = #_sourceLocation) {
+    let prefix = label.isEmpty ? "" : label + ": "
+    #expect(outcome.exited, "\(prefix)serve did not exit: \(outcome)", sourceLocation: sourceLocation)
+    #expect(outcome.status != 0, "\(prefix)serve did not refuse: \(outcome)", sourceLocation: sourceLocation)
+    for name in names {
+        #expect(outcome.stderr.contains(name), "\(prefix)stderr does not name \"\(name)\": \(outcome)",
+                sourceLocation: sourceLocation)
+    }
+}
 
 /// Plays the other side of `hg-bft serve`: writes whatever the test gives it, reads and
 /// decodes every frame the honest side sends on a background thread.
@@ -1091,6 +1064,15 @@ struct EvilHonestRepo {
         return try JSONDecoder().decode(EvilVerifyReport.self, from: result.stdoutBytes)
     }
 
+    /// The closing assertions of an attack serve must refuse (`expectRefused(_:naming:_:)`), then
+    /// `expectIntact`; returns the log.
+    @discardableResult
+    func expectRefused(_ outcome: EvilPeer.Outcome, naming names: [String], _ label: String = "",
+                       sourceLocation: SourceLocation = #_sourceLocation) throws -> [EvilLogEntry] {
+        CLITests.expectRefused(outcome, naming: names, label, sourceLocation: sourceLocation)
+        return try expectIntact(sourceLocation: sourceLocation)
+    }
+
     /// verify exits 0 and every operation from before is still in `log --json`; returns the log.
     @discardableResult
     func expectIntact(sourceLocation: SourceLocation = #_sourceLocation) throws -> [EvilLogEntry] {
@@ -1111,7 +1093,7 @@ struct EvilHonestRepo {
 enum EvilKeys {
     /// A deterministic key pair per test, so that failures reproduce.
     static func keyPair(_ n: UInt8) throws -> Ed25519.KeyPair {
-        try Ed25519.KeyPair(seed: [UInt8](repeating: n, count: Ed25519.seedBytes))
+        try HGTestSupport.keyPair(seedByte: n)
     }
 
     static func peer(_ key: Ed25519.KeyPair) throws -> PeerID {
@@ -1125,17 +1107,15 @@ enum EvilOps {
     /// A change writing `path` with `blob`'s content.
     static func change(by key: Ed25519.KeyPair, sequence: UInt64, parents: [ObjectID], message: String,
                        writing path: String, blob: Blob) throws -> HGCore.Operation {
-        let entry = ChangeEntry(path: try RepoPath(path), version: FileVersion(blob: blob.id, mode: .regular))
-        return try HGCore.Operation.create(signer: key, sequence: sequence, parents: parents, timestamp: timestamp,
-                                           payload: .change(Change(message: message, entries: [entry])))
+        try signedChange(by: key, sequence: sequence, parents: parents, timestamp: timestamp, message: message,
+                         entries: [try writing(path, blob: blob.id)])
     }
 
     /// A change deleting `path` (names no blob).
     static func deletion(by key: Ed25519.KeyPair, sequence: UInt64, parents: [ObjectID],
                          path: String) throws -> HGCore.Operation {
-        let entry = ChangeEntry(path: try RepoPath(path), version: nil)
-        return try HGCore.Operation.create(signer: key, sequence: sequence, parents: parents, timestamp: timestamp,
-                                           payload: .change(Change(message: "delete \(path)", entries: [entry])))
+        try signedChange(by: key, sequence: sequence, parents: parents, timestamp: timestamp, message: "delete \(path)",
+                         entries: [try deleting(path)])
     }
 }
 

@@ -7,7 +7,7 @@ import Testing
 
 /// The fixed signing key used throughout: seed = 32 bytes of 0x07.
 func fixedKey() throws -> Ed25519.KeyPair {
-    try Ed25519.KeyPair(seed: [UInt8](repeating: 7, count: 32))
+    try keyPair(seedByte: 7)
 }
 
 /// The error thrown by `body`, or `nil` if it returned normally.
@@ -58,13 +58,6 @@ func leb128(_ value: UInt64) -> [UInt8] {
     return out
 }
 
-
-/// Decodes hex (either case); spaces and line breaks are skipped.
-func hexBytes(_ text: String) throws -> [UInt8] {
-    let digits = Array(text.utf8).filter { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\n") }
-    let decoded = try #require(Hex.decode(String(decoding: digits, as: UTF8.self)))
-    return decoded
-}
 
 /// An `ObjectID` whose 32 bytes are all `byte`.
 func filledID(_ byte: UInt8) throws -> ObjectID {
@@ -163,17 +156,12 @@ func sampleChange(
     key: Ed25519.KeyPair, sequence: UInt64 = 2, parents: [ObjectID]? = nil, timestamp: UInt64 = 1_700_000_000_000,
     message: String = "first", files: [(String, String)] = [("hello.txt", "hello\n")]
 ) throws -> Operation {
-    let entries = try files.map { name, content in
-        ChangeEntry(path: try RepoPath(name),
-                    version: FileVersion(blob: Blob(content: Array(content.utf8)).id, mode: .regular))
-    }
-    let chosenParents = try parents ?? [try filledID(0x11)]
-    return try Operation.create(signer: key, sequence: sequence, parents: chosenParents, timestamp: timestamp,
-                                payload: .change(Change(message: message, entries: entries)))
+    let entries = try files.map { name, content in try writing(name, blob: Blob(content: Array(content.utf8)).id) }
+    return try signedChange(by: key, sequence: sequence, parents: try parents ?? [try filledID(0x11)], timestamp: timestamp,
+                            message: message, entries: entries)
 }
 
 /// Builds a valid genesis operation with `Operation.create` and the fixed key.
 func sampleGenesis(key: Ed25519.KeyPair, quorum: Int = 1, timestamp: UInt64 = 1_700_000_000_000) throws -> Operation {
-    try Operation.create(signer: key, sequence: 1, parents: [], timestamp: timestamp,
-                         payload: .genesis(Genesis(adminQuorum: quorum, nonce: [UInt8](repeating: 0x5a, count: 16))))
+    try signedGenesis(by: key, quorum: quorum, nonceByte: 0x5a, timestamp: timestamp)
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HGCore
 import HGCrypto
+import HGTestSupport
 import Testing
 
 /// The worked examples of docs/FORMAT.md, rebuilt from their inputs and
@@ -13,19 +14,9 @@ import Testing
 
     /// Builds every example and renders the vector file's text.
     static func render() throws -> String {
-        let seed = (0..<32).map { UInt8($0) }
-        let key = try Ed25519.KeyPair(seed: seed)
-        let nonce = (0..<16).map { UInt8(0xa0 + $0) }
-        let genesis = try Operation.create(signer: key, sequence: 1, parents: [], timestamp: 1_763_683_200_000,
-                                           payload: .genesis(Genesis(adminQuorum: 1, nonce: nonce)))
-        let blob = Blob(content: Array("hello, world\n".utf8))
-        let change = try Operation.create(
-            signer: key, sequence: 2, parents: [genesis.id], timestamp: 1_763_683_260_000,
-            payload: .change(Change(message: "first draft", entries: [
-                ChangeEntry(path: try RepoPath("README.md"), version: FileVersion(blob: blob.id, mode: .regular)),
-                ChangeEntry(path: try RepoPath("old.txt"), version: nil),
-            ])))
-        guard let peer = PeerID(publicKey: key.publicKey) else { throw DecodeError.truncated(field: "key") }
+        let example = try FormatExamples()
+        let (seed, key, peer) = (example.seed, example.key, example.peer)
+        let (genesis, blob, change) = (example.genesis, example.blob, example.change)
         var lines: [String] = []
         func add(_ name: String, _ value: String) { lines.append("\(name) \(value)") }
         add("seed", Hex.encode(seed))

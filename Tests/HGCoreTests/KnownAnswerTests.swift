@@ -1,5 +1,6 @@
 @testable import HGCore
 import HGCrypto
+import HGTestSupport
 import Testing
 
 /// A known-answer vector for one change operation, laid out by hand from the

@@ -1,4 +1,5 @@
 import HGCrypto
+import HGTestSupport
 import Testing
 
 // Expected digests were computed with Python's hashlib.blake2b before being

@@ -1,4 +1,5 @@
 import HGCrypto
+import HGTestSupport
 import Testing
 
 /// One known-answer case of RFC 8032 §7.1 (all fields hex).

@@ -1,4 +1,5 @@
 import HGCrypto
+import HGTestSupport
 import Testing
 
 /// One RFC 5869 Appendix A case (hex fields).

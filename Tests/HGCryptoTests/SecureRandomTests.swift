@@ -1,4 +1,5 @@
 import HGCrypto
+import HGTestSupport
 import Testing
 
 @Suite("SecureRandom and SecureMemory")

@@ -3,21 +3,11 @@ import HGCore
 import HGCrypto
 import HGRepository
 import HGStore
-
-/// A failure of the test scaffolding itself (not of the code under test).
-struct FixtureError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
+import HGTestSupport
 
 /// Runs `body` with a fresh empty directory, removed afterwards.
 func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
-    let base = FileManager.default.temporaryDirectory.path
-    let path = base + "/hgbft-repo-tests-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    // Resolve symlinks (e.g. /tmp) so that paths compare equal to what the repository reports.
-    return try body(URL(fileURLWithPath: path).resolvingSymlinksInPath().path)
+    try HGTestSupport.withTemporaryDirectory(prefix: "repo-tests", body)
 }
 
 /// The simulated peers the tests use (`Peer(seed:)`), which `makeRepository` makes writers.
@@ -87,7 +77,7 @@ struct Peer {
     let id: PeerID
 
     init(seed: UInt8) throws {
-        key = try Ed25519.KeyPair(seed: [UInt8](repeating: seed, count: 32))
+        key = try keyPair(seedByte: seed)
         guard let peer = PeerID(publicKey: key.publicKey) else { throw FixtureError("bad public key length") }
         id = peer
     }
@@ -101,13 +91,13 @@ struct Peer {
             if let content {
                 let blob = Blob(content: content)
                 blobs.append(blob)
-                entries.append(ChangeEntry(path: try RepoPath(path), version: FileVersion(blob: blob.id, mode: mode)))
+                entries.append(try writing(path, blob: blob.id, mode: mode))
             } else {
-                entries.append(ChangeEntry(path: try RepoPath(path), version: nil))
+                entries.append(try deleting(path))
             }
         }
-        let op = try HGCore.Operation.create(signer: key, sequence: sequence, parents: parents, timestamp: timestamp,
-                                      payload: .change(Change(message: message, entries: entries)))
+        let op = try signedChange(by: key, sequence: sequence, parents: parents, timestamp: timestamp, message: message,
+                                  entries: entries)
         return (op, blobs)
     }
 }
@@ -116,9 +106,8 @@ struct Peer {
 /// `blob`, which need not be a blob at all: what a malicious member can sign.
 func craftedChange(by peer: Peer, sequence: UInt64 = 1, parents: [ObjectID], path: String,
                    blob: ObjectID) throws -> HGCore.Operation {
-    let entry = ChangeEntry(path: try RepoPath(path), version: FileVersion(blob: blob, mode: .regular))
-    return try HGCore.Operation.create(signer: peer.key, sequence: sequence, parents: parents, timestamp: 1_700_000_500_000,
-                                       payload: .change(Change(message: "crafted", entries: [entry])))
+    try signedChange(by: peer.key, sequence: sequence, parents: parents, timestamp: 1_700_000_500_000, message: "crafted",
+                     entries: [try writing(path, blob: blob)])
 }
 
 /// The conflict file README "Conflicts" / `ConflictRendering` specify, built independently

@@ -1,6 +1,7 @@
 import HGCore
 import HGGraph
 @testable import HGState
+import HGTestSupport
 import Testing
 
 /// What the audit of a history computes: validity from each operation's causal past, the

@@ -2,6 +2,7 @@ import HGCore
 import HGCrypto
 import HGGraph
 @testable import HGState
+import HGTestSupport
 import Testing
 
 /// A tree with a plain file, an executable, a deletion, a write/write conflict

@@ -1,6 +1,7 @@
 import HGCore
 import HGCrypto
 @testable import HGState
+import HGTestSupport
 import Testing
 
 /// `.hgrepo/base` (FORMAT.md 5.13): the strict decoder takes exactly what the encoder writes, and

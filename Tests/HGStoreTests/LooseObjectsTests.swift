@@ -3,6 +3,7 @@ import HGCompression
 import HGCore
 import HGCrypto
 @testable import HGStore
+import HGTestSupport
 import Testing
 
 /// A repository layout in a fresh temporary directory, with `objects/` created.
@@ -44,7 +45,7 @@ struct LooseObjectsTests {
         #expect(try inflater.decompress(try store.readStored(id), limit: 1 << 20) == blob.encoded)
         try store.flush()
 
-        let op = try signedChange(key: try storeKey(0), sequence: 2, parents: [testID("p")], text: "x")
+        let op = try signedChange(key: try authorKey(0), sequence: 2, parents: [testID("p")], text: "x")
         let opID = try store.write(op.encoded, durable: false)
         #expect(opID == op.id)
         #expect(try store.readOperation(opID) == op)
@@ -70,7 +71,7 @@ struct LooseObjectsTests {
         try store.write(hello.encoded)
         #expect(Hex.encode(try store.readStored(hello.id)) == "7801010f00f0ff010168656c6c6f2c20776f726c640a22060495")
 
-        let op = try signedChange(key: try storeKey(0), sequence: 2, parents: [testID("p")], text: "x")
+        let op = try signedChange(key: try authorKey(0), sequence: 2, parents: [testID("p")], text: "x")
         #expect(op.encoded.count < ObjectCompressors.storedOperationBytes)
         let text = Blob(content: Array(String(repeating: "a line of ordinary text that compresses\n", count: 8).utf8))
         #expect(text.encoded.count > ObjectCompressors.storedObjectBytes)
@@ -81,7 +82,7 @@ struct LooseObjectsTests {
         #expect(try store.readStored(text.id).count < text.encoded.count / 2)
 
         // A pack makes the same choice per object, and reads back both kinds.
-        let otherOp = try signedChange(key: try storeKey(1), sequence: 2, parents: [testID("q")], text: "y")
+        let otherOp = try signedChange(key: try authorKey(1), sequence: 2, parents: [testID("q")], text: "y")
         let otherText = Blob(content: text.content + Array("one more line\n".utf8))
         try store.writePack([otherOp.encoded, otherText.encoded])
         #expect(isStoredBlock(try store.readStored(otherOp.id)))

@@ -2,6 +2,7 @@ import Foundation
 import HGCore
 import HGCrypto
 @testable import HGStore
+import HGTestSupport
 import Testing
 
 private func isBadFile(_ error: StoreError?, path: String) -> Bool {
@@ -115,7 +116,7 @@ struct RefsTests {
     }
 
     @Test func deriveHeadsAndTips() throws {
-        let keyA = try storeKey(0), keyB = try storeKey(1)
+        let keyA = try authorKey(0), keyB = try authorKey(1)
         let g = try signedGenesis(key: keyA)
         let a2 = try signedChange(key: keyA, sequence: 2, parents: [g.id], text: "a2")
         // Author B equivocates: two operations with sequence 1.

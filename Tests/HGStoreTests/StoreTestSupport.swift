@@ -2,6 +2,7 @@ import Foundation
 import HGCore
 import HGCrypto
 @testable import HGStore
+import HGTestSupport
 import Testing
 
 // Shared helpers for the HGStore tests.
@@ -11,10 +12,7 @@ struct TempDirectory {
     let path: String
 
     init(_ label: String = "hgstore") throws {
-        let url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("\(label)-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        path = url.path
+        path = try makeTemporaryDirectory(label)
     }
 
     func file(_ name: String) -> String { path + "/" + name }
@@ -54,26 +52,20 @@ func permissions(_ path: String) throws -> Int {
 /// A deterministic test id.
 func testID(_ text: String) -> ObjectID { ObjectID(hashing: Array(text.utf8)) }
 
-/// The fixed key of author number `k`: seed = 32 bytes of `k + 1`.
-func storeKey(_ k: Int) throws -> Ed25519.KeyPair {
-    try Ed25519.KeyPair(seed: [UInt8](repeating: UInt8(k + 1), count: 32))
-}
 
 /// A peer id from the fixed key of author `k`.
 func storePeer(_ k: Int) throws -> PeerID {
-    try #require(PeerID(publicKey: storeKey(k).publicKey))
+    try #require(PeerID(publicKey: authorKey(k).publicKey))
 }
 
 /// A signed change operation, for tests that want real ids.
 func signedChange(key: Ed25519.KeyPair, sequence: UInt64, parents: [ObjectID], path: String = "f",
                   text: String, timestamp: UInt64 = 1_700_000_000_000) throws -> HGCore.Operation {
-    let entry = ChangeEntry(path: try RepoPath(path), version: FileVersion(blob: Blob.id(of: Array(text.utf8)), mode: .regular))
-    return try HGCore.Operation.create(signer: key, sequence: sequence, parents: parents, timestamp: timestamp,
-                                payload: .change(Change(message: "change \(text)", entries: [entry])))
+    try HGTestSupport.signedChange(by: key, sequence: sequence, parents: parents, timestamp: timestamp,
+                                   message: "change \(text)", entries: [try writing(path, blob: Blob.id(of: Array(text.utf8)))])
 }
 
 /// A signed genesis operation.
 func signedGenesis(key: Ed25519.KeyPair) throws -> HGCore.Operation {
-    try HGCore.Operation.create(signer: key, sequence: 1, parents: [], timestamp: 1_700_000_000_000,
-                         payload: .genesis(Genesis(adminQuorum: 1, nonce: [UInt8](repeating: 9, count: 16))))
+    try HGTestSupport.signedGenesis(by: key, nonceByte: 9, timestamp: 1_700_000_000_000)
 }

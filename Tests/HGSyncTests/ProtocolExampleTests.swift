@@ -3,6 +3,7 @@ import HGCompression
 import HGCore
 import HGCrypto
 @testable import HGSync
+import HGTestSupport
 import Testing
 
 /// The worked example of docs/PROTOCOL.md, rebuilt from the objects of
@@ -17,17 +18,8 @@ import Testing
         .appendingPathComponent("Vectors/protocol-examples.txt")
 
     static func render() throws -> String {
-        let key = try Ed25519.KeyPair(seed: (0..<32).map { UInt8($0) })
-        let genesis = try Operation.create(signer: key, sequence: 1, parents: [], timestamp: 1_763_683_200_000,
-                                           payload: .genesis(Genesis(adminQuorum: 1, nonce: (0..<16).map { UInt8(0xa0 + $0) })))
-        let blob = Blob(content: Array("hello, world\n".utf8))
-        let change = try Operation.create(
-            signer: key, sequence: 2, parents: [genesis.id], timestamp: 1_763_683_260_000,
-            payload: .change(Change(message: "first draft", entries: [
-                ChangeEntry(path: try RepoPath("README.md"), version: FileVersion(blob: blob.id, mode: .regular)),
-                ChangeEntry(path: try RepoPath("old.txt"), version: nil),
-            ])))
-        guard let peer = PeerID(publicKey: key.publicKey) else { throw DecodeError.truncated(field: "key") }
+        let example = try FormatExamples()
+        let (peer, genesis, blob, change) = (example.peer, example.genesis, example.blob, example.change)
         let salt = (0..<16).map { UInt8($0) }
         var filter = BloomFilter(expectedEntries: 2, salt: salt)
         filter.insert(genesis.id)

@@ -2,7 +2,6 @@ import HGTestSupport
 import HGCore
 import HGCrypto
 @testable import HGGraph
-import HGState
 import Testing
 
 /// g ← a ← c ← m, g ← b ← m: a fork after g, merged by m; d is a second head on b.

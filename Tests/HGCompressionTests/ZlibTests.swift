@@ -1,5 +1,6 @@
 import CZlib
 import HGCompression
+import HGTestSupport
 import Testing
 
 /// Kinds of payload used by the size-parameterised tests.

@@ -127,8 +127,7 @@ enum GitGraph {
     }
 
     static func drawing(_ dag: [(String, [String])]) throws -> [String] {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hgbft-graph-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = URL(fileURLWithPath: try makeTemporaryDirectory("hgbft-graph"), isDirectory: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         try run(["init", "-q"], in: dir)
         let tree = try run(["mktree"], in: dir).trimmingCharacters(in: .whitespacesAndNewlines)
