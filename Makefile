@@ -31,7 +31,7 @@ test-deps: deps
 	@python3 -c "import cryptography" 2>/dev/null || python3 -m pip install --quiet cryptography 2>/dev/null || \
 		( $(SUDO) apt-get update -qq && \
 		  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-cryptography )
-	@# Tests/HGStateTests/GraphLayoutGitTests.swift compares log --graph with git log --graph.
+	@# Tests/HGGraphTests/GraphLayoutGitTests.swift compares log --graph with git log --graph.
 	@command -v git >/dev/null 2>&1 || ( $(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq git )
 	@# Tests/CLITests/SSHTests.swift starts a throwaway OpenSSH server on a loopback port.
