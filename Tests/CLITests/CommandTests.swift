@@ -615,7 +615,8 @@ struct CommandTests {
         #expect(limited.first?["message"] as? String == "three")
         let limitedText = try CLI.ok(["log", "-n", "1"], in: dir.url)
         #expect(lines(limitedText.stdout).filter { $0.hasPrefix("op ") }.count == 1, "\(limitedText)")
-        #expect(limitedText.stdout.contains("three") && !limitedText.stdout.contains("two"), "\(limitedText)")
+        // Message lines are indented by four spaces; a peer id may itself contain "two".
+        #expect(lines(limitedText.stdout).contains("    three") && !lines(limitedText.stdout).contains("    two"), "\(limitedText)")
 
         let text = try CLI.ok(["log"], in: dir.url)
         let opLines = lines(text.stdout).filter { $0.hasPrefix("op ") }
