@@ -3,5 +3,5 @@ import HGStore
 
 /// Opens the repository that contains the current directory.
 func openRepository() throws -> Repository {
-    try Repository.open(at: FileSystem.currentDirectory())
+    try Repository.discover(from: FileSystem.currentDirectory())
 }

@@ -37,7 +37,7 @@ extension HGBFT {
         }
 
         static func serve(_ path: String, options: SyncOptions) throws {
-            let repository = try Repository.open(root: path)
+            let repository = try Repository.open(exactly: path)
             let stream = ByteStream(readFD: 0, writeFD: 1, timeout: options.timeout, closeOnDeinit: false)
             let result = try repository.sync(over: stream, options: options)
             for line in PeerMisbehaviour.lines(result, peer: result.peer.short, listingRefused: true) { Terminal.err(line) }
