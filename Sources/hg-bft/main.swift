@@ -1,7 +1,5 @@
 import ArgumentParser
-import HGCore
 import HGRepository
-import HGSync
 #if canImport(Glibc)
 import Glibc
 #endif

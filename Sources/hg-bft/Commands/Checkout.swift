@@ -1,6 +1,5 @@
 import ArgumentParser
 import HGRepository
-import HGStore
 
 extension HGBFT {
     struct Checkout: ParsableCommand {
@@ -49,7 +48,7 @@ extension HGBFT {
 
         func run() throws {
             let repository = try openRepository()
-            let result = try repository.checkout(force: force, pathspecs: pathspecs, cwd: FileSystem.currentDirectory())
+            let result = try repository.checkout(force: force, pathspecs: pathspecs, cwd: Repository.currentDirectory())
             if quiet {
                 // Only what goes with the error below: the paths left alone.
                 for line in CheckoutNotices.leftAlone(result) { Terminal.err(line) }

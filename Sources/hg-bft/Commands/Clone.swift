@@ -1,7 +1,5 @@
 import ArgumentParser
 import HGRepository
-import HGStore
-import HGSync
 
 extension HGBFT {
     struct Clone: ParsableCommand {
@@ -79,7 +77,7 @@ extension HGBFT {
 
         /// The whole clone, in the staging directory: the session, the remote, the checkout.
         private func build(at staging: String, from address: RemoteAddress) throws -> (SyncResult, CheckoutResult) {
-            let process = try transport.start(address, config: nil, remoteName: nil)
+            let process = try transport.start(address, in: nil, remoteName: nil)
             let (repository, result): (Repository, SyncResult)
             do {
                 (repository, result) = try Repository.clone(into: staging, over: process.stream, options: transport.syncOptions,
@@ -93,7 +91,7 @@ extension HGBFT {
                 // A local path is recorded absolute: later syncs run from inside the clone.
                 // The remote program is kept as git keeps --upload-pack, so that a bare 'sync' finds it.
                 if case let .local(path) = address {
-                    try repository.setRemote("origin", url: FileSystem.absolute(path))
+                    try repository.setRemote("origin", url: Repository.absolutePath(path))
                 } else {
                     try repository.setRemote("origin", url: remote, program: transport.remoteProgram)
                 }

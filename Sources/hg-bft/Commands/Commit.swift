@@ -1,6 +1,5 @@
 import ArgumentParser
 import HGRepository
-import HGStore
 
 extension HGBFT {
     struct Commit: ParsableCommand {
@@ -37,7 +36,7 @@ extension HGBFT {
 
         func run() throws {
             let repository = try openRepository()
-            let result = try repository.commit(message: message, pathspecs: pathspecs, cwd: FileSystem.currentDirectory())
+            let result = try repository.commit(message: message, pathspecs: pathspecs, cwd: Repository.currentDirectory())
             for skipped in result.skipped {
                 Terminal.err("warning: skipped \(Terminal.quote(skipped.path)): \(skipped.reason)")
             }

@@ -1,7 +1,6 @@
 import HGRepository
-import HGStore
 
 /// Opens the repository that contains the current directory.
 func openRepository() throws -> Repository {
-    try Repository.discover(from: FileSystem.currentDirectory())
+    try Repository.discover(from: Repository.currentDirectory())
 }

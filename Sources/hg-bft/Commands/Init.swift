@@ -1,6 +1,5 @@
 import ArgumentParser
 import HGRepository
-import HGStore
 
 extension HGBFT {
     struct Init: ParsableCommand {

@@ -1,7 +1,5 @@
 import ArgumentParser
 import HGRepository
-import HGStore
-import HGSync
 
 extension HGBFT {
     struct Remote: ParsableCommand {
@@ -34,7 +32,7 @@ extension HGBFT {
             // A local path is recorded absolute, so the remote works from any directory.
             let url: String
             if case let .local(path) = try RemoteAddress(parsing: address), !address.hasPrefix("file://") {
-                url = FileSystem.absolute(path)
+                url = Repository.absolutePath(path)
             } else {
                 url = address
             }

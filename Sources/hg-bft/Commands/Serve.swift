@@ -1,6 +1,5 @@
 import ArgumentParser
 import HGRepository
-import HGSync
 
 extension HGBFT {
     struct Serve: ParsableCommand {
@@ -38,8 +37,7 @@ extension HGBFT {
 
         static func serve(_ path: String, options: SyncOptions) throws {
             let repository = try Repository.open(exactly: path)
-            let stream = ByteStream(readFD: 0, writeFD: 1, timeout: options.timeout, closeOnDeinit: false)
-            let result = try repository.sync(over: stream, options: options)
+            let result = try repository.serveOnStandardStreams(options: options)
             for line in PeerMisbehaviour.lines(result, peer: result.peer.short, listingRefused: true) { Terminal.err(line) }
             if !result.isComplete { throw Exit(status: ExitStatus.partial) }
         }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import HGCore
 import HGRepository
 
 extension HGBFT {

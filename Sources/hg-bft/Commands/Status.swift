@@ -1,6 +1,5 @@
 import ArgumentParser
 import HGRepository
-import HGStore
 
 extension HGBFT {
     struct Status: ParsableCommand {
@@ -32,7 +31,7 @@ extension HGBFT {
 
         func run() throws {
             let repository = try openRepository()
-            let report = try repository.status(pathspecs: pathspecs, cwd: FileSystem.currentDirectory())
+            let report = try repository.status(pathspecs: pathspecs, cwd: Repository.currentDirectory())
             if output.json {
                 try JSONOutput.print(StatusJSON(report))
                 return

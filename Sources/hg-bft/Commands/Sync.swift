@@ -1,6 +1,5 @@
 import ArgumentParser
 import HGRepository
-import HGSync
 
 extension HGBFT {
     struct Sync: ParsableCommand {
@@ -104,7 +103,7 @@ extension HGBFT {
         private func sync(_ repository: Repository, with target: Target) throws -> (SyncSummary, Int32) {
             let address = try target.address.get()
             try repository.refuseSyncWithItself(address, as: target.label)
-            let process = try transport.start(address, config: repository.config, remoteName: target.name)
+            let process = try transport.start(address, in: repository, remoteName: target.name)
             let result: SyncResult
             do {
                 result = try repository.sync(over: process.stream, options: transport.syncOptions,

@@ -1,7 +1,5 @@
 import ArgumentParser
-import HGCore
 import HGRepository
-import HGState
 
 extension HGBFT {
     struct Verify: ParsableCommand {

@@ -1,6 +1,5 @@
 import ArgumentParser
 import HGRepository
-import HGSync
 
 /// The limits every sync session takes from the command line, shared by `serve`, `sync` and
 /// `clone`. The defaults are `SyncOptions`'s own, so that they are written in one place and a

@@ -1,10 +1,5 @@
 import ArgumentParser
 import HGRepository
-import HGStore
-import HGSync
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Options shared by `sync` and `clone`.
 struct TransportOptions: ParsableArguments {
@@ -26,20 +21,16 @@ struct TransportOptions: ParsableArguments {
 
     var syncOptions: SyncOptions { limits.syncOptions }
 
-    /// The ssh command: $HGBFT_SSH, else core.sshCommand, else `ssh` (split on spaces).
-    func sshCommand(_ config: Config?) -> [String] {
-        let text = getenv("HGBFT_SSH").map { String(cString: $0) } ?? config?.value("core", "sshcommand") ?? "ssh"
-        let words = text.split(separator: " ").map(String.init)
-        return words.isEmpty ? ["ssh"] : words
-    }
-
-    /// Starts the peer for `address`.
-    func start(_ address: RemoteAddress, config: Config?, remoteName: String?) throws -> Subprocess {
-        let program = remoteProgram ?? remoteName.flatMap { config?.value("remote", "program", subsection: $0) } ?? "hg-bft"
-        let command = address.serveCommand(localProgram: SelfExecutable.path, remoteProgram: program,
-                                           sshCommand: sshCommand(config))
-        // What the other side writes to stderr is the peer's text: escaped, line by line.
-        return try Subprocess.spawn(command, timeout: limits.timeout, stderrLines: { Terminal.err(PeerText.escaped($0)) })
+    /// Starts the peer for `address`: one of `repository`'s remotes (`remoteName`), or, with no
+    /// repository (clone), any address. What the peer writes to stderr is its text: escaped, line by line.
+    func start(_ address: RemoteAddress, in repository: Repository?, remoteName: String?) throws -> Subprocess {
+        let relay: @Sendable (String) -> Void = { Terminal.err(PeerText.escaped($0)) }
+        guard let repository else {
+            return try Repository.connect(to: address, remoteProgram: remoteProgram, timeout: limits.timeout,
+                                          stderrLines: relay)
+        }
+        return try repository.connect(to: address, remoteName: remoteName, remoteProgram: remoteProgram,
+                                      timeout: limits.timeout, stderrLines: relay)
     }
 
     /// Stops the peer process after a failed session. When the peer closed the pipe because
@@ -68,15 +59,5 @@ struct TransportOptions: ParsableArguments {
     var progressReporter: SyncProgress? {
         guard !quiet, progress || Terminal.stderrIsTTY else { return nil }
         return ProgressLine.report
-    }
-}
-
-/// This program's own path, to start `hg-bft serve` for local remotes.
-enum SelfExecutable {
-    static var path: String {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard n > 0 else { return CommandLine.arguments.first ?? "hg-bft" }
-        return String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

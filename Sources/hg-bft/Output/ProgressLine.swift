@@ -1,5 +1,4 @@
 import HGRepository
-import HGSync
 
 /// Renders git-style lines, redrawn in place: `Sending operations: 45% (450/1000), 1.2 MiB | 3.4 MiB/s`
 /// when the total is known, `Receiving operations: 450, 1.2 MiB | 3.4 MiB/s` when it is not (the
