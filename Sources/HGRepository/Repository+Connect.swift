@@ -64,6 +64,48 @@ extension Repository {
     }
 }
 
+// MARK: - Which peers a sync reaches
+
+/// A peer to sync with: how messages name it, its address (or why it has none), and its
+/// configured name when it is one of the repository's remotes.
+public struct SyncTarget {
+    /// The remote's name, the address as given, or `--exec`.
+    public let label: String
+    /// Parsed per target, so that one remote whose address does not parse is reported and the
+    /// others are still synced.
+    public let address: Result<RemoteAddress, SyncError>
+    /// The configured remote's name (for its `remote.<name>.program`), nil for an address.
+    public let name: String?
+
+    /// A target for an address given directly, or a configured remote when `name` is set.
+    public init(label: String, address: Result<RemoteAddress, SyncError>, name: String?) {
+        self.label = label
+        self.address = address
+        self.name = name
+    }
+}
+
+extension Repository {
+    /// The peers `sync` reaches: `remote` when given (a configured remote's name, else an
+    /// address), else every configured remote in order. Throws when there is none.
+    public func syncTargets(_ remote: String?) throws(RepositoryError) -> [SyncTarget] {
+        func parse(_ text: String) -> Result<RemoteAddress, SyncError> {
+            Result { () throws(SyncError) in try RemoteAddress(parsing: text) }
+        }
+        if let remote {
+            if let url = remotes().first(where: { $0.name == remote })?.url {
+                return [SyncTarget(label: remote, address: parse(url), name: remote)]
+            }
+            return [SyncTarget(label: remote, address: parse(remote), name: nil)]
+        }
+        let targets = remotes().map { SyncTarget(label: $0.name, address: parse($0.url), name: $0.name) }
+        if targets.isEmpty {
+            throw .inconsistent("no remote to sync with; give one, or add one with 'hg-bft remote add <name> <address>'")
+        }
+        return targets
+    }
+}
+
 // MARK: - Paths as the user gives them
 
 extension Repository {

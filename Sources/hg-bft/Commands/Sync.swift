@@ -50,24 +50,8 @@ extension HGBFT {
 
         func run() throws {
             let repository = try openRepository()
-            // Addresses are parsed per target, so that one bad remote does not stop the others.
-            var targets: [Target] = []
-            if let exec = transport.exec {
-                targets = [Target(label: "--exec", address: .success(.command(exec)), name: nil)]
-            } else if let remote {
-                if let url = repository.remotes().first(where: { $0.name == remote })?.url {
-                    targets = [Target(label: remote, address: Result { try RemoteAddress(parsing: url) }, name: remote)]
-                } else {
-                    targets = [Target(label: remote, address: Result { try RemoteAddress(parsing: remote) }, name: nil)]
-                }
-            } else {
-                targets = repository.remotes().map { remote in
-                    Target(label: remote.name, address: Result { try RemoteAddress(parsing: remote.url) }, name: remote.name)
-                }
-                if targets.isEmpty {
-                    throw RepositoryError.inconsistent("no remote to sync with; give one, or add one with 'hg-bft remote add <name> <address>'")
-                }
-            }
+            let targets = try transport.exec.map { [SyncTarget(label: "--exec", address: .success(.command($0)), name: nil)] }
+                ?? repository.syncTargets(remote)
             // Every remote is tried, even after one failed; each failure is reported as it happens.
             var worst = ExitStatus.success
             var reports: [SyncReport] = []
@@ -90,17 +74,9 @@ extension HGBFT {
             if worst != ExitStatus.success { throw Exit(status: worst) }
         }
 
-        /// A remote to sync with: how it is named in messages, its address (or why it has none),
-        /// and its configured name.
-        private struct Target {
-            let label: String
-            let address: Result<RemoteAddress, any Error>
-            let name: String?
-        }
-
         /// Syncs with one target and checks out; returns the summary and the exit status it
         /// calls for (`partial` when the peer's invalid or incomplete operations were refused).
-        private func sync(_ repository: Repository, with target: Target) throws -> (SyncSummary, Int32) {
+        private func sync(_ repository: Repository, with target: SyncTarget) throws -> (SyncSummary, Int32) {
             let address = try target.address.get()
             try repository.refuseSyncWithItself(address, as: target.label)
             let process = try transport.start(address, in: repository, remoteName: target.name)
