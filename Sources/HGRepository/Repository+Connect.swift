@@ -49,7 +49,9 @@ extension Repository {
         _ address: RemoteAddress, config: Config?, remoteName: String?, remoteProgram: String?, timeout: Double,
         stderrLines: @escaping @Sendable (String) -> Void
     ) throws(SyncError) -> Subprocess {
-        let program = remoteProgram ?? remoteName.flatMap { config?.value("remote", "program", subsection: $0) } ?? "hg-bft"
+        let program = remoteProgram
+            ?? remoteName.flatMap { config?.value("remote", "program", subsection: $0) }
+            ?? "hg-bft"
         let command = address.serveCommand(localProgram: selfExecutable, remoteProgram: program,
                                            sshCommand: sshCommand(config))
         return try Subprocess.spawn(command, timeout: timeout, stderrLines: stderrLines)
