@@ -27,7 +27,7 @@ extension HGBFT {
               hg-bft member list --json
               hg-bft member quorum 3             propose a new admin quorum
             """,
-            subcommands: [MemberAdd.self, MemberRemove.self, MemberRole.self, MemberList.self, MemberQuorum.self])
+            subcommands: [Add.self, Remove.self, Role.self, List.self, Quorum.self])
     }
 }
 
@@ -60,8 +60,8 @@ private struct MemberChangeJSON: Encodable {
     let membership: MembershipOutcomeJSON
 }
 
-extension HGBFT {
-    struct MemberAdd: ParsableCommand {
+extension HGBFT.Member {
+    struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "add", abstract: "Add a member (a writer, or an admin with --admin).",
             discussion: """
@@ -84,8 +84,8 @@ extension HGBFT {
     }
 }
 
-extension HGBFT {
-    struct MemberRemove: ParsableCommand {
+extension HGBFT.Member {
+    struct Remove: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "remove", abstract: "Remove a member.",
             discussion: """
@@ -108,8 +108,8 @@ extension HGBFT {
     }
 }
 
-extension HGBFT {
-    struct MemberRole: ParsableCommand {
+extension HGBFT.Member {
+    struct Role: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "role", abstract: "Make a member an admin or a writer.",
             discussion: "Examples:\n  hg-bft member role hgqx4 admin\n  hg-bft member role hgqx4 writer")
@@ -118,19 +118,20 @@ extension HGBFT {
         @OptionGroup var output: JSONFlag
 
         func validate() throws {
-            guard Role(name: role) != nil else { throw ValidationError("the role is 'admin' or 'writer', not '\(role)'") }
+            // HGCore.Role, the model's role: inside HGBFT.Member, `Role` is this command.
+            guard HGCore.Role(name: role) != nil else { throw ValidationError("the role is 'admin' or 'writer', not '\(role)'") }
         }
 
         func run() throws {
             let repository = try openRepository()
             let id = try resolvePeer(peer, in: repository)
-            try report(try repository.changeMembership(.setRole(id, Role(name: role) ?? .writer)), json: output.json)
+            try report(try repository.changeMembership(.setRole(id, HGCore.Role(name: role) ?? .writer)), json: output.json)
         }
     }
 }
 
-extension HGBFT {
-    struct MemberQuorum: ParsableCommand {
+extension HGBFT.Member {
+    struct Quorum: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "quorum", abstract: "Propose a new admin quorum (adopted once the current quorum of admins propose it).",
             discussion: """
@@ -156,8 +157,8 @@ extension HGBFT {
     }
 }
 
-extension HGBFT {
-    struct MemberList: ParsableCommand {
+extension HGBFT.Member {
+    struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "list", abstract: "List members: role, rank, who added them and when, and whether contested.",
             discussion: """

@@ -12,10 +12,12 @@ extension HGBFT {
               hg-bft remote list
               hg-bft remote remove origin
             """,
-            subcommands: [RemoteAdd.self, RemoteRemove.self, RemoteList.self])
+            subcommands: [Add.self, Remove.self, List.self])
     }
+}
 
-    struct RemoteAdd: ParsableCommand {
+extension HGBFT.Remote {
+    struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "add", abstract: "Add (or replace) a remote.",
                                                         discussion: "Example:\n  hg-bft remote add origin ../notes")
         @Argument var name: String
@@ -40,14 +42,14 @@ extension HGBFT {
         }
     }
 
-    struct RemoteRemove: ParsableCommand {
+    struct Remove: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a remote.",
                                                         discussion: "Example:\n  hg-bft remote remove origin")
         @Argument var name: String
         func run() throws { try openRepository().removeRemote(name) }
     }
 
-    struct RemoteList: ParsableCommand {
+    struct List: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List remotes.",
                                                         discussion: "Examples:\n  hg-bft remote list\n  hg-bft remote list --json")
         @OptionGroup var output: JSONFlag
