@@ -4,8 +4,11 @@ import PackageDescription
 // hg-bft: a Byzantine-fault-tolerant, eventually consistent repository.
 //
 // Data flows one way: the `hg-bft` executable → `HGRepository` (the façade) →
-// {HGStore, HGGraph, HGState, HGWorkTree}, directly or through HGAudit (`verify`) → primitives (HGCore, HGCrypto,
+// {HGStore, HGGraph, HGState, HGWorkTree, HGSync}, directly or through HGAudit (`verify`) → primitives (HGCore, HGCrypto,
 // HGCompression) → the system C libraries (CSodium, CZlib, CDeflate, CGMP) and system calls (CSystemCalls).
+// Each target's dependencies are exactly the modules it imports. The executable imports only the
+// façade (which re-exports the types its API is made of, see HGRepository/Exports.swift) and
+// ArgumentParser, plus CMalloc for the allocator setting; C shims are `internal import`s.
 
 let strict: [SwiftSetting] = [
     .swiftLanguageMode(.v6),

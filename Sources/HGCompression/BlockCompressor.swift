@@ -1,4 +1,4 @@
-import CDeflate
+internal import CDeflate
 
 /// Compresses whole buffers into zlib streams (RFC 1950) with libdeflate.
 ///

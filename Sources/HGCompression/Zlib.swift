@@ -1,5 +1,5 @@
-import CDeflate
-import CZlib
+internal import CDeflate
+internal import CZlib
 
 /// Failures of compression and decompression.
 public enum CompressionError: Error, Equatable, Sendable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-import CSodium
+internal import CSodium
 
 /// BLAKE2b (RFC 7693) through libsodium's `crypto_generichash`.
 public enum Blake2b {

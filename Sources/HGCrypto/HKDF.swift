@@ -1,4 +1,4 @@
-import CSodium
+internal import CSodium
 
 /// HMAC-SHA-256 and HKDF-SHA-256 (RFC 5869).
 ///

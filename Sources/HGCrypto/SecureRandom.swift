@@ -1,4 +1,4 @@
-import CSodium
+internal import CSodium
 
 /// Cryptographically secure random bytes (libsodium's `randombytes_buf`, backed by `getrandom`).
 public enum SecureRandom {

@@ -1,4 +1,4 @@
-import CSodium
+internal import CSodium
 
 /// Makes sure libsodium is initialised exactly once before any primitive runs.
 ///

@@ -55,7 +55,7 @@ public struct CloneDestination: Sendable {
             throw .store(.io(path: target, operation: "rename", errno: code))
         }
         try lift { try FileSystem.syncDirectory(FileSystem.parent(of: target)) }
-        return try Repository.open(root: target)
+        return try Repository.open(exactly: target)
     }
 
     /// Removes the staging directory after a failed clone.

@@ -73,7 +73,7 @@ public final class Repository {
 
     /// Opens the repository whose root is exactly `path` (no search upwards): what `serve`
     /// uses, so that a mistyped path can never sync a different repository above it.
-    public static func open(root path: String) throws(RepositoryError) -> Repository {
+    public static func open(exactly path: String) throws(RepositoryError) -> Repository {
         let layout = Layout(root: FileSystem.absolute(path))
         guard FileSystem.isDirectory(layout.meta) else {
             throw .inconsistent("'\(layout.root)' is not an hg-bft repository (no .hgrepo directly inside it)")
@@ -82,7 +82,7 @@ public final class Repository {
     }
 
     /// Opens the repository containing `path` (searching parent directories, like git).
-    public static func open(at path: String) throws(RepositoryError) -> Repository {
+    public static func discover(from path: String) throws(RepositoryError) -> Repository {
         guard let layout = Layout.discover(from: path) else {
             throw .store(.notARepository(path: FileSystem.absolute(path)))
         }

@@ -1,4 +1,4 @@
-import CSystemCalls
+internal import CSystemCalls
 import HGCore
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,4 @@
-import CMalloc
+internal import CMalloc
 
 /// Keeps memory that the process frees for its own reuse instead of handing it back to the
 /// kernel at once.

@@ -31,7 +31,7 @@ struct HGBFT: ParsableCommand {
 
     static let subcommands: [ParsableCommand.Type] = [
         Init.self, Commit.self, Status.self, Log.self, Show.self, Checkout.self,
-        Heads.self, Id.self, Verify.self, CatObject.self, Reindex.self,
+        Heads.self, ID.self, Verify.self, CatObject.self, Reindex.self,
         Sync.self, Clone.self, Serve.self, Remote.self, Member.self,
     ]
 
@@ -39,7 +39,7 @@ struct HGBFT: ParsableCommand {
     /// from the types, because deriving a name costs a runtime type-name lookup.
     static let subcommandsByName: [String: ParsableCommand.Type] = [
         "init": Init.self, "commit": Commit.self, "status": Status.self, "log": Log.self, "show": Show.self,
-        "checkout": Checkout.self, "heads": Heads.self, "id": Id.self, "verify": Verify.self,
+        "checkout": Checkout.self, "heads": Heads.self, "id": ID.self, "verify": Verify.self,
         "cat-object": CatObject.self, "reindex": Reindex.self, "sync": Sync.self, "clone": Clone.self,
         "serve": Serve.self,
     ]

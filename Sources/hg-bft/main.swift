@@ -1,5 +1,4 @@
 import ArgumentParser
-import HGCore
 import HGRepository
 #if canImport(Glibc)
 import Glibc
@@ -43,8 +42,8 @@ func finish(_ status: Int32) -> Never {
 }
 
 do {
-    if let path = Serve.plainInvocation(arguments) {
-        try Serve.serve(path, timeout: Serve.defaultTimeout, maxReceiveMiB: Serve.defaultMaxReceiveMiB)
+    if let path = HGBFT.Serve.plainInvocation(arguments) {
+        try HGBFT.Serve.serve(path, options: SyncOptions())
         finish(ExitStatus.success)
     }
     var command = try parseCommand(arguments)

@@ -72,7 +72,7 @@ struct ConflictTests {
             try FileManager.default.copyItem(atPath: rootA, toPath: rootA2)
             try FileManager.default.setAttributes([.posixPermissions: 0o600],
                                                   ofItemAtPath: rootA2 + "/.hgrepo/keys/identity")
-            let repoA2 = try Repository.open(at: rootA2)
+            let repoA2 = try Repository.discover(from: rootA2)
             #expect(repoA2.genesis == repoA.genesis)
 
             let peerB = try Peer(seed: 9)

@@ -23,7 +23,7 @@ private func graphFileStamp(_ repo: Repository) -> Int? {
 
 /// The graph a reader builds in a fresh process, and the graph of the index records.
 private func graphs(_ repo: Repository) throws -> (read: Graph, index: Graph) {
-    let fresh = try Repository.open(root: repo.layout.root)
+    let fresh = try Repository.open(exactly: repo.layout.root)
     return (try fresh.loadGraph(), try Graph(try OperationIndex.read(repo.layout.operationIndex).entries))
 }
 
@@ -98,7 +98,7 @@ struct GraphFileRepositoryTests {
             #expect(!names.contains { FileSystem.isTemporaryName($0) }, "temporary files left: \(names)")
             let (read, index) = try graphs(repo)
             expectSameNodes(read, index)
-            #expect(try Repository.open(root: repo.layout.root).verify().isClean)
+            #expect(try Repository.open(exactly: repo.layout.root).verify().isClean)
         }
     }
 
@@ -113,7 +113,7 @@ struct GraphFileRepositoryTests {
 
             let (read, index) = try graphs(repo)
             expectSameNodes(read, index)
-            let report = try Repository.open(root: repo.layout.root).verify()
+            let report = try Repository.open(exactly: repo.layout.root).verify()
             #expect(report.problems.map(\.check) == [.graph], "\(report.problems)")
             #expect(report.problems.first?.message.contains("damaged") == true)
             #expect(try Data(contentsOf: URL(fileURLWithPath: repo.layout.operationIndex)) == indexBefore, "nothing else changed")
@@ -133,7 +133,7 @@ struct GraphFileRepositoryTests {
             _ = try b.commitBatch(try changes(820), timestamp: 1_700_000_000_000)
             let aFile = try Data(contentsOf: URL(fileURLWithPath: a.layout.graphFile))
             let bIndex = try Graph(try OperationIndex.read(b.layout.operationIndex).entries)
-            func verifyProblems() throws -> [VerifyProblem] { try Repository.open(root: b.layout.root).verify().problems }
+            func verifyProblems() throws -> [VerifyProblem] { try Repository.open(exactly: b.layout.root).verify().problems }
 
             // Another repository's file: its last record's checksum does not match.
             try aFile.write(to: URL(fileURLWithPath: b.layout.graphFile))

@@ -381,7 +381,7 @@ struct ReceiveTests {
             _ = try s.repo.receive(operations: [s.theirs.op], blobs: s.theirs.blobs)
             let fingerprint = try s.repo.verify().fingerprint
             let heads = try s.repo.heads()
-            let reopened = try Repository.open(at: s.root)
+            let reopened = try Repository.discover(from: s.root)
             #expect(try reopened.heads() == heads)
             let reindexed = try reopened.reindex()
             #expect(reindexed.operations == 4 + testPeerSeeds.count)
@@ -444,7 +444,7 @@ struct ReceiveTests {
     func secondInstanceSeesNewPack() throws {
         try withBase { repo, root, peer, base in
             // A second handle on the same repository (a long-lived process, say), used once before the receive.
-            let other = try Repository.open(at: root)
+            let other = try Repository.discover(from: root)
             #expect(try other.operation(base.id.hex).id == base.id)
 
             let theirs = try peer.change(sequence: 1, parents: [base.id], files: [("theirs.txt", Array("theirs\n".utf8))])
@@ -459,7 +459,7 @@ struct ReceiveTests {
             #expect(result?.written == [try repoPath("theirs.txt")], "checkout through the older handle")
             #expect(readFile(root, "theirs.txt") == Array("theirs\n".utf8))
             // A handle opened after the receive has no such trouble.
-            let fresh = try Repository.open(at: root)
+            let fresh = try Repository.discover(from: root)
             #expect(try fresh.blobContent(blob.id) == Array("theirs\n".utf8))
         }
     }

@@ -34,7 +34,9 @@ public final class Subprocess {
         if status == nil { terminate() }
     }
 
-    /// Starts `arguments[0]` (searched in PATH, like execvp) with the rest as arguments, using posix_spawnp and two pipes; O_CLOEXEC on the parent's ends. Throws .transport("cannot start <program>: <reason>") if it cannot start (e.g. program not found — detect this reliably: posix_spawnp returns an error, or the child exits 127 immediately; document which).
+    /// Starts `arguments[0]` (searched in PATH, like execvp) with the rest as arguments, using
+    /// posix_spawnp and two pipes; O_CLOEXEC on the parent's ends. Throws
+    /// .transport("cannot start <program>: <reason>") if it cannot start.
     ///
     /// Detection is by posix_spawnp's return value: glibc (2.24 and later) starts the child
     /// with `clone(CLONE_VFORK)` and passes an exec failure back to the parent, so a missing or

@@ -1,32 +1,33 @@
 import ArgumentParser
-import HGCore
 import HGRepository
 
-struct Show: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "show",
-        abstract: "Show one operation: header, parents and the paths it changes.",
-        discussion: """
-        <op> is a full id or an unambiguous prefix of at least 4 hex digits.
+extension HGBFT {
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "show",
+            abstract: "Show one operation: header, parents and the paths it changes.",
+            discussion: """
+            <op> is a full id or an unambiguous prefix of at least 4 hex digits.
 
-        Examples:
-          hg-bft show 3f2a9c1b
-          hg-bft show 3f2a9c1b --json
-        """)
+            Examples:
+              hg-bft show 3f2a9c1b
+              hg-bft show 3f2a9c1b --json
+            """)
 
-    @Argument(help: "The operation id or prefix.")
-    var op: String
+        @Argument(help: "The operation id or prefix.")
+        var op: String
 
-    @OptionGroup var output: JSONFlag
+        @OptionGroup var output: JSONFlag
 
-    func run() throws {
-        let repository = try openRepository()
-        let operation = try repository.operation(op)
-        if output.json {
-            try JSONOutput.print(OperationJSON(operation))
-            return
+        func run() throws {
+            let repository = try openRepository()
+            let operation = try repository.operation(op)
+            if output.json {
+                try JSONOutput.print(OperationJSON(operation))
+                return
+            }
+            for line in OperationText.lines(operation) { Terminal.out(line) }
         }
-        for line in OperationText.lines(operation) { Terminal.out(line) }
     }
 }
 

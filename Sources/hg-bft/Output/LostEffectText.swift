@@ -1,4 +1,3 @@
-import HGCore
 import HGRepository
 
 /// How `sync` names the operations that lost their effect through it (a concurrent removal

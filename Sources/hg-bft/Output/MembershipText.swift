@@ -1,5 +1,4 @@
-import HGCore
-import HGState
+import HGRepository
 
 /// How membership changes read in `show`, `log` and `member` output.
 enum MembershipText {

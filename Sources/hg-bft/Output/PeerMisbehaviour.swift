@@ -1,12 +1,19 @@
 import HGRepository
 
-/// The `error:` lines that say what a peer failed to deliver or sent invalid, the same for
-/// `sync`, `clone` and `serve`. What it did is named precisely: a refused operation, a head it
-/// announced and then did not send (perhaps sending other operations in its place), and
+/// The lines that say what a peer failed to deliver or sent invalid, the one rendering of it
+/// for `sync`, `clone` and `serve`. What it did is named precisely: a refused operation, a head
+/// it announced and then did not send (perhaps sending other operations in its place), and
 /// objects that operations it sent depend on.
 enum PeerMisbehaviour {
-    static func lines(_ result: SyncResult, peer label: String) -> [String] {
+    /// `refused:` lines naming the first ten refused operations (when `listingRefused`: `clone`
+    /// counts them only), then the `error:` lines.
+    static func lines(_ result: SyncResult, peer label: String, listingRefused: Bool) -> [String] {
         var lines: [String] = []
+        if listingRefused {
+            for rejected in result.rejected.prefix(10) {
+                lines.append("refused: operation \(rejected.id.short): \(rejected.reason)")
+            }
+        }
         if !result.rejected.isEmpty {
             lines.append("error: \(label) sent \(result.rejected.count) invalid operation(s); they were refused and the valid ones kept")
         }
@@ -25,4 +32,10 @@ enum PeerMisbehaviour {
         }
         return lines
     }
+}
+
+extension SyncResult {
+    /// Whether the peer's operations were all valid and complete: false when some were refused
+    /// or withheld (the valid ones are kept either way), which is exit status 4.
+    var isComplete: Bool { rejected.isEmpty && unresolved == 0 }
 }

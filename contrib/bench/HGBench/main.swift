@@ -38,7 +38,7 @@ case "populate":
     guard args.count >= 3, let total = Int(args[2]) else { fail("usage: populate <repo> <operations> [files]") }
     let fileCount = args.count >= 4 ? Int(args[3]) ?? 100 : 100
     let repository: Repository
-    do { repository = try Repository.open(at: args[1]) } catch { fail("\(error)") }
+    do { repository = try Repository.discover(from: args[1]) } catch { fail("\(error)") }
     let paths: [RepoPath]
     do { paths = try (0..<fileCount).map { try RepoPath("dir\($0 % 10)/file\($0).txt") } } catch { fail("\(error)") }
     let batchSize = 10_000
@@ -98,7 +98,7 @@ case "load":
         var nodes = 0
         for _ in 0..<rounds {
             let start = seconds()
-            let repository = try Repository.open(at: args[1])
+            let repository = try Repository.discover(from: args[1])
             nodes = try repository.loadGraph().count
             times.append(seconds() - start)
         }
