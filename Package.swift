@@ -4,8 +4,9 @@ import PackageDescription
 // hg-bft: a Byzantine-fault-tolerant, eventually consistent repository.
 //
 // Data flows one way: the `hg-bft` executable → `HGRepository` (the façade) →
-// {HGStore, HGGraph, HGState, HGWorkTree} → primitives (HGCore, HGCrypto,
-// HGCompression) → the system C libraries (CSodium, CZlib, CDeflate, CGMP) and system calls (CSystemCalls).
+// {HGStore, HGGraph, HGState, HGWorkTree, HGSync} → primitives (HGCore, HGCrypto,
+// HGCompression; HGSystem beneath everything that touches the OS) → the system C libraries
+// (CSodium, CZlib, CDeflate, CGMP) and system calls (CSystemCalls).
 
 let strict: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
@@ -33,23 +34,26 @@ let package = Package(
         .target(name: "HGCrypto", dependencies: ["CSodium"], swiftSettings: strict),
         .target(name: "HGCompression", dependencies: ["CZlib", "CDeflate"], swiftSettings: strict),
         .target(name: "HGCore", dependencies: ["HGCrypto"], swiftSettings: strict),
+        // Files, clocks, errno, threads: the one place that talks to the OS for the modules above.
+        .target(name: "HGSystem", swiftSettings: strict),
 
         // MARK: - Subsystems
-        .target(name: "HGStore", dependencies: ["HGCore", "HGCrypto", "HGCompression", "CSystemCalls"], swiftSettings: strict),
+        .target(name: "HGStore", dependencies: ["HGSystem", "HGCore", "HGCrypto", "HGCompression", "CSystemCalls"], swiftSettings: strict),
         .target(name: "HGGraph", dependencies: ["HGCore", "HGCompression"], swiftSettings: strict),
         .target(name: "HGState", dependencies: ["HGCore", "HGGraph", "HGCrypto"], swiftSettings: strict),
-        .target(name: "HGWorkTree", dependencies: ["HGCore", "HGCrypto", "CSystemCalls"], swiftSettings: strict),
-        .target(name: "HGSync", dependencies: ["HGCore", "HGCrypto", "HGGraph", "HGCompression"], swiftSettings: strict),
+        .target(name: "HGWorkTree", dependencies: ["HGSystem", "HGCore", "HGCrypto", "CSystemCalls"], swiftSettings: strict),
+        .target(name: "HGSync", dependencies: ["HGSystem", "HGCore", "HGCrypto", "HGGraph", "HGCompression"], swiftSettings: strict),
 
         // MARK: - Façade and executable
         .target(
             name: "HGRepository",
-            dependencies: ["HGCore", "HGCrypto", "HGStore", "HGGraph", "HGState", "HGWorkTree", "HGSync"],
+            dependencies: ["HGSystem", "HGCore", "HGCrypto", "HGStore", "HGGraph", "HGState", "HGWorkTree", "HGSync"],
             swiftSettings: strict),
         .executableTarget(
             name: "hg-bft",
             dependencies: [
                 "HGRepository",
+                "HGSystem",
                 "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -64,7 +68,7 @@ let package = Package(
         .target(name: "HGTestSupport", path: "Tests/Support", swiftSettings: strict),
         .testTarget(name: "HGCryptoTests", dependencies: ["HGTestSupport", "HGCrypto", "HGCompression"], swiftSettings: strict),
         .testTarget(
-            name: "HGCoreTests", dependencies: ["HGTestSupport", "HGCore", "HGCrypto"], exclude: ["Vectors"], swiftSettings: strict),
+            name: "HGCoreTests", dependencies: ["HGTestSupport", "HGCore", "HGCrypto", "HGSystem"], exclude: ["Vectors"], swiftSettings: strict),
         .testTarget(name: "HGStoreTests", dependencies: ["HGStore", "HGCore", "HGCrypto", "HGCompression"], swiftSettings: strict),
         .testTarget(
             name: "HGStateTests", dependencies: ["HGTestSupport", "HGState", "HGGraph", "HGCore", "HGCrypto", "HGCompression"],
@@ -73,7 +77,7 @@ let package = Package(
         .testTarget(
             name: "HGRepositoryTests",
             dependencies: [
-                "HGTestSupport", "HGRepository", "HGStore", "HGCore", "HGCrypto", "HGState", "HGSync", "HGGraph", "HGWorkTree",
+                "HGTestSupport", "HGRepository", "HGSystem", "HGStore", "HGCore", "HGCrypto", "HGState", "HGSync", "HGGraph", "HGWorkTree",
                 "HGCompression",
             ],
             swiftSettings: strict),

@@ -1,5 +1,6 @@
 import HGCore
 import HGCrypto
+import HGSystem
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,6 +1,7 @@
 import ArgumentParser
 import HGCore
 import HGRepository
+import HGSystem
 #if canImport(Glibc)
 import Glibc
 #endif

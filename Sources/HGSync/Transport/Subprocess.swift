@@ -1,5 +1,6 @@
 import Dispatch
 import HGCore
+import HGSystem
 #if canImport(Glibc)
 import Glibc
 #endif
