@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "HGCryptoTests", dependencies: ["HGTestSupport", "HGCrypto", "HGCompression"], swiftSettings: strict),
         .testTarget(
             name: "HGCoreTests", dependencies: ["HGTestSupport", "HGCore", "HGCrypto", "HGSystem"], exclude: ["Vectors"], swiftSettings: strict),
-        .testTarget(name: "HGStoreTests", dependencies: ["HGStore", "HGCore", "HGCrypto", "HGCompression"], swiftSettings: strict),
+        .testTarget(name: "HGStoreTests", dependencies: ["HGStore", "HGSystem", "HGCore", "HGCrypto", "HGCompression"], swiftSettings: strict),
         .testTarget(
             name: "HGStateTests", dependencies: ["HGTestSupport", "HGState", "HGGraph", "HGCore", "HGCrypto", "HGCompression"],
             swiftSettings: strict),

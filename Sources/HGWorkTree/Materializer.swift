@@ -1,5 +1,6 @@
 import CSystemCalls
 import HGCore
+import HGSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -96,9 +97,10 @@ public struct Materializer: Sendable {
         }
         var done = 0
         while done < content.count {
-            let n = content.withUnsafeBytes { raw in Glibc.write(fd, raw.baseAddress.map { $0 + done }, content.count - done) }
+            let n = content.withUnsafeBytes { raw in
+                retryingOnEINTR { Glibc.write(fd, raw.baseAddress.map { $0 + done }, content.count - done) }
+            }
             if n < 0 {
-                if errno == EINTR { continue }
                 let code = errno
                 close(fd)
                 unlink(temp)
