@@ -35,13 +35,13 @@ let package = Package(
         .target(name: "HGCompression", dependencies: ["CZlib", "CDeflate"], swiftSettings: strict),
         .target(name: "HGCore", dependencies: ["HGCrypto"], swiftSettings: strict),
         // Files, clocks, errno, threads: the one place that talks to the OS for the modules above.
-        .target(name: "HGSystem", swiftSettings: strict),
+        .target(name: "HGSystem", dependencies: ["CSystemCalls"], swiftSettings: strict),
 
         // MARK: - Subsystems
-        .target(name: "HGStore", dependencies: ["HGSystem", "HGCore", "HGCrypto", "HGCompression", "CSystemCalls"], swiftSettings: strict),
+        .target(name: "HGStore", dependencies: ["HGSystem", "HGCore", "HGCrypto", "HGCompression"], swiftSettings: strict),
         .target(name: "HGGraph", dependencies: ["HGCore", "HGCompression"], swiftSettings: strict),
         .target(name: "HGState", dependencies: ["HGCore", "HGGraph", "HGCrypto"], swiftSettings: strict),
-        .target(name: "HGWorkTree", dependencies: ["HGSystem", "HGCore", "HGCrypto", "CSystemCalls"], swiftSettings: strict),
+        .target(name: "HGWorkTree", dependencies: ["HGSystem", "HGCore", "HGCrypto"], swiftSettings: strict),
         .target(name: "HGSync", dependencies: ["HGSystem", "HGCore", "HGCrypto", "HGGraph", "HGCompression"], swiftSettings: strict),
 
         // MARK: - Façade and executable

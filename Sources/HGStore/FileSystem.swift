@@ -1,4 +1,3 @@
-import CSystemCalls
 import HGSystem
 #if canImport(Glibc)
 import Glibc
@@ -119,7 +118,7 @@ public enum FileSystem {
     /// now under the temporary name, is deleted by `DeferredRemovals`: the caller does not wait
     /// for its blocks to be freed. Where the file system cannot exchange, it is renamed over.
     public static func commit(_ staged: String, to path: String, freeingOldLater: Bool = false) throws(StoreError) {
-        if freeingOldLater, isRegularFile(path), hg_exchange_paths(staged, path) == 0 {
+        if freeingOldLater, isRegularFile(path), Renames.exchange(staged, path) == 0 {
             DeferredRemovals.schedule(staged)
             return
         }

@@ -447,6 +447,7 @@ public final class LooseObjects {
 }
 
 /// A raw pointer handed to concurrent workers that write disjoint indices.
+// @unchecked: each worker writes only its own indices, and the owner reads after all have ended.
 private struct SendablePointer<T>: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<T>
     init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }

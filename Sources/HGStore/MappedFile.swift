@@ -11,6 +11,7 @@ import Glibc
 /// pages it needs. Reading a 1.6 MB pack index whole was about 1.5 ms of every command that read
 /// one object, most of it page faults. As with git's packs, something outside hg-bft that
 /// truncated such a file under a reader would make the reader fault.
+// @unchecked: the mapping is read-only and `bytes` never changes after init (munmap is in deinit).
 public final class MappedFile: @unchecked Sendable {
     /// The file's bytes; valid only while this instance lives, which Swift does not promise past
     /// an instance's last use: outside this module use `withBytes`, and inside it keep the

@@ -1,4 +1,3 @@
-import CSystemCalls
 import HGCore
 import HGSystem
 #if canImport(Glibc)
@@ -120,7 +119,7 @@ public struct Materializer: Sendable {
     /// (atomically where the file system can, else after an `lstat`).
     private static func move(_ temp: String, to target: String, replacing: Bool) -> Int32 {
         if replacing { return rename(temp, target) }
-        let result = hg_rename_noreplace(temp, target)
+        let result = Renames.withoutReplacing(temp, to: target)
         guard result != 0, errno == EINVAL || errno == ENOSYS else { return result }
         var st = stat()
         if lstat(target, &st) == 0 {
