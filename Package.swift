@@ -4,8 +4,9 @@ import PackageDescription
 // hg-bft: a Byzantine-fault-tolerant, eventually consistent repository.
 //
 // Data flows one way: the `hg-bft` executable → `HGRepository` (the façade) →
-// {HGStore, HGGraph, HGState, HGWorkTree, HGSync}, directly or through HGAudit (`verify`) → primitives (HGCore, HGCrypto,
-// HGCompression) → the system C libraries (CSodium, CZlib, CDeflate, CGMP) and system calls (CSystemCalls).
+// {HGStore, HGGraph, HGState, HGWorkTree, HGSync}, directly or through HGAudit (`verify`) → primitives (HGCore,
+// HGCrypto, HGCompression; HGSystem beneath everything that touches the OS) → the system C libraries (CSodium,
+// CZlib, CDeflate, CGMP) and system calls (CSystemCalls).
 // Each target's dependencies are exactly the modules it imports. The executable imports only the
 // façade (which re-exports the types its API is made of, see HGRepository/Exports.swift) and
 // ArgumentParser, plus CMalloc for the allocator setting; C shims are `internal import`s.
@@ -36,26 +37,30 @@ let package = Package(
         .target(name: "HGCrypto", dependencies: ["CSodium"], swiftSettings: strict),
         .target(name: "HGCompression", dependencies: ["CZlib", "CDeflate"], swiftSettings: strict),
         .target(name: "HGCore", dependencies: ["HGCrypto"], swiftSettings: strict),
+        // Files, clocks, errno, threads: the one place that talks to the OS for the modules above.
+        .target(name: "HGSystem", dependencies: ["CSystemCalls"], swiftSettings: strict),
 
         // MARK: - Subsystems
-        .target(name: "HGStore", dependencies: ["HGCore", "HGCrypto", "HGCompression", "CSystemCalls"], swiftSettings: strict),
+        .target(name: "HGStore", dependencies: ["HGSystem", "HGCore", "HGCrypto", "HGCompression"], swiftSettings: strict),
         .target(name: "HGGraph", dependencies: ["HGCore", "HGCompression"], swiftSettings: strict),
         .target(name: "HGState", dependencies: ["HGCore", "HGGraph", "HGCrypto"], swiftSettings: strict),
-        .target(name: "HGWorkTree", dependencies: ["HGCore", "HGCrypto", "CSystemCalls"], swiftSettings: strict),
-        .target(name: "HGSync", dependencies: ["HGCore", "HGCrypto", "HGGraph", "HGCompression"], swiftSettings: strict),
+        .target(name: "HGWorkTree", dependencies: ["HGSystem", "HGCore", "HGCrypto"], swiftSettings: strict),
+        .target(name: "HGSync", dependencies: ["HGSystem", "HGCore", "HGCrypto", "HGGraph", "HGCompression"], swiftSettings: strict),
         // `verify`'s audit; snapshot and key-epoch checks join it as further `HistoryCheck`s.
         .target(
-            name: "HGAudit", dependencies: ["HGCore", "HGStore", "HGGraph", "HGState", "HGWorkTree"], swiftSettings: strict),
+            name: "HGAudit", dependencies: ["HGSystem", "HGCore", "HGStore", "HGGraph", "HGState", "HGWorkTree"],
+            swiftSettings: strict),
 
         // MARK: - Façade and executable
         .target(
             name: "HGRepository",
-            dependencies: ["HGCore", "HGCrypto", "HGStore", "HGGraph", "HGState", "HGWorkTree", "HGSync", "HGAudit"],
+            dependencies: ["HGSystem", "HGCore", "HGCrypto", "HGStore", "HGGraph", "HGState", "HGWorkTree", "HGSync", "HGAudit"],
             swiftSettings: strict),
         .executableTarget(
             name: "hg-bft",
             dependencies: [
                 "HGRepository",
+                "HGSystem",
                 "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -71,9 +76,10 @@ let package = Package(
         .testTarget(name: "HGCryptoTests", dependencies: ["HGTestSupport", "HGCrypto"], swiftSettings: strict),
         .testTarget(name: "HGCompressionTests", dependencies: ["HGTestSupport", "HGCompression", "CZlib"], swiftSettings: strict),
         .testTarget(
-            name: "HGCoreTests", dependencies: ["HGTestSupport", "HGCore", "HGCrypto"], exclude: ["Vectors"], swiftSettings: strict),
+            name: "HGCoreTests", dependencies: ["HGTestSupport", "HGCore", "HGCrypto", "HGSystem"], exclude: ["Vectors"],
+            swiftSettings: strict),
         .testTarget(
-            name: "HGStoreTests", dependencies: ["HGTestSupport", "HGStore", "HGCore", "HGCrypto", "HGCompression"],
+            name: "HGStoreTests", dependencies: ["HGTestSupport", "HGStore", "HGSystem", "HGCore", "HGCrypto", "HGCompression"],
             swiftSettings: strict),
         .testTarget(
             name: "HGGraphTests", dependencies: ["HGTestSupport", "HGGraph", "HGCore", "HGCrypto", "HGCompression"],
@@ -85,8 +91,8 @@ let package = Package(
         .testTarget(
             name: "HGRepositoryTests",
             dependencies: [
-                "HGTestSupport", "HGRepository", "HGStore", "HGCore", "HGCrypto", "HGState", "HGSync", "HGGraph", "HGWorkTree",
-                "HGCompression", "HGAudit",
+                "HGTestSupport", "HGRepository", "HGSystem", "HGStore", "HGCore", "HGCrypto", "HGState", "HGSync", "HGGraph",
+                "HGWorkTree", "HGCompression", "HGAudit",
             ],
             swiftSettings: strict),
         .testTarget(

@@ -2,6 +2,7 @@ import HGCore
 import HGGraph
 import HGState
 import HGStore
+import HGSystem
 import HGWorkTree
 
 /// `verify`'s checks of the files derived from the operations (heads, peer refs, the state,

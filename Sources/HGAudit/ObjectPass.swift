@@ -1,6 +1,7 @@
 import Dispatch
 import HGCore
 import HGStore
+import HGSystem
 
 /// What `verify`'s read of one slot of the object table found (`nil` for a repeat, not read).
 enum ObjectStatus: UInt8, Sendable {

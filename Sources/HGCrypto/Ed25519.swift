@@ -12,6 +12,7 @@ public enum Ed25519 {
     public static let signatureBytes = 64
 
     /// A signing key pair. The secret half is wiped when the value is destroyed.
+    // @unchecked: secretKey is a var only so that deinit can wipe it; nothing writes it before then.
     public final class KeyPair: @unchecked Sendable {
         /// The 32-byte public key.
         public let publicKey: [UInt8]

@@ -2,6 +2,7 @@ import HGCore
 import HGCrypto
 import HGState
 import HGStore
+import HGSystem
 #if canImport(Glibc)
 import Glibc
 #endif

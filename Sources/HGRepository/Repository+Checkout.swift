@@ -2,6 +2,7 @@ import HGCore
 import HGGraph
 import HGState
 import HGStore
+import HGSystem
 import HGWorkTree
 #if canImport(Glibc)
 import Glibc

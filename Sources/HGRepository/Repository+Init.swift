@@ -2,6 +2,7 @@ import HGCore
 import HGCrypto
 import HGState
 import HGStore
+import HGSystem
 
 /// What `init` did.
 public struct InitResult: Sendable {

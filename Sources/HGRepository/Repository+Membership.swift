@@ -2,6 +2,7 @@ import HGCore
 import HGGraph
 import HGState
 import HGStore
+import HGSystem
 
 /// What a membership command recorded.
 public struct MembershipResult: Sendable {

@@ -3,6 +3,7 @@ import HGCrypto
 import HGGraph
 import HGState
 import HGStore
+import HGSystem
 import HGWorkTree
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,4 @@
-import CSystemCalls
+import HGSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -36,24 +36,11 @@ public enum FileSystem {
         if offset > 0, size > 0, lseek(fd, off_t(offset), SEEK_SET) < 0 {
             throw .io(path: path, operation: "seek", errno: errno)
         }
-        // Filled straight from the file: zeroing it first cost as much as the read (an index is megabytes).
-        var failure: Int32 = 0
-        let buffer = [UInt8](unsafeUninitializedCapacity: size) { raw, initialized in
-            var done = 0
-            while done < size {
-                let n = Glibc.read(fd, raw.baseAddress.map { $0 + done }, size - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    break
-                }
-                if n == 0 { break }  // the file shrank while we read it
-                done += n
-            }
-            initialized = done
+        do {
+            return try FileReads.read(fd, count: size)
+        } catch {
+            throw .io(path: path, operation: "read", errno: error.code)
         }
-        if failure != 0 { throw .io(path: path, operation: "read", errno: failure) }
-        return buffer
     }
 
     /// Reads a file (from `offset` on) if it exists; `nil` when it does not.
@@ -73,19 +60,7 @@ public enum FileSystem {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var failed = false
-        let bytes = [UInt8](unsafeUninitializedCapacity: max(0, count)) { raw, initialized in
-            var done = 0
-            while done < raw.count {
-                let n = pread(fd, raw.baseAddress.map { $0 + done }, raw.count - done, off_t(offset + done))
-                if n < 0 && errno == EINTR { continue }
-                if n < 0 { failed = true }
-                if n <= 0 { break }
-                done += n
-            }
-            initialized = done
-        }
-        return failed ? nil : bytes
+        return try? FileReads.read(fd, count: count, at: offset)
     }
 
     /// Writes `bytes` to `fd` completely.
@@ -93,10 +68,9 @@ public enum FileSystem {
         var done = 0
         while done < bytes.count {
             let n = bytes.withUnsafeBytes { raw in
-                Glibc.write(fd, raw.baseAddress.map { $0 + done }, bytes.count - done)
+                retryingOnEINTR { Glibc.write(fd, raw.baseAddress.map { $0 + done }, bytes.count - done) }
             }
             if n < 0 {
-                if errno == EINTR { continue }
                 throw .io(path: path, operation: "write", errno: errno)
             }
             done += n
@@ -144,7 +118,7 @@ public enum FileSystem {
     /// now under the temporary name, is deleted by `DeferredRemovals`: the caller does not wait
     /// for its blocks to be freed. Where the file system cannot exchange, it is renamed over.
     public static func commit(_ staged: String, to path: String, freeingOldLater: Bool = false) throws(StoreError) {
-        if freeingOldLater, isRegularFile(path), hg_exchange_paths(staged, path) == 0 {
+        if freeingOldLater, isRegularFile(path), Renames.exchange(staged, path) == 0 {
             DeferredRemovals.schedule(staged)
             return
         }

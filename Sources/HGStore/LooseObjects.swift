@@ -1,6 +1,7 @@
 import Dispatch
 import HGCore
 import HGCompression
+import HGSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -376,7 +377,7 @@ public final class LooseObjects {
             results.deallocate()
         }
         let slots = SendablePointer(results)
-        let workers = max(1, min(count / 256 + 1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+        let workers = min(count / 256 + 1, System.coreCount)
         let chunk = (count + workers - 1) / workers
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             guard let compressors = try? ObjectCompressors() else { return }
@@ -447,6 +448,7 @@ public final class LooseObjects {
 }
 
 /// A raw pointer handed to concurrent workers that write disjoint indices.
+// @unchecked: each worker writes only its own indices, and the owner reads after all have ended.
 private struct SendablePointer<T>: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<T>
     init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }

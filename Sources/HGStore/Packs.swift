@@ -1,5 +1,6 @@
 import HGCore
 import HGCrypto
+import HGSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -205,18 +206,14 @@ public final class Pack: Sendable {
     }
 
     private func readAt(_ offset: Int, count: Int) throws(StoreError) -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let n = buffer.withUnsafeMutableBytes { raw in pread(fd, raw.baseAddress.map { $0 + done }, count - done, off_t(offset + done)) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .io(path: packPath, operation: "read", errno: errno)
-            }
-            if n == 0 { throw .badFile(path: packPath, reason: "truncated") }
-            done += n
+        let bytes: [UInt8]
+        do {
+            bytes = try FileReads.read(fd, count: count, at: offset)
+        } catch {
+            throw .io(path: packPath, operation: "read", errno: error.code)
         }
-        return buffer
+        guard bytes.count == count else { throw .badFile(path: packPath, reason: "truncated") }
+        return bytes
     }
 
     /// Checks the pack's trailer against its content and the index (for `verify`). Reads the

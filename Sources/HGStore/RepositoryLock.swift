@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import HGSystem
 
 /// The repository's write lock: an exclusive `flock` on `.hgrepo/lock`.
 ///
@@ -18,9 +19,9 @@ public final class RepositoryLock {
         guard fd >= 0 else { throw .io(path: path, operation: "open", errno: errno) }
         var waited = 0.0
         var pause = 0.001
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+        while retryingOnEINTR({ flock(fd, LOCK_EX | LOCK_NB) }) != 0 {
             let code = errno
-            guard code == EWOULDBLOCK || code == EINTR else {
+            guard code == EWOULDBLOCK else {
                 close(fd)
                 throw .io(path: path, operation: "flock", errno: code)
             }

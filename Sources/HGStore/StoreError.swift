@@ -1,5 +1,6 @@
 import HGCore
 import HGCompression
+import HGSystem
 
 /// Failures of the repository store. Each message names the file or object
 /// involved and, where there is one, what the user can do about it.

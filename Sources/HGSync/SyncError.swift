@@ -1,4 +1,5 @@
 import HGCore
+import HGSystem
 
 /// Why a sync failed. Messages name the peer's misbehaviour precisely, because
 /// the peer may be malicious and the user must be able to tell.

@@ -1,5 +1,5 @@
-internal import CSystemCalls
 import HGCore
+import HGSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -96,9 +96,10 @@ public struct Materializer: Sendable {
         }
         var done = 0
         while done < content.count {
-            let n = content.withUnsafeBytes { raw in Glibc.write(fd, raw.baseAddress.map { $0 + done }, content.count - done) }
+            let n = content.withUnsafeBytes { raw in
+                retryingOnEINTR { Glibc.write(fd, raw.baseAddress.map { $0 + done }, content.count - done) }
+            }
             if n < 0 {
-                if errno == EINTR { continue }
                 let code = errno
                 close(fd)
                 unlink(temp)
@@ -118,7 +119,7 @@ public struct Materializer: Sendable {
     /// (atomically where the file system can, else after an `lstat`).
     private static func move(_ temp: String, to target: String, replacing: Bool) -> Int32 {
         if replacing { return rename(temp, target) }
-        let result = hg_rename_noreplace(temp, target)
+        let result = Renames.withoutReplacing(temp, to: target)
         guard result != 0, errno == EINVAL || errno == ENOSYS else { return result }
         var st = stat()
         if lstat(target, &st) == 0 {

@@ -1,4 +1,5 @@
 import HGCore
+import HGSystem
 
 /// Failures while reading or writing the working tree.
 public enum WorkTreeError: Error, Equatable, Sendable, CustomStringConvertible {

@@ -1,5 +1,6 @@
 import HGCore
 import HGCrypto
+import HGSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -185,20 +186,10 @@ public struct WorkTreeScanner {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw .io(path: path, operation: "stat", errno: errno) }
         guard Int(st.st_size) <= limit else { throw .fileTooLarge(path: path, limit: limit) }
-        var buffer = [UInt8](repeating: 0, count: Int(st.st_size))
-        var done = 0
-        while done < buffer.count {
-            let n = buffer.withUnsafeMutableBytes { raw in
-                Glibc.read(fd, raw.baseAddress.map { $0 + done }, raw.count - done)
-            }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .io(path: path, operation: "read", errno: errno)
-            }
-            if n == 0 { break }
-            done += n
+        do {
+            return try FileReads.read(fd, count: Int(st.st_size))
+        } catch {
+            throw .io(path: path, operation: "read", errno: error.code)
         }
-        if done < buffer.count { buffer.removeLast(buffer.count - done) }
-        return buffer
     }
 }

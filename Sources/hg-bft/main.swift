@@ -1,5 +1,6 @@
 import ArgumentParser
 import HGRepository
+import HGSystem
 #if canImport(Glibc)
 import Glibc
 #endif

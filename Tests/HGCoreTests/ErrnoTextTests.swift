@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import HGCore
+import HGSystem
 import Testing
 
 @Suite("errno text")

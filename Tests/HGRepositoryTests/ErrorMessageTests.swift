@@ -9,6 +9,7 @@ import HGRepository
 import HGState
 import HGStore
 import HGSync
+import HGSystem
 import HGWorkTree
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import HGCore
 @testable import HGStore
+import HGSystem
 import Testing
 
 @Suite("RepositoryLock")

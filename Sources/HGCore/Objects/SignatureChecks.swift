@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 /// Ed25519 checks of operations, started as the operations arrive and run on background
 /// threads (all cores), so that a receiver verifies while it is still reading.
@@ -10,33 +11,33 @@ import Dispatch
 ///
 /// Abandoning a `SignatureChecks` (never calling `verdicts()`) is allowed: the submitted checks
 /// finish in the background and their results are dropped.
-public final class SignatureChecks: @unchecked Sendable {
+public final class SignatureChecks: Sendable {
     private let group = DispatchGroup()
-    private let lock = DispatchSemaphore(value: 1)
-    private var results: [ObjectID: Bool] = [:]  // guarded by `lock`
-    /// Every id submitted, so that submitting an operation again starts no second check.
-    private var submitted = Set<ObjectID>()  // guarded by `lock`
+    private let state = Mutex(Checked())
     /// Operations per background task: enough to amortise the dispatch, few enough that the
     /// last batch of a session spreads over every core.
     static let piece = 16
+
+    /// What the background checks share.
+    private struct Checked {
+        var results: [ObjectID: Bool] = [:]
+        /// Every id submitted, so that submitting an operation again starts no second check.
+        var submitted = Set<ObjectID>()
+    }
 
     public init() {}
 
     /// Starts checking those of `operations` not submitted before, in the background, and
     /// returns at once.
     public func submit(_ operations: some Collection<Operation>) {
-        lock.wait()
-        let operations = operations.filter { submitted.insert($0.id).inserted }
-        lock.signal()
+        let operations = state.withLock { state in operations.filter { state.submitted.insert($0.id).inserted } }
         start(operations)
     }
 
     /// `submit` of the operations at `positions` of `operations`, copying out only those not
     /// submitted before (a receiver's batch has usually been submitted whole by its session).
     public func submit(_ operations: [Operation], positions: [Int]) {
-        lock.wait()
-        let unsubmitted = positions.filter { submitted.insert(operations[$0].id).inserted }
-        lock.signal()
+        let unsubmitted = state.withLock { state in positions.filter { state.submitted.insert(operations[$0].id).inserted } }
         start(unsubmitted.map { operations[$0] })
     }
 
@@ -48,9 +49,9 @@ public final class SignatureChecks: @unchecked Sendable {
             start += piece.count
             DispatchQueue.global().async(group: group) { [self] in
                 let checked = piece.map { ($0.id, $0.hasValidSignature()) }
-                lock.wait()
-                for (id, valid) in checked { results[id] = valid }
-                lock.signal()
+                state.withLock { state in
+                    for (id, valid) in checked { state.results[id] = valid }
+                }
             }
         }
     }
@@ -59,8 +60,6 @@ public final class SignatureChecks: @unchecked Sendable {
     /// signature is valid.
     public func verdicts() -> [ObjectID: Bool] {
         group.wait()
-        lock.wait()
-        defer { lock.signal() }
-        return results
+        return state.withLock { $0.results }
     }
 }

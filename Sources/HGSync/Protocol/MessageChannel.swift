@@ -14,6 +14,7 @@ import Glibc
 ///
 /// Objects are compressed on the writer queue, so compressing one batch overlaps
 /// with reading the next from the repository.
+// @unchecked: writeError and compressor are touched only on `writer`, inflater only by `receive`'s one caller.
 final class MessageChannel: @unchecked Sendable {
     let stream: ByteStream
     let maxFrameBytes: Int

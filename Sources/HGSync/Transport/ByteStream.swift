@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import HGSystem
 
 /// Makes writing to a pipe whose reader has gone return EPIPE instead of killing the process.
 /// Evaluated once, lazily (Swift initialises globals atomically on first use), by the first
@@ -87,16 +88,19 @@ public final class ByteStream {
         pendingStart = 0
         pendingEnd = 0
         while true {
-            try waitUntilReady(readFD, events: Int16(POLLIN), during: during)
-            let fd = readFD
-            let n = pending.withUnsafeMutableBytes { raw in Glibc.read(fd, raw.baseAddress, raw.count) }
+            // Interrupted, the read waits for the descriptor again: the poll bounds the wait.
+            let n = try retryingOnEINTR { () throws(SyncError) -> Int in
+                try waitUntilReady(readFD, events: Int16(POLLIN), during: during)
+                let fd = readFD
+                return pending.withUnsafeMutableBytes { raw in Glibc.read(fd, raw.baseAddress, raw.count) }
+            }
             if n > 0 {
                 pendingEnd = n
                 return
             }
             if n == 0 { throw .closed(during: during) }
             let code = errno
-            if code == EINTR || code == EAGAIN || code == EWOULDBLOCK { continue }
+            if code == EAGAIN || code == EWOULDBLOCK { continue }
             if code == ECONNRESET { throw .closed(during: during) }
             throw .io("read during \(during)", errno: code)
         }
@@ -107,11 +111,13 @@ public final class ByteStream {
         guard writeOpen else { throw .io("write to a closed stream during \(during)", errno: EBADF) }
         var done = 0
         while done < bytes.count {
-            try waitUntilReady(writeFD, events: Int16(POLLOUT), during: during)
-            let fd = writeFD
-            let length = Swift.min(bytes.count - done, blockingWriteChunk)
-            let n = bytes.withUnsafeBytes { raw in
-                Glibc.write(fd, raw.baseAddress.map { $0 + done }, length)
+            let n = try retryingOnEINTR { () throws(SyncError) -> Int in
+                try waitUntilReady(writeFD, events: Int16(POLLOUT), during: during)
+                let fd = writeFD
+                let length = Swift.min(bytes.count - done, blockingWriteChunk)
+                return bytes.withUnsafeBytes { raw in
+                    Glibc.write(fd, raw.baseAddress.map { $0 + done }, length)
+                }
             }
             if n >= 0 {
                 done += n
@@ -119,7 +125,7 @@ public final class ByteStream {
                 continue
             }
             let code = errno
-            if code == EINTR || code == EAGAIN || code == EWOULDBLOCK { continue }
+            if code == EAGAIN || code == EWOULDBLOCK { continue }
             if code == EPIPE || code == ECONNRESET { throw .closed(during: during) }
             throw .io("write during \(during)", errno: code)
         }
@@ -165,38 +171,32 @@ public final class ByteStream {
     /// read or write reports), at most `timeout` seconds.
     private func waitUntilReady(_ fd: Int32, events: Int16, during: String) throws(SyncError) {
         let limit = timeout.isNaN ? 0 : Swift.max(timeout, 0)
-        let deadline = monotonicSeconds() + limit
+        let deadline = Clock.monotonicSeconds() + limit
         var descriptor = pollfd(fd: fd, events: events, revents: 0)
         while true {
-            descriptor.revents = 0
-            let remaining = deadline - monotonicSeconds()
-            let milliseconds: Int32
-            if remaining <= 0 {
-                milliseconds = 0
-            } else if remaining >= Double(Int32.max) / 1000 {
-                milliseconds = Int32.max
-            } else {
-                milliseconds = Int32((remaining * 1000).rounded(.up))
+            // Interrupted, the poll is made again for what is left of the time.
+            let ready = retryingOnEINTR {
+                descriptor.revents = 0
+                let remaining = deadline - Clock.monotonicSeconds()
+                let milliseconds: Int32
+                if remaining <= 0 {
+                    milliseconds = 0
+                } else if remaining >= Double(Int32.max) / 1000 {
+                    milliseconds = Int32.max
+                } else {
+                    milliseconds = Int32((remaining * 1000).rounded(.up))
+                }
+                return poll(&descriptor, 1, milliseconds)
             }
-            let ready = poll(&descriptor, 1, milliseconds)
             if ready > 0 {
                 if descriptor.revents & Int16(POLLNVAL) != 0 { throw .io("poll during \(during)", errno: EBADF) }
                 return
             }
             if ready == 0 {
-                if monotonicSeconds() >= deadline { throw .timeout(seconds: timeout, during: during) }
+                if Clock.monotonicSeconds() >= deadline { throw .timeout(seconds: timeout, during: during) }
                 continue
             }
-            let code = errno
-            if code == EINTR { continue }
-            throw .io("poll during \(during)", errno: code)
+            throw .io("poll during \(during)", errno: errno)
         }
     }
-}
-
-/// Seconds on the monotonic clock (immune to wall-clock changes).
-private func monotonicSeconds() -> Double {
-    var now = timespec()
-    _ = clock_gettime(CLOCK_MONOTONIC, &now)
-    return Double(now.tv_sec) + Double(now.tv_nsec) / 1_000_000_000
 }

@@ -1,5 +1,6 @@
 import Dispatch
 import HGCore
+import HGSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -176,8 +177,7 @@ public final class Subprocess {
         if let status { return status }
         stream.closeBoth()
         var raw: Int32 = 0
-        while waitpid(pid, &raw, 0) < 0 {
-            if errno == EINTR { continue }
+        if retryingOnEINTR({ waitpid(pid, &raw, 0) }) < 0 {
             // ECHILD: someone else reaped it (or SIGCHLD is ignored); the status is lost.
             status = 255
             return 255
@@ -226,20 +226,17 @@ public final class Subprocess {
     /// Reaps the child if it has exited; whether it was reaped.
     private func reapIfExited() -> Bool {
         var raw: Int32 = 0
-        while true {
-            let result = waitpid(pid, &raw, WNOHANG)
-            if result == pid {
-                status = Subprocess.decode(raw)
-                stderrRelay?.finish(within: 5)
-                return true
-            }
-            if result < 0 && errno == EINTR { continue }
-            if result < 0 {
-                status = 255
-                return true
-            }
-            return false
+        let result = retryingOnEINTR { waitpid(pid, &raw, WNOHANG) }
+        if result == pid {
+            status = Subprocess.decode(raw)
+            stderrRelay?.finish(within: 5)
+            return true
         }
+        if result < 0 {
+            status = 255
+            return true
+        }
+        return false
     }
 
     /// The shell's convention for a wait status: the exit code, or 128 + the signal that ended it.
@@ -313,8 +310,7 @@ private final class LineRelay: Sendable {
         var pending: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
+            let n = buffer.withUnsafeMutableBytes { raw in retryingOnEINTR { read(fd, raw.baseAddress, raw.count) } }
             if n <= 0 { break }
             pending += buffer[0..<n]
             while true {

@@ -12,7 +12,7 @@ enum ProgressLine {
     static let report: SyncProgress = { phase, done, total, bytes in
         // Redraw at most every 256 items to keep the cost negligible.
         guard done == total || done % 256 == 0 else { return }
-        let now = Clock.seconds()
+        let now = Clock.monotonicSeconds()
         let start = started ?? now
         if started == nil { started = now }
         var line = "\r\(phase): "

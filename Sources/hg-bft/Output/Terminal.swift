@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import HGRepository
+import HGSystem
 
 /// Writing to stdout and stderr. Only the executable prints.
 enum Terminal {
@@ -45,8 +46,8 @@ enum Terminal {
         bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
-                let n = write(fd, raw.baseAddress.map { $0 + offset }, raw.count - offset)
-                if n <= 0 { if errno == EINTR { continue }; return }
+                let n = retryingOnEINTR { write(fd, raw.baseAddress.map { $0 + offset }, raw.count - offset) }
+                if n <= 0 { return }
                 offset += n
             }
         }

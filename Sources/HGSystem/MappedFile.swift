@@ -1,4 +1,3 @@
-import HGCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,34 +10,24 @@ import Glibc
 /// pages it needs. Reading a 1.6 MB pack index whole was about 1.5 ms of every command that read
 /// one object, most of it page faults. As with git's packs, something outside hg-bft that
 /// truncated such a file under a reader would make the reader fault.
+// @unchecked: the mapping is read-only and `bytes` never changes after init (munmap is in deinit).
 public final class MappedFile: @unchecked Sendable {
     /// The file's bytes; valid only while this instance lives, which Swift does not promise past
-    /// an instance's last use: outside this module use `withBytes`, and inside it keep the
+    /// an instance's last use: outside this package use `withBytes`, and inside it keep the
     /// instance in a stored property of whatever reads them.
-    let bytes: UnsafeRawBufferPointer
+    package let bytes: UnsafeRawBufferPointer
 
-    /// Maps `path`; throws if it cannot be opened or mapped, or is longer than `limit`.
-    public init(_ path: String, limit: Int) throws(StoreError) {
-        let (fd, size) = try FileSystem.openRegularFile(path)
-        defer { close(fd) }
-        guard size <= limit else { throw .fileTooLarge(path: path, limit: limit) }
+    /// Maps the `size` bytes of the open file `fd` (which the caller still closes); a failed
+    /// mmap throws `failure(errno)`, so that each module names the path in its own error.
+    public init<Failure: Error>(fd: Int32, size: Int, failure: (Int32) -> Failure) throws(Failure) {
         guard size > 0 else {
             bytes = UnsafeRawBufferPointer(start: nil, count: 0)
             return
         }
         guard let start = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), start != MAP_FAILED else {
-            throw .io(path: path, operation: "mmap", errno: errno)
+            throw failure(errno)
         }
         bytes = UnsafeRawBufferPointer(start: start, count: size)
-    }
-
-    /// Maps `path`, or `nil` if it does not exist.
-    public static func ifExists(_ path: String, limit: Int) throws(StoreError) -> MappedFile? {
-        do {
-            return try MappedFile(path, limit: limit)
-        } catch let .io(_, _, code) where code == ENOENT {
-            return nil
-        }
     }
 
     /// Calls `body` with the file's bytes, keeping the mapping alive until it returns.

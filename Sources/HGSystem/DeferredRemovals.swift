@@ -3,7 +3,7 @@ import Dispatch
 import Glibc
 #endif
 
-/// Files to delete off the caller's path: the old versions of derived files that
+/// Files to delete off the caller's path: the old versions of derived files that the store's
 /// `FileSystem.writeDerived` and `FileSystem.commit(_:to:freeingOldLater:)` replaced.
 ///
 /// Deleting a file frees its blocks, and on a file system that discards freed blocks
@@ -15,13 +15,13 @@ import Glibc
 /// within the command, only at the same time as other work.
 ///
 /// A file whose deletion never ran (the process was killed) keeps its temporary name, which
-/// every reader ignores (`FileSystem.isTemporaryName`).
+/// every reader of the store ignores (`FileSystem.isTemporaryName`).
 public enum DeferredRemovals {
     private static let queue = DispatchQueue(label: "hg-bft.deferred-removals", qos: .utility)
     private static let pending = DispatchGroup()
 
     /// Deletes `path` on the background thread.
-    static func schedule(_ path: String) {
+    public static func schedule(_ path: String) {
         pending.enter()
         queue.async {
             _ = unlink(path)

@@ -1,10 +1,11 @@
 import Dispatch
+import Synchronization
 
 /// Runs `body` for every index in `0..<count` on all cores, for its effects: it keeps its
 /// results in storage shared with the caller (`Slots`, `SharedList`), so that the caller can
 /// keep only what it needs instead of an array of every result. Each worker's context is
 /// passed to `finish` when the worker runs out of indices (to hand in what it batched).
-func parallelForEach<Context>(
+public func parallelForEach<Context>(
     count: Int, makeContext: @Sendable () -> Context, finish: @Sendable (inout Context) -> Void = { _ in },
     _ body: @Sendable (inout Context, Int) -> Void
 ) {
@@ -27,7 +28,7 @@ func parallelForEach<Context>(
 /// among them), for work that mostly waits on the disk, such as creating and renaming files.
 /// The global queues run at most one thread per core, too few to keep a disk busy, so the
 /// workers are serial queues of their own.
-func parallelIO(count: Int, width: Int, _ body: @Sendable (Int) -> Void) {
+public func parallelIO(count: Int, width: Int, _ body: @Sendable (Int) -> Void) {
     guard count > 1, width > 1 else {
         for i in 0..<count { body(i) }
         return
@@ -47,11 +48,10 @@ func parallelIO(count: Int, width: Int, _ body: @Sendable (Int) -> Void) {
 }
 
 /// The next run of indices to work on, for any number of workers.
-private final class WorkCounter: @unchecked Sendable {
-    private let lock = DispatchSemaphore(value: 1)
+private final class WorkCounter: Sendable {
     private let count: Int
     private let run: Int
-    private var claimed = 0  // guarded by `lock`
+    private let claimed = Mutex(0)
 
     init(count: Int, run: Int) {
         self.count = count
@@ -59,22 +59,25 @@ private final class WorkCounter: @unchecked Sendable {
     }
 
     func next() -> Range<Int>? {
-        lock.wait()
-        defer { lock.signal() }
-        guard claimed < count else { return nil }
-        let start = claimed
-        claimed = min(count, start + run)
-        return start..<claimed
+        claimed.withLock { claimed in
+            guard claimed < count else { return nil }
+            let start = claimed
+            claimed = min(count, start + run)
+            return start..<claimed
+        }
     }
 }
 
 /// Fixed slots written by distinct workers at distinct indices, read after all have finished.
 /// Raw memory rather than an array, so that concurrent writers never trigger
 /// Swift's exclusivity checks on a shared property.
-final class Slots<T>: @unchecked Sendable {
+// @unchecked: each index is written by one worker only, and read only after every worker ended.
+public final class Slots<T>: @unchecked Sendable {
     private let storage: UnsafeMutablePointer<T?>
-    let count: Int
-    init(count: Int) {
+    /// The number of slots.
+    public let count: Int
+    /// `count` empty slots.
+    public init(count: Int) {
         self.count = count
         storage = .allocate(capacity: count)
         storage.initialize(repeating: nil, count: count)
@@ -83,28 +86,28 @@ final class Slots<T>: @unchecked Sendable {
         storage.deinitialize(count: count)
         storage.deallocate()
     }
-    func set(_ index: Int, _ value: T?) { storage[index] = value }
+    /// Stores `value` at `index`; each index by one worker only.
+    public func set(_ index: Int, _ value: T?) { storage[index] = value }
     /// The value at `index`; only once no worker writes it any more.
-    subscript(index: Int) -> T? { storage[index] }
+    public subscript(index: Int) -> T? { storage[index] }
 }
 
 /// A list that workers append to under a lock: for the rare results (failures) that are
 /// not worth a slot per index.
-final class SharedList<T>: @unchecked Sendable {
-    private let lock = DispatchSemaphore(value: 1)
-    private var items: [T] = []  // guarded by `lock`
+public final class SharedList<T: Sendable>: Sendable {
+    private let items = Mutex<[T]>([])
 
-    func append(_ item: T) {
-        lock.wait()
-        defer { lock.signal() }
-        items.append(item)
+    /// An empty list.
+    public init() {}
+
+    /// Adds `item` at the end.
+    public func append(_ item: T) {
+        items.withLock { $0.append(item) }
     }
 
     /// Everything appended so far.
-    var all: [T] {
-        lock.wait()
-        defer { lock.signal() }
-        return items
+    public var all: [T] {
+        items.withLock { $0 }
     }
 }
 
@@ -112,24 +115,25 @@ final class SharedList<T>: @unchecked Sendable {
 ///
 /// `wait()` blocks until it is ready. Abandoning a `Pending` (not waiting) is allowed: the work
 /// finishes in the background and its result is dropped.
-final class Pending<Value: Sendable>: @unchecked Sendable {
+public final class Pending<Value: Sendable>: Sendable {
     private let done = DispatchSemaphore(value: 0)
-    private var value: Value?  // written once by the worker before `done` is signalled
+    private let value = Mutex<Value?>(nil)
 
     /// Starts `work` on a global queue.
-    init(_ work: @escaping @Sendable () -> Value) {
+    public init(_ work: @escaping @Sendable () -> Value) {
         DispatchQueue.global().async {
-            self.value = work()
+            let result = work()
+            self.value.withLock { $0 = result }
             self.done.signal()
         }
     }
 
     /// The value, once computed (waiting for it if needed); `nil` only if the work never
     /// stored one. May be called any number of times.
-    func wait() -> Value? {
+    public func wait() -> Value? {
         done.wait()
         done.signal()  // so that the next wait returns at once
-        return value
+        return value.withLock { $0 }
     }
 }
 
@@ -137,7 +141,8 @@ final class Pending<Value: Sendable>: @unchecked Sendable {
 import Glibc
 #endif
 
-enum System {
+/// Facts about the machine.
+public enum System {
     /// Online processors.
-    static var coreCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+    public static var coreCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 }

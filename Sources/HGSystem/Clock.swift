@@ -12,13 +12,14 @@ public enum Clock {
         return (Int64(ts.tv_sec), Int64(ts.tv_nsec))
     }
 
-    /// Monotonic seconds, for rates and durations.
-    public static func seconds() -> Double {
+    /// Monotonic seconds, for rates and durations (never wall time: see `now()`).
+    public static func monotonicSeconds() -> Double {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
+    /// Wall-clock milliseconds since the Unix epoch.
     public static func nowMilliseconds() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
