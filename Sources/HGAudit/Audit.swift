@@ -2,6 +2,7 @@ import HGCore
 import HGGraph
 import HGState
 import HGStore
+import HGSystem
 
 /// What the audit reads of a repository beyond the files of its layout: the values and the
 /// reads that the façade owns (the index length it stamps caches with, the working tree's base,
