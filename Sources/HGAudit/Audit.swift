@@ -13,7 +13,7 @@ public struct AuditInputs {
     /// The repository id: the genesis operation's id.
     public let genesis: ObjectID
     /// The object store, loose objects and packs.
-    public let objects: LooseObjects
+    public let objects: ObjectStore
     /// The operation index's length in bytes now: the stamp every cache is checked against.
     public let indexLength: () -> Int
     /// Reads `.hgrepo/base`.
@@ -22,7 +22,7 @@ public struct AuditInputs {
     public let identityProblem: () -> String?
 
     /// Inputs for auditing the repository at `layout`.
-    public init(layout: Layout, genesis: ObjectID, objects: LooseObjects, indexLength: @escaping () -> Int,
+    public init(layout: Layout, genesis: ObjectID, objects: ObjectStore, indexLength: @escaping () -> Int,
                 readBase: @escaping () -> BaseReading, identityProblem: @escaping () -> String?) {
         self.layout = layout
         self.genesis = genesis
@@ -109,7 +109,7 @@ public struct Audit {
 
     var layout: Layout { inputs.layout }
     var genesis: ObjectID { inputs.genesis }
-    var objects: LooseObjects { inputs.objects }
+    var objects: ObjectStore { inputs.objects }
 
     /// Runs the whole audit. `progress` is told when the object checks are done.
     public func run(progress: ((String, Int, Int) -> Void)? = nil) throws(AuditError) -> VerifyReport {
@@ -141,7 +141,7 @@ public struct Audit {
         let table = ObjectTable(loose: looseIDs, packs: packs)
         report.objects = table.count
         let pass = ObjectPass(table: table, layout: layout, packs: packs)
-        let store = try? LooseObjects(layout: layout, packs: packs)
+        let store = try? ObjectStore(layout: layout, packs: packs)
         func location(_ id: ObjectID) -> String { (store ?? objects).location(of: id) }
 
         // 2–4. The signatures take most of the time: they are checked on the worker threads

@@ -10,7 +10,7 @@ extension Audit {
     /// is not in `excluding` as good.
     /// Returns only what it found; `verify` appends it to the object checks' findings.
     /// `store` reads through the pack indexes `pass` already holds (nil: the repository's own).
-    func auditHistory(_ pass: ObjectPass, excluding excluded: Set<Int>, store: LooseObjects?) throws(AuditError) -> VerifyReport {
+    func auditHistory(_ pass: ObjectPass, excluding excluded: Set<Int>, store: ObjectStore?) throws(AuditError) -> VerifyReport {
         var report = VerifyReport()
         let root = layout.root
         func problem(_ check: VerifyCheck, _ object: ObjectID?, _ file: String?, _ message: String) {
@@ -153,7 +153,7 @@ extension Audit {
 
     /// Equivocations (two valid operations by one author with one sequence number; with more
     /// than two, every pair is listed) and the per-author summary.
-    private func auditAuthors(_ graph: Graph, invalid: Set<ObjectID>, objects: LooseObjects, into report: inout VerifyReport) {
+    private func auditAuthors(_ graph: Graph, invalid: Set<ObjectID>, objects: ObjectStore, into report: inout VerifyReport) {
         // Per author, the valid nodes by sequence number.
         var tallies: [PeerID: SequenceTable] = [:]
         for n in 0..<graph.count {

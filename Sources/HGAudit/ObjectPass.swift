@@ -99,13 +99,13 @@ final class ObjectPass: Sendable {
     }
 
     private static func reader(_ layout: Layout, _ packs: [Pack]) -> ObjectReader {
-        ObjectReader(store: try? LooseObjects(layout: layout, packs: packs))
+        ObjectReader(store: try? ObjectStore(layout: layout, packs: packs))
     }
 }
 
 /// A worker's means of reading objects: its own zlib streams over the shared pack indexes.
 struct ObjectReader {
-    let store: LooseObjects?
+    let store: ObjectStore?
     /// What it read since it last handed in.
     var batch = KeptBatch()
 }

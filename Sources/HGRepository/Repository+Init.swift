@@ -54,7 +54,7 @@ extension Repository {
             try Operation.create(signer: key, sequence: 1, parents: [], timestamp: timestamp,
                                  payload: .genesis(Genesis(adminQuorum: adminQuorum, nonce: nonce)))
         }
-        let objects = try lift { try LooseObjects(layout: layout) }
+        let objects = try lift { try ObjectStore(layout: layout) }
         var config = Config()
         config.set("core", "peer", peer.text)
         try lift {

@@ -21,7 +21,7 @@ public final class Repository {
     /// The repository id: the genesis operation's id.
     public let genesis: ObjectID
     public internal(set) var config: Config
-    let objects: LooseObjects
+    let objects: ObjectStore
     /// The last index read and the file length it was read at: the index only grows by
     /// appends (under the lock) or is rewritten by `reindex`, so an unchanged length means
     /// unchanged records, and a sync does not parse 10^5 records twice.
@@ -69,7 +69,7 @@ public final class Repository {
         genesis = id
         let configBytes = try lift { try FileSystem.readIfExists(layout.config, limit: 1 << 20) } ?? []
         config = try lift { try Config(text: String(decoding: configBytes, as: UTF8.self), path: layout.config) }
-        objects = try lift { try LooseObjects(layout: layout) }
+        objects = try lift { try ObjectStore(layout: layout) }
     }
 
     /// Opens the repository whose root is exactly `path` (no search upwards): what `serve`

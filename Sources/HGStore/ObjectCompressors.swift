@@ -34,8 +34,8 @@ final class ObjectCompressors {
 
     init() throws(CompressionError) {
         stored = try BlockCompressor(level: 0)
-        small = try Deflater(level: LooseObjects.compressionLevel, memoryLevel: 1)
-        large = try Deflater(level: LooseObjects.compressionLevel)
+        small = try Deflater(level: ObjectStore.compressionLevel, memoryLevel: 1)
+        large = try Deflater(level: ObjectStore.compressionLevel)
     }
 
     /// The zlib stream of one canonical encoding.

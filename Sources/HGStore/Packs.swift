@@ -192,7 +192,7 @@ public final class Pack: Sendable {
         var reader = ByteReader(span, window: (offset - spanStart)..<span.count)
         let length: Int
         do {
-            length = try reader.count("entry length", limit: LooseObjects.maxFileBytes)
+            length = try reader.count("entry length", limit: ObjectStore.maxFileBytes)
         } catch {
             throw .badFile(path: packPath, reason: "entry at \(offset): \(error)")
         }

@@ -353,7 +353,7 @@ import Testing
                                                  ChangeEntry(path: try RepoPath("a.txt"), version: nil),
                                              ])))
         let layout = Layout(root: dir.url.path)
-        let objects = try LooseObjects(layout: layout)
+        let objects = try ObjectStore(layout: layout)
         _ = try objects.write(op.encoded)
         let length = Int(try FileManager.default.attributesOfItem(atPath: layout.operationIndex)[.size] as? UInt64 ?? 0)
         try OperationIndex.append(layout.operationIndex, [OperationSummary(op)], validLength: length)

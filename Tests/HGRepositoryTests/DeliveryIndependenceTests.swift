@@ -102,7 +102,7 @@ struct DeliveryIndependenceTests {
                     let part = history.operations.filter { _ in Bool.random(using: &rng) }
                     try deliver(part, history.blobs, to: replica, rng: &rng)
                 case 2:
-                    let store = try LooseObjects(layout: replica.layout)
+                    let store = try ObjectStore(layout: replica.layout)
                     for op in history.operations where history.namedAsBlobs.contains(op.id) { _ = try store.write(op.encoded) }
                 default:
                     break

@@ -261,7 +261,7 @@ struct ReceiveTests {
             #expect(Dictionary(uniqueKeysWithValues: clone.rejected.map { ($0.id, $0.reason) }) == expected)
 
             // Stored as an object, but not in the index (left by an interrupted command).
-            _ = try LooseObjects(layout: debris.layout).write(x.op.encoded)
+            _ = try ObjectStore(layout: debris.layout).write(x.op.encoded)
             let stray = try debris.receive(operations: [namesX], blobs: [], partial: true)
             #expect(stray.rejected.map(\.reason) == [reason(x.op.id)])
 

@@ -24,7 +24,7 @@ import Testing
             op = try HGCore.Operation.decode(bytes)
             #expect(!op.hasValidSignature())
         }
-        let store = try LooseObjects(layout: repo.layout)
+        let store = try ObjectStore(layout: repo.layout)
         for blob in blobs { try store.write(blob.encoded) }
         try store.write(op.encoded)
         let index = repo.layout.operationIndex

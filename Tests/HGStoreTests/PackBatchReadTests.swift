@@ -4,7 +4,7 @@ import HGCore
 import Testing
 
 /// Reading many packed objects at once (`Pack.compressed(at:)` of positions and
-/// `LooseObjects.read(_:)` of ids): the same bytes and the same errors as one read per object,
+/// `ObjectStore.read(_:)` of ids): the same bytes and the same errors as one read per object,
 /// whatever the order asked, the sizes of the entries and the distances between them.
 @Suite("Pack batch reads")
 struct PackBatchReadTests {
@@ -27,10 +27,10 @@ struct PackBatchReadTests {
         }
     }
 
-    private static func store(_ dir: TempDirectory) throws -> LooseObjects {
+    private static func store(_ dir: TempDirectory) throws -> ObjectStore {
         let layout = Layout(root: dir.path)
         try FileSystem.makeDirectories(layout.objects)
-        return try LooseObjects(layout: layout)
+        return try ObjectStore(layout: layout)
     }
 
     @Test func entriesReadTogetherMatchEntriesReadOneByOne() throws {
@@ -164,7 +164,7 @@ struct PackBatchReadTests {
             try setFileBytes(indexPath, bytes)
             let packBytes = try fileBytes(String(indexPath.dropLast(4)) + ".pack")
 
-            let reader = try LooseObjects(layout: Layout(root: dir.path))
+            let reader = try ObjectStore(layout: Layout(root: dir.path))
             let victim = try Pack(indexPath: indexPath).id(at: 0)
             let results = reader.read(ids)
             for (index, result) in results.enumerated() {

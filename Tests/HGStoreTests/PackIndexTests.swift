@@ -9,11 +9,11 @@ import Testing
 @Suite("Pack index")
 struct PackIndexTests {
     /// A store with one pack of `count` blobs; returns the blobs' encodings by id and the index path.
-    private func packedStore(_ count: Int) throws -> (TempDirectory, LooseObjects, [ObjectID: [UInt8]], String) {
+    private func packedStore(_ count: Int) throws -> (TempDirectory, ObjectStore, [ObjectID: [UInt8]], String) {
         let dir = try TempDirectory("hgpackidx")
         let layout = Layout(root: dir.path)
         try FileSystem.makeDirectories(layout.objects)
-        let store = try LooseObjects(layout: layout)
+        let store = try ObjectStore(layout: layout)
         let encodings = (0..<count).map { Blob(content: Array("blob number \($0)\n".utf8)).encoded }
         let ids = try store.writePack(encodings)
         let names = try FileSystem.list(store.packDirectory).filter { $0.hasSuffix(".idx") }
@@ -49,7 +49,7 @@ struct PackIndexTests {
         defer { dir.cleanup() }
         try damage(indexPath) { $0[$0.count - 1] ^= 0x01 }
         let layout = Layout(root: dir.path)
-        let reader = try LooseObjects(layout: layout)
+        let reader = try ObjectStore(layout: layout)
         for (id, encoding) in objects { #expect(try reader.read(id) == encoding, "the entries themselves are intact") }
         let checked = try reader.openPacks(checked: true)
         #expect(checked.packs.isEmpty)
@@ -71,7 +71,7 @@ struct PackIndexTests {
             // A valid checksum over the misordered entries, so that only the order is wrong.
             bytes.replaceSubrange((bytes.count - 32)..., with: Blake2b.hash256(Array(bytes[..<(bytes.count - 32)])))
         }
-        let reader = try LooseObjects(layout: Layout(root: dir.path))
+        let reader = try ObjectStore(layout: Layout(root: dir.path))
         for (id, encoding) in objects {
             do {
                 #expect(try reader.read(id) == encoding)
@@ -90,7 +90,7 @@ struct PackIndexTests {
         try damage(indexPath) { bytes in
             bytes.replaceSubrange((entries + 32)..<(entries + 40), with: bytes[(entries + 72)..<(entries + 80)])
         }
-        let reader = try LooseObjects(layout: Layout(root: dir.path))
+        let reader = try ObjectStore(layout: Layout(root: dir.path))
         let victim = try Pack(indexPath: indexPath).id(at: 0)
         #expect(throws: StoreError.self) { _ = try reader.read(victim) }
         if let error = storeError({ () throws(StoreError) in _ = try reader.read(victim) }) {
@@ -105,7 +105,7 @@ struct PackIndexTests {
             defer { dir.cleanup() }
             try damage(indexPath, mutate)
             #expect(throws: StoreError.self) { _ = try Pack(indexPath: indexPath) }
-            let reader = try LooseObjects(layout: Layout(root: dir.path))
+            let reader = try ObjectStore(layout: Layout(root: dir.path))
             for id in objects.keys {
                 #expect(storeError({ () throws(StoreError) in _ = try reader.read(id) }) == .objectMissing(id))
             }

@@ -4,7 +4,7 @@
 // Each input is tried two ways:
 //  1. as an object's canonical encoding (a blob or an operation): `StoredObject.decode`;
 //  2. as a loose object file or a pack entry: zlib inflation under the real size limit
-//     (`Inflater.decompress`, as `LooseObjects.read` does), then `StoredObject.decode`.
+//     (`Inflater.decompress`, as `ObjectStore.read` does), then `StoredObject.decode`.
 //     The check that the content hashes to the object's name is left out: no input could pass it.
 //
 // Oracles, beyond "no trap and no AddressSanitizer report":
@@ -15,7 +15,7 @@
 import HGCompression
 @testable import HGCore  // for `Payload.encodeBody()`, internal; debug builds enable testability
 
-// One stream, reset per input, as each `LooseObjects` instance does.
+// One stream, reset per input, as each `ObjectStore` instance does.
 nonisolated(unsafe) let inflater = try! Inflater()
 
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -7,27 +7,27 @@ import HGTestSupport
 import Testing
 
 /// A repository layout in a fresh temporary directory, with `objects/` created.
-private func makeStore() throws -> (TempDirectory, LooseObjects) {
+private func makeStore() throws -> (TempDirectory, ObjectStore) {
     let dir = try TempDirectory("hgobjects")
     let layout = Layout(root: dir.path)
     try FileSystem.makeDirectories(layout.objects)
-    return (dir, try LooseObjects(layout: layout))
+    return (dir, try ObjectStore(layout: layout))
 }
 
 /// Writes `bytes` at an object's path (replacing the read-only file if there is one).
-private func overwriteObject(_ store: LooseObjects, _ id: ObjectID, _ bytes: [UInt8]) throws {
+private func overwriteObject(_ store: ObjectStore, _ id: ObjectID, _ bytes: [UInt8]) throws {
     let path = store.layout.objectPath(id.hex)
     try FileSystem.makeDirectory(FileSystem.parent(of: path))
     try FileSystem.remove(path)
     try setFileBytes(path, bytes)
 }
 
-private func readError(_ store: LooseObjects, _ id: ObjectID) -> StoreError? {
+private func readError(_ store: ObjectStore, _ id: ObjectID) -> StoreError? {
     storeError { () throws(StoreError) in _ = try store.read(id) }
 }
 
-@Suite("LooseObjects")
-struct LooseObjectsTests {
+@Suite("ObjectStore")
+struct ObjectStoreTests {
     @Test func writeReadRoundTrip() throws {
         let (dir, store) = try makeStore()
         defer { dir.cleanup() }

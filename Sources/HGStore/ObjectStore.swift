@@ -6,14 +6,15 @@ import HGSystem
 import Glibc
 #endif
 
-/// Loose objects: one zlib-compressed file per object under
-/// `objects/<2 hex>/<62 hex>`, named by the object id.
+/// The object store: loose objects (one zlib-compressed file per object under
+/// `objects/<2 hex>/<62 hex>`, named by the object id) and the packs beside them, read and
+/// written as one.
 ///
 /// Reads check the compressed size, decompress under a hard limit (so a
 /// decompression bomb costs at most one object's worth of memory), and check
 /// that the content hashes to the file's name. Not thread-safe: the zlib
 /// streams are reused; give each thread its own instance.
-public final class LooseObjects {
+public final class ObjectStore {
     public let layout: Layout
     private let compressors: ObjectCompressors
     private let inflater: Inflater
@@ -231,7 +232,7 @@ public final class LooseObjects {
         var path = layout.objectPath(id.hex)
         let compressed: [UInt8]
         do {
-            compressed = try FileSystem.read(path, limit: LooseObjects.maxFileBytes)
+            compressed = try FileSystem.read(path, limit: ObjectStore.maxFileBytes)
         } catch let error {
             if case let .io(_, _, code) = error, code == ENOENT {
                 guard let (pack, position) = packEntry(id) else { throw .objectMissing(id) }
@@ -360,7 +361,7 @@ public final class LooseObjects {
     /// The raw stored (compressed) bytes of an object, as `cat-object --raw` shows them.
     public func readStored(_ id: ObjectID) throws(StoreError) -> [UInt8] {
         let path = layout.objectPath(id.hex)
-        if let bytes = try FileSystem.readIfExists(path, limit: LooseObjects.maxFileBytes) { return bytes }
+        if let bytes = try FileSystem.readIfExists(path, limit: ObjectStore.maxFileBytes) { return bytes }
         guard let (pack, position) = packEntry(id) else { throw .objectMissing(id) }
         return try pack.compressed(at: position)
     }
