@@ -22,8 +22,10 @@ public struct AuditInputs {
     public let identityProblem: () -> String?
 
     /// Inputs for auditing the repository at `layout`.
-    public init(layout: Layout, genesis: ObjectID, objects: ObjectStore, indexLength: @escaping () -> Int,
-                readBase: @escaping () -> BaseReading, identityProblem: @escaping () -> String?) {
+    public init(
+        layout: Layout, genesis: ObjectID, objects: ObjectStore, indexLength: @escaping () -> Int,
+        readBase: @escaping () -> BaseReading, identityProblem: @escaping () -> String?
+    ) {
         self.layout = layout
         self.genesis = genesis
         self.objects = objects
@@ -121,7 +123,9 @@ public struct Audit {
 
         // 1. Every object file: decompress under the limit, hash, decode strictly, check signatures.
         let (looseIDs, strays) = try reading { () throws(StoreError) in try objects.enumerate() }
-        for stray in strays { problem(.objects, nil, stray, "file in the object store that is not named by an object id") }
+        for stray in strays {
+            problem(.objects, nil, stray, "file in the object store that is not named by an object id")
+        }
         let (packs, packFailures) = try reading { () throws(StoreError) in try objects.openPacks(checked: true) }
         for (path, error) in packFailures { problem(.pack, nil, path, error.description) }
         for pack in packs {
@@ -130,9 +134,12 @@ public struct Audit {
         if FileSystem.isDirectory(objects.packDirectory) {
             let names = Set(try reading { () throws(StoreError) in try FileSystem.list(objects.packDirectory) })
             for name in names where !FileSystem.isTemporaryName(name) {
-                let isPair = (name.hasSuffix(".pack") && names.contains(String(name.dropLast(5)) + ".idx"))
+                let isPair =
+                    (name.hasSuffix(".pack") && names.contains(String(name.dropLast(5)) + ".idx"))
                     || (name.hasSuffix(".idx") && names.contains(String(name.dropLast(4)) + ".pack"))
-                if !isPair { problem(.pack, nil, objects.packDirectory + "/" + name, "pack file without its pair (.pack/.idx)") }
+                if !isPair {
+                    problem(.pack, nil, objects.packDirectory + "/" + name, "pack file without its pair (.pack/.idx)")
+                }
             }
         }
         // One table of ids over the loose list and the packs' own indexes, one copy of those
@@ -149,7 +156,9 @@ public struct Audit {
         // were good, and that audit is done again without the operations whose signature fails.
         let checks = pass.startSignatureChecks()
         let optimistic: Result<VerifyReport, AuditError>
-        do { optimistic = .success(try auditHistory(pass, excluding: [], store: store)) } catch { optimistic = .failure(error) }
+        do { optimistic = .success(try auditHistory(pass, excluding: [], store: store)) } catch {
+            optimistic = .failure(error)
+        }
         // `wait` is nil only if the checks never produced a result: the audit cannot vouch then.
         guard let demotions = checks.wait() else { throw .signatureChecksIncomplete }
 
@@ -166,7 +175,8 @@ public struct Audit {
         // Problems in the order of the objects, as one pass would have found them (an object
         // either failed to read or was an operation, never both).
         let failures = pass.failures
-        var f = 0, d = 0
+        var f = 0
+        var d = 0
         while f < failures.count || d < demotions.count {
             if d == demotions.count || (f < failures.count && failures[f].slot < demotions[d].slot) {
                 let id = table.id(at: failures[f].slot)

@@ -16,7 +16,9 @@ public struct DerivedFilesAudit: HistoryCheck {
     public func audit(_ history: AuditedHistory, into report: inout VerifyReport) {
         let repository = history.repository
         let layout = repository.layout
-        let graph = history.graph, membership = history.membership, hasEffect = history.hasEffect
+        let graph = history.graph
+        let membership = history.membership
+        let hasEffect = history.hasEffect
         let changeOf = history.change
         let root = layout.root
         func problem(_ check: VerifyCheck, _ object: ObjectID?, _ file: String?, _ message: String) {
@@ -25,7 +27,8 @@ public struct DerivedFilesAudit: HistoryCheck {
         // Heads and tips as Refs.derive defines them, read off the audited graph's columns.
         let derivedTips = graph.nodesByAuthor().mapValues { nodes in
             let top = nodes.map(graph.sequence).max() ?? 0
-            return nodes.filter { graph.sequence($0) == top }.map { Refs.Tip(sequence: top, id: graph.ids[$0]) }.sorted()
+            return nodes.filter { graph.sequence($0) == top }.map { Refs.Tip(sequence: top, id: graph.ids[$0]) }
+                .sorted()
         }
         report.heads = graph.heads
         do {
@@ -43,7 +46,9 @@ public struct DerivedFilesAudit: HistoryCheck {
                     }
                     report.notes.append("the heads file is stale (an interrupted command); the next write rebuilds it")
                 }
-                try checkPeerRefs(derivedTips, graph: graph, vouched: vouched, repository) { problem(.refs, $0, $1, $2) }
+                try checkPeerRefs(derivedTips, graph: graph, vouched: vouched, repository) {
+                    problem(.refs, $0, $1, $2)
+                }
             } else {
                 problem(.heads, nil, layout.heads, "missing")
             }
@@ -58,8 +63,13 @@ public struct DerivedFilesAudit: HistoryCheck {
             for (path, live) in checked.paths.sorted(by: { $0.key < $1.key }) {
                 for write in live {
                     report.count(.removedWritesVoid, 1)
-                    guard let node = graph.number(of: write.op), graph.kind(node) == Payload.Kind.change, hasEffect(node) else {
-                        problem(.removedWrites, write.op, file, "'\(path)' holds a write by \(write.op.short), which has no effect (an invalid operation, or a member's write concurrent with their removal)")
+                    guard let node = graph.number(of: write.op), graph.kind(node) == Payload.Kind.change,
+                        hasEffect(node)
+                    else {
+                        problem(
+                            .removedWrites, write.op, file,
+                            "'\(path)' holds a write by \(write.op.short), which has no effect (an invalid operation, or a member's write concurrent with their removal)"
+                        )
                         continue
                     }
                 }
@@ -72,7 +82,9 @@ public struct DerivedFilesAudit: HistoryCheck {
                 if cached.stamp == repository.indexLength() {
                     checkWrites(cached.tree, file: layout.stateCache)
                     if cached.tree != tree {
-                        problem(.state, nil, layout.stateCache, "cached state differs from the state computed from the operations")
+                        problem(
+                            .state, nil, layout.stateCache,
+                            "cached state differs from the state computed from the operations")
                     }
                 }
             } else {
@@ -86,26 +98,33 @@ public struct DerivedFilesAudit: HistoryCheck {
             if let cached = MembersCache.decode(bytes) {
                 if cached.stamp == repository.indexLength() {
                     for (peer, role) in cached.roles where roles[peer] != role {
-                        problem(.members, nil, layout.membersCache, "lists \(peer.short) as \(role), but the membership operations make them \(roles[peer].map(\.description) ?? "no member")")
+                        problem(
+                            .members, nil, layout.membersCache,
+                            "lists \(peer.short) as \(role), but the membership operations make them \(roles[peer].map(\.description) ?? "no member")"
+                        )
                     }
                     for (peer, role) in roles where cached.roles[peer] == nil {
                         problem(.members, nil, layout.membersCache, "omits \(peer.short), a member (\(role))")
                     }
                 }
             } else {
-                problem(.members, nil, layout.membersCache, "damaged (checksum or format); 'hg-bft reindex' rebuilds it")
+                problem(
+                    .members, nil, layout.membersCache, "damaged (checksum or format); 'hg-bft reindex' rebuilds it")
             }
         }
         if let mapped = try? MappedFile.ifExists(layout.graphFile, limit: OperationIndex.maxFileBytes) {
             report.count(.derivedFiles, 1)
             if let file = mapped.withBytes(GraphFile.decode(file:)) {
-                if let mismatch = graphFileMismatch(file, repository) { problem(.graph, nil, layout.graphFile, mismatch) }
+                if let mismatch = graphFileMismatch(file, repository) {
+                    problem(.graph, nil, layout.graphFile, mismatch)
+                }
             } else {
                 problem(.graph, nil, layout.graphFile, "damaged (checksum or format); 'hg-bft reindex' rebuilds it")
             }
         }
         if let bytes = try? FileSystem.readIfExists(layout.worktreeCache, limit: 1 << 30),
-           WorkTreeCache.decode(bytes, modified: (0, 0)) == nil {
+            WorkTreeCache.decode(bytes, modified: (0, 0)) == nil
+        {
             problem(.worktree, nil, layout.worktreeCache, "damaged (checksum or format); 'hg-bft reindex' rebuilds it")
         }
         auditBase(graph, repository) { problem(.base, $0, layout.base, $1) }
@@ -155,7 +174,8 @@ public struct DerivedFilesAudit: HistoryCheck {
         do {
             _ = try OperationIndex.visit(layout.operationIndex) { record in
                 guard node < file.graph.count else {
-                    differing = "holds \(file.graph.count) operations, fewer than the index records before byte \(file.stamp)"
+                    differing =
+                        "holds \(file.graph.count) operations, fewer than the index records before byte \(file.stamp)"
                     return false
                 }
                 if file.graph.summary(at: node) != record.summary {
@@ -182,8 +202,10 @@ public struct DerivedFilesAudit: HistoryCheck {
     /// file (`vouched`: it is written after the refs, so it vouches for them) a current ref must
     /// list exactly the author's tips, an unreadable ref or one for a peer with no operation is
     /// a problem, and so is a missing one.
-    private func checkPeerRefs(_ tips: [PeerID: [Refs.Tip]], graph: Graph, vouched: Bool, _ repository: AuditInputs,
-                               _ problem: (ObjectID?, String, String) -> Void) throws(StoreError) {
+    private func checkPeerRefs(
+        _ tips: [PeerID: [Refs.Tip]], graph: Graph, vouched: Bool, _ repository: AuditInputs,
+        _ problem: (ObjectID?, String, String) -> Void
+    ) throws(StoreError) {
         let layout = repository.layout
         var expected: [String: [Refs.Tip]] = [:]
         for (peer, t) in tips { expected[peer.text] = t }
@@ -206,7 +228,10 @@ public struct DerivedFilesAudit: HistoryCheck {
                         continue
                     }
                     if graph.author(node).text != name || graph.sequence(node) != tip.sequence {
-                        problem(tip.id, path, "names \(tip.id.hex) with sequence number \(tip.sequence), but that operation is by \(graph.author(node).short) with sequence number \(graph.sequence(node))")
+                        problem(
+                            tip.id, path,
+                            "names \(tip.id.hex) with sequence number \(tip.sequence), but that operation is by \(graph.author(node).short) with sequence number \(graph.sequence(node))"
+                        )
                     }
                 }
             } catch {
@@ -219,4 +244,3 @@ public struct DerivedFilesAudit: HistoryCheck {
         }
     }
 }
-

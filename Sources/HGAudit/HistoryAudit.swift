@@ -10,7 +10,9 @@ extension Audit {
     /// is not in `excluding` as good.
     /// Returns only what it found; `verify` appends it to the object checks' findings.
     /// `store` reads through the pack indexes `pass` already holds (nil: the repository's own).
-    func auditHistory(_ pass: ObjectPass, excluding excluded: Set<Int>, store: ObjectStore?) throws(AuditError) -> VerifyReport {
+    func auditHistory(
+        _ pass: ObjectPass, excluding excluded: Set<Int>, store: ObjectStore?
+    ) throws(AuditError) -> VerifyReport {
         var report = VerifyReport()
         let root = layout.root
         func problem(_ check: VerifyCheck, _ object: ObjectID?, _ file: String?, _ message: String) {
@@ -27,10 +29,13 @@ extension Audit {
         for d in damage { problem(.index, nil, layout.operationIndex, d) }
         if contents.tornTail {
             if let vouched = (try? Refs.readHeads(layout.heads))??.stamp, vouched > contents.validLength {
-                problem(.index, nil, layout.operationIndex,
-                        "unreadable from byte \(contents.validLength), before the \(vouched) bytes the heads file records (a damaged length field)")
+                problem(
+                    .index, nil, layout.operationIndex,
+                    "unreadable from byte \(contents.validLength), before the \(vouched) bytes the heads file records (a damaged length field)"
+                )
             } else {
-                report.notes.append("the index ends in a torn record from an interrupted write; the next write removes it")
+                report.notes.append(
+                    "the index ends in a torn record from an interrupted write; the next write removes it")
             }
         }
         // Records whose object is usable form the graph; a record that is missing, damaged or
@@ -74,7 +79,8 @@ extension Audit {
                 continue
             }
             if let parent = entry.parents.first(where: { !isAccepted($0) }) {
-                let why = isInIndex(parent) ? "is missing, damaged or invalid" : "is missing or comes later in the index"
+                let why =
+                    isInIndex(parent) ? "is missing, damaged or invalid" : "is missing or comes later in the index"
                 problem(.parents, entry.id, objects.location(of: entry.id), "parent \(parent.hex) \(why)")
                 rejected.append(position)
                 continue
@@ -84,7 +90,8 @@ extension Audit {
         }
         let dangling = (0..<table.slotCount).reduce(0) { $0 + (marks[$1] & 1 == 0 && operation($1) != nil ? 1 : 0) }
         if dangling > 0 {
-            report.notes.append("\(dangling) operation object(s) are not in the index (left by an interrupted command; harmless)")
+            report.notes.append(
+                "\(dangling) operation object(s) are not in the index (left by an interrupted command; harmless)")
         }
         let genesisListed = isInIndex(genesis)
         marks = []
@@ -106,7 +113,8 @@ extension Audit {
 
         // 3. The DAG: genesis, sequence numbers, referenced blobs.
         if let first = graph.ids.first, first != genesis {
-            problem(.genesis, first, layout.genesis, "the first operation is not the repository's genesis \(genesis.hex)")
+            problem(
+                .genesis, first, layout.genesis, "the first operation is not the repository's genesis \(genesis.hex)")
         }
         if !genesisListed {
             problem(.genesis, genesis, layout.genesis, "the genesis operation is not in the index")
@@ -123,9 +131,13 @@ extension Audit {
             }
         }
         let origin = graph.number(of: genesis).flatMap { node in
-            kept.rareFields(nodeOps[node])?.genesis.map { MembershipOrigin(node: node, id: genesis, founder: $0.founder, timestamp: $0.timestamp, quorum: $0.quorum) }
+            kept.rareFields(nodeOps[node])?.genesis.map {
+                MembershipOrigin(
+                    node: node, id: genesis, founder: $0.founder, timestamp: $0.timestamp, quorum: $0.quorum)
+            }
         }
-        let validity = StructuralValidity.check(graph: graph, genesis: genesis, local: missingBlobs, origin: origin) { node in
+        let validity = StructuralValidity.check(graph: graph, genesis: genesis, local: missingBlobs, origin: origin) {
+            node in
             kept.rareFields(nodeOps[node])?.membership
         }
         for issue in validity.issues {
@@ -145,24 +157,31 @@ extension Audit {
             !validity.invalid.contains(graph.ids[node])
                 && (membership?.hasEffect(node: node, author: graph.author(node), graph: graph) ?? true)
         }
-        let history = AuditedHistory(repository: inputs, graph: graph, tornIndex: contents.tornTail, membership: membership,
-                                     hasEffect: hasEffect, change: { kept.change(nodeOps[$0]) })
+        let history = AuditedHistory(
+            repository: inputs, graph: graph, tornIndex: contents.tornTail, membership: membership,
+            hasEffect: hasEffect, change: { kept.change(nodeOps[$0]) })
         for check in historyChecks { check.audit(history, into: &report) }
         return report
     }
 
     /// Equivocations (two valid operations by one author with one sequence number; with more
     /// than two, every pair is listed) and the per-author summary.
-    private func auditAuthors(_ graph: Graph, invalid: Set<ObjectID>, objects: ObjectStore, into report: inout VerifyReport) {
+    private func auditAuthors(
+        _ graph: Graph, invalid: Set<ObjectID>, objects: ObjectStore, into report: inout VerifyReport
+    ) {
         // Per author, the valid nodes by sequence number.
         var tallies: [PeerID: SequenceTable] = [:]
         for n in 0..<graph.count {
-            let id = graph.ids[n], author = graph.author(n), sequence = graph.sequence(n)
+            let id = graph.ids[n]
+            let author = graph.author(n)
+            let sequence = graph.sequence(n)
             guard !invalid.contains(id) else { continue }
             let others = tallies[author]?.nodes(sequence) ?? []
             for other in others.map({ graph.ids[Int($0)] }) {
                 // The proof is the two signed encodings, read again (only these are kept whole).
-                if let a = try? objects.readOperation(min(other, id)), let b = try? objects.readOperation(max(other, id)) {
+                if let a = try? objects.readOperation(min(other, id)),
+                    let b = try? objects.readOperation(max(other, id))
+                {
                     report.equivocations.append(Equivocation(author: author, sequence: sequence, first: a, second: b))
                 }
             }
@@ -170,9 +189,10 @@ extension Audit {
         }
         report.authors = tallies.count
         report.authorSummaries = tallies.map { author, tally in
-            AuthorSummary(author: author, operations: tally.count,
-                          firstSequence: tally.sequences.min() ?? 0, lastSequence: tally.highest,
-                          forks: tally.forkCount)
+            AuthorSummary(
+                author: author, operations: tally.count,
+                firstSequence: tally.sequences.min() ?? 0, lastSequence: tally.highest,
+                forks: tally.forkCount)
         }.sorted { $0.author < $1.author }
     }
 }

@@ -94,7 +94,9 @@ struct KeptBatch {
         let change = op.change
         slots.append(slot)
         digests.append(ObjectID(hashing: OperationIndex.record(OperationSummary(op))))
-        for entry in change?.entries ?? [] { entries.append(ChangeEntry(path: paths.intern(entry.path), version: entry.version)) }
+        for entry in change?.entries ?? [] {
+            entries.append(ChangeEntry(path: paths.intern(entry.path), version: entry.version))
+        }
         starts.append(entries.count)
         let membership = op.membership
         let genesis = op.genesis.map { (founder: op.author, timestamp: op.timestamp, quorum: $0.adminQuorum) }

@@ -39,8 +39,10 @@ final class ObjectPass: Sendable {
         let statuses = Slots<ObjectStatus>(count: table.slotCount)
         let kept = KeptOperations(slotCount: table.slotCount)
         let failures = SharedList<(slot: Int, message: String)>()
-        parallelForEach(count: table.slotCount, makeContext: { ObjectPass.reader(layout, packs) },
-                        finish: { kept.absorb(&$0.batch) }) { reader, slot in
+        parallelForEach(
+            count: table.slotCount, makeContext: { ObjectPass.reader(layout, packs) },
+            finish: { kept.absorb(&$0.batch) }
+        ) { reader, slot in
             guard !table.isRepeat(slot) else { return }
             let id = table.id(at: slot)
             guard let store = reader.store else {
@@ -74,7 +76,10 @@ final class ObjectPass: Sendable {
     /// each again (4 µs beside the check's 70; keeping every operation's bytes for it would
     /// cost their size in memory). The caller goes on with its own work meanwhile.
     func startSignatureChecks() -> Pending<[(slot: Int, demotion: Demotion)]> {
-        let layout = layout, packs = packs, table = table, statuses = statuses
+        let layout = layout
+        let packs = packs
+        let table = table
+        let statuses = statuses
         return Pending {
             let demotions = SharedList<(slot: Int, demotion: Demotion)>()
             parallelForEach(count: table.slotCount, makeContext: { ObjectPass.reader(layout, packs) }) { reader, slot in
@@ -86,7 +91,8 @@ final class ObjectPass: Sendable {
                 }
                 do {
                     guard case let .operation(op) = try store.readObject(id) else {
-                        throw StoreError.objectMalformed(id, path: store.location(of: id), reason: .unknownType(ObjectType.blob.rawValue))
+                        throw StoreError.objectMalformed(
+                            id, path: store.location(of: id), reason: .unknownType(ObjectType.blob.rawValue))
                     }
                     if !op.hasValidSignature() { demotions.append((slot, .badSignature(op.id, op.author))) }
                 } catch {

@@ -85,7 +85,8 @@ final class ObjectTable: Sendable {
         if slot < loose.count { return loose[slot] }
         // The last pack starting at or before `slot`; empty packs share their start with the
         // next one, so the search takes the last of equal starts.
-        var low = 0, high = packs.count - 1
+        var low = 0
+        var high = packs.count - 1
         while low < high {
             let mid = (low + high + 1) / 2
             if starts[mid] <= slot { low = mid } else { high = mid - 1 }

@@ -76,7 +76,9 @@ public struct VerifyReport: Sendable {
     /// The fingerprint of the state computed from the operations with effect.
     public var fingerprint: ObjectID?
     /// The audit table, one row per invariant, in INVARIANTS.md order.
-    public var invariants: [InvariantResult] = Invariant.allCases.map { InvariantResult(invariant: $0, checked: 0, violations: 0) }
+    public var invariants: [InvariantResult] = Invariant.allCases.map {
+        InvariantResult(invariant: $0, checked: 0, violations: 0)
+    }
     /// Per-author summary, by peer id.
     public var authorSummaries: [AuthorSummary] = []
     /// The membership of the valid operations.
@@ -94,7 +96,9 @@ public struct VerifyReport: Sendable {
     }
 
     /// Records a problem against its invariant; `file` is shown relative to `root`.
-    public mutating func problem(_ check: VerifyCheck, _ object: ObjectID?, _ file: String?, _ message: String, root: String) {
+    public mutating func problem(
+        _ check: VerifyCheck, _ object: ObjectID?, _ file: String?, _ message: String, root: String
+    ) {
         let shown = file.map { $0.hasPrefix(root + "/") ? String($0.dropFirst(root.count + 1)) : $0 }
         problems.append(VerifyProblem(check: check, object: object, file: shown, message: message))
         if let i = invariants.firstIndex(where: { $0.invariant == check.invariant }) { invariants[i].violations += 1 }

@@ -27,8 +27,9 @@ public final class BlockCompressor {
             var empty: UInt8 = 0
             count = input.withUnsafeBytes { raw in
                 withUnsafeMutablePointer(to: &empty) { placeholder in
-                    libdeflate_zlib_compress(compressor, raw.baseAddress ?? UnsafeRawPointer(placeholder), raw.count,
-                                             buffer.baseAddress, buffer.count)
+                    libdeflate_zlib_compress(
+                        compressor, raw.baseAddress ?? UnsafeRawPointer(placeholder), raw.count,
+                        buffer.baseAddress, buffer.count)
                 }
             }
             failed = count == 0

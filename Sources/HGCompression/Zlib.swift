@@ -20,7 +20,8 @@ public enum CompressionError: Error, Equatable, Sendable, CustomStringConvertibl
         case .truncated: return "zlib stream is truncated"
         case let .tooLarge(limit): return "decompressed data exceeds the limit of \(limit) bytes"
         case .trailingData: return "unexpected bytes after the end of the zlib stream"
-        case let .library(code): return "zlib failed: \(zError(code).map { String(cString: $0) } ?? "unknown error") (\(code))"
+        case let .library(code):
+            return "zlib failed: \(zError(code).map { String(cString: $0) } ?? "unknown error") (\(code))"
         }
     }
 }
@@ -206,8 +207,9 @@ extension Inflater {
             var consumed = 0
             var produced = 0
             let rc = input.withUnsafeBytes { raw in
-                libdeflate_zlib_decompress_ex(quick, raw.baseAddress, raw.count, buffer.baseAddress, buffer.count,
-                                              &consumed, &produced)
+                libdeflate_zlib_decompress_ex(
+                    quick, raw.baseAddress, raw.count, buffer.baseAddress, buffer.count,
+                    &consumed, &produced)
             }
             complete = rc == LIBDEFLATE_SUCCESS && consumed == input.count
             count = complete ? produced : 0
@@ -226,7 +228,9 @@ public enum CRC32 {
 
     /// The checksum of `bytes[range]`, without copying the range out.
     public static func checksum(_ bytes: [UInt8], range: Range<Int>, seed: UInt32 = 0) -> UInt32 {
-        bytes.withUnsafeBytes { checksum(UnsafeRawBufferPointer(rebasing: $0[range.clamped(to: 0..<$0.count)]), seed: seed) }
+        bytes.withUnsafeBytes {
+            checksum(UnsafeRawBufferPointer(rebasing: $0[range.clamped(to: 0..<$0.count)]), seed: seed)
+        }
     }
 
     /// The checksum of the bytes of `raw`, of any length. libdeflate's CRC-32 (the same function

@@ -18,7 +18,8 @@ public enum Blake2b {
     public static func hash256(raw first: UnsafeRawBufferPointer, _ rest: UnsafeRawBufferPointer...) -> [UInt8] {
         oneShot256 { state in
             func feed(_ part: UnsafeRawBufferPointer) {
-                _ = crypto_generichash_update(state, part.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(part.count))
+                _ = crypto_generichash_update(
+                    state, part.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(part.count))
             }
             feed(first)
             rest.forEach(feed)
@@ -39,8 +40,10 @@ public enum Blake2b {
                 guard let base = memory.baseAddress, let output = out.baseAddress else { return }
                 let state = OpaquePointer(base)
                 crypto_generichash_init(state, nil, 0, digestBytes256)
-                _ = crypto_generichash_update(state, first.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(first.count))
-                _ = crypto_generichash_update(state, second.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(second.count))
+                _ = crypto_generichash_update(
+                    state, first.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(first.count))
+                _ = crypto_generichash_update(
+                    state, second.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(second.count))
                 _ = crypto_generichash_final(state, output.assumingMemoryBound(to: UInt8.self), digestBytes256)
             }
         }
@@ -123,7 +126,8 @@ public final class Blake2bHasher {
 
     /// Feeds bytes from a raw buffer.
     public func update(_ bytes: UnsafeRawBufferPointer) {
-        _ = crypto_generichash_update(OpaquePointer(state), bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count))
+        _ = crypto_generichash_update(
+            OpaquePointer(state), bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count))
     }
 
     /// Ends the hash and returns the digest. The hasher must not be used afterwards.

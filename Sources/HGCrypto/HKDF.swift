@@ -49,7 +49,9 @@ public enum HKDF {
     }
 
     /// Extract-then-expand in one call.
-    public static func deriveKey(salt: [UInt8], inputKeyMaterial: [UInt8], info: [UInt8], length: Int) throws(CryptoError) -> [UInt8] {
+    public static func deriveKey(
+        salt: [UInt8], inputKeyMaterial: [UInt8], info: [UInt8], length: Int
+    ) throws(CryptoError) -> [UInt8] {
         var prk = extract(salt: salt, inputKeyMaterial: inputKeyMaterial)
         defer { SecureMemory.zero(&prk) }
         return try expand(pseudoRandomKey: prk, info: info, length: length)

@@ -62,7 +62,8 @@ public struct Graph: Sendable {
         public var description: String {
             switch self {
             case let .duplicate(id): return "operation \(id.hex) is listed twice"
-            case let .missingParent(child, parent): return "operation \(child.hex) names parent \(parent.hex), which comes later or is missing"
+            case let .missingParent(child, parent):
+                return "operation \(child.hex) names parent \(parent.hex), which comes later or is missing"
             case .tooLarge: return "more operations or parent links than a graph holds (2^31 - 1)"
             }
         }
@@ -121,18 +122,22 @@ public struct Graph: Sendable {
     /// Adds one operation whose parents are all in the graph; returns its node number.
     @discardableResult
     public mutating func append(_ s: OperationSummary) throws(GraphError) -> Int {
-        try appendNode(id: s.id, author: s.author, sequence: s.sequence, timestamp: s.timestamp, kind: s.kind,
-                       parents: s.parents, entryCount: s.entryCount, message: s.message.utf8)
+        try appendNode(
+            id: s.id, author: s.author, sequence: s.sequence, timestamp: s.timestamp, kind: s.kind,
+            parents: s.parents, entryCount: s.entryCount, message: s.message.utf8)
     }
 
     /// Adds one operation, given field by field (what reading the index does, without making
     /// a summary first), whose parents are all in the graph; returns its node number. Nothing
     /// is added if it throws.
     @discardableResult
-    public mutating func append(id: ObjectID, author: PeerID, sequence: UInt64, timestamp: UInt64, kind: UInt8,
-                                parents: PackedIDs, entryCount: Int, message: UnsafeBufferPointer<UInt8>) throws(GraphError) -> Int {
-        try appendNode(id: id, author: author, sequence: sequence, timestamp: timestamp, kind: kind,
-                       parents: parents, entryCount: entryCount, message: message)
+    public mutating func append(
+        id: ObjectID, author: PeerID, sequence: UInt64, timestamp: UInt64, kind: UInt8,
+        parents: PackedIDs, entryCount: Int, message: UnsafeBufferPointer<UInt8>
+    ) throws(GraphError) -> Int {
+        try appendNode(
+            id: id, author: author, sequence: sequence, timestamp: timestamp, kind: kind,
+            parents: parents, entryCount: entryCount, message: message)
     }
 
     /// The body of both `append`s (generic inside this module only, where it is specialised for each).
@@ -140,7 +145,9 @@ public struct Graph: Sendable {
         id: ObjectID, author: PeerID, sequence: UInt64, timestamp: UInt64, kind: UInt8,
         parents: Parents, entryCount: Int, message: Message
     ) throws(GraphError) -> Int {
-        guard levels.count < Int(Int32.max) - 1, parentList.count < Int(Int32.max) - Limits.maxParents else { throw .tooLarge }
+        guard levels.count < Int(Int32.max) - 1, parentList.count < Int(Int32.max) - Limits.maxParents else {
+            throw .tooLarge
+        }
         let n = Int32(levels.count)
         var level: Int32 = 0
         let firstParent = parentList.count
@@ -234,8 +241,9 @@ public struct Graph: Sendable {
 
     /// Node `n`'s summary (made on request: the graph keeps the fields apart).
     public func summary(at n: Int) -> OperationSummary {
-        OperationSummary(id: ids[n], author: author(n), sequence: sequences[n], timestamp: timestamps[n], kind: kinds[n],
-                         parents: parentsOf(n).map { ids[Int($0)] }, entryCount: Int(entryCounts[n]), message: message(n))
+        OperationSummary(
+            id: ids[n], author: author(n), sequence: sequences[n], timestamp: timestamps[n], kind: kinds[n],
+            parents: parentsOf(n).map { ids[Int($0)] }, entryCount: Int(entryCounts[n]), message: message(n))
     }
 
     /// Every node's summary, in node order (each made on access).
@@ -325,7 +333,8 @@ public struct Graph: Sendable {
     private func searchSorted(_ id: ObjectID) -> Int32? {
         guard !sortedNodes.isEmpty else { return nil }
         let bucket = Int(id.raw.w0 >> bucketShift)
-        var low = Int(bucketStarts[bucket]), high = Int(bucketStarts[bucket + 1])
+        var low = Int(bucketStarts[bucket])
+        var high = Int(bucketStarts[bucket + 1])
         return sortedNodes.withUnsafeBufferPointer { sorted in
             ids.withUnsafeBufferPointer { ids in
                 while low < high {
@@ -356,7 +365,9 @@ public struct Graph: Sendable {
             var position = 0
             for bucket in 0..<buckets {
                 starts[bucket] = Int32(position)
-                while position < count, Int(ids[Int(sortedNodes[position])].raw.w0 >> bucketShift) == bucket { position += 1 }
+                while position < count, Int(ids[Int(sortedNodes[position])].raw.w0 >> bucketShift) == bucket {
+                    position += 1
+                }
             }
             starts[buckets] = Int32(position)
         }
@@ -371,7 +382,9 @@ public struct Graph: Sendable {
             guard !sortedNodes.isEmpty else { return appended }
             return sortedNodes.withUnsafeBufferPointer { sorted in
                 [Int32](unsafeUninitializedCapacity: sorted.count + appended.count) { merged, initialized in
-                    var i = 0, j = 0, k = 0
+                    var i = 0
+                    var j = 0
+                    var k = 0
                     while i < sorted.count || j < appended.count {
                         if j == appended.count || (i < sorted.count && ids[Int(sorted[i])] < ids[Int(appended[j])]) {
                             merged[k] = sorted[i]
@@ -494,7 +507,8 @@ public struct Heap<Element: Comparable> {
         let top = items.removeLast()
         var i = 0
         while true {
-            let l = 2 * i + 1, r = l + 1
+            let l = 2 * i + 1
+            let r = l + 1
             var largest = i
             if l < items.count, items[largest] < items[l] { largest = l }
             if r < items.count, items[largest] < items[r] { largest = r }

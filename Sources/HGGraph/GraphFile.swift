@@ -1,5 +1,5 @@
-import HGCore
 import HGCompression
+import HGCore
 
 /// The graph file, `index/graph` (FORMAT.md 5.9.2): the DAG's columns as they lie in memory, with
 /// the node numbers sorted by id, so that a command gets the whole history with a few copies and a
@@ -58,7 +58,9 @@ public struct GraphFile: Sendable {
     /// checking the rest: what a writer reads to decide whether the file is worth rewriting.
     public static func peekStamp(_ prefix: [UInt8]) -> Int? {
         guard prefix.count >= prefixBytes, prefix.starts(with: header) else { return nil }
-        let stamp = prefix.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 16, as: UInt64.self)) }
+        let stamp = prefix.withUnsafeBytes {
+            UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+        }
         return stamp <= UInt64(Int.max) ? Int(stamp) : nil
     }
 
@@ -67,7 +69,10 @@ public struct GraphFile: Sendable {
     /// The file's bytes.
     public func encoded() -> [UInt8] {
         let g = graph
-        let n = g.count, a = g.authorTable.count, p = g.parentList.count, m = g.messageBytes.count
+        let n = g.count
+        let a = g.authorTable.count
+        let p = g.parentList.count
+        let m = g.messageBytes.count
         let total = GraphFile.fixedBytes + 32 * a + GraphFile.bytesPerNode * n + 4 * p + m + 4
         let sorted = g.nodesSortedByID()
         // Written in place into a buffer of the exact size: the file is megabytes, and a writer
@@ -107,7 +112,9 @@ public struct GraphFile: Sendable {
             initialized = at
         }
         let checksum = CRC32.checksum(bytes)
-        for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: checksum >> UInt32(shift))) }
+        for shift in stride(from: 0, to: 32, by: 8) {
+            bytes.append(UInt8(truncatingIfNeeded: checksum >> UInt32(shift)))
+        }
         return bytes
     }
 
@@ -132,14 +139,23 @@ public struct GraphFile: Sendable {
     }
 
     private static func decode(_ raw: UnsafeRawBufferPointer, length: Int) -> GraphFile? {
-        func u32(_ offset: Int) -> UInt32 { UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
-        func u64(_ offset: Int) -> UInt64 { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
-        let stamp = u64(16), lastRecordChecksum = u32(24)
-        let n = Int(u32(28)), a = Int(u32(32)), p = Int(u32(36)), m = u64(40)
+        func u32(_ offset: Int) -> UInt32 {
+            UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+        }
+        func u64(_ offset: Int) -> UInt64 {
+            UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+        }
+        let stamp = u64(16)
+        let lastRecordChecksum = u32(24)
+        let n = Int(u32(28))
+        let a = Int(u32(32))
+        let p = Int(u32(36))
+        let m = u64(40)
         // Every count is at most 2^32 and M at most the file's length, so the size below cannot
         // overflow; the file must be exactly that long, which bounds every read that follows.
         guard stamp <= UInt64(Int.max), m <= UInt64(length), n < Int(Int32.max), p < Int(Int32.max) - Limits.maxParents,
-              a <= n else { return nil }
+            a <= n
+        else { return nil }
         guard fixedBytes + 32 * a + bytesPerNode * n + 4 * p + Int(m) == length else { return nil }
 
         var g = Graph()
@@ -180,7 +196,8 @@ public struct GraphFile: Sendable {
             g.entryCounts.append(Int32(count))
         }
         at += 4 * n
-        let parentEnds = at, links = at + 4 * n
+        let parentEnds = at
+        let links = at + 4 * n
         at = links + 4 * p
         guard buildEdges(&g, count: n, links: p, end: { Int(u32(parentEnds + 4 * $0)) }, link: { u32(links + 4 * $0) })
         else { return nil }
@@ -188,7 +205,9 @@ public struct GraphFile: Sendable {
         var previous = 0
         for i in 0..<n {
             let end = u64(at + 8 * i)
-            guard end >= UInt64(previous), end <= m, end - UInt64(previous) <= UInt64(Limits.maxMessageBytes) else { return nil }
+            guard end >= UInt64(previous), end <= m, end - UInt64(previous) <= UInt64(Limits.maxMessageBytes) else {
+                return nil
+            }
             previous = Int(end)
             g.messageEnds.append(previous)
         }
@@ -200,7 +219,9 @@ public struct GraphFile: Sendable {
         for i in 0..<n {
             let node = u32(at + 4 * i)
             // Strictly ascending ids: no node twice, so the n numbers below n are every node once.
-            guard node < UInt32(n), g.sortedNodes.last.map({ g.ids[Int($0)] < g.ids[Int(node)] }) ?? true else { return nil }
+            guard node < UInt32(n), g.sortedNodes.last.map({ g.ids[Int($0)] < g.ids[Int(node)] }) ?? true else {
+                return nil
+            }
             g.sortedNodes.append(Int32(node))
         }
         g.indexSortedNodes()
@@ -210,8 +231,10 @@ public struct GraphFile: Sendable {
     /// Fills `g`'s parent lists, levels and child edges from the file's parent ends and links,
     /// as appending the nodes in order would; false if a node's parents are not earlier nodes
     /// or the ends do not describe exactly `links` links.
-    private static func buildEdges(_ g: inout Graph, count n: Int, links p: Int,
-                                   end: (Int) -> Int, link: (Int) -> UInt32) -> Bool {
+    private static func buildEdges(
+        _ g: inout Graph, count n: Int, links p: Int,
+        end: (Int) -> Int, link: (Int) -> UInt32
+    ) -> Bool {
         g.parentStart.reserveCapacity(n + 1)
         g.parentList.reserveCapacity(p)
         g.levels.reserveCapacity(n)

@@ -50,7 +50,8 @@ public enum GraphLayout {
             // A root in the last lane leaves that column free for the next new lane: a row
             // between them says they are not connected.
             if parents.isEmpty && col == edges.lanes.count && position + 1 < order.count
-                && !edges.lanes.contains(order[position + 1]) {
+                && !edges.lanes.contains(order[position + 1])
+            {
                 edges.separateRoot()
             }
             lanes = edges.lanes
@@ -114,7 +115,8 @@ private struct Edges {
     /// An edge from the operation's line to the lane at `target`, which waits for a parent.
     private mutating func connect(to target: Int, lineContinues: Bool) {
         separate()
-        var first = straightRow(), second = straightRow()
+        var first = straightRow()
+        var second = straightRow()
         if !lineContinues {
             first[2 * col] = " "
             second[2 * col] = " "

@@ -1,4 +1,5 @@
 import HGStore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,7 +33,8 @@ public struct CloneDestination: Sendable {
         }
         let parent = FileSystem.parent(of: target)
         try lift { try FileSystem.makeDirectories(parent) }
-        let prefix = stagingPrefix(for: String(target[target.index(after: target.lastIndex(of: "/") ?? target.startIndex)...]))
+        let prefix = stagingPrefix(
+            for: String(target[target.index(after: target.lastIndex(of: "/") ?? target.startIndex)...]))
         var removed: [String] = []
         let base = parent == "/" ? "" : parent
         for name in (try? FileSystem.list(parent)) ?? [] where name.hasPrefix(prefix) {
@@ -42,8 +44,9 @@ public struct CloneDestination: Sendable {
             if (try? FileSystem.removeTree(base + "/" + name)) != nil { removed.append(base + "/" + name) }
         }
         let random = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        return CloneDestination(target: target, staging: base + "/" + prefix + "\(getpid())-\(random)",
-                                removedLeftovers: removed)
+        return CloneDestination(
+            target: target, staging: base + "/" + prefix + "\(getpid())-\(random)",
+            removedLeftovers: removed)
     }
 
     /// Moves the finished clone into place (replacing the target if it is an empty directory),

@@ -7,11 +7,12 @@
 // its clients' reach. Scoped `@_exported import`s rather than typealiases: a typealias is a
 // second declaration of the name, ambiguous in code that imports the subsystem as well (tests).
 @_exported import HGCore
+
 @_exported import struct HGState.MemberInfo
 @_exported import struct HGState.MembershipOutcome
 @_exported import struct HGStore.Config
-@_exported import enum HGSync.RemoteAddress
 @_exported import class HGSync.ByteStream
+@_exported import enum HGSync.RemoteAddress
 @_exported import class HGSync.Subprocess
 @_exported import struct HGSync.SyncOptions
 @_exported import typealias HGSync.SyncProgress

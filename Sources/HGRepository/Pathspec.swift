@@ -26,7 +26,8 @@ struct Pathspec {
 
     init(_ specs: [String], root: String, cwd: String) throws(RepositoryError) {
         var prefixes: [String] = []
-        var withSlash = Set<[UInt8]>(), withoutSlash = Set<[UInt8]>()
+        var withSlash = Set<[UInt8]>()
+        var withoutSlash = Set<[UInt8]>()
         var wholeTree = false
         for spec in specs {
             let absolute = FileSystem.absolute(spec.utf8.first == UInt8(ascii: "/") ? spec : cwd + "/" + spec)
@@ -42,7 +43,11 @@ struct Pathspec {
                 throw .pathOutsideRepository(spec)
             }
             prefixes.append(relative)
-            if spec.utf8.last == UInt8(ascii: "/") { withSlash.insert(Array(relative.utf8)) } else { withoutSlash.insert(Array(relative.utf8)) }
+            if spec.utf8.last == UInt8(ascii: "/") {
+                withSlash.insert(Array(relative.utf8))
+            } else {
+                withoutSlash.insert(Array(relative.utf8))
+            }
         }
         self.init(prefixes: wholeTree ? [] : prefixes, directoriesOnly: withSlash.subtracting(withoutSlash))
     }
@@ -56,7 +61,8 @@ struct Pathspec {
 
     /// Whether one prefix selects `path`.
     func prefixMatches(_ prefix: String, _ path: RepoPath) -> Bool {
-        let bytes = path.bytes, count = prefix.utf8.count
+        let bytes = path.bytes
+        let count = prefix.utf8.count
         guard bytes.starts(with: prefix.utf8) else { return false }
         if bytes.count == count { return !directoriesOnly.contains(bytes) }
         return bytes[count] == UInt8(ascii: "/")

@@ -65,8 +65,9 @@ extension Repository {
         } else {
             tree = try stateOfCausalPast(of: stored.heads)
         }
-        let resolved = ResolvedBase(heads: stored.heads, tree: tree, unsynced: Set(stored.unsynced), isCurrent: isCurrent,
-                                    stored: stored)
+        let resolved = ResolvedBase(
+            heads: stored.heads, tree: tree, unsynced: Set(stored.unsynced), isCurrent: isCurrent,
+            stored: stored)
         return isCurrent ? resolved : try followingOwnOperations(resolved, current: heads)
     }
 
@@ -74,7 +75,9 @@ extension Repository {
     /// command killed after its commit point (or a membership command) did not record in the
     /// base file: a change operation's entries are what the working tree held when it was made,
     /// so the base follows it as the commit would have; a membership operation changes no file.
-    private func followingOwnOperations(_ base: ResolvedBase, current: [ObjectID]) throws(RepositoryError) -> ResolvedBase {
+    private func followingOwnOperations(
+        _ base: ResolvedBase, current: [ObjectID]
+    ) throws(RepositoryError) -> ResolvedBase {
         guard let me = try? peerID(), let tip = try latestOwnOperation(me) else { return base }
         // Walk back from this replica's latest operation through its own single-parent chain
         // (each of its operations follows the one before) to one made right on the base.
@@ -92,7 +95,8 @@ extension Repository {
         for op in chain.reversed() {
             if let change = op.change { tree.applyDominating(change, op: op.id) }
         }
-        return ResolvedBase(heads: [tip], tree: tree, unsynced: base.unsynced, isCurrent: [tip] == current, stored: base.stored)
+        return ResolvedBase(
+            heads: [tip], tree: tree, unsynced: base.unsynced, isCurrent: [tip] == current, stored: base.stored)
     }
 
     /// The id of the latest operation `me` signed: from the author's ref when it is current,
@@ -120,7 +124,8 @@ extension Repository {
         var nodes: [Int] = []
         for head in heads {
             guard let n = graph.number(of: head) else {
-                throw .baseDamaged(path: layout.base, reason: "it names \(head.short), which is not in the operation index")
+                throw .baseDamaged(
+                    path: layout.base, reason: "it names \(head.short), which is not in the operation index")
             }
             nodes.append(n)
         }
@@ -139,7 +144,8 @@ extension Repository {
     /// holds the lock. Best effort: without it, the tree is computed when needed.
     func preserveBaseTree() {
         guard let stored = try? readBase(), stored.tree == nil, let heads = try? heads(), stored.heads == heads,
-              let tree = try? state() else { return }
+            let tree = try? state()
+        else { return }
         try? writeBase(WorkTreeBase(heads: stored.heads, tree: tree))
     }
 

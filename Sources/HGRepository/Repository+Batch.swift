@@ -3,6 +3,7 @@ import HGCrypto
 import HGState
 import HGStore
 import HGSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,7 +27,9 @@ extension Repository {
     /// batch part of the repository at once.
     ///
     /// Used by importers and benchmarks; it does not touch the working tree.
-    public func commitBatch(_ changes: [BatchChange], timestamp: UInt64 = Clock.nowMilliseconds()) throws(RepositoryError) -> [ObjectID] {
+    public func commitBatch(
+        _ changes: [BatchChange], timestamp: UInt64 = Clock.nowMilliseconds()
+    ) throws(RepositoryError) -> [ObjectID] {
         guard !changes.isEmpty else { return [] }
         let (key, me) = try signingIdentity()
         let lock = try self.lock()
@@ -57,8 +60,9 @@ extension Repository {
             sequence += 1
             let change = Change(message: batch.message, entries: entries)
             let op = try lift {
-                try Operation.create(signer: key, sequence: sequence, parents: parents,
-                                     timestamp: timestamp + UInt64(index), payload: .change(change))
+                try Operation.create(
+                    signer: key, sequence: sequence, parents: parents,
+                    timestamp: timestamp + UInt64(index), payload: .change(change))
             }
             encodings.append((op.id, op.encoded))
             tree.applyDominating(change, op: op.id)

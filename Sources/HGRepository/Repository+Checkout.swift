@@ -4,6 +4,7 @@ import HGState
 import HGStore
 import HGSystem
 import HGWorkTree
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -53,7 +54,9 @@ extension Repository {
     /// files, links or directories. A path whose merged version could not be written keeps its
     /// old value in the new base (`unsynced`), so that `status` and `commit` still compare it
     /// with what the working tree holds, and a later checkout writes it once the way is clear.
-    public func checkout(force: Bool = false, pathspecs: [String] = [], cwd: String? = nil) throws(RepositoryError) -> CheckoutResult {
+    public func checkout(
+        force: Bool = false, pathspecs: [String] = [], cwd: String? = nil
+    ) throws(RepositoryError) -> CheckoutResult {
         let spec = try Pathspec(pathspecs, root: layout.root, cwd: cwd ?? layout.root)
         let lock = try self.lock()
         defer { withExtendedLifetime(lock) {} }
@@ -128,7 +131,9 @@ extension Repository {
             if !remember { cache.entries[path] = nil }
             // Only what the work-tree cache records is hg-bft's (a lost cache makes every differing
             // file the user's: nothing is then replaced that should not be).
-            let baseline = cache.entries[path].map { FileVersion(blob: $0.blob, mode: $0.stamp.executable ? .executable : .regular) }
+            let baseline = cache.entries[path].map {
+                FileVersion(blob: $0.blob, mode: $0.stamp.executable ? .executable : .regular)
+            }
             // What the working tree has. A tracked path the scan did not list is looked at: a
             // regular file there is still tracked (ignore rules apply to untracked files only);
             // anything else there (a link, a special file) is the user's, whatever hg-bft last
@@ -137,9 +142,11 @@ extension Repository {
             var unlisted = false
             if file == nil, baseline != nil {
                 file = WorkFile.trackedButIgnored(path, root: layout.root)
-                unlisted = file == nil && FileSystem.status(layout.root + "/" + path.string).map {
-                    ($0.st_mode & S_IFMT) != S_IFDIR
-                } == true
+                unlisted =
+                    file == nil
+                    && FileSystem.status(layout.root + "/" + path.string).map {
+                        ($0.st_mode & S_IFMT) != S_IFDIR
+                    } == true
             }
             let current: FileVersion? = try file.map { file throws(RepositoryError) in
                 let blob: ObjectID
@@ -152,18 +159,24 @@ extension Repository {
                 return FileVersion(blob: blob, mode: file.stamp.executable ? .executable : .regular)
             }
             let arrives = value != baseValue
-            switch CheckoutDecision.decide(desired: desired.map { FileVersion(blob: $0.blob, mode: $0.mode) }, current: current,
-                                           baseline: baseline, unlisted: unlisted, arrives: arrives, force: force) {
+            switch CheckoutDecision.decide(
+                desired: desired.map { FileVersion(blob: $0.blob, mode: $0.mode) }, current: current,
+                baseline: baseline, unlisted: unlisted, arrives: arrives, force: force)
+            {
             case .upToDate:
-                if remember, let file, let current { cache.entries[path] = .init(stamp: file.stamp, blob: current.blob) }
+                if remember, let file, let current {
+                    cache.entries[path] = .init(stamp: file.stamp, blob: current.blob)
+                }
             case .nothing:
                 break
             case .forget:
                 cache.entries[path] = nil
             case let .write(replacing):
                 if let desired {
-                    planned.append(.write(path: path, rendered: desired.content, blob: desired.blob, mode: desired.mode,
-                                          remember: remember, replacing: replacing, arrives: arrives))
+                    planned.append(
+                        .write(
+                            path: path, rendered: desired.content, blob: desired.blob, mode: desired.mode,
+                            remember: remember, replacing: replacing, arrives: arrives))
                 }
             case .remove:
                 planned.append(.remove(path))
@@ -201,8 +214,10 @@ extension Repository {
                 if writes.isFull || writes.holdsAncestor(of: path) {
                     try writes.flush(with: writer, into: &cache, &result, hashed: hashed, saving: self)
                 }
-                writes.add(FileWrite(path: path, content: content, mode: mode, blob: blob, remember: remember,
-                                     replacing: replacing, arrives: arrives))
+                writes.add(
+                    FileWrite(
+                        path: path, content: content, mode: mode, blob: blob, remember: remember,
+                        replacing: replacing, arrives: arrives))
             case let .remove(path):
                 try lift { try writer.remove(path) }
                 cache.entries[path] = nil
@@ -251,7 +266,9 @@ extension Repository {
 
 /// A step `checkout` decided on; the content of a write is read only when it is carried out.
 private enum PlannedStep {
-    case write(path: RepoPath, rendered: [UInt8]?, blob: ObjectID, mode: FileMode, remember: Bool, replacing: Bool, arrives: Bool)
+    case write(
+        path: RepoPath, rendered: [UInt8]?, blob: ObjectID, mode: FileMode, remember: Bool, replacing: Bool,
+        arrives: Bool)
     case remove(RepoPath)
 }
 
@@ -323,8 +340,10 @@ private struct FileWrites {
     /// that something in the working tree blocks is recorded in `result.blocked` and the rest go
     /// on. If one fails otherwise, the cache is saved with those that were written (so they are
     /// not mistaken for local edits next time) and the first error is thrown.
-    mutating func flush(with writer: Materializer, into cache: inout WorkTreeCache, _ result: inout CheckoutResult,
-                        hashed: [RepoPath: (FileStamp, ObjectID)], saving repository: Repository) throws(RepositoryError) {
+    mutating func flush(
+        with writer: Materializer, into cache: inout WorkTreeCache, _ result: inout CheckoutResult,
+        hashed: [RepoPath: (FileStamp, ObjectID)], saving repository: Repository
+    ) throws(RepositoryError) {
         guard !pending.isEmpty else { return }
         let batch = pending
         pending.removeAll()
@@ -339,8 +358,12 @@ private struct FileWrites {
             for i in groups[g] {
                 let write = batch[i]
                 do throws(WorkTreeError) {
-                    outcomes.set(i, .success(try writer.write(write.path, content: write.content, mode: write.mode,
-                                                              replacing: write.replacing)))
+                    outcomes.set(
+                        i,
+                        .success(
+                            try writer.write(
+                                write.path, content: write.content, mode: write.mode,
+                                replacing: write.replacing)))
                 } catch {
                     outcomes.set(i, .failure(error))
                 }

@@ -8,19 +8,25 @@ extension Repository {
     /// Creates a new replica in `root` of the repository a peer serves: a new
     /// identity of its own, then everything the peer has, validated as any sync
     /// is. If the clone fails, the `.hgrepo` it created is removed again.
-    public static func clone(into root: String, over stream: ByteStream, options: SyncOptions = SyncOptions(),
-                             progress: SyncProgress? = nil) throws(RepositoryError) -> (Repository, SyncResult) {
+    public static func clone(
+        into root: String, over stream: ByteStream, options: SyncOptions = SyncOptions(),
+        progress: SyncProgress? = nil
+    ) throws(RepositoryError) -> (Repository, SyncResult) {
         let absoluteRoot = FileSystem.absolute(root)
         let layout = Layout(root: absoluteRoot)
         if FileSystem.exists(layout.meta) { throw .store(.alreadyExists(path: absoluteRoot)) }
         let createdRoot = !FileSystem.exists(absoluteRoot)
         do {
             let key = try prepareUnborn(layout)
-            guard let peer = PeerID(publicKey: key.publicKey) else { throw RepositoryError.badIdentityKey(path: layout.identityKey) }
+            guard let peer = PeerID(publicKey: key.publicKey) else {
+                throw RepositoryError.badIdentityKey(path: layout.identityKey)
+            }
             let outcome: SyncOutcome
             do {
-                outcome = try SyncSession(source: UnbornReplica(peer: peer), stream: stream, options: options,
-                                          progress: progress).run()
+                outcome = try SyncSession(
+                    source: UnbornReplica(peer: peer), stream: stream, options: options,
+                    progress: progress
+                ).run()
             } catch {
                 throw RepositoryError.sync(error)
             }
@@ -29,19 +35,25 @@ extension Repository {
             }
             try lift { try FileSystem.writeAtomically(layout.genesis, Array((outcome.repository.hex + "\n").utf8)) }
             let repository = try Repository(layout: layout)
-            let received = try repository.receive(operations: outcome.operations, blobsByID: outcome.blobs, partial: true,
-                                   signatures: outcome.signatureChecks)
+            let received = try repository.receive(
+                operations: outcome.operations, blobsByID: outcome.blobs, partial: true,
+                signatures: outcome.signatureChecks)
             guard received.added.first == outcome.repository else {
-                throw RepositoryError.sync(.protocolViolation("the peer did not send the repository's genesis operation"))
+                throw RepositoryError.sync(
+                    .protocolViolation("the peer did not send the repository's genesis operation"))
             }
             let heads = try repository.heads()
             if received.rejected.isEmpty && outcome.unresolved == 0 {
                 repository.recordSharedHeads(heads, with: outcome.peer)
             }
-            return (repository, SyncResult(peer: outcome.peer, stats: outcome.stats, added: received.added.count,
-                                           rejected: received.rejected, unresolved: outcome.unresolved, heads: heads,
-                                           undeliveredHeads: outcome.undeliveredHeads,
-                                           unrequestedOperations: outcome.unrequestedOperations))
+            return (
+                repository,
+                SyncResult(
+                    peer: outcome.peer, stats: outcome.stats, added: received.added.count,
+                    rejected: received.rejected, unresolved: outcome.unresolved, heads: heads,
+                    undeliveredHeads: outcome.undeliveredHeads,
+                    unrequestedOperations: outcome.unrequestedOperations)
+            )
         } catch {
             try? FileSystem.removeTree(createdRoot ? absoluteRoot : layout.meta)
             if let error = error as? RepositoryError { throw error }
@@ -60,7 +72,9 @@ extension Repository {
             try FileSystem.makeDirectory(layout.keys, mode: 0o700)
             let key = try Ed25519.KeyPair.generate()
             try IdentityKey.save(key, to: layout.identityKey)
-            guard let peer = PeerID(publicKey: key.publicKey) else { throw RepositoryError.badIdentityKey(path: layout.identityKey) }
+            guard let peer = PeerID(publicKey: key.publicKey) else {
+                throw RepositoryError.badIdentityKey(path: layout.identityKey)
+            }
             var config = Config()
             config.set("core", "peer", peer.text)
             try FileSystem.writeAtomically(layout.config, Array(config.text.utf8))

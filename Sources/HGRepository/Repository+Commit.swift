@@ -36,8 +36,10 @@ extension Repository {
     /// A conflicted path is recorded when its file was edited, deleted, or
     /// named exactly by a pathspec; that write supersedes every version the
     /// working tree showed and so resolves the conflict.
-    public func commit(message: String, pathspecs: [String] = [], cwd: String? = nil,
-                       timestamp: UInt64 = Clock.nowMilliseconds()) throws(RepositoryError) -> CommitResult {
+    public func commit(
+        message: String, pathspecs: [String] = [], cwd: String? = nil,
+        timestamp: UInt64 = Clock.nowMilliseconds()
+    ) throws(RepositoryError) -> CommitResult {
         let trimmed = message.trimmingASCIIWhitespace()
         guard !trimmed.isEmpty else { throw .badMessage("it is empty; say what changed with -m") }
         guard message.utf8.count <= Limits.maxMessageBytes else {
@@ -73,12 +75,14 @@ extension Repository {
                 parentNodes = parentNodes.filter { !taken.isAncestor($0, of: tip) } + [tip]
                 parents = parentNodes.map { taken.ids[$0] }.sorted()
                 let past = try stateOfCausalPast(of: parents)
-                for path in Set(past.paths.keys).union(base.tree.paths.keys) where past.value(path) != base.tree.value(path) {
+                for path in Set(past.paths.keys).union(base.tree.paths.keys)
+                where past.value(path) != base.tree.value(path) {
                     unsynced.insert(path)
                 }
             }
-            try requireAuthority(me, kind: Payload.Kind.change,
-                                 roles: index.outcome(parents: parentNodes, graph: taken).members.mapValues(\.role))
+            try requireAuthority(
+                me, kind: Payload.Kind.change,
+                roles: index.outcome(parents: parentNodes, graph: taken).members.mapValues(\.role))
             graph = taken
         } else {
             try requireAuthority(me, kind: Payload.Kind.change, roles: roles)
@@ -88,7 +92,8 @@ extension Repository {
         let diff = try diffWorkTree(state: base.tree, cache: cache, pathspec: spec)
         if !spec.isEverything {
             for prefix in spec.prefixes {
-                let matched = diff.changes.contains { spec.prefixMatches(prefix, $0.path) }
+                let matched =
+                    diff.changes.contains { spec.prefixMatches(prefix, $0.path) }
                     || base.tree.paths.keys.contains { spec.prefixMatches(prefix, $0) }
                     || FileSystem.exists(layout.root + "/" + prefix)
                 if !matched { throw .pathspecMatchesNothing(prefix) }
@@ -117,7 +122,9 @@ extension Repository {
             recorded.append((change.path, change.status))
             stamps[change.path] = (stamp, blobID)
         }
-        guard !entries.isEmpty else { throw heldBack.isEmpty ? .nothingToCommit : .onlyUnsynced(heldBack.map(\.string)) }
+        guard !entries.isEmpty else {
+            throw heldBack.isEmpty ? .nothingToCommit : .onlyUnsynced(heldBack.map(\.string))
+        }
         guard entries.count <= Limits.maxChangeEntries else {
             throw .tooManyPaths(limit: Limits.maxChangeEntries)
         }
@@ -125,7 +132,8 @@ extension Repository {
         let sequence = try highestSequence(of: me) + 1
         let change = Change(message: message, entries: entries)
         let op = try lift {
-            try Operation.create(signer: key, sequence: sequence, parents: parents, timestamp: timestamp, payload: .change(change))
+            try Operation.create(
+                signer: key, sequence: sequence, parents: parents, timestamp: timestamp, payload: .change(change))
         }
         let lengthBefore = indexLength()
         try lift {
@@ -152,7 +160,8 @@ extension Repository {
             } else {
                 tree.applyDominating(change, op: op.id)
             }
-            try publish(author: me, tip: .init(sequence: sequence, id: op.id), heads: newHeads, tree: tree, roles: roles)
+            try publish(
+                author: me, tip: .init(sequence: sequence, id: op.id), heads: newHeads, tree: tree, roles: roles)
             // The working tree is now the base's tree with this change: the new base.
             var baseTree: FileTree? = nil
             let unsynced = unsynced.subtracting(entries.map(\.path))
@@ -173,7 +182,8 @@ extension Repository {
         } catch {
             unrecorded = error
         }
-        return CommitResult(id: op.id, sequence: sequence, parents: op.parents, changes: recorded, skipped: diff.skipped,
-                            heldBack: heldBack, afterCommitPoint: unrecorded)
+        return CommitResult(
+            id: op.id, sequence: sequence, parents: op.parents, changes: recorded, skipped: diff.skipped,
+            heldBack: heldBack, afterCommitPoint: unrecorded)
     }
 }

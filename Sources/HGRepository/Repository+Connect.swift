@@ -17,8 +17,9 @@ extension Repository {
         to address: RemoteAddress, remoteName: String?, remoteProgram: String?, timeout: Double,
         stderrLines: @escaping @Sendable (String) -> Void
     ) throws(SyncError) -> Subprocess {
-        try Repository.start(address, config: config, remoteName: remoteName, remoteProgram: remoteProgram,
-                             timeout: timeout, stderrLines: stderrLines)
+        try Repository.start(
+            address, config: config, remoteName: remoteName, remoteProgram: remoteProgram,
+            timeout: timeout, stderrLines: stderrLines)
     }
 
     /// Starts the peer for `address` with no repository yet (what `clone` does): as
@@ -27,8 +28,9 @@ extension Repository {
         to address: RemoteAddress, remoteProgram: String?, timeout: Double,
         stderrLines: @escaping @Sendable (String) -> Void
     ) throws(SyncError) -> Subprocess {
-        try start(address, config: nil, remoteName: nil, remoteProgram: remoteProgram, timeout: timeout,
-                  stderrLines: stderrLines)
+        try start(
+            address, config: nil, remoteName: nil, remoteProgram: remoteProgram, timeout: timeout,
+            stderrLines: stderrLines)
     }
 
     /// Serves one sync session on this process's standard input and output (what `hg-bft serve`
@@ -49,11 +51,13 @@ extension Repository {
         _ address: RemoteAddress, config: Config?, remoteName: String?, remoteProgram: String?, timeout: Double,
         stderrLines: @escaping @Sendable (String) -> Void
     ) throws(SyncError) -> Subprocess {
-        let program = remoteProgram
+        let program =
+            remoteProgram
             ?? remoteName.flatMap { config?.value("remote", "program", subsection: $0) }
             ?? "hg-bft"
-        let command = address.serveCommand(localProgram: selfExecutable, remoteProgram: program,
-                                           sshCommand: sshCommand(config))
+        let command = address.serveCommand(
+            localProgram: selfExecutable, remoteProgram: program,
+            sshCommand: sshCommand(config))
         return try Subprocess.spawn(command, timeout: timeout, stderrLines: stderrLines)
     }
 
@@ -102,7 +106,8 @@ extension Repository {
         }
         let targets = remotes().map { SyncTarget(label: $0.name, address: parse($0.url), name: $0.name) }
         if targets.isEmpty {
-            throw .inconsistent("no remote to sync with; give one, or add one with 'hg-bft remote add <name> <address>'")
+            throw .inconsistent(
+                "no remote to sync with; give one, or add one with 'hg-bft remote add <name> <address>'")
         }
         return targets
     }

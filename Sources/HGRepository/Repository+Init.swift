@@ -20,13 +20,16 @@ extension Repository {
     ///
     /// The genesis file is written last: a directory without it is an
     /// interrupted `init`, which running `init` again completes.
-    public static func create(at root: String, adminQuorum: Int = 2,
-                              timestamp: UInt64 = Clock.nowMilliseconds()) throws(RepositoryError) -> (Repository, InitResult) {
+    public static func create(
+        at root: String, adminQuorum: Int = 2,
+        timestamp: UInt64 = Clock.nowMilliseconds()
+    ) throws(RepositoryError) -> (Repository, InitResult) {
         let absoluteRoot = FileSystem.absolute(root)
         let layout = Layout(root: absoluteRoot)
         if FileSystem.exists(layout.genesis) { throw .store(.alreadyExists(path: absoluteRoot)) }
         guard (1...Limits.maxAdminQuorum).contains(adminQuorum) else {
-            throw .decode(.invalidValue(field: "admin quorum", reason: "must be between 1 and \(Limits.maxAdminQuorum)"))
+            throw .decode(
+                .invalidValue(field: "admin quorum", reason: "must be between 1 and \(Limits.maxAdminQuorum)"))
         }
         try lift {
             try FileSystem.makeDirectories(absoluteRoot)
@@ -51,8 +54,9 @@ extension Repository {
 
         let nonce = try lift { try SecureRandom.bytes(Genesis.nonceBytes) }
         let op = try lift {
-            try Operation.create(signer: key, sequence: 1, parents: [], timestamp: timestamp,
-                                 payload: .genesis(Genesis(adminQuorum: adminQuorum, nonce: nonce)))
+            try Operation.create(
+                signer: key, sequence: 1, parents: [], timestamp: timestamp,
+                payload: .genesis(Genesis(adminQuorum: adminQuorum, nonce: nonce)))
         }
         let objects = try lift { try ObjectStore(layout: layout) }
         var config = Config()
@@ -62,8 +66,10 @@ extension Repository {
             try objects.flush()
             try OperationIndex.rewrite(layout.operationIndex, [OperationSummary(op)])
             let length = FileSystem.status(layout.operationIndex).map { Int($0.st_size) } ?? 0
-            try derivedFiles(layout, refs: [peer: [.init(sequence: 1, id: op.id)]], heads: [op.id], tree: FileTree(),
-                             roles: [peer: .admin]).write(layout, stamp: length)
+            try derivedFiles(
+                layout, refs: [peer: [.init(sequence: 1, id: op.id)]], heads: [op.id], tree: FileTree(),
+                roles: [peer: .admin]
+            ).write(layout, stamp: length)
             // The working tree's base: the genesis, whose tree is empty (FORMAT.md 5.13).
             try FileSystem.writeAtomically(layout.base, WorkTreeBase(heads: [op.id]).encoded(), durable: false)
             try FileSystem.writeAtomically(layout.config, Array(config.text.utf8))

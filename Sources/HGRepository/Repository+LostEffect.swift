@@ -34,8 +34,10 @@ extension Repository {
         let membership = try membership()
         var without = Set(membership.voided.keys)
         if membership.limitsEffects {
-            for node in 0..<graph.count where graph.kind(node) == Payload.Kind.change
-                && !membership.hasEffect(node: node, author: graph.author(node), graph: graph) {
+            for node in 0..<graph.count
+            where graph.kind(node) == Payload.Kind.change
+                && !membership.hasEffect(node: node, author: graph.author(node), graph: graph)
+            {
                 without.insert(graph.ids[node])
             }
         }
@@ -51,11 +53,16 @@ extension Repository {
         let membership = try membership()
         var result: [LostEffect] = []
         for node in 0..<min(before.count, graph.count) where lost.contains(graph.ids[node]) {
-            let id = graph.ids[node], author = graph.author(node)
+            let id = graph.ids[node]
+            let author = graph.author(node)
             var removal: Int? = membership.concurrentRemoval(of: author, with: node, graph: graph)
-            if case let .concurrentWithRemoval(voiding)? = membership.voided[id] { removal = graph.number(of: voiding) ?? removal }
-            result.append(LostEffect(id: id, author: author, kind: graph.kind(node), message: graph.message(node),
-                                     removal: removal.map { graph.ids[$0] }, removedBy: removal.map { graph.author($0) }))
+            if case let .concurrentWithRemoval(voiding)? = membership.voided[id] {
+                removal = graph.number(of: voiding) ?? removal
+            }
+            result.append(
+                LostEffect(
+                    id: id, author: author, kind: graph.kind(node), message: graph.message(node),
+                    removal: removal.map { graph.ids[$0] }, removedBy: removal.map { graph.author($0) }))
         }
         return result
     }

@@ -46,7 +46,8 @@ extension Repository {
     /// Every member's role: from the members cache when its stamp is current, else recomputed.
     func roles() throws(RepositoryError) -> [PeerID: Role] {
         if let bytes = try lift({ try FileSystem.readIfExists(layout.membersCache, limit: 1 << 26) }),
-           let cached = MembersCache.decode(bytes), cached.stamp == indexLength() {
+            let cached = MembersCache.decode(bytes), cached.stamp == indexLength()
+        {
             return cached.roles
         }
         return try membership().members.mapValues(\.role)
@@ -55,35 +56,48 @@ extension Repository {
     /// Throws unless `peer` may sign an operation of `kind` on top of the whole history.
     func requireAuthority(_ peer: PeerID, kind: UInt8, roles: [PeerID: Role]) throws(RepositoryError) {
         guard let role = roles[peer] else {
-            throw .notAuthorised("you (\(peer.text)) are not a member of this repository, so other replicas would refuse your operations; ask an admin to run 'hg-bft member add \(peer.text)', then sync")
+            throw .notAuthorised(
+                "you (\(peer.text)) are not a member of this repository, so other replicas would refuse your operations; ask an admin to run 'hg-bft member add \(peer.text)', then sync"
+            )
         }
         if kind == Payload.Kind.membership && role != .admin {
             // Concurrent step-downs can leave no admin (ACCESS-CONTROL.md 3.7): then "ask an
             // admin" would send the user looking for someone who does not exist.
             guard roles.values.contains(.admin) else {
-                throw .notAuthorised("this repository has no admin left (concurrent changes took every admin's rights), so nobody can change its membership any more; see 'hg-bft member list'")
+                throw .notAuthorised(
+                    "this repository has no admin left (concurrent changes took every admin's rights), so nobody can change its membership any more; see 'hg-bft member list'"
+                )
             }
-            throw .notAuthorised("you (\(peer.short)) are a writer; only admins change membership (an admin can run 'hg-bft member role \(peer.text) admin')")
+            throw .notAuthorised(
+                "you (\(peer.short)) are a writer; only admins change membership (an admin can run 'hg-bft member role \(peer.text) admin')"
+            )
         }
     }
 
     /// Refuses to take admin rights from the only admin (a removal, or a demotion): nobody
     /// could ever change the membership again (ACCESS-CONTROL.md 3.7). Only admins sign
     /// membership changes, so the only admin is the one asking.
-    private func requireAnotherAdmin(besides peer: PeerID, in outcome: MembershipOutcome, me: PeerID,
-                                     removing: Bool) throws(RepositoryError) {
+    private func requireAnotherAdmin(
+        besides peer: PeerID, in outcome: MembershipOutcome, me: PeerID,
+        removing: Bool
+    ) throws(RepositoryError) {
         guard outcome.role(of: peer) == .admin,
-              !outcome.members.values.contains(where: { $0.role == .admin && $0.peer != peer }) else { return }
+            !outcome.members.values.contains(where: { $0.role == .admin && $0.peer != peer })
+        else { return }
         let who = peer == me ? "you (\(me.short)) are" : "\(peer.short) is"
         let action = (removing ? "removing " : "demoting ") + (peer == me ? "yourself" : "them")
-        throw .membership("\(who) the only admin: \(action) would leave nobody who can ever change the membership again; make another member an admin first ('hg-bft member role <peer-id> admin')")
+        throw .membership(
+            "\(who) the only admin: \(action) would leave nobody who can ever change the membership again; make another member an admin first ('hg-bft member role <peer-id> admin')"
+        )
     }
 
     /// Records one membership change signed by this replica's identity, on top of
     /// every head. Refuses changes that would do nothing (adding a member with the
     /// role they have, removing a non-member, setting a role someone already holds).
-    public func changeMembership(_ change: MembershipChange,
-                                 timestamp: UInt64 = Clock.nowMilliseconds()) throws(RepositoryError) -> MembershipResult {
+    public func changeMembership(
+        _ change: MembershipChange,
+        timestamp: UInt64 = Clock.nowMilliseconds()
+    ) throws(RepositoryError) -> MembershipResult {
         let (key, me) = try signingIdentity()
         let lock = try self.lock()
         defer { withExtendedLifetime(lock) {} }
@@ -100,9 +114,11 @@ extension Repository {
         switch change {
         case let .add(peer, role):
             if let current = before.role(of: peer) {
-                throw .membership(current == role
-                    ? "\(peer.short) is already a member (\(current))"
-                    : "\(peer.short) is already a member (\(current)); use 'hg-bft member role \(peer.text) \(role)'")
+                throw .membership(
+                    current == role
+                        ? "\(peer.short) is already a member (\(current))"
+                        : "\(peer.short) is already a member (\(current)); use 'hg-bft member role \(peer.text) \(role)'"
+                )
             }
         case let .remove(peer):
             guard before.role(of: peer) != nil else { throw .membership("\(peer.short) is not a member") }
@@ -111,7 +127,9 @@ extension Repository {
             guard let current = before.role(of: peer) else {
                 throw .membership("\(peer.short) is not a member; add them with 'hg-bft member add \(peer.text)'")
             }
-            if current == role { throw .membership("\(peer.short) is already \(role == .admin ? "an admin" : "a writer")") }
+            if current == role {
+                throw .membership("\(peer.short) is already \(role == .admin ? "an admin" : "a writer")")
+            }
             if role == .writer { try requireAnotherAdmin(besides: peer, in: before, me: me, removing: false) }
         case .setQuorum:
             break
@@ -119,8 +137,9 @@ extension Repository {
         let current = try state()
         let sequence = try highestSequence(of: me) + 1
         let op = try lift {
-            try Operation.create(signer: key, sequence: sequence, parents: try heads(), timestamp: timestamp,
-                                 payload: .membership(change))
+            try Operation.create(
+                signer: key, sequence: sequence, parents: try heads(), timestamp: timestamp,
+                payload: .membership(change))
         }
         let lengthBefore = indexLength()
         try lift {
@@ -132,8 +151,10 @@ extension Repository {
         index.record(node: node, change: change, graph: graph)
         let after = index.outcome(graph: graph)
         // Only when some operation may gain or lose its effect is the state computed again.
-        let tree = before.limitsEffects || after.limitsEffects ? try computeState(graph: graph, membership: after) : current
-        try publish(author: me, tip: .init(sequence: sequence, id: op.id), tree: tree, roles: after.members.mapValues(\.role))
+        let tree =
+            before.limitsEffects || after.limitsEffects ? try computeState(graph: graph, membership: after) : current
+        try publish(
+            author: me, tip: .init(sequence: sequence, id: op.id), tree: tree, roles: after.members.mapValues(\.role))
         if base.isCurrent {
             let unsynced = base.unsynced.sorted()
             try writeBase(WorkTreeBase(heads: [op.id], tree: unsynced.isEmpty ? nil : base.tree, unsynced: unsynced))

@@ -34,8 +34,10 @@ extension Repository {
     /// `signatures` are checks already started on these operations (a sync session starts them
     /// as operations arrive): their verdicts are used, and only operations they do not cover
     /// are checked here.
-    public func receive(operations: [Operation], blobs: [Blob], partial: Bool = false,
-                        signatures: SignatureChecks? = nil) throws(RepositoryError) -> ReceiveResult {
+    public func receive(
+        operations: [Operation], blobs: [Blob], partial: Bool = false,
+        signatures: SignatureChecks? = nil
+    ) throws(RepositoryError) -> ReceiveResult {
         let byID = Dictionary(blobs.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         return try receive(operations: operations, blobsByID: byID, partial: partial, signatures: signatures)
     }
@@ -43,12 +45,16 @@ extension Repository {
     /// `receive` of blobs keyed by ids the caller computed from their content (a sync session
     /// hashes each blob as it arrives), so that they are not hashed again. Each key must be
     /// the id of its blob: the store files the blob under it.
-    public func receive(operations: [Operation], blobsByID blobs: [ObjectID: Blob], partial: Bool = false,
-                        signatures: SignatureChecks? = nil) throws(RepositoryError) -> ReceiveResult {
+    public func receive(
+        operations: [Operation], blobsByID blobs: [ObjectID: Blob], partial: Bool = false,
+        signatures: SignatureChecks? = nil
+    ) throws(RepositoryError) -> ReceiveResult {
         var knownBad: Set<ObjectID>?
         while true {
-            switch try receiveOnce(operations: operations, blobIDs: blobs, partial: partial, started: signatures,
-                                   knownBadSignatures: knownBad) {
+            switch try receiveOnce(
+                operations: operations, blobIDs: blobs, partial: partial, started: signatures,
+                knownBadSignatures: knownBad)
+            {
             case let .done(result): return result
             case let .badSignatures(bad): knownBad = bad
             }
@@ -63,8 +69,10 @@ extension Repository {
 
     /// One pass of `receive`, with the signature checks either known (`knownBadSignatures`,
     /// the second pass after a failed one) or to be made (`nil`).
-    private func receiveOnce(operations: [Operation], blobIDs: [ObjectID: Blob], partial: Bool, started: SignatureChecks?,
-                             knownBadSignatures: Set<ObjectID>?) throws(RepositoryError) -> Attempt {
+    private func receiveOnce(
+        operations: [Operation], blobIDs: [ObjectID: Blob], partial: Bool, started: SignatureChecks?,
+        knownBadSignatures: Set<ObjectID>?
+    ) throws(RepositoryError) -> Attempt {
         // Nothing to add (the serving side of a fetch): no lock, no graph, nothing written.
         guard !operations.isEmpty else { return .done(ReceiveResult(added: [], known: 0, rejected: [])) }
         let lock = try self.lock()
@@ -97,11 +105,13 @@ extension Repository {
             return Set(candidates.lazy.map { operations[$0].id }.filter { verdicts[$0] != true })
         }
         do {
-            let admission = Admission(operations: operations, fresh: fresh, candidates: candidates, genesis: genesis,
-                                      badSignatures: knownBadSignatures ?? [], carriesBlob: { blobIDs[$0] != nil },
-                                      isStoredBlob: { [objects] in objects.containsBlob($0) })
-            return try store(admission, graph: consume graph, validLength: validLength, blobIDs: blobIDs, partial: partial,
-                             signaturesDone: failures)
+            let admission = Admission(
+                operations: operations, fresh: fresh, candidates: candidates, genesis: genesis,
+                badSignatures: knownBadSignatures ?? [], carriesBlob: { blobIDs[$0] != nil },
+                isStoredBlob: { [objects] in objects.containsBlob($0) })
+            return try store(
+                admission, graph: consume graph, validLength: validLength, blobIDs: blobIDs, partial: partial,
+                signaturesDone: failures)
         } catch {
             // A refusal in strict mode may only be the first one found assuming good signatures.
             let bad = failures()
@@ -113,11 +123,14 @@ extension Repository {
     /// Stores what `admission` (HGState) admits of the fresh operations (the body of `receive`):
     /// their objects in one pack, their records in one index append, then the derived files.
     /// `signaturesDone` waits for the signature checks and returns the failures.
-    private func store(_ admission: Admission, graph: consuming Graph, validLength: Int, blobIDs: [ObjectID: Blob],
-                       partial: Bool, signaturesDone: () -> Set<ObjectID>) throws(RepositoryError) -> Attempt {
+    private func store(
+        _ admission: Admission, graph: consuming Graph, validLength: Int, blobIDs: [ObjectID: Blob],
+        partial: Bool, signaturesDone: () -> Set<ObjectID>
+    ) throws(RepositoryError) -> Attempt {
         let alreadyKnown = admission.operations.count - admission.fresh.count
-        var checker = SequenceChecker(graph: consume graph,
-                                      authors: Set(admission.candidates.map { admission.operations[$0].author }))
+        var checker = SequenceChecker(
+            graph: consume graph,
+            authors: Set(admission.candidates.map { admission.operations[$0].author }))
         var tree = try state()
         var members = try membershipIndex(graph: checker.graph)
         // Who may write as the repository stands: while no membership operation arrives, earlier
@@ -143,7 +156,8 @@ extension Repository {
                 encodings.append((op.id, op.encoded))
                 newSummaries.append(OperationSummary(op))
                 if op.membership != nil { membershipArrived = true }
-                if let change = op.change, effectsBefore?.hasEffect(node: node, author: op.author, graph: graph) ?? true {
+                if let change = op.change, effectsBefore?.hasEffect(node: node, author: op.author, graph: graph) ?? true
+                {
                     tree.apply(change, node: node, graph: graph)
                 }
                 added.append(op.id)
@@ -183,16 +197,22 @@ extension Repository {
         let graphAfter = checker.graph
         var refs: [PeerID: [Refs.Tip]] = [:]
         for author in authors {
-            refs[author] = checker.tips(of: author).map { Refs.Tip(sequence: graphAfter.sequence($0), id: graphAfter.ids[$0]) }
+            refs[author] = checker.tips(of: author).map {
+                Refs.Tip(sequence: graphAfter.sequence($0), id: graphAfter.ids[$0])
+            }
         }
         try lift {
-            try derivedFiles(refs: refs, heads: graphAfter.heads, tree: tree,
-                             roles: membership?.members.mapValues(\.role) ?? [:]).write(layout, stamp: length)
+            try derivedFiles(
+                refs: refs, heads: graphAfter.heads, tree: tree,
+                roles: membership?.members.mapValues(\.role) ?? [:]
+            ).write(layout, stamp: length)
         }
         if let stagedGraphFile, length == appendix.end {
             try? FileSystem.commit(stagedGraphFile, to: layout.graphFile, freeingOldLater: true)
         }
-        if storedBlobs.values.reduce(0, { $0 + $1.content.count }) <= Repository.recentBlobsLimit { recentBlobs = storedBlobs }
+        if storedBlobs.values.reduce(0, { $0 + $1.content.count }) <= Repository.recentBlobsLimit {
+            recentBlobs = storedBlobs
+        }
         return .done(ReceiveResult(added: added, known: alreadyKnown, rejected: rejected))
     }
 }

@@ -24,7 +24,9 @@ extension Repository {
         let lock = try self.lock()
         defer { withExtendedLifetime(lock) {} }
         var starts: [ObjectID] = []
-        if let scanned = try? OperationIndex.scan(layout.operationIndex) { starts += scanned.contents.entries.map(\.id) }
+        if let scanned = try? OperationIndex.scan(layout.operationIndex) {
+            starts += scanned.contents.entries.map(\.id)
+        }
         if let heads = try? Refs.readHeads(layout.heads) { starts += heads.ids }
         if let names = try? FileSystem.list(layout.peerRefs) {
             for name in names {
@@ -69,7 +71,8 @@ extension Repository {
         let fromGenesis: Set<Int>
         if let g = graph.number(of: genesis) {
             var reach = Set([g])
-            for n in 0..<graph.count where !graph.parents[n].isEmpty && graph.parents[n].allSatisfy({ reach.contains(Int($0)) }) {
+            for n in 0..<graph.count
+            where !graph.parents[n].isEmpty && graph.parents[n].allSatisfy({ reach.contains(Int($0)) }) {
                 reach.insert(n)
             }
             fromGenesis = reach

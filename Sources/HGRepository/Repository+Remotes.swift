@@ -1,5 +1,6 @@
 import HGStore
 import HGSync
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -50,8 +51,13 @@ extension Repository {
     /// Syncing a replica with itself can only fight over its own lock.
     public func refuseSyncWithItself(_ address: RemoteAddress, as given: String) throws(RepositoryError) {
         guard case let .local(path) = address else { return }
-        var theirs = stat(), ours = stat()
-        guard stat(Layout(root: FileSystem.absolute(path)).meta, &theirs) == 0, stat(layout.meta, &ours) == 0 else { return }
-        if theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino { throw .syncWithItself(given, root: layout.root) }
+        var theirs = stat()
+        var ours = stat()
+        guard stat(Layout(root: FileSystem.absolute(path)).meta, &theirs) == 0, stat(layout.meta, &ours) == 0 else {
+            return
+        }
+        if theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino {
+            throw .syncWithItself(given, root: layout.root)
+        }
     }
 }

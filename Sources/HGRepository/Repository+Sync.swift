@@ -44,7 +44,6 @@ extension Repository: SyncSource {
 
     public func hasObject(_ id: ObjectID) -> Bool { objects.contains(id) }
 
-
     // MARK: - Per-peer sync state
 
     /// `.hgrepo/sync/<peer-id>`: the line `hg-bft sync v1`, then the heads this
@@ -83,8 +82,10 @@ extension Repository: SyncSource {
     /// Reconciles with a peer over `stream` (both sides end with the union of
     /// their operations), then validates and stores what arrived. Does not
     /// touch the working tree; the CLI runs `checkout` afterwards.
-    public func sync(over stream: ByteStream, options: SyncOptions = SyncOptions(),
-                     progress: SyncProgress? = nil) throws(RepositoryError) -> SyncResult {
+    public func sync(
+        over stream: ByteStream, options: SyncOptions = SyncOptions(),
+        progress: SyncProgress? = nil
+    ) throws(RepositoryError) -> SyncResult {
         // A bad identity key is an error here, not a session announcing the all-zero peer.
         _ = try peerID()
         let session = SyncSession(source: self, stream: stream, options: options, progress: progress)
@@ -96,17 +97,19 @@ extension Repository: SyncSource {
         }
         // Only a membership change can take effect away; most syncs bring none and pay nothing.
         let before = outcome.operations.contains { $0.membership != nil } ? try effectSnapshot() : nil
-        let received = try receive(operations: outcome.operations, blobsByID: outcome.blobs, partial: true,
-                                   signatures: outcome.signatureChecks)
+        let received = try receive(
+            operations: outcome.operations, blobsByID: outcome.blobs, partial: true,
+            signatures: outcome.signatureChecks)
         let lost = try before.map { before throws(RepositoryError) in try lostEffects(since: before) } ?? []
         let heads = try self.heads()
         // Only a clean, complete exchange says both sides now share these heads.
         if received.rejected.isEmpty && outcome.unresolved == 0 {
             recordSharedHeads(heads, with: outcome.peer)
         }
-        return SyncResult(peer: outcome.peer, stats: outcome.stats, added: received.added.count,
-                          rejected: received.rejected, unresolved: outcome.unresolved, heads: heads,
-                          undeliveredHeads: outcome.undeliveredHeads, unrequestedOperations: outcome.unrequestedOperations,
-                          lostEffect: lost)
+        return SyncResult(
+            peer: outcome.peer, stats: outcome.stats, added: received.added.count,
+            rejected: received.rejected, unresolved: outcome.unresolved, heads: heads,
+            undeliveredHeads: outcome.undeliveredHeads, unrequestedOperations: outcome.unrequestedOperations,
+            lostEffect: lost)
     }
 }

@@ -5,6 +5,7 @@ import HGState
 import HGStore
 import HGSystem
 import HGWorkTree
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -56,11 +57,16 @@ public final class Repository {
             if marker == nil && !FileSystem.exists(layout.genesis) {
                 throw .store(.notARepository(path: layout.root))
             }
-            throw .store(.badFile(path: layout.formatMarker, reason: "unknown repository format; this hg-bft reads format 1"))
+            throw .store(
+                .badFile(path: layout.formatMarker, reason: "unknown repository format; this hg-bft reads format 1"))
         }
         let genesisText = try lift { try FileSystem.readIfExists(layout.genesis, limit: 4096) }
         guard let genesisText else {
-            throw .store(.badFile(path: layout.genesis, reason: "missing: the repository was not fully created; remove .hgrepo and run 'hg-bft init' again"))
+            throw .store(
+                .badFile(
+                    path: layout.genesis,
+                    reason: "missing: the repository was not fully created; remove .hgrepo and run 'hg-bft init' again")
+            )
         }
         let text = String(decoding: genesisText, as: UTF8.self)
         guard text.hasSuffix("\n"), let id = ObjectID(hex: String(text.dropLast())), id.hex + "\n" == text else {
@@ -151,7 +157,9 @@ public final class Repository {
     /// The DAG, and the byte length of the index records it was built from.
     private func loadGraphAndLength() throws(RepositoryError) -> (graph: Graph, validLength: Int) {
         let key = indexKey()
-        if let memo = graphMemo, memo.length == key.length, memo.inode == key.inode { return (memo.graph, memo.validLength) }
+        if let memo = graphMemo, memo.length == key.length, memo.inode == key.inode {
+            return (memo.graph, memo.validLength)
+        }
         // Built straight from the records, without a summary per operation in between (unless
         // the summaries were read already).
         var graph = Graph()
@@ -181,10 +189,13 @@ public final class Repository {
     private func graphFromFile(indexLength: Int) -> (graph: Graph, validLength: Int)? {
         // Mapped rather than read: the columns are copied out of it once, by the decoding.
         guard let mapped = try? MappedFile.ifExists(layout.graphFile, limit: OperationIndex.maxFileBytes),
-              let file = mapped.withBytes(GraphFile.decode(file:)), file.stamp <= indexLength else { return nil }
+            let file = mapped.withBytes(GraphFile.decode(file:)), file.stamp <= indexLength
+        else { return nil }
         var graph = file.graph
         var failure: Graph.GraphError?
-        let tail = try? OperationIndex.visit(layout.operationIndex, from: file.stamp, lastChecksum: file.lastRecordChecksum) { record in
+        let tail = try? OperationIndex.visit(
+            layout.operationIndex, from: file.stamp, lastChecksum: file.lastRecordChecksum
+        ) { record in
             Repository.append(record, to: &graph, failure: &failure)
         }
         // A torn tail is left to the whole read (and a writer's repair): the length a writer
@@ -195,10 +206,13 @@ public final class Repository {
 
     /// Appends an index record to `graph`, as a record visitor: false (and the error in
     /// `failure`) if the graph refuses it.
-    private static func append(_ record: OperationIndex.Record, to graph: inout Graph, failure: inout Graph.GraphError?) -> Bool {
+    private static func append(
+        _ record: OperationIndex.Record, to graph: inout Graph, failure: inout Graph.GraphError?
+    ) -> Bool {
         do throws(Graph.GraphError) {
-            try graph.append(id: record.id, author: record.author, sequence: record.sequence, timestamp: record.timestamp,
-                             kind: record.kind, parents: record.parents, entryCount: record.entryCount, message: record.message)
+            try graph.append(
+                id: record.id, author: record.author, sequence: record.sequence, timestamp: record.timestamp,
+                kind: record.kind, parents: record.parents, entryCount: record.entryCount, message: record.message)
             return true
         } catch {
             failure = error
@@ -219,8 +233,8 @@ public final class Repository {
     func refreshGraphFile(known: (graph: Graph, length: Int)? = nil) {
         let length = indexLength()
         guard graphFileIsStale(forIndexLength: length),
-              let (graph, validLength) = known.map({ ($0.graph, $0.length) }) ?? (try? loadGraphAndLength()),
-              validLength == length, let checksum = OperationIndex.checksum(endingAt: length, in: layout.operationIndex)
+            let (graph, validLength) = known.map({ ($0.graph, $0.length) }) ?? (try? loadGraphAndLength()),
+            validLength == length, let checksum = OperationIndex.checksum(endingAt: length, in: layout.operationIndex)
         else { return }
         let file = GraphFile(graph: graph, stamp: length, lastRecordChecksum: checksum)
         try? FileSystem.writeDerived(layout.graphFile, file.encoded())
@@ -231,7 +245,9 @@ public final class Repository {
     /// would then be stale, for the caller to rename into place once the index holds them. A
     /// receiver does this while it waits for the signature checks, instead of after them.
     func stageGraphFile(_ graph: Graph, after appendix: OperationIndex.Appendix) -> String? {
-        guard graphFileIsStale(forIndexLength: appendix.end), let checksum = appendix.lastRecordChecksum else { return nil }
+        guard graphFileIsStale(forIndexLength: appendix.end), let checksum = appendix.lastRecordChecksum else {
+            return nil
+        }
         let file = GraphFile(graph: graph, stamp: appendix.end, lastRecordChecksum: checksum)
         return try? FileSystem.stage(layout.graphFile, file.encoded())
     }
@@ -239,7 +255,8 @@ public final class Repository {
     /// Whether the graph file falls far enough behind an index of `length` bytes to be
     /// rewritten: by more than `graphFileSlack` and a sixteenth of what it covers.
     private func graphFileIsStale(forIndexLength length: Int) -> Bool {
-        let stamp = FileSystem.read(layout.graphFile, at: 0, count: GraphFile.prefixBytes).flatMap(GraphFile.peekStamp) ?? 0
+        let stamp =
+            FileSystem.read(layout.graphFile, at: 0, count: GraphFile.prefixBytes).flatMap(GraphFile.peekStamp) ?? 0
         let behind = stamp <= length ? length - stamp : length
         return behind > max(Repository.graphFileSlack, stamp / 16)
     }
@@ -265,7 +282,8 @@ public final class Repository {
     /// The merged file tree: from the state cache when its stamp is current, else recomputed.
     public func state() throws(RepositoryError) -> FileTree {
         if let bytes = try lift({ try FileSystem.readIfExists(layout.stateCache, limit: 1 << 30) }),
-           let cached = StateCache.decode(bytes), cached.stamp == indexLength() {
+            let cached = StateCache.decode(bytes), cached.stamp == indexLength()
+        {
             return cached.tree
         }
         return try computeState(graph: try loadGraph())
@@ -283,7 +301,8 @@ public final class Repository {
         try lift {
             try FileTree.compute(graph: graph) { node in
                 guard graph.kind(node) == Payload.Kind.change,
-                      membership?.hasEffect(node: node, author: graph.author(node), graph: graph) ?? true else { return nil }
+                    membership?.hasEffect(node: node, author: graph.author(node), graph: graph) ?? true
+                else { return nil }
                 return try objects.readOperation(graph.ids[node]).change
             }
         }
@@ -319,8 +338,10 @@ public final class Repository {
         let membership = index?.outcome(graph: graph)
         let tree = try computeState(graph: graph, membership: membership)
         try lift {
-            try derivedFiles(refs: derived.tips, heads: derived.heads, tree: tree,
-                             roles: membership?.members.mapValues(\.role) ?? [:]).write(layout, stamp: newLength)
+            try derivedFiles(
+                refs: derived.tips, heads: derived.heads, tree: tree,
+                roles: membership?.members.mapValues(\.role) ?? [:]
+            ).write(layout, stamp: newLength)
         }
         refreshGraphFile(known: (graph, newLength))
         return contents
@@ -339,8 +360,10 @@ public final class Repository {
     /// which is now the only head unless `heads` says otherwise): rewrites the author's ref, the heads and the state cache,
     /// stamped with the index's new length. None is fsynced: the index record is the durable
     /// fact, and a cache whose stamp is behind the index is recomputed.
-    func publish(author: PeerID, tip: Refs.Tip, heads: [ObjectID]? = nil, tree: FileTree,
-                 roles: [PeerID: Role]) throws(RepositoryError) {
+    func publish(
+        author: PeerID, tip: Refs.Tip, heads: [ObjectID]? = nil, tree: FileTree,
+        roles: [PeerID: Role]
+    ) throws(RepositoryError) {
         try lift {
             try derivedFiles(refs: [author: [tip]], heads: heads ?? [tip.id], tree: tree, roles: roles)
                 .write(layout, stamp: indexLength())
@@ -350,32 +373,40 @@ public final class Repository {
 
     /// The derived files of a state: refs and heads, then the state and members caches (the
     /// one list of caches every writer publishes; FORMAT.md 5.12).
-    func derivedFiles(refs: [PeerID: [Refs.Tip]], heads: [ObjectID], tree: FileTree, roles: [PeerID: Role]) -> DerivedFiles {
+    func derivedFiles(
+        refs: [PeerID: [Refs.Tip]], heads: [ObjectID], tree: FileTree, roles: [PeerID: Role]
+    ) -> DerivedFiles {
         Repository.derivedFiles(layout, refs: refs, heads: heads, tree: tree, roles: roles)
     }
 
     /// `derivedFiles` for a repository being created (`init`).
-    static func derivedFiles(_ layout: Layout, refs: [PeerID: [Refs.Tip]], heads: [ObjectID], tree: FileTree,
-                             roles: [PeerID: Role]) -> DerivedFiles {
-        DerivedFiles(refs: refs, heads: heads, caches: [
-            .init(path: layout.stateCache) { StateCache.encode(tree, stamp: $0) },
-            .init(path: layout.membersCache) { MembersCache.encode(roles, stamp: $0) },
-        ])
+    static func derivedFiles(
+        _ layout: Layout, refs: [PeerID: [Refs.Tip]], heads: [ObjectID], tree: FileTree,
+        roles: [PeerID: Role]
+    ) -> DerivedFiles {
+        DerivedFiles(
+            refs: refs, heads: heads,
+            caches: [
+                .init(path: layout.stateCache) { StateCache.encode(tree, stamp: $0) },
+                .init(path: layout.membersCache) { MembersCache.encode(roles, stamp: $0) },
+            ])
     }
 
     // MARK: - Work tree cache
 
     func loadWorkTreeCache() -> WorkTreeCache {
         guard let st = FileSystem.status(layout.worktreeCache),
-              let bytes = try? FileSystem.read(layout.worktreeCache, limit: 1 << 30),
-              let cache = WorkTreeCache.decode(bytes, modified: (Int64(st.st_mtim.tv_sec), Int64(st.st_mtim.tv_nsec)))
+            let bytes = try? FileSystem.read(layout.worktreeCache, limit: 1 << 30),
+            let cache = WorkTreeCache.decode(bytes, modified: (Int64(st.st_mtim.tv_sec), Int64(st.st_mtim.tv_nsec)))
         else { return WorkTreeCache() }
         return cache
     }
 
     /// Writes the work-tree cache, first refreshing the entries of files just hashed and
     /// marking as racy every entry modified too recently to be trusted later.
-    func saveWorkTreeCache(_ cache: WorkTreeCache, hashed: [RepoPath: (FileStamp, ObjectID)] = [:]) throws(RepositoryError) {
+    func saveWorkTreeCache(
+        _ cache: WorkTreeCache, hashed: [RepoPath: (FileStamp, ObjectID)] = [:]
+    ) throws(RepositoryError) {
         var updated = cache
         for (path, (stamp, blob)) in hashed { updated.refresh(path, stamp: stamp, blob: blob) }
         updated.markRacyEntries(now: Clock.now())

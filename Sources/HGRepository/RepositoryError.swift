@@ -1,9 +1,9 @@
 import HGCore
 import HGCrypto
-import HGStore
-import HGWorkTree
 import HGGraph
+import HGStore
 import HGSync
+import HGWorkTree
 
 /// Every failure the façade reports. Each message is one line that says what
 /// went wrong and, where there is something to do, what to do next.
@@ -72,31 +72,39 @@ public enum RepositoryError: Error, Sendable, CustomStringConvertible {
         case let .pathOutsideRepository(spec): return "'\(spec)' is outside the repository"
         case let .unknownRevision(text): return "'\(text)' does not name an object in this repository"
         case let .ambiguousPrefix(text, candidates):
-            return "short id '\(text)' is ambiguous: \(candidates.prefix(5).joined(separator: ", "))\(candidates.count > 5 ? ", …" : ""); give more digits"
+            return
+                "short id '\(text)' is ambiguous: \(candidates.prefix(5).joined(separator: ", "))\(candidates.count > 5 ? ", …" : ""); give more digits"
         case let .notAnOperation(text): return "'\(text)' is a blob, not an operation"
         case let .wouldOverwrite(paths):
-            return "uncommitted changes would be overwritten in \(paths.count) file(s): \(paths.prefix(5).joined(separator: ", "))\(paths.count > 5 ? ", …" : ""); commit them first or use --force"
+            return
+                "uncommitted changes would be overwritten in \(paths.count) file(s): \(paths.prefix(5).joined(separator: ", "))\(paths.count > 5 ? ", …" : ""); commit them first or use --force"
         case let .badMessage(why): return "bad commit message: \(why)"
         case let .inconsistent(why): return why
         case let .notAuthorised(why): return why
         case let .membership(why): return why
         case let .badIdentityKey(path):
-            return "'\(path)' does not hold an Ed25519 key of the right length; restore it from a backup or make a new replica with 'hg-bft clone'"
+            return
+                "'\(path)' does not hold an Ed25519 key of the right length; restore it from a backup or make a new replica with 'hg-bft clone'"
         case .noGenesis: return "the repository has no genesis operation in its index; run 'hg-bft verify'"
         case let .notAGenesis(id): return "the genesis object \(id.hex) is not a genesis operation; run 'hg-bft verify'"
-        case let .tooManyPaths(limit): return "a change may touch at most \(limit) paths; commit in parts with pathspecs"
+        case let .tooManyPaths(limit):
+            return "a change may touch at most \(limit) paths; commit in parts with pathspecs"
         case let .indexDamaged(path, at, vouched):
-            return "'\(path)' is damaged at byte \(at), before the \(vouched) bytes the heads file records; run 'hg-bft verify', then 'hg-bft reindex'"
+            return
+                "'\(path)' is damaged at byte \(at), before the \(vouched) bytes the heads file records; run 'hg-bft verify', then 'hg-bft reindex'"
         case let .refused(id, reason): return "operation \(id.hex): \(reason)"
         case let .baseDamaged(path, reason):
-            return "'\(path)' (the working tree's base) is damaged: \(reason); run 'hg-bft checkout' to write it again (files with changes are left alone)"
+            return
+                "'\(path)' (the working tree's base) is damaged: \(reason); run 'hg-bft checkout' to write it again (files with changes are left alone)"
         case let .onlyUnsynced(paths):
-            return "nothing committed: \(paths.count) changed path(s) were not checked out since a newer version arrived (\(paths.prefix(5).joined(separator: ", "))\(paths.count > 5 ? ", …" : "")); move your file aside and run 'hg-bft checkout', or name the path to commit your version over the newer one"
+            return
+                "nothing committed: \(paths.count) changed path(s) were not checked out since a newer version arrived (\(paths.prefix(5).joined(separator: ", "))\(paths.count > 5 ? ", …" : "")); move your file aside and run 'hg-bft checkout', or name the path to commit your version over the newer one"
         case let .syncWithItself(given, root):
             return "'\(given)' is this repository itself (\(root)); sync with another replica"
         case let .cloneTargetExists(path):
             return "destination '\(path)' already exists and is not an empty directory; clone into a new one"
-        case let .unknownRemote(name): return "no remote named '\(name)'; 'hg-bft remote list' shows the configured ones"
+        case let .unknownRemote(name):
+            return "no remote named '\(name)'; 'hg-bft remote list' shows the configured ones"
         }
     }
 }

@@ -51,13 +51,20 @@ public struct StatusReport: Sendable {
     public let incoming: Incoming
 
     /// Paths in conflict.
-    public var conflicts: [PathChange] { changes.filter { if case .conflicted = $0.status { return true }; return false } }
+    public var conflicts: [PathChange] {
+        changes.filter {
+            if case .conflicted = $0.status { return true }
+            return false
+        }
+    }
 }
 
 extension Repository {
     /// Compares the working tree with `state` (the working tree's base). `hashed` lists the files that had to
     /// be read (their stamp was not trusted), so that callers that rewrite the cache can refresh them.
-    func diffWorkTree(state: FileTree, cache: WorkTreeCache, pathspec: Pathspec) throws(RepositoryError)
+    func diffWorkTree(
+        state: FileTree, cache: WorkTreeCache, pathspec: Pathspec
+    ) throws(RepositoryError)
         -> (changes: [PathChange], skipped: [(String, String)], hashed: [RepoPath: (FileStamp, ObjectID)])
     {
         var hashed: [RepoPath: (FileStamp, ObjectID)] = [:]
@@ -82,8 +89,10 @@ extension Repository {
                 }
             case let .conflict(live):
                 let edited = cache.entries[file.path]?.blob != blob
-                changes.append(PathChange(path: file.path, status: .conflicted(versions: live.count, edited: edited),
-                                          working: version, stamp: file.stamp))
+                changes.append(
+                    PathChange(
+                        path: file.path, status: .conflicted(versions: live.count, edited: edited),
+                        working: version, stamp: file.stamp))
             }
         }
         for file in listing.files {
@@ -108,7 +117,9 @@ extension Repository {
             case .file:
                 changes.append(PathChange(path: path, status: .deleted, working: nil, stamp: nil))
             case let .conflict(live):
-                changes.append(PathChange(path: path, status: .conflicted(versions: live.count, edited: true), working: nil, stamp: nil))
+                changes.append(
+                    PathChange(
+                        path: path, status: .conflicted(versions: live.count, edited: true), working: nil, stamp: nil))
             case .absent:
                 break
             }
@@ -134,13 +145,15 @@ extension Repository {
             if !base.isCurrent {
                 let graph = try loadGraph()
                 let nodes = base.heads.compactMap { graph.number(of: $0) }
-                incoming.operations = graph.count - graph.ancestorMask(of: nodes).lazy.filter { $0 }.count
+                incoming.operations =
+                    graph.count - graph.ancestorMask(of: nodes).lazy.filter { $0 }.count
                     - Set(nodes).count
             }
         }
-        return StatusReport(changes: diff.changes, skipped: diff.skipped, heads: current, peer: try? peerID(),
-                            collisions: PathCollisions(state: base.tree).list(matching: spec.matches),
-                            base: base.heads, incoming: incoming)
+        return StatusReport(
+            changes: diff.changes, skipped: diff.skipped, heads: current, peer: try? peerID(),
+            collisions: PathCollisions(state: base.tree).list(matching: spec.matches),
+            base: base.heads, incoming: incoming)
     }
 }
 

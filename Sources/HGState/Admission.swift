@@ -29,9 +29,11 @@ public struct Admission {
     /// Whether the batch carries the blob with this id.
     public let carriesBlob: (ObjectID) -> Bool
 
-    public init(operations: [Operation], fresh: [ObjectID: Int], candidates: [Int], genesis: ObjectID,
-                badSignatures: Set<ObjectID>, carriesBlob: @escaping (ObjectID) -> Bool,
-                isStoredBlob: @escaping (ObjectID) -> Bool) {
+    public init(
+        operations: [Operation], fresh: [ObjectID: Int], candidates: [Int], genesis: ObjectID,
+        badSignatures: Set<ObjectID>, carriesBlob: @escaping (ObjectID) -> Bool,
+        isStoredBlob: @escaping (ObjectID) -> Bool
+    ) {
         self.operations = operations
         self.fresh = fresh
         self.candidates = candidates
@@ -47,8 +49,10 @@ public struct Admission {
     /// joined the graph (with that graph, which `checker` holds meanwhile); its errors stop the
     /// admission. Returns the refused operations with the
     /// reason, in the order they were refused (the never-ready ones last).
-    public func run(checker: inout SequenceChecker, members: inout MembershipIndex?,
-                    admit: (Operation, Int, borrowing Graph) throws -> Void) throws -> [(id: ObjectID, reason: String)] {
+    public func run(
+        checker: inout SequenceChecker, members: inout MembershipIndex?,
+        admit: (Operation, Int, borrowing Graph) throws -> Void
+    ) throws -> [(id: ObjectID, reason: String)] {
         var refusals: [(id: ObjectID, reason: String)] = []
         var stored: [ObjectID: Bool] = [:]
         var order = AdmissionOrder(operations: operations, candidates: candidates, fresh: fresh)
@@ -73,7 +77,9 @@ public struct Admission {
             }
             let node = try checker.append(OperationSummary(op))
             if members == nil {
-                members = MembershipOrigin(genesis: op, node: node).map { MembershipIndex(origin: $0, graph: checker.graph) { _ in nil } }
+                members = MembershipOrigin(genesis: op, node: node).map {
+                    MembershipIndex(origin: $0, graph: checker.graph) { _ in nil }
+                }
             } else {
                 members?.record(node: node, change: op.membership, graph: checker.graph)
             }
@@ -85,15 +91,21 @@ public struct Admission {
             let op = operations[candidates[slot]]
             let missing = op.parents.first { !checker.graph.contains($0) && fresh[$0] == nil }
             let waiting = op.parents.first { !checker.graph.contains($0) }
-            refusals.append((op.id, missing.map { "parent \($0.hex) is missing" }
-                ?? "parent \(waiting?.hex ?? "?") is missing (it arrived without its own predecessors)"))
+            refusals.append(
+                (
+                    op.id,
+                    missing.map { "parent \($0.hex) is missing" }
+                        ?? "parent \(waiting?.hex ?? "?") is missing (it arrived without its own predecessors)"
+                ))
         }
         return refusals
     }
 
     /// Why `op` (whose parents are all in the checker's graph) may not join, or `nil`.
-    private func issue(with op: Operation, checker: SequenceChecker, members: inout MembershipIndex?,
-                       stored: inout [ObjectID: Bool]) -> String? {
+    private func issue(
+        with op: Operation, checker: SequenceChecker, members: inout MembershipIndex?,
+        stored: inout [ObjectID: Bool]
+    ) -> String? {
         if badSignatures.contains(op.id) { return "signature does not verify" }
         if op.parents.isEmpty {
             // Only the genesis may be a root, and only as the first operation (a clone receives it).
@@ -115,7 +127,8 @@ public struct Admission {
                 let present = stored[version.blob] ?? isStoredBlob(version.blob)
                 stored[version.blob] = present
                 if !present {
-                    return "names blob \(version.blob.hex) of '\(entry.path)', but no blob with that id was received or is stored"
+                    return
+                        "names blob \(version.blob.hex) of '\(entry.path)', but no blob with that id was received or is stored"
                 }
             }
         }

@@ -74,7 +74,8 @@ public enum StateCache {
     /// The tree and its stamp, or `nil` if the bytes are not a valid cache.
     public static func decode(_ bytes: [UInt8]) -> (tree: FileTree, stamp: Int)? {
         guard let (stamp, body) = StampedCache.open(bytes, header: header),
-              let tree = try? FileTree.decode(canonical: body) else { return nil }
+            let tree = try? FileTree.decode(canonical: body)
+        else { return nil }
         return (tree, stamp)
     }
 }

@@ -27,11 +27,13 @@ public enum ValidityIssue: Error, Equatable, Sendable, CustomStringConvertible {
         case let .badSignature(id): return "operation \(id.hex): signature does not verify"
         case let .missingParent(id, parent): return "operation \(id.hex): parent \(parent.hex) is missing"
         case let .wrongSequence(id, expected, actual):
-            return "operation \(id.hex): sequence number \(actual), expected \(expected) (1 + the author's highest in its causal past)"
+            return
+                "operation \(id.hex): sequence number \(actual), expected \(expected) (1 + the author's highest in its causal past)"
         case let .foreignRoot(id): return "operation \(id.hex) has no parents but is not this repository's genesis"
         case let .notGenesis(id): return "operation \(id.hex) is the repository's root but not a genesis operation"
         case let .invalidParent(id, parent): return "operation \(id.hex): parent \(parent.hex) is invalid"
-        case let .missingBlob(id, blob, path): return "operation \(id.hex): blob \(blob.hex) of '\(path)' is missing, damaged or not a blob"
+        case let .missingBlob(id, blob, path):
+            return "operation \(id.hex): blob \(blob.hex) of '\(path)' is missing, damaged or not a blob"
         case let .notAuthorised(id, reason): return "operation \(id.hex): \(reason)"
         }
     }
@@ -40,8 +42,8 @@ public enum ValidityIssue: Error, Equatable, Sendable, CustomStringConvertible {
     public var operation: ObjectID {
         switch self {
         case let .badSignature(id), let .missingParent(id, _), let .wrongSequence(id, _, _),
-             let .foreignRoot(id), let .notGenesis(id), let .invalidParent(id, _), let .missingBlob(id, _, _),
-             let .notAuthorised(id, _):
+            let .foreignRoot(id), let .notGenesis(id), let .invalidParent(id, _), let .missingBlob(id, _, _),
+            let .notAuthorised(id, _):
             return id
         }
     }
@@ -104,7 +106,9 @@ public struct SequenceChecker {
     /// The expected sequence number of a node, given the highest sequence of
     /// its author among nodes earlier in index order (`highestEarlier`).
     public func expectedSequence(of node: Int, highestEarlier: UInt64) -> UInt64 {
-        expectedSequence(mine: table(of: graph.author(node)), sequence: graph.sequence(node), highestEarlier: highestEarlier) { candidate in
+        expectedSequence(
+            mine: table(of: graph.author(node)), sequence: graph.sequence(node), highestEarlier: highestEarlier
+        ) { candidate in
             graph.isAncestor(candidate, of: node)
         }
     }
@@ -119,8 +123,10 @@ public struct SequenceChecker {
     }
 
     /// The rule for an operation whose author's nodes by sequence number are `mine`.
-    private func expectedSequence(mine: SequenceTable?, sequence: UInt64, highestEarlier: UInt64,
-                                  isAncestor: (Int) -> Bool) -> UInt64 {
+    private func expectedSequence(
+        mine: SequenceTable?, sequence: UInt64, highestEarlier: UInt64,
+        isAncestor: (Int) -> Bool
+    ) -> UInt64 {
         guard let mine else { return 1 }
         // Fast path: the honest case, where the operation with sequence − 1 is an ancestor
         // and nothing with a higher sequence exists earlier in the order.
@@ -228,9 +234,11 @@ public enum StructuralValidity {
     /// author held the needed role in the membership of the operation's causal
     /// past (the same rule receive applies). An operation with an invalid parent
     /// is invalid too. `genesis` is the repository id.
-    public static func check(graph: Graph, genesis: ObjectID, local: [ObjectID: ValidityIssue] = [:],
-                             origin: MembershipOrigin? = nil,
-                             membership: (Int) -> MembershipChange? = { _ in nil }) -> ValidityReport {
+    public static func check(
+        graph: Graph, genesis: ObjectID, local: [ObjectID: ValidityIssue] = [:],
+        origin: MembershipOrigin? = nil,
+        membership: (Int) -> MembershipChange? = { _ in nil }
+    ) -> ValidityReport {
         var issues: [ValidityIssue] = []
         var invalid = Set<ObjectID>()
         let checker = SequenceChecker(graph: graph)
@@ -239,7 +247,10 @@ public enum StructuralValidity {
         var authorityChecked = 0
         var invalidNode = [Bool](repeating: false, count: graph.count)
         for n in 0..<graph.count {
-            let id = graph.ids[n], author = graph.author(n), sequence = graph.sequence(n), kind = graph.kind(n)
+            let id = graph.ids[n]
+            let author = graph.author(n)
+            let sequence = graph.sequence(n)
+            let kind = graph.kind(n)
             let parents = graph.parents[n]
             var problem: ValidityIssue?
             members?.record(node: n, change: nil, graph: graph)
@@ -251,9 +262,13 @@ public enum StructuralValidity {
                 problem = .notGenesis(id)
             } else {
                 let expected = checker.expectedSequence(of: n, highestEarlier: highest[author] ?? 0)
-                if expected != sequence { problem = .wrongSequence(id, expected: expected, actual: sequence) }
-                else if let issue = local[id] { problem = issue }
-                else if let reason = members?.authorityIssue(node: n, graph: graph) { problem = .notAuthorised(id, reason: reason) }
+                if expected != sequence {
+                    problem = .wrongSequence(id, expected: expected, actual: sequence)
+                } else if let issue = local[id] {
+                    problem = issue
+                } else if let reason = members?.authorityIssue(node: n, graph: graph) {
+                    problem = .notAuthorised(id, reason: reason)
+                }
                 if members != nil && !parents.isEmpty { authorityChecked += 1 }
             }
             highest[author] = max(highest[author] ?? 0, sequence)

@@ -91,7 +91,9 @@ public struct WorkTreeBase: Sendable, Equatable {
         switch flag {
         case 0:
             try r.expectEnd()
-            guard unsynced.isEmpty else { throw .invalidValue(field: "tree flag", reason: "unsynced paths need a tree") }
+            guard unsynced.isEmpty else {
+                throw .invalidValue(field: "tree flag", reason: "unsynced paths need a tree")
+            }
         case 1:
             tree = try FileTree.decode(canonical: Array(body[(header.count + r.offset)...]))
         default:

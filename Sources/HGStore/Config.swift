@@ -30,7 +30,9 @@ public struct Config: Sendable, Equatable {
             let line = String(rawLine).trimmingASCIIWhitespace()
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
             if line.hasPrefix("[") {
-                guard line.hasSuffix("]") else { throw .badFile(path: path, reason: "line \(number + 1): unterminated section header") }
+                guard line.hasSuffix("]") else {
+                    throw .badFile(path: path, reason: "line \(number + 1): unterminated section header")
+                }
                 let inner = line.dropFirst().dropLast().trimmingASCIIWhitespaceSubstring()
                 if let quote = inner.firstIndex(of: "\"") {
                     let name = inner[..<quote].trimmingASCIIWhitespaceSubstring()
@@ -41,7 +43,9 @@ public struct Config: Sendable, Equatable {
                     section = name.lowercased()
                     subsection = String(rest.dropLast())
                 } else {
-                    guard !inner.isEmpty else { throw .badFile(path: path, reason: "line \(number + 1): empty section name") }
+                    guard !inner.isEmpty else {
+                        throw .badFile(path: path, reason: "line \(number + 1): empty section name")
+                    }
                     section = inner.lowercased()
                     subsection = nil
                 }
@@ -68,12 +72,15 @@ public struct Config: Sendable, Equatable {
 
     /// The last value of `section.key` (git's rule: the last one wins).
     public func value(_ section: String, _ key: String, subsection: String? = nil) -> String? {
-        entries.last { $0.section == section.lowercased() && $0.subsection == subsection && $0.key == key.lowercased() }?.value
+        entries.last {
+            $0.section == section.lowercased() && $0.subsection == subsection && $0.key == key.lowercased()
+        }?.value
     }
 
     /// Sets `section.key`, replacing every existing value.
     public mutating func set(_ section: String, _ key: String, _ value: String, subsection: String? = nil) {
-        let s = section.lowercased(), k = key.lowercased()
+        let s = section.lowercased()
+        let k = key.lowercased()
         entries.removeAll { $0.section == s && $0.subsection == subsection && $0.key == k }
         entries.append(Entry(section: s, subsection: subsection, key: k, value: value))
     }
@@ -103,8 +110,10 @@ public struct Config: Sendable, Equatable {
 
 extension Config {
     static func quoteIfNeeded(_ value: String) -> String {
-        let risky = value.isEmpty == false && (value.trimmingASCIIWhitespace() != value
-            || value.contains { "\"\\#;\n\r\t".contains($0) || $0 == "\r\n" })
+        let risky =
+            value.isEmpty == false
+            && (value.trimmingASCIIWhitespace() != value
+                || value.contains { "\"\\#;\n\r\t".contains($0) || $0 == "\r\n" })
         guard risky else { return value }
         var out = "\""
         for c in value.unicodeScalars {

@@ -37,7 +37,8 @@ public struct DerivedFiles {
     public func write(_ layout: Layout, stamp: Int) throws(StoreError) {
         if !refs.isEmpty { _ = try FileSystem.makeDirectory(layout.peerRefs) }
         for (peer, tips) in refs.sorted(by: { $0.key.text < $1.key.text }) {
-            try FileSystem.writeDerived(layout.peerRef(peer.text), Refs.encodePeer(.init(tips: tips.sorted(), stamp: stamp)))
+            try FileSystem.writeDerived(
+                layout.peerRef(peer.text), Refs.encodePeer(.init(tips: tips.sorted(), stamp: stamp)))
         }
         try FileSystem.writeDerived(layout.heads, Refs.encodeHeads(.init(ids: heads, stamp: stamp)))
         for cache in caches {

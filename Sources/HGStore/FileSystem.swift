@@ -1,4 +1,5 @@
 import HGSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -83,8 +84,10 @@ public enum FileSystem {
     ///
     /// With `durable` false neither fsync happens; with `syncParent` false only
     /// the directory's fsync is left to the caller (who may batch it).
-    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, durable: Bool = true,
-                                       syncParent: Bool = true) throws(StoreError) {
+    public static func writeAtomically(
+        _ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, durable: Bool = true,
+        syncParent: Bool = true
+    ) throws(StoreError) {
         let temp = try stage(path, bytes, mode: mode, durable: durable)
         try commit(temp, to: path)
         if durable && syncParent { try syncDirectory(parent(of: path)) }
@@ -94,7 +97,9 @@ public enum FileSystem {
     /// `path` (fsynced when `durable`) and returns its name, for `commit` to rename over `path`
     /// later, or `remove` to drop. A writer can so prepare a file while it waits for something
     /// else and replace the old one as soon as the wait is over.
-    public static func stage(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, durable: Bool = false) throws(StoreError) -> String {
+    public static func stage(
+        _ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, durable: Bool = false
+    ) throws(StoreError) -> String {
         let temp = temporaryName(for: path)
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw .io(path: temp, operation: "create", errno: errno) }
@@ -247,7 +252,10 @@ public enum FileSystem {
         var parts: [Substring] = []
         for part in base.split(separator: "/") {
             if part == "." { continue }
-            if part == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
+            if part == ".." {
+                if !parts.isEmpty { parts.removeLast() }
+                continue
+            }
             parts.append(part)
         }
         return "/" + parts.joined(separator: "/")

@@ -1,5 +1,6 @@
 import HGCore
 import HGCrypto
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,8 +28,8 @@ public enum IdentityKey {
         let prefix = Array("seed ".utf8)
         let seedHex = seedLine.dropFirst(prefix.count)
         guard seedLine.count == prefix.count + 64, seedLine.starts(with: prefix),
-              seedHex.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }),
-              var seed = Hex.decode(String(decoding: seedHex, as: UTF8.self))
+            seedHex.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }),
+            var seed = Hex.decode(String(decoding: seedHex, as: UTF8.self))
         else { throw .badFile(path: path, reason: "malformed seed line (expected 'seed' and 64 lowercase hex digits)") }
         defer { SecureMemory.zero(&seed) }
         do {

@@ -1,4 +1,5 @@
 import HGSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif

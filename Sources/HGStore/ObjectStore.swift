@@ -1,7 +1,8 @@
 import Dispatch
-import HGCore
 import HGCompression
+import HGCore
 import HGSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -96,11 +97,13 @@ public final class ObjectStore {
 
     /// Opens every pack index, returning the packs and the failures. With `checked`, an index
     /// whose checksum or order is wrong is a failure too (what `verify` asks).
-    public func openPacks(checked: Bool = false) throws(StoreError) -> (packs: [Pack], failures: [(String, StoreError)]) {
+    public func openPacks(checked: Bool = false) throws(StoreError) -> (packs: [Pack], failures: [(String, StoreError)])
+    {
         guard FileSystem.isDirectory(packDirectory) else { return ([], []) }
         var packs: [Pack] = []
         var failures: [(String, StoreError)] = []
-        for name in try FileSystem.list(packDirectory).sorted() where name.hasSuffix(".idx") && !FileSystem.isTemporaryName(name) {
+        for name in try FileSystem.list(packDirectory).sorted()
+        where name.hasSuffix(".idx") && !FileSystem.isTemporaryName(name) {
             let path = packDirectory + "/" + name
             do {
                 let pack = try Pack(indexPath: path)
@@ -118,7 +121,9 @@ public final class ObjectStore {
     /// binary search per lookup instead of one per pack (a repository filled by batches of
     /// 10,000 operations has 100 packs at 10^6).
     private func search(_ opened: [Pack], for id: ObjectID) -> (Pack, Int)? {
-        if lastPackHit < opened.count, let position = opened[lastPackHit].position(of: id) { return (opened[lastPackHit], position) }
+        if lastPackHit < opened.count, let position = opened[lastPackHit].position(of: id) {
+            return (opened[lastPackHit], position)
+        }
         for (n, pack) in opened.enumerated() where n != lastPackHit {
             if let position = pack.position(of: id) {
                 lastPackHit = n
@@ -182,13 +187,16 @@ public final class ObjectStore {
 
     /// `writePack` of `count` objects, the `i`th being `encoding(i)` with id `knownID(i)` (hashed
     /// here when `nil`). The objects are read where they are, not gathered into new arrays first.
-    private func writePack(count: Int, encoding: @Sendable (Int) -> [UInt8], knownID: @Sendable (Int) -> ObjectID?)
+    private func writePack(
+        count: Int, encoding: @Sendable (Int) -> [UInt8], knownID: @Sendable (Int) -> ObjectID?
+    )
         throws(StoreError) -> (ids: [ObjectID], indexPath: String?)
     {
         var writer = PackWriter()
         var ids: [ObjectID] = []
         ids.reserveCapacity(count)
-        try Self.compressInParallel(count: count, encoding: encoding, knownID: knownID) { compressed throws(StoreError) in
+        try Self.compressInParallel(count: count, encoding: encoding, knownID: knownID) {
+            compressed throws(StoreError) in
             writer = PackWriter(reservingBytes: compressed.reduce(0) { $0 + ($1?.1.count ?? 0) + 10 }, objects: count)
             for (index, item) in compressed.enumerated() {
                 guard let (id, bytes) = item else {
@@ -213,9 +221,13 @@ public final class ObjectStore {
         // Stamped before listing: a pack added after the listing changes the directory again.
         let stamp = directoryStamp()
         guard let known = loadedPacks,
-              let names = try? FileSystem.list(packDirectory).filter({ $0.hasSuffix(".idx") && !FileSystem.isTemporaryName($0) }),
-              Set(names) == Set((known.map(\.indexPath) + [indexPath]).map { String($0.split(separator: "/").last ?? "") }),
-              let written = try? Pack(indexPath: indexPath) else {
+            let names = try? FileSystem.list(packDirectory).filter({
+                $0.hasSuffix(".idx") && !FileSystem.isTemporaryName($0)
+            }),
+            Set(names)
+                == Set((known.map(\.indexPath) + [indexPath]).map { String($0.split(separator: "/").last ?? "") }),
+            let written = try? Pack(indexPath: indexPath)
+        else {
             loadedPacks = nil
             return
         }
@@ -239,7 +251,9 @@ public final class ObjectStore {
                 path = pack.packPath
                 return try inflateAndCheck(id, try pack.compressed(at: position), path: path)
             }
-            if case .fileTooLarge = error { throw .objectCorrupt(id, path: path, reason: "file is larger than any valid object") }
+            if case .fileTooLarge = error {
+                throw .objectCorrupt(id, path: path, reason: "file is larger than any valid object")
+            }
             throw error
         }
         return try inflateAndCheck(id, compressed, path: path)
@@ -310,7 +324,9 @@ public final class ObjectStore {
         return results
     }
 
-    private func inflateAndCheck(_ id: ObjectID, _ compressed: [UInt8], path: String, checkingID: Bool = true) throws(StoreError) -> [UInt8] {
+    private func inflateAndCheck(
+        _ id: ObjectID, _ compressed: [UInt8], path: String, checkingID: Bool = true
+    ) throws(StoreError) -> [UInt8] {
         let bytes: [UInt8]
         do {
             bytes = try inflater.decompress(compressed, limit: Limits.maxObjectBytes)
@@ -328,7 +344,9 @@ public final class ObjectStore {
         let bytes = try read(id)
         do {
             // `read` has checked that the bytes hash to `id`: an operation is not hashed again.
-            if bytes.first == ObjectType.operation.rawValue { return .operation(try Operation.decode(bytes, knownID: id)) }
+            if bytes.first == ObjectType.operation.rawValue {
+                return .operation(try Operation.decode(bytes, knownID: id))
+            }
             return try StoredObject.decode(bytes)
         } catch {
             throw .objectMalformed(id, path: location(of: id), reason: error)
@@ -353,7 +371,8 @@ public final class ObjectStore {
     /// Reads an object that must be a blob, returning the file content.
     public func readBlob(_ id: ObjectID) throws(StoreError) -> [UInt8] {
         guard case let .blob(blob) = try readObject(id) else {
-            throw .objectMalformed(id, path: layout.objectPath(id.hex), reason: .unknownType(ObjectType.operation.rawValue))
+            throw .objectMalformed(
+                id, path: layout.objectPath(id.hex), reason: .unknownType(ObjectType.operation.rawValue))
         }
         return blob.content
     }
@@ -368,8 +387,10 @@ public final class ObjectStore {
 
     /// Ids and zlib streams of `encodings`, computed on all cores with one pair of
     /// compressors per worker; `nil` where compression failed.
-    static func compressInParallel(count: Int, encoding: @Sendable (Int) -> [UInt8], knownID: @Sendable (Int) -> ObjectID?,
-                                   _ body: (UnsafeBufferPointer<(ObjectID, [UInt8])?>) throws(StoreError) -> Void) throws(StoreError) {
+    static func compressInParallel(
+        count: Int, encoding: @Sendable (Int) -> [UInt8], knownID: @Sendable (Int) -> ObjectID?,
+        _ body: (UnsafeBufferPointer<(ObjectID, [UInt8])?>) throws(StoreError) -> Void
+    ) throws(StoreError) {
         guard count > 0 else { return }
         let results = UnsafeMutablePointer<(ObjectID, [UInt8])?>.allocate(capacity: count)
         results.initialize(repeating: nil, count: count)

@@ -1,5 +1,6 @@
-import HGCore
 import HGCompression
+import HGCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -76,13 +77,16 @@ public enum OperationIndex {
 
         /// The summary the record describes.
         public var summary: OperationSummary {
-            OperationSummary(id: id, author: author, sequence: sequence, timestamp: timestamp, kind: kind,
-                             parents: Array(parents), entryCount: entryCount, message: String(decoding: message, as: UTF8.self))
+            OperationSummary(
+                id: id, author: author, sequence: sequence, timestamp: timestamp, kind: kind,
+                parents: Array(parents), entryCount: entryCount, message: String(decoding: message, as: UTF8.self))
         }
     }
 
     /// Decodes the record payload at `payload` of `bytes`, which `buffer` points to.
-    static func decode(_ bytes: [UInt8], _ buffer: UnsafeBufferPointer<UInt8>, payload: Range<Int>) throws(DecodeError) -> Record {
+    static func decode(
+        _ bytes: [UInt8], _ buffer: UnsafeBufferPointer<UInt8>, payload: Range<Int>
+    ) throws(DecodeError) -> Record {
         var r = ByteReader(bytes, window: payload)
         let id = ObjectID(raw: try r.id("id"))
         let author = PeerID(key: try r.id("author"))
@@ -91,16 +95,20 @@ public enum OperationIndex {
         let kind = try r.byte("kind")
         let parentCount = try r.count("parent count", limit: Limits.maxParents)
         let parentBytes = try r.skip(parentCount * 32, "parents")
-        guard let parents = PackedIDs(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buffer[parentBytes])),
-                                      count: parentCount) else {
+        guard
+            let parents = PackedIDs(
+                UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buffer[parentBytes])),
+                count: parentCount)
+        else {
             throw .truncated(field: "parents")
         }
         let entryCount = try r.count("entry count", limit: Limits.maxChangeEntries)
         let message = try r.textRange("message", limit: Limits.maxMessageBytes)
         try r.expectEnd()
-        return Record(id: id, author: author, sequence: sequence, timestamp: timestamp, kind: kind, entryCount: entryCount,
-                      parents: parents,
-                      message: UnsafeBufferPointer(rebasing: buffer[message]))
+        return Record(
+            id: id, author: author, sequence: sequence, timestamp: timestamp, kind: kind, entryCount: entryCount,
+            parents: parents,
+            message: UnsafeBufferPointer(rebasing: buffer[message]))
     }
 
     /// Reads the whole index. A missing file reads as empty.
@@ -116,15 +124,19 @@ public enum OperationIndex {
     /// Reads the index as `read` does, handing each record to `visit` in file order instead of
     /// collecting summaries; `visit` returns false to stop early. The contents returned have
     /// no entries.
-    public static func visit(_ path: String, reserving: (Int) -> Void = { _ in },
-                             _ visit: (Record) -> Bool) throws(StoreError) -> Contents {
+    public static func visit(
+        _ path: String, reserving: (Int) -> Void = { _ in },
+        _ visit: (Record) -> Bool
+    ) throws(StoreError) -> Contents {
         try stoppingAtDamage(path, visit) { body throws(StoreError) in try walk(path, reserving: reserving, body) }
     }
 
     /// Runs `walk` with a body that hands each record to `visit` and stops at the first damage,
     /// which it then throws.
-    private static func stoppingAtDamage(_ path: String, _ visit: (Record) -> Bool,
-                                         _ walk: ((Record?, String?) -> Bool) throws(StoreError) -> Contents) throws(StoreError) -> Contents {
+    private static func stoppingAtDamage(
+        _ path: String, _ visit: (Record) -> Bool,
+        _ walk: ((Record?, String?) -> Bool) throws(StoreError) -> Contents
+    ) throws(StoreError) -> Contents {
         var damage: String?
         // `visit` is only called during `walk`, never kept.
         let contents = try withoutActuallyEscaping(visit) { visit throws(StoreError) in
@@ -145,11 +157,14 @@ public enum OperationIndex {
     /// the file reaches `offset` and the 4 bytes before it are `lastChecksum`, the CRC field of
     /// the last record the reader holds: an index rewritten since (by `reindex`) is then read in
     /// full instead. The contents' valid length counts from the start of the file.
-    public static func visit(_ path: String, from offset: Int, lastChecksum: UInt32,
-                             _ visit: (Record) -> Bool) throws(StoreError) -> Contents? {
+    public static func visit(
+        _ path: String, from offset: Int, lastChecksum: UInt32,
+        _ visit: (Record) -> Bool
+    ) throws(StoreError) -> Contents? {
         guard offset >= header.count + 8,
-              let bytes = try FileSystem.readIfExists(path, from: offset - 4, limit: maxFileBytes),
-              bytes.count >= 4, readLE32(bytes, 0) == lastChecksum else { return nil }
+            let bytes = try FileSystem.readIfExists(path, from: offset - 4, limit: maxFileBytes),
+            bytes.count >= 4, readLE32(bytes, 0) == lastChecksum
+        else { return nil }
         return try stoppingAtDamage(path, visit) { body in
             bytes.withUnsafeBufferPointer { buffer in walk(bytes, buffer, from: 4, base: offset - 4, body) }
         }
@@ -158,7 +173,9 @@ public enum OperationIndex {
     /// The CRC field of the record that ends at byte `end` (the 4 bytes before it): what a graph
     /// file made from the records before `end` records. `nil` if the file does not reach `end`.
     public static func checksum(endingAt end: Int, in path: String) -> UInt32? {
-        guard end >= header.count + 8, let bytes = FileSystem.read(path, at: end - 4, count: 4), bytes.count == 4 else { return nil }
+        guard end >= header.count + 8, let bytes = FileSystem.read(path, at: end - 4, count: 4), bytes.count == 4 else {
+            return nil
+        }
         return readLE32(bytes, 0)
     }
 
@@ -181,8 +198,10 @@ public enum OperationIndex {
     /// The loop under `read`, `visit` and `scan`: reads the file, then hands `body` each record
     /// that passes its checksum and decodes, or a description of one that does not (damage);
     /// `body` returns false to stop. `reserving` learns an estimate of the record count first.
-    private static func walk(_ path: String, reserving: (Int) -> Void,
-                             _ body: (Record?, String?) -> Bool) throws(StoreError) -> Contents {
+    private static func walk(
+        _ path: String, reserving: (Int) -> Void,
+        _ body: (Record?, String?) -> Bool
+    ) throws(StoreError) -> Contents {
         let empty = Contents(entries: [], validLength: 0, tornTail: false)
         guard let bytes = try FileSystem.readIfExists(path, limit: maxFileBytes), !bytes.isEmpty else { return empty }
         guard bytes.count >= header.count, Array(bytes[0..<header.count]) == header else {
@@ -199,8 +218,10 @@ public enum OperationIndex {
 
     /// The records of `bytes`, which `buffer` points to, from `start` (a record boundary) on;
     /// `bytes` begins at byte `base` of the file, which the offsets reported count from.
-    private static func walk(_ bytes: [UInt8], _ buffer: UnsafeBufferPointer<UInt8>, from start: Int, base: Int,
-                             _ body: (Record?, String?) -> Bool) -> Contents {
+    private static func walk(
+        _ bytes: [UInt8], _ buffer: UnsafeBufferPointer<UInt8>, from start: Int, base: Int,
+        _ body: (Record?, String?) -> Bool
+    ) -> Contents {
         var offset = start
         while offset < bytes.count {
             let recordStart = base + offset
@@ -209,7 +230,8 @@ public enum OperationIndex {
             }
             let length = Int(readLE32(bytes, offset))
             guard length <= maxRecordBytes else {
-                _ = body(nil, "record at byte \(recordStart) claims \(length) bytes; the rest of the file cannot be read")
+                _ = body(
+                    nil, "record at byte \(recordStart) claims \(length) bytes; the rest of the file cannot be read")
                 return Contents(entries: [], validLength: recordStart, tornTail: false)
             }
             guard bytes.count - offset - 4 >= length + 4 else {
@@ -250,8 +272,12 @@ public enum OperationIndex {
         let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .io(path: path, operation: "open", errno: errno) }
         defer { close(fd) }
-        guard ftruncate(fd, off_t(appendix.start)) == 0 else { throw .io(path: path, operation: "truncate", errno: errno) }
-        guard lseek(fd, off_t(appendix.start), SEEK_SET) >= 0 else { throw .io(path: path, operation: "seek", errno: errno) }
+        guard ftruncate(fd, off_t(appendix.start)) == 0 else {
+            throw .io(path: path, operation: "truncate", errno: errno)
+        }
+        guard lseek(fd, off_t(appendix.start), SEEK_SET) >= 0 else {
+            throw .io(path: path, operation: "seek", errno: errno)
+        }
         try FileSystem.writeAll(fd, appendix.bytes, path: path)
         guard fsync(fd) == 0 else { throw .io(path: path, operation: "fsync", errno: errno) }
     }
@@ -305,5 +331,6 @@ func appendLE32(_ value: UInt32, to out: inout [UInt8]) {
 }
 
 func readLE32(_ bytes: [UInt8], _ offset: Int) -> UInt32 {
-    UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
+    UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3])
+        << 24
 }

@@ -1,6 +1,7 @@
 import HGCore
 import HGCrypto
 import HGSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -78,7 +79,8 @@ public final class Pack: Sendable {
     private func offset(at position: Int) -> UInt64 {
         // 0 for a position outside the index, which `entryOffset` refuses like any bad offset.
         guard position >= 0 && position < count else { return 0 }
-        return UInt64(littleEndian: index.loadUnaligned(fromByteOffset: Self.entriesStart + position * 40 + 32, as: UInt64.self))
+        return UInt64(
+            littleEndian: index.loadUnaligned(fromByteOffset: Self.entriesStart + position * 40 + 32, as: UInt64.self))
     }
 
     /// Every id, in index order (ascending in an undamaged index).
@@ -93,14 +95,18 @@ public final class Pack: Sendable {
     /// Checks the index's own checksum and that its ids are strictly ascending (for `verify`).
     public func checkIndex() throws(StoreError) {
         let body = index.count - 32
-        guard Blake2b.hash256(raw: UnsafeRawBufferPointer(rebasing: index[0..<body]))
-                == Array(UnsafeRawBufferPointer(rebasing: index[body...])) else {
+        guard
+            Blake2b.hash256(raw: UnsafeRawBufferPointer(rebasing: index[0..<body]))
+                == Array(UnsafeRawBufferPointer(rebasing: index[body...]))
+        else {
             throw .badFile(path: indexPath, reason: "pack index checksum does not match")
         }
         var previous: ObjectID?
         for position in 0..<count {
             let id = id(at: position)
-            if let previous, !(previous < id) { throw .badFile(path: indexPath, reason: "pack index ids are not sorted") }
+            if let previous, !(previous < id) {
+                throw .badFile(path: indexPath, reason: "pack index ids are not sorted")
+            }
             previous = id
         }
     }
@@ -108,7 +114,8 @@ public final class Pack: Sendable {
     /// The position of `id`, by binary search (which a damaged, unsorted index can only make
     /// miss; `checkIndex` reports that).
     public func position(of id: ObjectID) -> Int? {
-        var low = 0, high = count - 1
+        var low = 0
+        var high = count - 1
         while low <= high {
             let mid = (low + high) / 2
             let found = self.id(at: mid)
@@ -151,7 +158,8 @@ public final class Pack: Sendable {
             let first = offsets[order[i]]
             var j = i + 1
             while j < order.count, offsets[order[j]] - offsets[order[j - 1]] <= Pack.spanGap,
-                  offsets[order[j]] - first <= Pack.maxSpan {
+                offsets[order[j]] - first <= Pack.maxSpan
+            {
                 j += 1
             }
             let span = try readAt(first, count: min(offsets[order[j - 1]] + Pack.firstRead, size - 32) - first)
@@ -197,7 +205,9 @@ public final class Pack: Sendable {
             throw .badFile(path: packPath, reason: "entry at \(offset): \(error)")
         }
         let start = reader.offset
-        guard length <= size - 32 - spanStart - start else { throw .badFile(path: packPath, reason: "entry at \(offset) runs past the end") }
+        guard length <= size - 32 - spanStart - start else {
+            throw .badFile(path: packPath, reason: "entry at \(offset) runs past the end")
+        }
         if start + length <= span.count { return Array(span[start..<(start + length)]) }
         var entry = Array(span[start...])
         entry.reserveCapacity(length)
@@ -224,7 +234,8 @@ public final class Pack: Sendable {
         guard fstat(fd, &st) == 0 else { throw .io(path: packPath, operation: "stat", errno: errno) }
         let total = Int(st.st_size)
         guard total >= PackFormat.packHeader.count + 32,
-              try readAt(0, count: PackFormat.packHeader.count) == PackFormat.packHeader else {
+            try readAt(0, count: PackFormat.packHeader.count) == PackFormat.packHeader
+        else {
             throw .badFile(path: packPath, reason: "not an hg-bft pack")
         }
         let hasher = Blake2bHasher()

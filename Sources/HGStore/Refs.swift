@@ -30,9 +30,9 @@ public enum Refs {
         guard let bytes = try FileSystem.readIfExists(path, limit: maxFileBytes) else { return nil }
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
         guard let first = lines.first, first.hasPrefix(headsMagic + " "),
-              let stamp = Int(first.dropFirst(headsMagic.count + 1)), stamp >= 0,
-              String(stamp) == first.dropFirst(headsMagic.count + 1),
-              lines.last == ""
+            let stamp = Int(first.dropFirst(headsMagic.count + 1)), stamp >= 0,
+            String(stamp) == first.dropFirst(headsMagic.count + 1),
+            lines.last == ""
         else { throw .badFile(path: path, reason: "bad heads header") }
         var ids: [ObjectID] = []
         for line in lines.dropFirst().dropLast() {
@@ -84,14 +84,14 @@ public enum Refs {
         guard let bytes = try FileSystem.readIfExists(path, limit: maxFileBytes) else { return nil }
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
         guard let first = lines.first, first.hasPrefix(refMagic + " "), lines.count >= 3, lines.last == "",
-              let stamp = Int(first.dropFirst(refMagic.count + 1)), stamp >= 0,
-              String(stamp) == first.dropFirst(refMagic.count + 1)
+            let stamp = Int(first.dropFirst(refMagic.count + 1)), stamp >= 0,
+            String(stamp) == first.dropFirst(refMagic.count + 1)
         else { throw .badFile(path: path, reason: "bad ref header or layout") }
         var tips: [Tip] = []
         for line in lines.dropFirst().dropLast() {
             let parts = line.split(separator: " ", omittingEmptySubsequences: false)
             guard parts.count == 2, let seq = UInt64(parts[0]), String(seq) == parts[0],
-                  let id = ObjectID(hex: String(parts[1])), id.hex == parts[1]
+                let id = ObjectID(hex: String(parts[1])), id.hex == parts[1]
             else { throw .badFile(path: path, reason: "bad line '\(line.prefix(80))'") }
             if let last = tips.last, last.sequence != seq || !(last.id < id) {
                 throw .badFile(path: path, reason: "tips must share one sequence number and be sorted by id")
@@ -120,8 +120,11 @@ public enum Refs {
             if !isParent.contains(e.id) { heads.append(e.id) }
             let tip = Tip(sequence: e.sequence, id: e.id)
             if let current = tips[e.author]?.first {
-                if e.sequence > current.sequence { tips[e.author] = [tip] }
-                else if e.sequence == current.sequence { tips[e.author]?.append(tip) }
+                if e.sequence > current.sequence {
+                    tips[e.author] = [tip]
+                } else if e.sequence == current.sequence {
+                    tips[e.author]?.append(tip)
+                }
             } else {
                 tips[e.author] = [tip]
             }

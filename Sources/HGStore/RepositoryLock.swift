@@ -1,7 +1,8 @@
+import HGSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import HGSystem
 
 /// The repository's write lock: an exclusive `flock` on `.hgrepo/lock`.
 ///

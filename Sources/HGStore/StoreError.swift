@@ -1,5 +1,5 @@
-import HGCore
 import HGCompression
+import HGCore
 import HGSystem
 
 /// Failures of the repository store. Each message names the file or object
@@ -38,7 +38,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "a repository already exists in \(path)"
         case let .locked(lockPath, seconds):
             let waited = seconds >= 10 ? "\(Int(seconds.rounded()))" : "\(Double(Int(seconds * 10)) / 10)"
-            return "another hg-bft process holds the repository lock '\(lockPath)' (waited \(waited) s); try again when it has finished"
+            return
+                "another hg-bft process holds the repository lock '\(lockPath)' (waited \(waited) s); try again when it has finished"
         case let .objectMissing(id):
             return "object \(id.hex) is missing"
         case let .objectCorrupt(id, path, reason):
@@ -50,7 +51,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .badFile(path, reason):
             return "'\(path)' is damaged: \(reason)"
         case let .keyPermissions(path, mode):
-            return "permissions \(String(mode & 0o777, radix: 8)) for '\(path)' are too open; the identity key must be readable only by you (chmod 600 '\(path)')"
+            return
+                "permissions \(String(mode & 0o777, radix: 8)) for '\(path)' are too open; the identity key must be readable only by you (chmod 600 '\(path)')"
         case let .fileTooLarge(path, limit):
             return "'\(path)' is larger than \(limit) bytes"
         }

@@ -122,7 +122,9 @@ public struct BloomFilter: Sendable, Equatable {
         // is built (and checked) on the way to the first object sent.
         let digest = salt.withUnsafeBytes { salt in id.raw.withUnsafeBytes { Blake2b.digest256(salt, $0) } }
         func littleEndianU32(at offset: Int) -> UInt64 {
-            withUnsafeBytes(of: digest) { UInt64(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self))) }
+            withUnsafeBytes(of: digest) {
+                UInt64(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+            }
         }
         var x = littleEndianU32(at: 0) % m
         var y = littleEndianU32(at: 4) % m

@@ -61,7 +61,8 @@ public enum RemoteAddress: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case let .local(path): return path
         case let .ssh(user, host, port, path):
-            return "ssh://\(user.map { $0 + "@" } ?? "")\(host)\(port.map { ":\($0)" } ?? "")\(path.hasPrefix("/") ? path : "/~/" + path)"
+            return
+                "ssh://\(user.map { $0 + "@" } ?? "")\(host)\(port.map { ":\($0)" } ?? "")\(path.hasPrefix("/") ? path : "/~/" + path)"
         case let .command(command): return "exec: \(command)"
         }
     }
@@ -72,8 +73,10 @@ public enum RemoteAddress: Equatable, Sendable, CustomStringConvertible {
     ///   - localProgram: this hg-bft's own executable, for local paths.
     ///   - remoteProgram: the hg-bft to run on the ssh host (default `hg-bft`).
     ///   - sshCommand: the ssh program and its options, split on spaces (default `ssh`).
-    public func serveCommand(localProgram: String, remoteProgram: String = "hg-bft",
-                             sshCommand: [String] = ["ssh"]) -> [String] {
+    public func serveCommand(
+        localProgram: String, remoteProgram: String = "hg-bft",
+        sshCommand: [String] = ["ssh"]
+    ) -> [String] {
         switch self {
         case let .local(path):
             return [localProgram, "serve", path]
@@ -81,8 +84,10 @@ public enum RemoteAddress: Equatable, Sendable, CustomStringConvertible {
             var args = sshCommand
             if let port { args += ["-p", String(port)] }
             // ssh hands the remote side one command string, run by the remote shell: quote it.
-            args += ["--", (user.map { $0 + "@" } ?? "") + host,
-                     [remoteProgram, "serve", path].map(RemoteAddress.shellQuote).joined(separator: " ")]
+            args += [
+                "--", (user.map { $0 + "@" } ?? "") + host,
+                [remoteProgram, "serve", path].map(RemoteAddress.shellQuote).joined(separator: " "),
+            ]
             return args
         case let .command(command):
             return ["/bin/sh", "-c", command]

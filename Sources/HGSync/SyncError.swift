@@ -38,11 +38,13 @@ public enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
             return "the peer speaks sync protocol version \(theirs) and this hg-bft speaks version \(ours); "
                 + "upgrade hg-bft \(theirs < ours ? "on the peer" : "here")"
         case let .differentRepository(ours, theirs):
-            return "the peer holds a different repository (\(theirs.short), this one is \(ours.short)); refusing to sync"
+            return
+                "the peer holds a different repository (\(theirs.short), this one is \(ours.short)); refusing to sync"
         case let .limitExceeded(what): return "the peer exceeded a limit: \(what)"
         case let .transport(why): return why
         case let .peerError(why): return "the peer stopped: \(why)"
-        case let .noRandomness(why): return "no random bytes for the Bloom filter's salt (\(why)); the sync did not start"
+        case let .noRandomness(why):
+            return "no random bytes for the Bloom filter's salt (\(why)); the sync did not start"
         }
     }
 }

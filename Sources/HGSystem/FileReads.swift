@@ -26,7 +26,11 @@ public enum FileReads {
                 let start = raw.baseAddress.map { $0 + done }
                 let wanted = raw.count - done
                 let n = retryingOnEINTR {
-                    if let offset { pread(fd, start, wanted, off_t(offset + done)) } else { Glibc.read(fd, start, wanted) }
+                    if let offset {
+                        pread(fd, start, wanted, off_t(offset + done))
+                    } else {
+                        Glibc.read(fd, start, wanted)
+                    }
                 }
                 if n < 0 {
                     failure = errno

@@ -43,8 +43,10 @@ public enum CheckoutDecision: Equatable, Sendable {
     ///   - unlisted: something that is not a regular file the scan lists is there.
     ///   - arrives: the merged value differs from the working tree's base at this path.
     ///   - force: `checkout --force`: discard uncommitted edits and deletions of tracked files.
-    public static func decide(desired: FileVersion?, current: FileVersion?, baseline: FileVersion?, unlisted: Bool,
-                              arrives: Bool, force: Bool) -> CheckoutDecision {
+    public static func decide(
+        desired: FileVersion?, current: FileVersion?, baseline: FileVersion?, unlisted: Bool,
+        arrives: Bool, force: Bool
+    ) -> CheckoutDecision {
         if let desired, let current, current == desired { return .upToDate }
         if desired == nil && current == nil { return unlisted ? .nothing : .forget }
         let tracked = baseline != nil

@@ -73,7 +73,8 @@ public struct IgnoreRules: Sendable {
 
         for rule in rules.reversed() {
             if rule.directoryOnly && !isDirectory { continue }
-            let matched = rule.matchesBasename
+            let matched =
+                rule.matchesBasename
                 ? rule.glob.matches([basename])
                 : rule.glob.matches(components)
             if matched { return !rule.negated }
@@ -453,7 +454,8 @@ private struct CharacterClass: Sendable {
                 member = character
                 items.append(.character(character))
             } else if character == "-", let low = previous, index + 1 < count,
-                      pattern[index + 1] != "]" {
+                pattern[index + 1] != "]"
+            {
                 index += 1
                 var high = pattern[index]
                 if high == "\\" {

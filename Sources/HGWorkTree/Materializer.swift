@@ -1,5 +1,6 @@
 import HGCore
 import HGSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,7 +38,9 @@ public struct Materializer: Sendable {
     /// `path` (a file the caller did not see: ignored, a symbolic link, created meanwhile), so
     /// that nothing of the user's is replaced unseen. Returns the new file's stamp.
     @discardableResult
-    public func write(_ path: RepoPath, content: [UInt8], mode: FileMode, replacing: Bool = true) throws(WorkTreeError) -> FileStamp {
+    public func write(
+        _ path: RepoPath, content: [UInt8], mode: FileMode, replacing: Bool = true
+    ) throws(WorkTreeError) -> FileStamp {
         let components = path.components
         var directory = root
         var relative = ""
@@ -87,7 +90,9 @@ public struct Materializer: Sendable {
     }
 
     /// Creates `temp` with `content` and `mode`, and returns its status.
-    private func writeTemporary(_ temp: String, content: [UInt8], mode: FileMode, for path: RepoPath) throws(WorkTreeError) -> stat {
+    private func writeTemporary(
+        _ temp: String, content: [UInt8], mode: FileMode, for path: RepoPath
+    ) throws(WorkTreeError) -> stat {
         let permissions: mode_t = mode == .executable ? 0o755 : 0o644
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, permissions)
         guard fd >= 0 else {

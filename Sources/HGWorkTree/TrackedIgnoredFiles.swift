@@ -1,4 +1,5 @@
 import HGCore
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -96,7 +96,8 @@ public struct WorkTreeCache: Sendable, Equatable {
         guard bytes.count >= header.count + 32 else { return nil }
         let body = Array(bytes[0..<(bytes.count - 32)])
         guard Blake2b.hash256(body) == Array(bytes[(bytes.count - 32)...]),
-              Array(body[0..<header.count]) == header else { return nil }
+            Array(body[0..<header.count]) == header
+        else { return nil }
         var r = ByteReader(Array(body[header.count...]))
         do {
             let count = try r.count("count", limit: r.remaining / 36)
@@ -107,14 +108,17 @@ public struct WorkTreeCache: Sendable, Equatable {
                 let path = try RepoPath(bytes: try r.lengthPrefixed("path", limit: Limits.maxPathBytes))
                 if let previous, !(previous < path) { return nil }
                 previous = path
-                let size = try r.varint("size"), ms = try r.varint("mtime"), mn = try r.varint("mtime ns")
+                let size = try r.varint("size")
+                let ms = try r.varint("mtime")
+                let mn = try r.varint("mtime ns")
                 guard mn < 1_000_000_000 else { return nil }
                 let inode = try r.varint("inode")
                 let flags = try r.byte("flags")
                 guard flags <= 3 else { return nil }
                 let blob = ObjectID(raw: try r.id("blob"))
-                let stamp = FileStamp(size: Int64(clamping: size), mtimeSeconds: Int64(clamping: ms),
-                                      mtimeNanoseconds: Int64(clamping: mn), inode: inode, executable: flags & 1 == 1)
+                let stamp = FileStamp(
+                    size: Int64(clamping: size), mtimeSeconds: Int64(clamping: ms),
+                    mtimeNanoseconds: Int64(clamping: mn), inode: inode, executable: flags & 1 == 1)
                 entries[path] = Entry(stamp: stamp, blob: blob, racy: flags & 2 == 2)
             }
             try r.expectEnd()

@@ -12,7 +12,8 @@ public enum WorkTreeError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .io(path, operation, errno): return "\(operation) '\(path)': \(ErrnoText.describe(errno))"
-        case let .fileTooLarge(path, limit): return "'\(path)' is larger than the \(limit / (1 << 20)) MiB limit for one file"
+        case let .fileTooLarge(path, limit):
+            return "'\(path)' is larger than the \(limit / (1 << 20)) MiB limit for one file"
         case let .blockedPath(path, reason): return "cannot write '\(path)': \(reason)"
         }
     }

@@ -1,6 +1,7 @@
 import HGCore
 import HGCrypto
 import HGSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -111,11 +112,15 @@ public struct WorkTreeScanner {
                     ptr.withMemoryRebound(to: UInt8.self, capacity: 256) { p -> [UInt8] in
                         var bytes: [UInt8] = []
                         var i = 0
-                        while i < 256 && p[i] != 0 { bytes.append(p[i]); i += 1 }
+                        while i < 256 && p[i] != 0 {
+                            bytes.append(p[i])
+                            i += 1
+                        }
                         return bytes
                     }
                 }
-                let escaped = raw.map { $0 < 0x80 && $0 >= 0x20 ? String(UnicodeScalar($0)) : "\\x" + Hex.encode([$0]) }.joined()
+                let escaped = raw.map { $0 < 0x80 && $0 >= 0x20 ? String(UnicodeScalar($0)) : "\\x" + Hex.encode([$0]) }
+                    .joined()
                 let shown = relative.isEmpty ? escaped : relative + "/" + escaped
                 if !ignore.isIgnored(shown, isDirectory: false) {
                     listing.skipped.append((shown, "name is not valid UTF-8"))
@@ -157,8 +162,12 @@ public struct WorkTreeScanner {
         case S_IFREG:
             // Reading it would fail the whole command; the user can list it in .hgignore.
             if Int(st.st_size) > Limits.maxBlobContent, !((try? RepoPath(relative)).map(isRecorded) ?? false) {
-                listing.skipped.append((relative, "larger than the \(Limits.maxBlobContent >> 20) MiB limit for one file, "
-                    + "so not recorded; add it to .hgignore to leave it out without this warning"))
+                listing.skipped.append(
+                    (
+                        relative,
+                        "larger than the \(Limits.maxBlobContent >> 20) MiB limit for one file, "
+                            + "so not recorded; add it to .hgignore to leave it out without this warning"
+                    ))
                 return
             }
             do {

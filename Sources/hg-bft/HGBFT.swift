@@ -6,25 +6,25 @@ struct HGBFT: ParsableCommand {
         commandName: "hg-bft",
         abstract: "A git-style repository that stays consistent when any number of peers are malicious.",
         discussion: """
-        Every change is a signed operation in a hash DAG; replicas never merge by hand, because the \
-        state is computed from the DAG. Run a command with --help for its options and examples.
+            Every change is a signed operation in a hash DAG; replicas never merge by hand, because the \
+            state is computed from the DAG. Run a command with --help for its options and examples.
 
-        Global option (before the command, as in git):
-          -C <dir>    run as if started in <dir>
+            Global option (before the command, as in git):
+              -C <dir>    run as if started in <dir>
 
-        Start here:
-          hg-bft init                     create a repository in the current directory
-          hg-bft commit -m "first draft"  record the working tree's changes
-          hg-bft log --graph              show the DAG
-          hg-bft verify                   audit the history (BEC invariants)
-          hg-bft clone <address> [dir]    a new replica of a repository (path or ssh)
-          hg-bft sync [<remote>]          reconcile with a peer, both ways
-          hg-bft member add <peer-id>     let another replica write (see 'member --help')
+            Start here:
+              hg-bft init                     create a repository in the current directory
+              hg-bft commit -m "first draft"  record the working tree's changes
+              hg-bft log --graph              show the DAG
+              hg-bft verify                   audit the history (BEC invariants)
+              hg-bft clone <address> [dir]    a new replica of a repository (path or ssh)
+              hg-bft sync [<remote>]          reconcile with a peer, both ways
+              hg-bft member add <peer-id>     let another replica write (see 'member --help')
 
-        Exit status: 0 success, 1 error (an 'error:' line says why), 2 bad arguments, \
-        3 'verify' found problems, 4 'sync', 'clone' or 'serve' kept the valid operations and refused \
-        others (see 'sync --help').
-        """,
+            Exit status: 0 success, 1 error (an 'error:' line says why), 2 bad arguments, \
+            3 'verify' found problems, 4 'sync', 'clone' or 'serve' kept the valid operations and refused \
+            others (see 'sync --help').
+            """,
         version: "hg-bft 0.1.0 (repository format 1)",
         subcommands: HGBFT.subcommands
     )

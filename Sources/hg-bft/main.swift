@@ -1,6 +1,7 @@
 import ArgumentParser
 import HGRepository
 import HGSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -29,8 +30,9 @@ while arguments.first == "-C" {
 /// full tree, so that messages and usage are those of `hg-bft`.
 func parseCommand(_ arguments: [String]) throws -> ParsableCommand {
     if let name = arguments.first, let type = HGBFT.subcommandsByName[name],
-       !arguments.contains(where: { $0 == "-h" || $0 == "--help" || $0 == "help" }),
-       let command = try? type.parseAsRoot(Array(arguments.dropFirst())) {
+        !arguments.contains(where: { $0 == "-h" || $0 == "--help" || $0 == "help" }),
+        let command = try? type.parseAsRoot(Array(arguments.dropFirst()))
+    {
         return command
     }
     return try HGBFT.parseAsRoot(arguments)

@@ -31,13 +31,17 @@ enum CLI {
 
     /// Runs `hg-bft args…` in `cwd` and waits for it.
     @discardableResult
-    static func run(_ args: [String], in cwd: URL, stdin: Data? = nil, environment: [String: String] = [:]) throws -> Result {
+    static func run(
+        _ args: [String], in cwd: URL, stdin: Data? = nil, environment: [String: String] = [:]
+    ) throws -> Result {
         try runProgram(URL(fileURLWithPath: binary), args, in: cwd, stdin: stdin, environment: environment)
     }
 
     /// Runs any program in `cwd`, feeding `stdin` (or nothing), and waits for it.
-    static func runProgram(_ executable: URL, _ args: [String], in cwd: URL, stdin: Data? = nil,
-                           environment: [String: String] = [:]) throws -> Result {
+    static func runProgram(
+        _ executable: URL, _ args: [String], in cwd: URL, stdin: Data? = nil,
+        environment: [String: String] = [:]
+    ) throws -> Result {
         let process = Process()
         process.executableURL = executable
         process.arguments = args
@@ -45,7 +49,9 @@ enum CLI {
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
         process.environment = env
-        let out = Pipe(), err = Pipe(), input = Pipe()
+        let out = Pipe()
+        let err = Pipe()
+        let input = Pipe()
         process.standardOutput = out
         process.standardError = err
         process.standardInput = input
@@ -63,25 +69,31 @@ enum CLI {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         group.wait()
         process.waitUntilExit()
-        return Result(status: process.terminationStatus,
-                      stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self),
-                      stdoutBytes: outData, stderrBytes: errData)
+        return Result(
+            status: process.terminationStatus,
+            stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData, as: UTF8.self),
+            stdoutBytes: outData, stderrBytes: errData)
     }
 
     /// Runs a command that must succeed, failing the test with its output otherwise.
     @discardableResult
     static func ok(_ args: [String], in cwd: URL, sourceLocation: SourceLocation = #_sourceLocation) throws -> Result {
         let result = try run(args, in: cwd)
-        #expect(result.status == 0, "hg-bft \(args.joined(separator: " ")) failed: \(result)", sourceLocation: sourceLocation)
+        #expect(
+            result.status == 0, "hg-bft \(args.joined(separator: " ")) failed: \(result)",
+            sourceLocation: sourceLocation)
         return result
     }
 
     /// Makes the replica in `replica` a member of the repository: its founder (or an admin)
     /// in `admin` adds its peer id, then the replica syncs with `admin` to learn it.
-    static func admit(_ replica: URL, by admin: URL, role: String = "writer",
-                      sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let id = try ok(["id"], in: replica, sourceLocation: sourceLocation).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    static func admit(
+        _ replica: URL, by admin: URL, role: String = "writer",
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let id = try ok(["id"], in: replica, sourceLocation: sourceLocation).stdout.trimmingCharacters(
+            in: .whitespacesAndNewlines)
         try ok(["member", "add", id] + (role == "admin" ? ["--admin"] : []), in: admin, sourceLocation: sourceLocation)
         try ok(["sync", "-q", admin.path], in: replica, sourceLocation: sourceLocation)
     }
@@ -105,7 +117,8 @@ final class TempDir {
     /// Writes a text file, creating parent directories.
     func write(_ relative: String, _ text: String) throws {
         let target = path(relative)
-        try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
         try Data(text.utf8).write(to: target)
     }
 
@@ -125,13 +138,15 @@ extension TempDir {
     /// relative to `dir`: to prove a failed command changed nothing.
     static func snapshot(_ dir: URL) throws -> [String: Data] {
         var result: [String: Data] = [:]
-        guard let walker = FileManager.default.enumerator(at: dir, includingPropertiesForKeys: [.isRegularFileKey]) else {
+        guard let walker = FileManager.default.enumerator(at: dir, includingPropertiesForKeys: [.isRegularFileKey])
+        else {
             return result
         }
         for case let file as URL in walker {
             guard (try? file.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
             if file.lastPathComponent == "lock" { continue }
-            result[String(file.standardizedFileURL.path.dropFirst(dir.standardizedFileURL.path.count))] = try Data(contentsOf: file)
+            result[String(file.standardizedFileURL.path.dropFirst(dir.standardizedFileURL.path.count))] = try Data(
+                contentsOf: file)
         }
         return result
     }

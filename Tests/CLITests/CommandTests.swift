@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -40,7 +41,9 @@ private func jsonObject(_ result: CLI.Result) throws -> [String: Any] {
 /// Parses a command's stdout as a JSON array of objects.
 private func jsonArray(_ result: CLI.Result) throws -> [[String: Any]] {
     let value = try JSONSerialization.jsonObject(with: result.stdoutBytes)
-    guard let array = value as? [[String: Any]] else { throw HelperFailure("not a JSON array of objects: \(result.stdout)") }
+    guard let array = value as? [[String: Any]] else {
+        throw HelperFailure("not a JSON array of objects: \(result.stdout)")
+    }
     return array
 }
 
@@ -48,7 +51,9 @@ private func int(_ value: Any?) -> Int? { (value as? NSNumber)?.intValue }
 
 /// Runs `init --json` in `dir` and returns the repository and peer ids.
 @discardableResult
-private func initRepository(_ dir: TempDir, sourceLocation: SourceLocation = #_sourceLocation) throws -> (repository: String, peer: String) {
+private func initRepository(
+    _ dir: TempDir, sourceLocation: SourceLocation = #_sourceLocation
+) throws -> (repository: String, peer: String) {
     let result = try CLI.ok(["init", "--json"], in: dir.url, sourceLocation: sourceLocation)
     let object = try jsonObject(result)
     let repository = try #require(object["repository"] as? String, sourceLocation: sourceLocation)
@@ -58,9 +63,12 @@ private func initRepository(_ dir: TempDir, sourceLocation: SourceLocation = #_s
 
 /// Runs `commit --json -m message pathspecs…` (must succeed) and returns the parsed result.
 @discardableResult
-private func commit(_ dir: TempDir, _ message: String, _ pathspecs: [String] = [],
-                    sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
-    let result = try CLI.ok(["commit", "--json", "-m", message] + pathspecs, in: dir.url, sourceLocation: sourceLocation)
+private func commit(
+    _ dir: TempDir, _ message: String, _ pathspecs: [String] = [],
+    sourceLocation: SourceLocation = #_sourceLocation
+) throws -> [String: Any] {
+    let result = try CLI.ok(
+        ["commit", "--json", "-m", message] + pathspecs, in: dir.url, sourceLocation: sourceLocation)
     return try jsonObject(result)
 }
 
@@ -70,7 +78,9 @@ private func shortStatus(_ dir: TempDir, sourceLocation: SourceLocation = #_sour
 }
 
 /// The paths changed by an operation, from `show --json`, mapped to their action.
-private func entries(_ dir: TempDir, _ op: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: [String: Any]] {
+private func entries(
+    _ dir: TempDir, _ op: String, sourceLocation: SourceLocation = #_sourceLocation
+) throws -> [String: [String: Any]] {
     let object = try jsonObject(try CLI.ok(["show", "--json", op], in: dir.url, sourceLocation: sourceLocation))
     let list = try #require(object["entries"] as? [[String: Any]], sourceLocation: sourceLocation)
     var result: [String: [String: Any]] = [:]
@@ -123,19 +133,25 @@ private func setPermissions(_ url: URL, _ mode: Int) throws {
 
 /// Checks a failed command: the exit status, an `error:` first line on stderr
 /// (the only line when `oneLine`), and that stderr mentions every needle.
-private func expectFailure(_ result: CLI.Result, status: Int32 = 1, oneLine: Bool = true, mentioning needles: [String] = [],
-                           sourceLocation: SourceLocation = #_sourceLocation) {
+private func expectFailure(
+    _ result: CLI.Result, status: Int32 = 1, oneLine: Bool = true, mentioning needles: [String] = [],
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     #expect(result.status == status, "\(result)", sourceLocation: sourceLocation)
     let errLines = lines(result.stderr)
     if oneLine {
-        #expect(errLines.count == 1 && errLines.first?.hasPrefix("error: ") == true,
-                "expected exactly one 'error: ' line on stderr: \(result)", sourceLocation: sourceLocation)
+        #expect(
+            errLines.count == 1 && errLines.first?.hasPrefix("error: ") == true,
+            "expected exactly one 'error: ' line on stderr: \(result)", sourceLocation: sourceLocation)
     } else {
-        #expect(errLines.contains { $0.hasPrefix("error: ") }, "expected an 'error: ' line on stderr: \(result)",
-                sourceLocation: sourceLocation)
+        #expect(
+            errLines.contains { $0.hasPrefix("error: ") }, "expected an 'error: ' line on stderr: \(result)",
+            sourceLocation: sourceLocation)
     }
     for needle in needles {
-        #expect(result.stderr.contains(needle), "stderr should mention '\(needle)': \(result)", sourceLocation: sourceLocation)
+        #expect(
+            result.stderr.contains(needle), "stderr should mention '\(needle)': \(result)",
+            sourceLocation: sourceLocation)
     }
 }
 
@@ -177,7 +193,8 @@ private struct DeepDirectories {
         defer { close(fd) }
         var length = root.utf8.count
         while length < limit {
-            let name = String(repeating: Character(UnicodeScalar(UInt8(ascii: "a") + UInt8(names.count % 26))), count: 200)
+            let name = String(
+                repeating: Character(UnicodeScalar(UInt8(ascii: "a") + UInt8(names.count % 26))), count: 200)
             guard mkdirat(fd, name, 0o755) == 0 else { throw HelperFailure("mkdirat at depth \(names.count) failed") }
             let next = openat(fd, name, O_RDONLY | O_DIRECTORY)
             guard next >= 0 else { throw HelperFailure("openat at depth \(names.count) failed") }
@@ -213,7 +230,9 @@ private func removeRawFile(_ dir: TempDir, name: [UInt8]) {
     }
 }
 
-private let allSubcommands = ["init", "commit", "status", "log", "show", "checkout", "heads", "id", "verify", "cat-object", "reindex"]
+private let allSubcommands = [
+    "init", "commit", "status", "log", "show", "checkout", "heads", "id", "verify", "cat-object", "reindex",
+]
 
 // MARK: - Tests
 
@@ -280,7 +299,8 @@ struct CommandTests {
         #expect(result.stdout.isEmpty && result.stderr.isEmpty, "\(result)")
         #expect(FileManager.default.fileExists(atPath: dir.path("repo/.hgrepo/genesis").path))
         #expect(try permissions(dir.path("repo/.hgrepo/keys/identity")) == 0o600)
-        #expect(isPeerID(try CLI.ok(["id"], in: dir.path("repo")).stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(
+            isPeerID(try CLI.ok(["id"], in: dir.path("repo")).stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
     }
 
     @Test func initJSON() throws {
@@ -314,10 +334,11 @@ struct CommandTests {
         #expect(try shortStatus(dir).isEmpty)
 
         let changes = try #require(second["changes"] as? [[String: Any]])
-        let byPath = Dictionary(uniqueKeysWithValues: changes.compactMap { c -> (String, String)? in
-            guard let p = c["path"] as? String, let s = c["status"] as? String else { return nil }
-            return (p, s)
-        })
+        let byPath = Dictionary(
+            uniqueKeysWithValues: changes.compactMap { c -> (String, String)? in
+                guard let p = c["path"] as? String, let s = c["status"] as? String else { return nil }
+                return (p, s)
+            })
         #expect(byPath == ["a.txt": "M", "b.txt": "D", "c/d.txt": "A"])
         let parents = try #require(second["parents"] as? [String])
         #expect(parents == [try #require(first["id"] as? String)])
@@ -616,7 +637,9 @@ struct CommandTests {
         let limitedText = try CLI.ok(["log", "-n", "1"], in: dir.url)
         #expect(lines(limitedText.stdout).filter { $0.hasPrefix("op ") }.count == 1, "\(limitedText)")
         // Message lines are indented by four spaces; a peer id may itself contain "two".
-        #expect(lines(limitedText.stdout).contains("    three") && !lines(limitedText.stdout).contains("    two"), "\(limitedText)")
+        #expect(
+            lines(limitedText.stdout).contains("    three") && !lines(limitedText.stdout).contains("    two"),
+            "\(limitedText)")
 
         let text = try CLI.ok(["log"], in: dir.url)
         let opLines = lines(text.stdout).filter { $0.hasPrefix("op ") }
@@ -691,8 +714,10 @@ struct CommandTests {
         try dir.write("a.txt", "a\n")
         let id = try #require(try commit(dir, "first")["id"] as? String)
         let before = try dir.snapshotMeta()
-        let bad = [String(id.prefix(3)), "zzzz", "not-hex-at-all", "g" + String(id.dropFirst().prefix(8)),
-                   String(repeating: "0", count: 64), String(repeating: "0", count: 65), ""]
+        let bad = [
+            String(id.prefix(3)), "zzzz", "not-hex-at-all", "g" + String(id.dropFirst().prefix(8)),
+            String(repeating: "0", count: 64), String(repeating: "0", count: 65), "",
+        ]
         for command in ["show", "cat-object"] {
             for text in bad {
                 let result = try CLI.run([command, text], in: dir.url)
@@ -771,12 +796,14 @@ struct CommandTests {
 
         let opEncoding = [UInt8](try CLI.ok(["cat-object", "--encoding", op], in: dir.url).stdoutBytes)
         #expect(Array(opEncoding.prefix(2)) == [0x02, 0x01])
-        let genesisEncoding = [UInt8](try CLI.ok(["cat-object", "--encoding", ids.repository], in: dir.url).stdoutBytes)
+        let genesisEncoding = [UInt8](
+            try CLI.ok(["cat-object", "--encoding", ids.repository], in: dir.url).stdoutBytes)
         #expect(Array(genesisEncoding.prefix(2)) == [0x02, 0x01])
         let blobEncoding = [UInt8](try CLI.ok(["cat-object", "--encoding", blob], in: dir.url).stdoutBytes)
         #expect(Array(blobEncoding.prefix(2)) == [0x01, 0x01])
-        #expect(blobEncoding.suffix(Array("some content that compresses, some content that compresses\n".utf8).count)
-            == ArraySlice(Array("some content that compresses, some content that compresses\n".utf8)))
+        #expect(
+            blobEncoding.suffix(Array("some content that compresses, some content that compresses\n".utf8).count)
+                == ArraySlice(Array("some content that compresses, some content that compresses\n".utf8)))
 
         // Decoded operation: same text as show.
         #expect(try CLI.ok(["cat-object", op], in: dir.url).stdout == CLI.ok(["show", op], in: dir.url).stdout)
@@ -909,10 +936,11 @@ struct CommandTests {
         let dir = try TempDir()
         for args in [["--help"], ["help"], ["-h"]] {
             let result = try CLI.ok(args, in: dir.url)
-            let listed = Set(lines(result.stdout).compactMap { line -> String? in
-                guard line.hasPrefix("  ") else { return nil }
-                return line.split(separator: " ").first.map(String.init)
-            })
+            let listed = Set(
+                lines(result.stdout).compactMap { line -> String? in
+                    guard line.hasPrefix("  ") else { return nil }
+                    return line.split(separator: " ").first.map(String.init)
+                })
             for name in allSubcommands {
                 #expect(listed.contains(name), "'\(args.joined(separator: " "))' does not list \(name): \(result)")
             }
@@ -937,8 +965,10 @@ struct CommandTests {
         #expect(lines(result.stdout).count == 1)
     }
 
-    @Test(arguments: [["frobnicate"], ["log", "--frobnicate"], ["commit"], ["show"], ["commit", "-m"], ["--frob"],
-                      ["heads", "extra"], ["-C"]])
+    @Test(arguments: [
+        ["frobnicate"], ["log", "--frobnicate"], ["commit"], ["show"], ["commit", "-m"], ["--frob"],
+        ["heads", "extra"], ["-C"],
+    ])
     func usageErrorsExitTwo(_ args: [String]) throws {
         let dir = try TempDir()
         try initRepository(dir)
@@ -984,8 +1014,10 @@ struct CommandTests {
         expectFailure(id, mentioning: ["too open"])
         #expect(try dir.snapshotMeta() == before)
         // Other commands, whatever they do without the key, never print it.
-        for args in [["status"], ["log"], ["verify"], ["heads"], ["cat-object", "--type", try head(dir)], ["id", "--json"],
-                     ["show", try head(dir)], ["checkout"]] {
+        for args in [
+            ["status"], ["log"], ["verify"], ["heads"], ["cat-object", "--type", try head(dir)], ["id", "--json"],
+            ["show", try head(dir)], ["checkout"],
+        ] {
             outputs.append(try CLI.run(args, in: dir.url))
         }
 
@@ -1025,7 +1057,8 @@ struct CommandTests {
         let status = try CLI.ok(["status", "--short"], in: dir.url)
         #expect(status.stdout.isEmpty, "\(status)")
         #expect(status.stderr.contains("warning:"), "\(status)")
-        expectFailure(try CLI.run(["commit", "-m", "again"], in: dir.url), oneLine: false, mentioning: ["nothing to commit"])
+        expectFailure(
+            try CLI.run(["commit", "-m", "again"], in: dir.url), oneLine: false, mentioning: ["nothing to commit"])
     }
 
     /// A warning is one line: a control character in a file name is escaped, not written raw to the terminal.
@@ -1054,11 +1087,14 @@ struct CommandTests {
         let status = try CLI.run(["status", "--short"], in: dir.url)
         #expect(status.status == 0, "\(status)")
         #expect(lines(status.stdout) == ["A good.txt"], "\(status)")
-        #expect(status.stderr == "warning: skipped '\(deep.unreachable)': File name too long (ENAMETOOLONG)\n", "\(status)")
+        #expect(
+            status.stderr == "warning: skipped '\(deep.unreachable)': File name too long (ENAMETOOLONG)\n", "\(status)")
 
         let commit = try CLI.run(["commit", "--json", "-m", "good only"], in: dir.url)
         #expect(commit.status == 0, "\(commit)")
-        #expect(commit.stderr.contains("File name too long (ENAMETOOLONG)") && !commit.stderr.contains("errno"), "\(commit)")
+        #expect(
+            commit.stderr.contains("File name too long (ENAMETOOLONG)") && !commit.stderr.contains("errno"), "\(commit)"
+        )
         let id = try #require(try jsonObject(commit)["id"] as? String)
         #expect(try entries(dir, id).keys.sorted() == ["good.txt"])
     }

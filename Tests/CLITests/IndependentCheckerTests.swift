@@ -17,7 +17,6 @@ struct IndependentCheckerTests {
         #expect(Checker.isAvailable, "install it with: python3 -m pip install cryptography")
     }
 
-
     @Test("the checker accepts a repository built by hg-bft and prints the same fingerprint and heads")
     func checkerAgreesWithVerify() throws {
         let dir = try TempDir("indep-ok")
@@ -44,7 +43,9 @@ struct IndependentCheckerTests {
         #expect(checkerHeads == toolHeads, "heads differ:\n\(heads)\n\(check)")
     }
 
-    @Test("the checker computes the membership (ACCESS-CONTROL.md 4) and the state from changes with effect as hg-bft does")
+    @Test(
+        "the checker computes the membership (ACCESS-CONTROL.md 4) and the state from changes with effect as hg-bft does"
+    )
     func checkerAgreesOnMembership() throws {
         let base = try TempDir("indep-members")
         let repo = try Checker.buildMembershipRepository(in: base)
@@ -69,20 +70,26 @@ struct IndependentCheckerTests {
         let check = try Checker.run([a.path])
         #expect(check.status == 0, "checker rejected the repository: \(check)")
         #expect(check.stdout.contains("clean: no problems found"), "\(check)")
-        #expect(Checker.value(after: "state fingerprint: ", in: check.stdout) == toolFingerprint,
-                "fingerprints differ:\n\(verify)\n\(check)")
+        #expect(
+            Checker.value(after: "state fingerprint: ", in: check.stdout) == toolFingerprint,
+            "fingerprints differ:\n\(verify)\n\(check)")
         let checkerHeads = check.stdout.split(separator: "\n").filter { $0.hasPrefix("head ") }
             .map { String($0.dropFirst("head ".count)) }
         #expect(checkerHeads == heads, "heads differ:\n\(heads)\n\(check)")
 
         // Members, roles, ranks, the add that gives each rank, and 'contested' (section 4, step 4).
         let checkerMembers = Checker.members(in: check.stdout)
-        #expect(checkerMembers == list.members, "members differ:\nhg-bft: \(list.members)\nchecker: \(checkerMembers)\n\(check)")
-        #expect(Checker.value(after: "admin quorum: ", in: check.stdout)?.hasPrefix("\(list.quorum) ") == true, "\(check)")
-        let checkerVoid = Set(check.stdout.split(separator: "\n").filter { $0.hasPrefix("without effect ") }
-            .map { String($0.split(separator: " ")[2]) })
-        #expect(checkerVoid == Set(list.withoutEffect),
-                "membership operations without effect differ:\nhg-bft: \(list.withoutEffect)\n\(check)")
+        #expect(
+            checkerMembers == list.members,
+            "members differ:\nhg-bft: \(list.members)\nchecker: \(checkerMembers)\n\(check)")
+        #expect(
+            Checker.value(after: "admin quorum: ", in: check.stdout)?.hasPrefix("\(list.quorum) ") == true, "\(check)")
+        let checkerVoid = Set(
+            check.stdout.split(separator: "\n").filter { $0.hasPrefix("without effect ") }
+                .map { String($0.split(separator: " ")[2]) })
+        #expect(
+            checkerVoid == Set(list.withoutEffect),
+            "membership operations without effect differ:\nhg-bft: \(list.withoutEffect)\n\(check)")
         // The removed writer's concurrent commit has no effect (and is the only change without one).
         let voidChanges = check.stdout.split(separator: "\n").filter { $0.hasPrefix("change without effect ") }
         #expect(voidChanges.count == 1 && voidChanges.first?.hasSuffix(" by \(repo.peer("d"))") == true, "\(check)")
@@ -90,7 +97,9 @@ struct IndependentCheckerTests {
         // The same through the state: the removed writer's file never appears; the others do.
         try CLI.ok(["checkout"], in: a)
         let fm = FileManager.default
-        #expect(!fm.fileExists(atPath: a.appendingPathComponent("removed.txt").path), "a write without effect is in the state")
+        #expect(
+            !fm.fileExists(atPath: a.appendingPathComponent("removed.txt").path),
+            "a write without effect is in the state")
         #expect(fm.fileExists(atPath: a.appendingPathComponent("writer.txt").path))
         #expect(fm.fileExists(atPath: a.appendingPathComponent("demoted.txt").path), "a demoted admin still writes")
 
@@ -137,15 +146,17 @@ struct IndependentCheckerTests {
         damaged[damaged.count / 2] ^= 0x10
         try Data(damaged).write(to: graph)
         let broken = try Checker.run([dir.url.path])
-        #expect(broken.status == 1 && broken.stdout.contains("problem: .hgrepo/index/graph: unusable: CRC-32"), "\(broken)")
+        #expect(
+            broken.status == 1 && broken.stdout.contains("problem: .hgrepo/index/graph: unusable: CRC-32"), "\(broken)")
         #expect(try CLI.run(["verify"], in: dir.url).status != 0)
 
         // Well-formed, but one message differs from the index: both readers of the format say so.
         let indexPath = dir.path(".hgrepo/index/operations").path
         var entries = try OperationIndex.read(indexPath).entries
         let s = entries[5]
-        entries[5] = OperationSummary(id: s.id, author: s.author, sequence: s.sequence, timestamp: s.timestamp, kind: s.kind,
-                                      parents: s.parents, entryCount: s.entryCount, message: "not what was signed")
+        entries[5] = OperationSummary(
+            id: s.id, author: s.author, sequence: s.sequence, timestamp: s.timestamp, kind: s.kind,
+            parents: s.parents, entryCount: s.entryCount, message: "not what was signed")
         let file = try #require(GraphFile.decode([UInt8](original)))
         let lying = GraphFile(graph: try Graph(entries), stamp: file.stamp, lastRecordChecksum: file.lastRecordChecksum)
         try Data(lying.encoded()).write(to: graph)
@@ -165,7 +176,7 @@ struct IndependentCheckerTests {
 
     enum Tamper: String, CaseIterable, CustomTestStringConvertible {
         case objectByte, indexPayload, indexChecksum, indexCutBeforeHeadsStamp, headsLine, headsStampLeadingZero,
-             refTip, refMissing, stateChecksum, membersChecksum, worktreeChecksum, identityMode, baseChecksum
+            refTip, refMissing, stateChecksum, membersChecksum, worktreeChecksum, identityMode, baseChecksum
         var testDescription: String { rawValue }
     }
 
@@ -211,8 +222,9 @@ struct IndependentCheckerTests {
         case .worktreeChecksum:
             try Checker.flip(meta.appendingPathComponent("index/worktree"), at: -1)
         case .identityMode:
-            try FileManager.default.setAttributes([.posixPermissions: 0o644],
-                                                  ofItemAtPath: meta.appendingPathComponent("keys/identity").path)
+            try FileManager.default.setAttributes(
+                [.posixPermissions: 0o644],
+                ofItemAtPath: meta.appendingPathComponent("keys/identity").path)
         case .baseChecksum:
             // 5.13: the base is not derived; a damaged one is reported, never guessed.
             try Checker.flip(meta.appendingPathComponent("base"), at: -1)
@@ -230,8 +242,9 @@ struct IndependentCheckerTests {
         var testDescription: String { rawValue }
     }
 
-    @Test("states FORMAT.md says readers recover from are not problems, and change no result",
-          arguments: Recoverable.allCases)
+    @Test(
+        "states FORMAT.md says readers recover from are not problems, and change no result",
+        arguments: Recoverable.allCases)
     func recoverableIsClean(_ state: Recoverable) throws {
         let dir = try TempDir("indep-recover")
         try Checker.buildRepository(in: dir)
@@ -427,7 +440,8 @@ enum Checker {
         try FileManager.default.removeItem(at: d.appendingPathComponent("again.txt"))
 
         // Two admins remove each other concurrently.
-        let b = base.path("b"), c = base.path("c")
+        let b = base.path("b")
+        let c = base.path("c")
         try CLI.ok(["sync", "-q", a.path], in: b)
         try CLI.ok(["sync", "-q", a.path], in: c)
         try CLI.ok(["member", "remove", ids["c"]!], in: b)
@@ -448,20 +462,23 @@ enum Checker {
         try Data("demoted, still writing\n".utf8).write(to: survivor.appendingPathComponent("demoted.txt"))
         try CLI.ok(["commit", "-m", "a demoted admin's write"], in: survivor)
         try CLI.ok(["sync", "-q", a.path], in: survivor)
-        return MembershipRepository(base: base, ids: ids, survivor: ids[survivorName]!,
-                                    loser: ids[bStays ? "c" : "b"]!)
+        return MembershipRepository(
+            base: base, ids: ids, survivor: ids[survivorName]!,
+            loser: ids[bStays ? "c" : "b"]!)
     }
 
     /// `hg-bft member list --json`: members by peer id, the quorum, the operations without effect.
     static func memberList(in dir: URL) throws -> (members: [String: Member], quorum: Int, withoutEffect: [String]) {
         let result = try CLI.ok(["member", "list", "--json"], in: dir)
-        let json = try #require(try JSONSerialization.jsonObject(with: result.stdoutBytes) as? [String: Any], "\(result)")
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: result.stdoutBytes) as? [String: Any], "\(result)")
         var members: [String: Member] = [:]
         for entry in json["members"] as? [[String: Any]] ?? [] {
             guard let peer = entry["peer"] as? String else { continue }
-            members[peer] = Member(role: entry["role"] as? String ?? "?", rank: entry["rank"] as? Int ?? -1,
-                                   addedIn: entry["addedIn"] as? String ?? "?",
-                                   contested: entry["contested"] as? Bool ?? false)
+            members[peer] = Member(
+                role: entry["role"] as? String ?? "?", rank: entry["rank"] as? Int ?? -1,
+                addedIn: entry["addedIn"] as? String ?? "?",
+                contested: entry["contested"] as? Bool ?? false)
         }
         let void = (json["withoutEffect"] as? [[String: Any]] ?? []).compactMap { $0["operation"] as? String }
         return (members, json["quorum"] as? Int ?? -1, void)
@@ -473,8 +490,9 @@ enum Checker {
         for line in output.split(separator: "\n") where line.hasPrefix("member ") {
             let words = line.split(separator: " ").map(String.init)
             guard words.count >= 7, words[3] == "rank", words[5] == "added-in" else { continue }
-            members[words[1]] = Member(role: words[2], rank: Int(words[4]) ?? -1, addedIn: words[6],
-                                       contested: words.count > 7 && words[7] == "contested")
+            members[words[1]] = Member(
+                role: words[2], rank: Int(words[4]) ?? -1, addedIn: words[6],
+                contested: words.count > 7 && words[7] == "contested")
         }
         return members
     }

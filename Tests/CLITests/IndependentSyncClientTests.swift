@@ -21,7 +21,8 @@ struct IndependentSyncClientTests {
         let verify = try CLI.ok(["verify"], in: repo)
         let toolFingerprint = SyncClient.value(after: "state fingerprint: ", in: verify.stdout)
         #expect(toolFingerprint?.count == 64, "verify printed no fingerprint: \(verify)")
-        let shortHeads = SyncClient.value(after: "heads: ", in: verify.stdout)?
+        let shortHeads =
+            SyncClient.value(after: "heads: ", in: verify.stdout)?
             .split(separator: " ").map(String.init) ?? []
         let heads = try CLI.ok(["heads"], in: repo)
         let toolHeads = heads.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -39,18 +40,23 @@ struct IndependentSyncClientTests {
         #expect(clientHeads == toolHeads, "heads differ:\n\(heads)\n\(client)")
         #expect(clientHeads.map { String($0.prefix(12)) } == shortHeads, "verify's heads differ:\n\(verify)\n\(client)")
         let operations = SyncClient.value(after: "operations ", in: client.stdout)
-        #expect(verify.stdout.contains("(\(operations ?? "?") operations,"), "operation counts differ:\n\(verify)\n\(client)")
+        #expect(
+            verify.stdout.contains("(\(operations ?? "?") operations,"),
+            "operation counts differ:\n\(verify)\n\(client)")
         // The batch shrinks under zlib, so serve sent it as COMPRESSED OBJECTS, which the client inflated itself.
         let batches = SyncClient.value(after: "batches ", in: client.stdout) ?? ""
-        #expect(batches.hasSuffix("compressed") && !batches.hasSuffix(" 0 compressed"),
-                "serve sent no COMPRESSED OBJECTS: \(batches)\n\(client)")
+        #expect(
+            batches.hasSuffix("compressed") && !batches.hasSuffix(" 0 compressed"),
+            "serve sent no COMPRESSED OBJECTS: \(batches)\n\(client)")
 
         // The session left the served repository intact.
         let after = try CLI.ok(["verify"], in: repo)
         #expect(SyncClient.value(after: "state fingerprint: ", in: after.stdout) == toolFingerprint)
     }
 
-    @Test("the client accepts membership operations (kind 0x03), applies rule 6 and agrees with verify on the state from changes with effect")
+    @Test(
+        "the client accepts membership operations (kind 0x03), applies rule 6 and agrees with verify on the state from changes with effect"
+    )
     func clientClonesMembershipHistory() throws {
         let base = try TempDir("indep-sync-members")
         let repo = try Checker.buildMembershipRepository(in: base)
@@ -65,8 +71,9 @@ struct IndependentSyncClientTests {
         let command = "\(SyncClient.quote(CLI.binary)) serve \(SyncClient.quote(a.path))"
         let client = try SyncClient.python([SyncClient.script.path, "--exec", command])
         #expect(client.status == 0, "the client failed: \(client)")
-        #expect(SyncClient.value(after: "state fingerprint: ", in: client.stdout) == toolFingerprint,
-                "fingerprints differ:\n\(verify)\n\(client)")
+        #expect(
+            SyncClient.value(after: "state fingerprint: ", in: client.stdout) == toolFingerprint,
+            "fingerprints differ:\n\(verify)\n\(client)")
         let clientHeads = client.stdout.split(separator: "\n").filter { $0.hasPrefix("heads ") }
             .map { String($0.dropFirst("heads ".count)) }
         #expect(clientHeads == heads, "heads differ:\n\(heads)\n\(client)")
@@ -124,8 +131,9 @@ enum SyncClient {
         try write(repo.appendingPathComponent("a.txt"), "alpha\n")
         try write(repo.appendingPathComponent("b.txt"), "beta\n")
         try write(repo.appendingPathComponent("dir/run.sh"), "#!/bin/sh\necho hi\n")
-        try FileManager.default.setAttributes([.posixPermissions: 0o755],
-                                              ofItemAtPath: repo.appendingPathComponent("dir/run.sh").path)
+        try FileManager.default.setAttributes(
+            [.posixPermissions: 0o755],
+            ofItemAtPath: repo.appendingPathComponent("dir/run.sh").path)
         try CLI.ok(["commit", "-m", "first"], in: repo)
         try write(repo.appendingPathComponent("a.txt"), "alpha 2\n")
         try FileManager.default.removeItem(at: repo.appendingPathComponent("b.txt"))

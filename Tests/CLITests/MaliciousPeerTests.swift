@@ -22,15 +22,17 @@ import Testing
         let mallory = try EvilKeys.keyPair(1)
         let newcomer = try EvilKeys.keyPair(2)
         let blob = Blob(content: Array("written by mallory\n".utf8))
-        let signed = try EvilOps.change(by: mallory, sequence: 1, parents: [honest.base],
-                                        message: "forged", writing: "forged.txt", blob: blob)
+        let signed = try EvilOps.change(
+            by: mallory, sequence: 1, parents: [honest.base],
+            message: "forged", writing: "forged.txt", blob: blob)
         var forged = signed.encoded
         // A byte of R, the first half of the 64-byte signature at the end of the encoding.
         forged[forged.count - 40] ^= 0x01
         #expect((try? StoredObject.decode(forged)) != nil, "the tampered operation must still decode")
         let forgedID = ObjectID(hashing: forged)
-        let good = try EvilOps.change(by: newcomer, sequence: 1, parents: [honest.base],
-                                      message: "honest newcomer", writing: "newcomer.txt", blob: blob)
+        let good = try EvilOps.change(
+            by: newcomer, sequence: 1, parents: [honest.base],
+            message: "honest newcomer", writing: "newcomer.txt", blob: blob)
 
         let peer = try EvilPeer(serving: honest)
         peer.send(try EvilMessages.hello(honest.genesis, as: mallory))
@@ -59,7 +61,8 @@ import Testing
     @Test func errorFrameTextReachesStderrEscapedOnOneLine() throws {
         let honest = try EvilHonestRepo.make()
         let mallory = try EvilKeys.keyPair(1)
-        let text: [UInt8] = Array("bye\u{1B}[2J\u{1B}]0;title\u{07}\r\nerror: forged line\u{7F}\u{85}".utf8)
+        let text: [UInt8] =
+            Array("bye\u{1B}[2J\u{1B}]0;title\u{07}\r\nerror: forged line\u{7F}\u{85}".utf8)
             + [0x9b, 0x31, 0x6d, 0xff, 0xc3] + Array("\u{202E}desrever".utf8)
         let peer = try EvilPeer(serving: honest)
         peer.send(try EvilMessages.hello(honest.genesis, as: mallory))
@@ -82,8 +85,9 @@ import Testing
         let honest = try EvilHonestRepo.make(members: [1])
         let mallory = try EvilKeys.keyPair(1)
         let blob = Blob(content: Array("never sent\n".utf8))
-        let op = try EvilOps.change(by: mallory, sequence: 1, parents: [honest.base], message: "x",
-                                    writing: "gpj.\u{202E}evil.txt", blob: blob)
+        let op = try EvilOps.change(
+            by: mallory, sequence: 1, parents: [honest.base], message: "x",
+            writing: "gpj.\u{202E}evil.txt", blob: blob)
         let peer = try EvilPeer(serving: honest)
         peer.send(try EvilMessages.hello(honest.genesis, as: mallory))
         peer.send(EvilMessages.emptyHave)
@@ -107,36 +111,47 @@ import Testing
         let mallory = try EvilKeys.keyPair(1)
         let newcomer = try EvilKeys.keyPair(2)
         let blob = Blob(content: Array("written by mallory\n".utf8))
-        var forged = try EvilOps.change(by: mallory, sequence: 1, parents: [honest.base],
-                                        message: "forged", writing: "forged.txt", blob: blob).encoded
+        var forged = try EvilOps.change(
+            by: mallory, sequence: 1, parents: [honest.base],
+            message: "forged", writing: "forged.txt", blob: blob
+        ).encoded
         forged[forged.count - 40] ^= 0x01
-        let good = try EvilOps.change(by: newcomer, sequence: 1, parents: [honest.base],
-                                      message: "honest newcomer", writing: "newcomer.txt", blob: blob)
+        let good = try EvilOps.change(
+            by: newcomer, sequence: 1, parents: [honest.base],
+            message: "honest newcomer", writing: "newcomer.txt", blob: blob)
         // The peer's side of the session, sent whatever the honest side says; then it reads to the end.
         var frames: [UInt8] = []
-        for message in [try EvilMessages.hello(honest.genesis, as: mallory), EvilMessages.emptyHave,
-                        .objects([blob.encoded, forged, good.encoded]), .endOfRound, .need([])] {
+        for message in [
+            try EvilMessages.hello(honest.genesis, as: mallory), EvilMessages.emptyHave,
+            .objects([blob.encoded, forged, good.encoded]), .endOfRound, .need([]),
+        ] {
             frames += message.frame()
         }
         let script = honest.root.path("peer-frames")
         try Data(frames).write(to: script)
         for json in [false, true] {
-            let result = try CLI.run(["sync", "--exec", "cat '\(script.path)'; cat >/dev/null"] + (json ? ["--json"] : []),
-                                     in: honest.repo)
+            let result = try CLI.run(
+                ["sync", "--exec", "cat '\(script.path)'; cat >/dev/null"] + (json ? ["--json"] : []),
+                in: honest.repo)
             #expect(result.status == 4, "\(result)")
             #expect(result.stderr.contains("refused: operation \(ObjectID(hashing: forged).short)"), "\(result)")
             if json {
-                let summaries = try #require(try JSONSerialization.jsonObject(with: result.stdoutBytes) as? [[String: Any]])
+                let summaries = try #require(
+                    try JSONSerialization.jsonObject(with: result.stdoutBytes) as? [[String: Any]])
                 #expect(summaries.first?["complete"] as? Bool == false, "\(result)")
             } else {
                 #expect(result.stdout.hasPrefix("partly synced with --exec"), "\(result)")
-                #expect(result.stderr.contains("error: --exec sent 1 invalid operation(s); they were refused and the valid ones kept"),
-                        "\(result)")
+                #expect(
+                    result.stderr.contains(
+                        "error: --exec sent 1 invalid operation(s); they were refused and the valid ones kept"),
+                    "\(result)")
             }
         }
         let log = try honest.expectIntact()
         #expect(log.contains { $0.id == good.id.hex }, "the valid operation was not kept")
-        #expect(try String(contentsOf: honest.repo.appendingPathComponent("newcomer.txt"), encoding: .utf8) == "written by mallory\n")
+        #expect(
+            try String(contentsOf: honest.repo.appendingPathComponent("newcomer.txt"), encoding: .utf8)
+                == "written by mallory\n")
         #expect(!FileManager.default.fileExists(atPath: honest.repo.appendingPathComponent("forged.txt").path))
     }
 
@@ -167,10 +182,12 @@ import Testing
         }
         #expect(requests == [[phantom]], "the honest side should ask for the phantom parent exactly once: \(requests)")
         #expect(outcome.status != 0, "serve must report the operation it could not store: \(outcome)")
-        #expect(outcome.stderr.contains("refused") || outcome.stderr.contains("withheld"),
-                "stderr does not report the unstored operation: \(outcome)")
-        #expect(outcome.stderr.contains("missing") || outcome.stderr.contains("withheld"),
-                "stderr does not name the missing predecessor: \(outcome)")
+        #expect(
+            outcome.stderr.contains("refused") || outcome.stderr.contains("withheld"),
+            "stderr does not report the unstored operation: \(outcome)")
+        #expect(
+            outcome.stderr.contains("missing") || outcome.stderr.contains("withheld"),
+            "stderr does not name the missing predecessor: \(outcome)")
         let log = try honest.expectIntact()
         #expect(!log.contains { $0.id == orphan.id.hex }, "an operation with an unknown parent was stored")
     }
@@ -182,16 +199,21 @@ import Testing
         let honest = try EvilHonestRepo.make(members: [14])
         let mallory = try EvilKeys.keyPair(14)
         let blob = Blob(content: Array("mallory's file\n".utf8))
-        let announced = try EvilOps.change(by: mallory, sequence: 1, parents: [honest.base],
-                                           message: "announced", writing: "m.txt", blob: blob)
-        let substitute = try EvilOps.change(by: mallory, sequence: 1, parents: [honest.base],
-                                            message: "sent instead", writing: "m.txt", blob: blob)
+        let announced = try EvilOps.change(
+            by: mallory, sequence: 1, parents: [honest.base],
+            message: "announced", writing: "m.txt", blob: blob)
+        let substitute = try EvilOps.change(
+            by: mallory, sequence: 1, parents: [honest.base],
+            message: "sent instead", writing: "m.txt", blob: blob)
 
         let peer = try EvilPeer(serving: honest)
         peer.send(try EvilMessages.hello(honest.genesis, as: mallory))
-        peer.send(.have(Have(heads: [announced.id], sharedHeads: [],
-                             filter: BloomFilter(expectedEntries: 0, salt: [UInt8](repeating: 0, count: BloomFilter.saltBytes)),
-                             filterEntries: 0)))
+        peer.send(
+            .have(
+                Have(
+                    heads: [announced.id], sharedHeads: [],
+                    filter: BloomFilter(expectedEntries: 0, salt: [UInt8](repeating: 0, count: BloomFilter.saltBytes)),
+                    filterEntries: 0)))
         peer.send(.endOfRound)
         var requests: [[ObjectID]] = []
         while let message = peer.next() {
@@ -208,8 +230,10 @@ import Testing
         #expect(requests.first == [announced.id], "serve should ask for the announced head: \(requests)")
         #expect(outcome.status == 4, "\(outcome)")
         let peerName = try EvilKeys.peer(mallory).short
-        #expect(outcome.stderr.contains("error: \(peerName) announced 1 head(s) it did not send when asked "
-                                        + "(\(announced.id.short)); it sent 1 other operation(s) instead"), "\(outcome)")
+        #expect(
+            outcome.stderr.contains(
+                "error: \(peerName) announced 1 head(s) it did not send when asked "
+                    + "(\(announced.id.short)); it sent 1 other operation(s) instead"), "\(outcome)")
         #expect(!outcome.stderr.contains("withheld"), "\(outcome)")
         let log = try honest.expectIntact()
         #expect(log.contains { $0.id == substitute.id.hex }, "the valid substitute was not kept")
@@ -222,7 +246,8 @@ import Testing
         var orphans: [ObjectID] = []
         func freshOrphan() throws -> [UInt8] {
             let parent = ObjectID(hashing: Array("phantom \(orphans.count)".utf8))
-            let op = try EvilOps.deletion(by: mallory, sequence: 2, parents: [parent], path: "orphan\(orphans.count).txt")
+            let op = try EvilOps.deletion(
+                by: mallory, sequence: 2, parents: [parent], path: "orphan\(orphans.count).txt")
             orphans.append(op.id)
             return op.encoded
         }
@@ -275,11 +300,13 @@ import Testing
         // One END closes the Bloom round; each answered request ends with another.
         let ends = outcome.received.filter { $0 == .endOfRound }.count
         let answered = max(ends - 1, 0)
-        #expect(answered <= limit + 1,
-                "serve answered \(answered) repeated requests for the same object; its round limit is \(limit)")
+        #expect(
+            answered <= limit + 1,
+            "serve answered \(answered) repeated requests for the same object; its round limit is \(limit)")
         #expect(outcome.status != 0, "serve should stop a peer that keeps asking: \(outcome)")
-        #expect(outcome.stderr.contains("kept asking") || outcome.stderr.contains("limit"),
-                "stderr does not name the endless requests: \(outcome)")
+        #expect(
+            outcome.stderr.contains("kept asking") || outcome.stderr.contains("limit"),
+            "stderr does not name the endless requests: \(outcome)")
         try honest.expectIntact()
     }
 
@@ -297,8 +324,9 @@ import Testing
         for (name, mutate) in cases {
             let honest = try EvilHonestRepo.make(commits: 1)
             let blob = Blob(content: Array("valid part\n".utf8))
-            let valid = try EvilOps.change(by: mallory, sequence: 1, parents: [honest.genesis],
-                                           message: "valid", writing: "valid.txt", blob: blob)
+            let valid = try EvilOps.change(
+                by: mallory, sequence: 1, parents: [honest.genesis],
+                message: "valid", writing: "valid.txt", blob: blob)
             let base = try EvilOps.deletion(by: mallory, sequence: 1, parents: [honest.genesis], path: "x.txt")
             #expect(base.encoded[34] == 0x01, "the sequence varint is not where the test expects it")
             let bad = mutate(base.encoded)
@@ -347,8 +375,9 @@ import Testing
         let outcome = peer.finish()
 
         expectRefused(outcome, naming: ["different repository"])
-        #expect(!outcome.received.contains { if case .objects = $0 { return true } else { return false } },
-                "serve sent its operations to a peer of another repository")
+        #expect(
+            !outcome.received.contains { if case .objects = $0 { return true } else { return false } },
+            "serve sent its operations to a peer of another repository")
         let log = try honest.expectIntact()
         #expect(log.count == honest.before.count)
     }
@@ -357,8 +386,11 @@ import Testing
         let honest = try EvilHonestRepo.make(commits: 1)
         let mallory = try EvilKeys.keyPair(20)
         let peerKey = try EvilKeys.peer(mallory)
-        let otherVersion = Message.hello(Hello(version: ProtocolLimits.version + 1, repository: honest.genesis, peer: peerKey,
-                                               maxFrameBytes: ProtocolLimits.maxFrameBytes)).frame()
+        let otherVersion = Message.hello(
+            Hello(
+                version: ProtocolLimits.version + 1, repository: honest.genesis, peer: peerKey,
+                maxFrameBytes: ProtocolLimits.maxFrameBytes)
+        ).frame()
         var badMagic = try EvilMessages.hello(honest.genesis, as: mallory).frame()
         badMagic[5] ^= 0x20  // "hg-bft sync" → "hG-bft sync"
         var tinyFrames: [UInt8] = [Message.Kind.hello.rawValue] + Hello.magic + EvilWire.varint(ProtocolLimits.version)
@@ -377,8 +409,9 @@ import Testing
             let outcome = peer.finish()
 
             expectRefused(outcome, naming: [mentions], name)
-            #expect(!outcome.received.contains { if case .objects = $0 { return true } else { return false } },
-                    "\(name): serve sent its operations after a bad greeting")
+            #expect(
+                !outcome.received.contains { if case .objects = $0 { return true } else { return false } },
+                "\(name): serve sent its operations after a bad greeting")
         }
         let log = try honest.expectIntact()
         #expect(log.count == honest.before.count)
@@ -392,7 +425,8 @@ import Testing
             payload: .genesis(Genesis(adminQuorum: 1, nonce: [UInt8](repeating: 0x42, count: Genesis.nonceBytes))))
         let child = try EvilOps.deletion(by: mallory, sequence: 2, parents: [otherGenesis.id], path: "alien.txt")
         // A merge of both histories: refused with its foreign parent.
-        let merge = try EvilOps.deletion(by: mallory, sequence: 3, parents: [honest.genesis, child.id], path: "merge.txt")
+        let merge = try EvilOps.deletion(
+            by: mallory, sequence: 3, parents: [honest.genesis, child.id], path: "merge.txt")
 
         let peer = try EvilPeer(serving: honest)
         peer.send(try EvilMessages.hello(honest.genesis, as: mallory))
@@ -431,25 +465,32 @@ import Testing
         #expect(outcome.status == 0, "two valid operations were not accepted: \(outcome)")
         let log = try honest.expectIntact()
         let ids = Set(log.map(\.id))
-        #expect(ids.contains(first.id.hex) && ids.contains(second.id.hex), "both sides of the equivocation must be kept")
+        #expect(
+            ids.contains(first.id.hex) && ids.contains(second.id.hex), "both sides of the equivocation must be kept")
         let report = try honest.verifyJSON()
-        #expect(report.equivocations.contains { Set($0.ids) == [first.id.hex, second.id.hex] },
-                "verify does not list the equivocation: \(report.equivocations)")
+        #expect(
+            report.equivocations.contains { Set($0.ids) == [first.id.hex, second.id.hex] },
+            "verify does not list the equivocation: \(report.equivocations)")
         // The proof stands on its own: both encodings decode, hash to the ids, carry valid
         // signatures by one author, and share a sequence number.
         for proof in report.equivocations {
             let ops = try proof.operations.map { hex in
-                try HGCore.Operation.decode(stride(from: 0, to: hex.count, by: 2).map { i -> UInt8 in
-                    let start = hex.index(hex.startIndex, offsetBy: i)
-                    return UInt8(hex[start...hex.index(after: start)], radix: 16) ?? 0
-                })
+                try HGCore.Operation.decode(
+                    stride(from: 0, to: hex.count, by: 2).map { i -> UInt8 in
+                        let start = hex.index(hex.startIndex, offsetBy: i)
+                        return UInt8(hex[start...hex.index(after: start)], radix: 16) ?? 0
+                    })
             }
             #expect(ops.map(\.id.hex) == proof.ids)
-            #expect(ops.allSatisfy { $0.hasValidSignature() && $0.author.text == proof.author && $0.sequence == proof.sequence })
+            #expect(
+                ops.allSatisfy {
+                    $0.hasValidSignature() && $0.author.text == proof.author && $0.sequence == proof.sequence
+                })
         }
         let text = try CLI.run(["verify"], in: honest.repo)
         #expect(text.status == 0, "verify: \(text)")
-        #expect(text.stdout.contains("equivocations: 1"), "verify's text output does not list the equivocation: \(text)")
+        #expect(
+            text.stdout.contains("equivocations: 1"), "verify's text output does not list the equivocation: \(text)")
     }
 
     // MARK: - An operation named as a blob
@@ -465,8 +506,9 @@ import Testing
         let accomplice = try EvilKeys.keyPair(13)
         func naming(_ target: ObjectID, by key: Ed25519.KeyPair) throws -> HGCore.Operation {
             let entry = ChangeEntry(path: try RepoPath("evil.txt"), version: FileVersion(blob: target, mode: .regular))
-            return try HGCore.Operation.create(signer: key, sequence: 1, parents: [honest.base], timestamp: EvilOps.timestamp,
-                                               payload: .change(Change(message: "names an operation", entries: [entry])))
+            return try HGCore.Operation.create(
+                signer: key, sequence: 1, parents: [honest.base], timestamp: EvilOps.timestamp,
+                payload: .change(Change(message: "names an operation", entries: [entry])))
         }
         let namesHead = try naming(honest.base, by: mallory)
         let namesGenesis = try naming(honest.genesis, by: accomplice)
@@ -484,16 +526,22 @@ import Testing
             peer.send(.need([]))
             let outcome = peer.finish()
             #expect(outcome.exited && outcome.status != 0, "\(label): \(outcome)")
-            let lines = outcome.stderr.split(separator: "\n").map(String.init).filter { $0.contains("no blob with that id") }
+            let lines = outcome.stderr.split(separator: "\n").map(String.init).filter {
+                $0.contains("no blob with that id")
+            }
             #expect(lines.count == 2, "\(label) does not refuse both for want of a blob: \(outcome)")
             reasons.append(lines.sorted())
             let ids = Set(try EvilHonestRepo.log(of: replica).map(\.id))
-            #expect(!ids.contains(namesHead.id.hex) && !ids.contains(namesGenesis.id.hex), "\(label) stored a crafted operation")
+            #expect(
+                !ids.contains(namesHead.id.hex) && !ids.contains(namesGenesis.id.hex),
+                "\(label) stored a crafted operation")
             let verify = try CLI.run(["verify"], in: replica)
             #expect(verify.status == 0, "\(label): \(verify)")
             try CLI.ok(["checkout"], in: replica)
         }
-        #expect(reasons.count == 2 && reasons[0] == reasons[1], "the holder and the fresh clone give different reasons: \(reasons)")
+        #expect(
+            reasons.count == 2 && reasons[0] == reasons[1],
+            "the holder and the fresh clone give different reasons: \(reasons)")
         try honest.expectIntact()
         #expect(try EvilHonestRepo.log(of: fresh).map(\.id) == freshBefore.map(\.id))
         try CLI.ok(["sync", "-q"], in: fresh)
@@ -509,9 +557,12 @@ import Testing
         let peer = try EvilPeer(serving: honest)
         peer.send(try EvilMessages.hello(honest.genesis, as: asker))
         // Claim the honest head, so that the Bloom round sends nothing; then ask for it by id.
-        peer.send(.have(Have(heads: [honest.base], sharedHeads: [],
-                             filter: BloomFilter(expectedEntries: 0, salt: [UInt8](repeating: 0, count: BloomFilter.saltBytes)),
-                             filterEntries: 0)))
+        peer.send(
+            .have(
+                Have(
+                    heads: [honest.base], sharedHeads: [],
+                    filter: BloomFilter(expectedEntries: 0, salt: [UInt8](repeating: 0, count: BloomFilter.saltBytes)),
+                    filterEntries: 0)))
         peer.send(.endOfRound)
         peer.send(.need([honest.base]))
         peer.send(.need([]))
@@ -554,13 +605,18 @@ import Testing
             let outcome = peer.finish()
 
             expectRefused(outcome, naming: ["broke the sync protocol"], name)
-            #expect(outcome.stderr.lowercased().contains(mentions), "\(name): stderr does not name the bad filter: \(outcome)")
+            #expect(
+                outcome.stderr.lowercased().contains(mentions),
+                "\(name): stderr does not name the bad filter: \(outcome)")
             if probes == 0 {
-                #expect(outcome.stderr.contains("bad Bloom filter: a probe count of \(probes); it must be 1 to \(BloomFilter.maxProbes)"),
-                        "\(name): the error is not a sentence: \(outcome)")
+                #expect(
+                    outcome.stderr.contains(
+                        "bad Bloom filter: a probe count of \(probes); it must be 1 to \(BloomFilter.maxProbes)"),
+                    "\(name): the error is not a sentence: \(outcome)")
             }
-            #expect(!outcome.received.contains { if case .objects = $0 { return true } else { return false } },
-                    "\(name): serve used the filter to choose what to send")
+            #expect(
+                !outcome.received.contains { if case .objects = $0 { return true } else { return false } },
+                "\(name): serve used the filter to choose what to send")
             let log = try honest.expectIntact()
             #expect(log.count == honest.before.count, "\(name): something was stored")
         }
@@ -646,7 +702,9 @@ import Testing
         }
         try honest.expectIntact()
         let after = try honest.verifyJSON()
-        #expect(after.objects == before.objects, "unreferenced junk blobs were stored: \(before.objects) → \(after.objects)")
+        #expect(
+            after.objects == before.objects, "unreferenced junk blobs were stored: \(before.objects) → \(after.objects)"
+        )
         #expect(after.operations == before.operations)
     }
 
@@ -729,8 +787,10 @@ import Testing
             logs.append(try honest.expectIntact())
         }
         let ids = logs.map { Set($0.map(\.id)) }
-        #expect(ids.first == Set(theirLog.map(\.id)), "the replayed session did not bring the other replica's operations")
-        #expect(logs.first?.count == logs.last?.count && ids.first == ids.last, "the second replay changed the repository")
+        #expect(
+            ids.first == Set(theirLog.map(\.id)), "the replayed session did not bring the other replica's operations")
+        #expect(
+            logs.first?.count == logs.last?.count && ids.first == ids.last, "the second replay changed the repository")
         #expect(logs.last.map { Set($0.map(\.id)).count == $0.count } == true, "log lists an operation twice")
     }
 
@@ -742,18 +802,27 @@ import Testing
         // A blob's encoding may be 64 MiB + 2 bytes (Limits.maxObjectBytes); announce one byte more,
         // in a frame of a few bytes (the honest side must not wait for or reserve 64 MiB).
         let cases: [(name: String, body: [UInt8], mentions: String)] = [
-            ("object of maxObjectBytes + 1",
-             [Message.Kind.objects.rawValue] + EvilWire.varint(1) + EvilWire.varint(UInt64(Limits.maxObjectBytes) + 1),
-             "object"),
-            ("object of 2^63 bytes",
-             [Message.Kind.objects.rawValue] + EvilWire.varint(1) + EvilWire.varint(1 << 63),
-             "object"),
-            ("object count beyond the per-message limit",
-             [Message.Kind.objects.rawValue] + EvilWire.varint(UInt64(ProtocolLimits.maxObjectsPerMessage) + 1),
-             "object count"),
-            ("object count larger than the frame",
-             [Message.Kind.objects.rawValue] + EvilWire.varint(60_000) + [0x00],
-             "objects"),
+            (
+                "object of maxObjectBytes + 1",
+                [Message.Kind.objects.rawValue] + EvilWire.varint(1)
+                    + EvilWire.varint(UInt64(Limits.maxObjectBytes) + 1),
+                "object"
+            ),
+            (
+                "object of 2^63 bytes",
+                [Message.Kind.objects.rawValue] + EvilWire.varint(1) + EvilWire.varint(1 << 63),
+                "object"
+            ),
+            (
+                "object count beyond the per-message limit",
+                [Message.Kind.objects.rawValue] + EvilWire.varint(UInt64(ProtocolLimits.maxObjectsPerMessage) + 1),
+                "object count"
+            ),
+            (
+                "object count larger than the frame",
+                [Message.Kind.objects.rawValue] + EvilWire.varint(60_000) + [0x00],
+                "objects"
+            ),
         ]
         for (name, body, mentions) in cases {
             let peer = try EvilPeer(serving: honest)
@@ -779,8 +848,9 @@ import Testing
         #expect(bomb.count < 1 << 20)
         // A valid batch (a blob and the operation naming it) whose zlib stream is then damaged.
         let blob = Blob(content: Array(String(repeating: "compressible text\n", count: 64).utf8))
-        let valid = try EvilOps.change(by: mallory, sequence: 1, parents: [honest.base], message: "inside a bad stream",
-                                       writing: "bad.txt", blob: blob)
+        let valid = try EvilOps.change(
+            by: mallory, sequence: 1, parents: [honest.base], message: "inside a bad stream",
+            writing: "bad.txt", blob: blob)
         let good = Message.objects([blob.encoded, valid.encoded]).frame(compressed: true)
         #expect(good[4] == Message.Kind.compressedObjects.rawValue, "the batch should travel compressed")
         // Flipped in the Adler-32 (always a bad checksum), or mid-stream (where, depending on the
@@ -799,12 +869,24 @@ import Testing
         let limit = ProtocolLimits.maxFrameBytes - 1
         let cases: [(name: String, frame: [UInt8], mentions: String, measure: Bool)] = [
             // Declares 1 MiB: inflation must stop there, not at 96 MiB.
-            ("a bomb declaring 1 MiB", EvilWire.frame(type + EvilWire.varint(1 << 20) + bomb), "more than the 1048576 bytes", true),
+            (
+                "a bomb declaring 1 MiB", EvilWire.frame(type + EvilWire.varint(1 << 20) + bomb),
+                "more than the 1048576 bytes", true
+            ),
             // Declares the most a frame may hold: inflation stops at the frame limit.
-            ("a bomb declaring the frame limit", EvilWire.frame(type + EvilWire.varint(UInt64(limit)) + bomb), "more than the \(limit) bytes", false),
+            (
+                "a bomb declaring the frame limit", EvilWire.frame(type + EvilWire.varint(UInt64(limit)) + bomb),
+                "more than the \(limit) bytes", false
+            ),
             // Honest about its size, which is beyond the limit: refused before inflating.
-            ("a bomb declaring its true size", EvilWire.frame(type + EvilWire.varint(UInt64(bombSize)) + bomb), "the limit is", true),
-            ("4 KiB of noise", EvilWire.frame(type + EvilWire.varint(4096) + noise), "not hold a valid zlib stream", false),
+            (
+                "a bomb declaring its true size", EvilWire.frame(type + EvilWire.varint(UInt64(bombSize)) + bomb),
+                "the limit is", true
+            ),
+            (
+                "4 KiB of noise", EvilWire.frame(type + EvilWire.varint(4096) + noise), "not hold a valid zlib stream",
+                false
+            ),
             ("a valid batch with its checksum damaged", badChecksum, "not hold a valid zlib stream", false),
             ("a valid batch with a byte flipped mid-stream", corrupt, "COMPRESSED OBJECTS", false),
         ]
@@ -819,14 +901,18 @@ import Testing
         }
         for (name, frame, mentions, measure) in cases {
             let peak = honest.root.path("peak-\(UUID().uuidString)")
-            let outcome = try deliver(frame, to: try EvilPeer(serving: honest, measuringPeakMemoryInto: measure ? peak : nil))
+            let outcome = try deliver(
+                frame, to: try EvilPeer(serving: honest, measuringPeakMemoryInto: measure ? peak : nil))
 
             expectRefused(outcome, naming: ["broke the sync protocol", "COMPRESSED OBJECTS", mentions], name)
             if measure {
                 // serve's peak resident memory stays far below what the bomb inflates to.
-                let kib = Int((try? String(contentsOf: peak, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
-                #expect(kib.map { $0 * 1024 < bombSize / 2 } == true,
-                        "\(name): serve's peak memory was \(kib.map { "\($0) KiB" } ?? "not measured")")
+                let kib = Int(
+                    (try? String(contentsOf: peak, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+                        ?? "")
+                #expect(
+                    kib.map { $0 * 1024 < bombSize / 2 } == true,
+                    "\(name): serve's peak memory was \(kib.map { "\($0) KiB" } ?? "not measured")")
             }
             let log = try honest.expectIntact()
             #expect(log.count == honest.before.count, "\(name): something was stored")
@@ -845,14 +931,17 @@ import Testing
 
 /// What every refused attack ends with: serve exited by itself, with a non-zero status, and its
 /// stderr names each of `names` (`label` starts each message, e.g. the case's name).
-func expectRefused(_ outcome: EvilPeer.Outcome, naming names: [String], _ label: String = "",
-                   sourceLocation: SourceLocation = #_sourceLocation) {
+func expectRefused(
+    _ outcome: EvilPeer.Outcome, naming names: [String], _ label: String = "",
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     let prefix = label.isEmpty ? "" : label + ": "
     #expect(outcome.exited, "\(prefix)serve did not exit: \(outcome)", sourceLocation: sourceLocation)
     #expect(outcome.status != 0, "\(prefix)serve did not refuse: \(outcome)", sourceLocation: sourceLocation)
     for name in names {
-        #expect(outcome.stderr.contains(name), "\(prefix)stderr does not name \"\(name)\": \(outcome)",
-                sourceLocation: sourceLocation)
+        #expect(
+            outcome.stderr.contains(name), "\(prefix)stderr does not name \"\(name)\": \(outcome)",
+            sourceLocation: sourceLocation)
     }
 }
 
@@ -897,25 +986,31 @@ final class EvilPeer: @unchecked Sendable {
     /// Starts `hg-bft serve <repo> --timeout <timeout>` with stderr captured to a file. With
     /// `peakMemory`, serve runs under python3, which writes serve's peak resident memory (KiB,
     /// `ru_maxrss`) to that file when it exits.
-    convenience init(serving honest: EvilHonestRepo, timeout: Double = 2, measuringPeakMemoryInto peakMemory: URL? = nil) throws {
-        try self.init(repository: honest.repo, scratch: honest.root, timeout: timeout, measuringPeakMemoryInto: peakMemory)
+    convenience init(
+        serving honest: EvilHonestRepo, timeout: Double = 2, measuringPeakMemoryInto peakMemory: URL? = nil
+    ) throws {
+        try self.init(
+            repository: honest.repo, scratch: honest.root, timeout: timeout, measuringPeakMemoryInto: peakMemory)
     }
 
     /// Starts `hg-bft serve <repository> --timeout <timeout>`; its stderr goes to a file in `scratch`.
-    init(repository: URL, scratch: TempDir, timeout: Double = 2, measuringPeakMemoryInto peakMemory: URL? = nil) throws {
+    init(repository: URL, scratch: TempDir, timeout: Double = 2, measuringPeakMemoryInto peakMemory: URL? = nil) throws
+    {
         stderrURL = scratch.path("serve-stderr-\(UUID().uuidString)")
         var script = "exec \"$0\" serve \"$1\" --timeout \"$2\" 2>\"$3\""
         var extra: [String] = []
         if let peakMemory {
-            let measure = "import resource, subprocess, sys; status = subprocess.call(sys.argv[2:]); "
+            let measure =
+                "import resource, subprocess, sys; status = subprocess.call(sys.argv[2:]); "
                 + "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); "
                 + "sys.exit(status if status >= 0 else 128 - status)"
             script = "exec python3 -c \"$4\" \"$5\" \"$0\" serve \"$1\" --timeout \"$2\" 2>\"$3\""
             extra = [measure, peakMemory.path]
         }
         // The reader's own timeout is only a safety net for a serve that never exits.
-        process = try Subprocess.spawn(["/bin/sh", "-c", script, CLI.binary, repository.path, "\(timeout)", stderrURL.path] + extra,
-                                       timeout: timeout + 25)
+        process = try Subprocess.spawn(
+            ["/bin/sh", "-c", script, CLI.binary, repository.path, "\(timeout)", stderrURL.path] + extra,
+            timeout: timeout + 25)
         let thread = Thread { [self] in readLoop() }
         thread.start()
     }
@@ -957,7 +1052,9 @@ final class EvilPeer: @unchecked Sendable {
         let status = process.wait()
         let stderr = (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "(no stderr file)"
         let stderrBytes = (try? Data(contentsOf: stderrURL)) ?? Data()
-        return Outcome(status: status, stderr: stderr, stderrBytes: stderrBytes, received: received, exited: !didHang, readEnd: end)
+        return Outcome(
+            status: status, stderr: stderr, stderrBytes: stderrBytes, received: received, exited: !didHang, readEnd: end
+        )
     }
 
     private func readLoop() {
@@ -1030,8 +1127,10 @@ struct EvilHonestRepo {
 
     /// An honest repository with `commits` commits, after which its founder adds the keys
     /// `EvilKeys.keyPair(n)` for each n of `members` as writers.
-    static func make(commits: Int = 2, members: [UInt8] = [],
-                     sourceLocation: SourceLocation = #_sourceLocation) throws -> EvilHonestRepo {
+    static func make(
+        commits: Int = 2, members: [UInt8] = [],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> EvilHonestRepo {
         let root = try TempDir("evil")
         try CLI.ok(["init", "honest"], in: root.url, sourceLocation: sourceLocation)
         let repo = root.path("honest")
@@ -1040,14 +1139,18 @@ struct EvilHonestRepo {
             try CLI.ok(["commit", "-m", "honest commit \(i)"], in: repo, sourceLocation: sourceLocation)
         }
         for n in members {
-            try CLI.ok(["member", "add", try EvilKeys.peer(try EvilKeys.keyPair(n)).text], in: repo, sourceLocation: sourceLocation)
+            try CLI.ok(
+                ["member", "add", try EvilKeys.peer(try EvilKeys.keyPair(n)).text], in: repo,
+                sourceLocation: sourceLocation)
         }
         let headText = try CLI.ok(["heads"], in: repo, sourceLocation: sourceLocation).stdout
-        let base = try #require(headText.split(whereSeparator: \.isWhitespace).first.flatMap { ObjectID(hex: String($0)) },
-                                "heads printed \(headText)", sourceLocation: sourceLocation)
+        let base = try #require(
+            headText.split(whereSeparator: \.isWhitespace).first.flatMap { ObjectID(hex: String($0)) },
+            "heads printed \(headText)", sourceLocation: sourceLocation)
         let text = try CLI.ok(["id", "--repository"], in: repo, sourceLocation: sourceLocation).stdout
-        let genesis = try #require(ObjectID(hex: text.trimmingCharacters(in: .whitespacesAndNewlines)),
-                                   "id --repository printed \(text)", sourceLocation: sourceLocation)
+        let genesis = try #require(
+            ObjectID(hex: text.trimmingCharacters(in: .whitespacesAndNewlines)),
+            "id --repository printed \(text)", sourceLocation: sourceLocation)
         let before = try log(of: repo, sourceLocation: sourceLocation)
         #expect(before.count == commits + 1 + members.count, sourceLocation: sourceLocation)
         return EvilHonestRepo(root: root, repo: repo, genesis: genesis, base: base, before: before)
@@ -1067,8 +1170,10 @@ struct EvilHonestRepo {
     /// The closing assertions of an attack serve must refuse (`expectRefused(_:naming:_:)`), then
     /// `expectIntact`; returns the log.
     @discardableResult
-    func expectRefused(_ outcome: EvilPeer.Outcome, naming names: [String], _ label: String = "",
-                       sourceLocation: SourceLocation = #_sourceLocation) throws -> [EvilLogEntry] {
+    func expectRefused(
+        _ outcome: EvilPeer.Outcome, naming names: [String], _ label: String = "",
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> [EvilLogEntry] {
         CLITests.expectRefused(outcome, naming: names, label, sourceLocation: sourceLocation)
         return try expectIntact(sourceLocation: sourceLocation)
     }
@@ -1082,8 +1187,9 @@ struct EvilHonestRepo {
         let now = Set(log.map(\.id))
         let lost = before.map(\.id).filter { !now.contains($0) }
         #expect(lost.isEmpty, "operations lost: \(lost)", sourceLocation: sourceLocation)
-        #expect(report.operations == log.count, "verify and log disagree on the number of operations",
-                sourceLocation: sourceLocation)
+        #expect(
+            report.operations == log.count, "verify and log disagree on the number of operations",
+            sourceLocation: sourceLocation)
         return log
     }
 }
@@ -1105,31 +1211,41 @@ enum EvilOps {
     static let timestamp: UInt64 = 1_700_000_000_000
 
     /// A change writing `path` with `blob`'s content.
-    static func change(by key: Ed25519.KeyPair, sequence: UInt64, parents: [ObjectID], message: String,
-                       writing path: String, blob: Blob) throws -> HGCore.Operation {
-        try signedChange(by: key, sequence: sequence, parents: parents, timestamp: timestamp, message: message,
-                         entries: [try writing(path, blob: blob.id)])
+    static func change(
+        by key: Ed25519.KeyPair, sequence: UInt64, parents: [ObjectID], message: String,
+        writing path: String, blob: Blob
+    ) throws -> HGCore.Operation {
+        try signedChange(
+            by: key, sequence: sequence, parents: parents, timestamp: timestamp, message: message,
+            entries: [try writing(path, blob: blob.id)])
     }
 
     /// A change deleting `path` (names no blob).
-    static func deletion(by key: Ed25519.KeyPair, sequence: UInt64, parents: [ObjectID],
-                         path: String) throws -> HGCore.Operation {
-        try signedChange(by: key, sequence: sequence, parents: parents, timestamp: timestamp, message: "delete \(path)",
-                         entries: [try deleting(path)])
+    static func deletion(
+        by key: Ed25519.KeyPair, sequence: UInt64, parents: [ObjectID],
+        path: String
+    ) throws -> HGCore.Operation {
+        try signedChange(
+            by: key, sequence: sequence, parents: parents, timestamp: timestamp, message: "delete \(path)",
+            entries: [try deleting(path)])
     }
 }
 
 enum EvilMessages {
     static func hello(_ repository: ObjectID, as key: Ed25519.KeyPair) throws -> Message {
-        .hello(Hello(version: ProtocolLimits.version, repository: repository, peer: try EvilKeys.peer(key),
-                     maxFrameBytes: ProtocolLimits.maxFrameBytes))
+        .hello(
+            Hello(
+                version: ProtocolLimits.version, repository: repository, peer: try EvilKeys.peer(key),
+                maxFrameBytes: ProtocolLimits.maxFrameBytes))
     }
 
     /// HAVE with no heads and an empty filter: "send me everything".
     static var emptyHave: Message {
-        .have(Have(heads: [], sharedHeads: [],
-                   filter: BloomFilter(expectedEntries: 0, salt: [UInt8](repeating: 0, count: BloomFilter.saltBytes)),
-                   filterEntries: 0))
+        .have(
+            Have(
+                heads: [], sharedHeads: [],
+                filter: BloomFilter(expectedEntries: 0, salt: [UInt8](repeating: 0, count: BloomFilter.saltBytes)),
+                filterEntries: 0))
     }
 }
 

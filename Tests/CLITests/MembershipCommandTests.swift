@@ -40,7 +40,9 @@ import Testing
         let me = try id(dir.url)
         #expect(try members(dir.url) == [me: "admin"])
         let text = try CLI.ok(["member", "list"], in: dir.url).stdout
-        #expect(text.hasPrefix(me) && text.contains("admin") && text.contains("rank 1") && text.contains("founder"), "\(text)")
+        #expect(
+            text.hasPrefix(me) && text.contains("admin") && text.contains("rank 1") && text.contains("founder"),
+            "\(text)")
         let list = try json(try CLI.ok(["member", "list", "--json"], in: dir.url))
         #expect(list["quorum"] as? Int == 2)
     }
@@ -53,8 +55,11 @@ import Testing
         let result = try CLI.run(["commit", "-m", "b"], in: b)
         #expect(result.status == 1)
         let me = try id(b)
-        #expect(result.stderr.contains("not a member") && result.stderr.contains("hg-bft member add \(me)"), "\(result)")
-        #expect(try TempDir.snapshot(b.appendingPathComponent(".hgrepo")) == before, "a refused commit changed the repository")
+        #expect(
+            result.stderr.contains("not a member") && result.stderr.contains("hg-bft member add \(me)"), "\(result)")
+        #expect(
+            try TempDir.snapshot(b.appendingPathComponent(".hgrepo")) == before,
+            "a refused commit changed the repository")
     }
 
     @Test func addRoleRemoveAndTheirEffectOnCommits() throws {
@@ -107,7 +112,8 @@ import Testing
             let result = try CLI.run(args, in: a)
             #expect(result.status == status, "\(args): \(result)")
             #expect(result.stderr.contains(message), "\(args): \(result)")
-            #expect(try TempDir.snapshot(a.appendingPathComponent(".hgrepo")) == before, "\(args) changed the repository")
+            #expect(
+                try TempDir.snapshot(a.appendingPathComponent(".hgrepo")) == before, "\(args) changed the repository")
         }
     }
 
@@ -123,16 +129,20 @@ import Testing
         let before = try TempDir.snapshot(a.appendingPathComponent(".hgrepo"))
         let list = try CLI.ok(["member", "list"], in: a).stdout
         let heads = try CLI.ok(["heads"], in: a).stdout
-        for (args, action) in [(["member", "remove", me], "removing yourself"),
-                               (["member", "remove", String(me.prefix(10))], "removing yourself"),
-                               (["member", "role", me, "writer"], "demoting yourself")] {
+        for (args, action) in [
+            (["member", "remove", me], "removing yourself"),
+            (["member", "remove", String(me.prefix(10))], "removing yourself"),
+            (["member", "role", me, "writer"], "demoting yourself"),
+        ] {
             let result = try CLI.run(args, in: a)
             #expect(result.status == 1, "\(args): \(result)")
-            #expect(result.stderr.contains("you (\(String(me.prefix(12))))") && result.stderr.contains("the only admin")
+            #expect(
+                result.stderr.contains("you (\(String(me.prefix(12))))") && result.stderr.contains("the only admin")
                     && result.stderr.contains(action) && result.stderr.contains("hg-bft member role <peer-id> admin"),
-                    "\(args): \(result)")
+                "\(args): \(result)")
             #expect(result.stdout.isEmpty, "\(args): \(result)")
-            #expect(try TempDir.snapshot(a.appendingPathComponent(".hgrepo")) == before, "\(args) changed the repository")
+            #expect(
+                try TempDir.snapshot(a.appendingPathComponent(".hgrepo")) == before, "\(args) changed the repository")
             #expect(try CLI.ok(["member", "list"], in: a).stdout == list)
             #expect(try CLI.ok(["heads"], in: a).stdout == heads)
         }
@@ -173,7 +183,9 @@ import Testing
         try CLI.ok(["member", "add", try id(b), "--admin"], in: a)
         try CLI.ok(["sync", "-q"], in: b)
         try CLI.ok(["member", "quorum", "3"], in: a)
-        #expect(try json(try CLI.ok(["member", "list", "--json"], in: a))["quorum"] as? Int == 2, "one admin of two proposed")
+        #expect(
+            try json(try CLI.ok(["member", "list", "--json"], in: a))["quorum"] as? Int == 2,
+            "one admin of two proposed")
         try CLI.ok(["sync", "-q"], in: b)
         try CLI.ok(["member", "quorum", "3"], in: b)
         #expect(try json(try CLI.ok(["member", "list", "--json"], in: b))["quorum"] as? Int == 3)
@@ -186,23 +198,27 @@ import Testing
         try CLI.admit(b, by: a, role: "admin")
         try CLI.ok(["clone", "b", "c"], in: dir.url)
         let c = dir.path("c")
-        try CLI.ok(["member", "remove", try id(b)], in: a)          // A removes B …
-        try CLI.ok(["member", "add", try id(c)], in: b)             // … while B, not knowing, adds C
+        try CLI.ok(["member", "remove", try id(b)], in: a)  // A removes B …
+        try CLI.ok(["member", "add", try id(c)], in: b)  // … while B, not knowing, adds C
         try CLI.ok(["sync", "-q"], in: c)
         try dir.write("c/sybil.txt", "from c\n")
-        try CLI.ok(["commit", "-m", "c writes"], in: c)             // valid where C stands
+        try CLI.ok(["commit", "-m", "c writes"], in: c)  // valid where C stands
         try CLI.ok(["sync", "-q", b.path], in: c)
         try CLI.ok(["sync", "-q", b.path], in: a)
         try CLI.ok(["sync", "-q", a.path], in: c)
 
         for repo in [a, b, c] {
-            #expect(!FileManager.default.fileExists(atPath: repo.appendingPathComponent("sybil.txt").path), "\(repo.lastPathComponent) shows C's write")
+            #expect(
+                !FileManager.default.fileExists(atPath: repo.appendingPathComponent("sybil.txt").path),
+                "\(repo.lastPathComponent) shows C's write")
             #expect(try members(repo).keys.sorted() == [try id(a)], "\(repo.lastPathComponent)")
         }
         let report = try json(try CLI.ok(["verify", "--json"], in: a))
         let membership = try #require(report["membership"] as? [String: Any])
         #expect((membership["withoutEffect"] as? [[String: Any]])?.count == 1)
-        let fingerprints = try [a, b, c].map { try json(try CLI.ok(["verify", "--json"], in: $0))["fingerprint"] as? String }
+        let fingerprints = try [a, b, c].map {
+            try json(try CLI.ok(["verify", "--json"], in: $0))["fingerprint"] as? String
+        }
         #expect(Set(fingerprints).count == 1)
         try dir.write("c/again.txt", "again\n")
         let refused = try CLI.run(["commit", "-m", "again"], in: c)
@@ -240,12 +256,14 @@ import Testing
     @Test func syncNamesYourCommitThatAConcurrentRemovalVoided() throws {
         let (dir, a, b) = try pair("member-voided")
         try CLI.admit(b, by: a)
-        let bID = try id(b), aID = try id(a)
+        let bID = try id(b)
+        let aID = try id(a)
         try dir.write("b/mine.txt", "b's work\n")
         let commit = try json(try CLI.ok(["commit", "--json", "-m", "b's \u{1B}[2Jwork"], in: b))
         let commitID = try #require(commit["id"] as? String)
         try CLI.ok(["member", "remove", bID], in: a)
-        let removal = try #require(try CLI.ok(["heads"], in: a).stdout.split(whereSeparator: \.isWhitespace).first.map(String.init))
+        let removal = try #require(
+            try CLI.ok(["heads"], in: a).stdout.split(whereSeparator: \.isWhitespace).first.map(String.init))
 
         let result = try CLI.run(["sync", "--json", "origin"], in: b)
         #expect(result.status == 0, "\(result)")
@@ -272,14 +290,16 @@ import Testing
     @Test func syncWarnsInWordsAboutYourVoidedCommit() throws {
         let (dir, a, b) = try pair("member-voided-text")
         try CLI.admit(b, by: a)
-        let bID = try id(b), aID = try id(a)
+        let bID = try id(b)
+        let aID = try id(a)
         try dir.write("b/mine.txt", "b's work\n")
         let commit = try json(try CLI.ok(["commit", "--json", "-m", "b's \u{1B}[2Jwork"], in: b))
         let commitID = try #require(commit["id"] as? String)
         try CLI.ok(["member", "remove", bID], in: a)
         let result = try CLI.run(["sync", "origin"], in: b)
         #expect(result.status == 0, "\(result)")
-        let expected = "warning: your commit \(commitID.prefix(12)) 'b\\'s \\x1b[2Jwork' has no effect: "
+        let expected =
+            "warning: your commit \(commitID.prefix(12)) 'b\\'s \\x1b[2Jwork' has no effect: "
             + "\(aID.prefix(12)) removed you concurrently; its changes are no longer in the tree"
         #expect(result.stderr.contains(expected), "\(result)")
         #expect(!result.stderr.contains("\u{1B}"), "\(result)")
@@ -293,7 +313,8 @@ import Testing
         let c = dir.path("c")
         try CLI.admit(b, by: a)
         try CLI.admit(c, by: a)
-        let bID = try id(b), aID = try id(a)
+        let bID = try id(b)
+        let aID = try id(a)
         try dir.write("b/theirs.txt", "b's work\n")
         let commit = try json(try CLI.ok(["commit", "--json", "-m", "b's work"], in: b))
         let commitID = try #require(commit["id"] as? String)
@@ -303,9 +324,11 @@ import Testing
 
         let result = try CLI.run(["sync", "origin"], in: c)
         #expect(result.status == 0, "\(result)")
-        #expect(result.stderr.contains("notice: commit \(commitID.prefix(12)) by \(bID.prefix(12)) 'b\\'s work' has no effect: "
-                                       + "\(aID.prefix(12)) removed \(bID.prefix(12)) concurrently; its changes are no longer in the tree"),
-                "\(result)")
+        #expect(
+            result.stderr.contains(
+                "notice: commit \(commitID.prefix(12)) by \(bID.prefix(12)) 'b\\'s work' has no effect: "
+                    + "\(aID.prefix(12)) removed \(bID.prefix(12)) concurrently; its changes are no longer in the tree"),
+            "\(result)")
         #expect(!result.stderr.contains("warning: your"), "\(result)")
         #expect(!FileManager.default.fileExists(atPath: c.appendingPathComponent("theirs.txt").path))
     }
@@ -315,16 +338,22 @@ import Testing
         defer { withExtendedLifetime(dir) {} }
         let layout = Layout(root: a.path)
         let stamp = Int(try FileManager.default.attributesOfItem(atPath: layout.operationIndex)[.size] as? UInt64 ?? 0)
-        let cached = try #require(StateCache.decode([UInt8](try Data(contentsOf: URL(fileURLWithPath: layout.stateCache)))))
+        let cached = try #require(
+            StateCache.decode([UInt8](try Data(contentsOf: URL(fileURLWithPath: layout.stateCache)))))
         var paths = cached.tree.paths
         let blob = Blob(content: Array("concurrent\n".utf8)).id
-        paths[try RepoPath("late.txt")] = [LiveWrite(op: try #require(ObjectID(hex: bWrite)), version: FileVersion(blob: blob, mode: .regular))]
+        paths[try RepoPath("late.txt")] = [
+            LiveWrite(op: try #require(ObjectID(hex: bWrite)), version: FileVersion(blob: blob, mode: .regular))
+        ]
         let tampered = FileTree(paths: paths)
         try Data(StateCache.encode(tampered, stamp: stamp)).write(to: URL(fileURLWithPath: layout.stateCache))
         let (count, report) = try violations(a, "removed-writes-void")
         #expect(count == 1, "\(report)")
         let problems = try #require(report["problems"] as? [[String: Any]])
-        #expect(problems.contains { $0["invariant"] as? String == "removed-writes-void" && $0["object"] as? String == bWrite })
+        #expect(
+            problems.contains {
+                $0["invariant"] as? String == "removed-writes-void" && $0["object"] as? String == bWrite
+            })
     }
 
     @Test func verifyCatchesAMembersCacheThatDisagreesWithTheOperations() throws {
@@ -332,9 +361,11 @@ import Testing
         defer { withExtendedLifetime(dir) {} }
         let layout = Layout(root: a.path)
         let stamp = Int(try FileManager.default.attributesOfItem(atPath: layout.operationIndex)[.size] as? UInt64 ?? 0)
-        let intruder = try #require(PeerID(publicKey: try Ed25519.KeyPair(seed: [UInt8](repeating: 0x77, count: 32)).publicKey))
+        let intruder = try #require(
+            PeerID(publicKey: try Ed25519.KeyPair(seed: [UInt8](repeating: 0x77, count: 32)).publicKey))
         let me = try #require(PeerID(text: try id(a)))
-        try Data(MembersCache.encode([me: .admin, intruder: .admin], stamp: stamp)).write(to: URL(fileURLWithPath: layout.membersCache))
+        try Data(MembersCache.encode([me: .admin, intruder: .admin], stamp: stamp)).write(
+            to: URL(fileURLWithPath: layout.membersCache))
         // The cache is what commit trusts: verify must flag it before anyone relies on it.
         let (count, report) = try violations(a, "membership")
         #expect(count == 1, "\(report)")
@@ -345,13 +376,18 @@ import Testing
         try CLI.ok(["init"], in: dir.url)
         try dir.write("a.txt", "a\n")
         try CLI.ok(["commit", "-m", "a"], in: dir.url)
-        let head = try #require(ObjectID(hex: try CLI.ok(["heads"], in: dir.url).stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let head = try #require(
+            ObjectID(hex: try CLI.ok(["heads"], in: dir.url).stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
         // Bypass receive: store an operation by a key nobody added, as a damaged or hostile tool might.
         let stranger = try Ed25519.KeyPair(seed: [UInt8](repeating: 0x31, count: 32))
-        let op = try HGCore.Operation.create(signer: stranger, sequence: 1, parents: [head], timestamp: 1_700_000_000_000,
-                                             payload: .change(Change(message: "intruder", entries: [
-                                                 ChangeEntry(path: try RepoPath("a.txt"), version: nil),
-                                             ])))
+        let op = try HGCore.Operation.create(
+            signer: stranger, sequence: 1, parents: [head], timestamp: 1_700_000_000_000,
+            payload: .change(
+                Change(
+                    message: "intruder",
+                    entries: [
+                        ChangeEntry(path: try RepoPath("a.txt"), version: nil)
+                    ])))
         let layout = Layout(root: dir.url.path)
         let objects = try ObjectStore(layout: layout)
         _ = try objects.write(op.encoded)
@@ -360,6 +396,8 @@ import Testing
         let (count, report) = try violations(dir.url, "authorised-authors")
         #expect(count == 1, "\(report)")
         let text = try CLI.run(["verify"], in: dir.url)
-        #expect(text.stdout.contains("problem [authority]") && text.stdout.contains("not a member in its causal past"), "\(text)")
+        #expect(
+            text.stdout.contains("problem [authority]") && text.stdout.contains("not a member in its causal past"),
+            "\(text)")
     }
 }

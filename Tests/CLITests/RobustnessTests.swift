@@ -2,6 +2,7 @@ import Foundation
 import HGGraph
 import HGStore
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,15 +24,18 @@ import Glibc
                 bytes[bytes.count / 2] ^= 0xFF
             }
             let outcome = try RobustFixture.expectVerifyProblems(
-                dir, mentioning: [String(object.hex.prefix(12)), object.relativePath], context: "flipped byte in \(object.hex)")
+                dir, mentioning: [String(object.hex.prefix(12)), object.relativePath],
+                context: "flipped byte in \(object.hex)")
             if let json = outcome.json {
-                #expect(json.problems.contains { $0.object == object.hex },
-                        "verify --json does not name \(object.hex): \(json.problems)")
+                #expect(
+                    json.problems.contains { $0.object == object.hex },
+                    "verify --json does not name \(object.hex): \(json.problems)")
             }
             let cat = try CLI.run(["cat-object", object.hex], in: dir.url)
             #expect(cat.status == 1, "cat-object of damaged \(object.hex): \(cat)")
-            #expect(cat.stderr.contains("error:") && cat.stderr.contains(object.hex.prefix(12)),
-                    "cat-object error does not name \(object.hex): \(cat)")
+            #expect(
+                cat.stderr.contains("error:") && cat.stderr.contains(object.hex.prefix(12)),
+                "cat-object error does not name \(object.hex): \(cat)")
             try original.write(to: object.url)
         }
         try RobustFixture.expectClean(dir)
@@ -47,7 +51,8 @@ import Glibc
             let original = try RobustFixture.mutate(index) { bytes in
                 bytes[record.payloadStart + record.payloadLength / 2] ^= 0xFF
             }
-            try RobustFixture.expectVerifyProblems(dir, mentioning: ["index"], context: "index record \(number) damaged")
+            try RobustFixture.expectVerifyProblems(
+                dir, mentioning: ["index"], context: "index record \(number) damaged")
             try original.write(to: index)
         }
         try RobustFixture.expectClean(dir)
@@ -88,7 +93,8 @@ import Glibc
         let parts = text.split(separator: " ")
         let id = try #require(parts.last)
         try Data("7 \(id)".utf8).write(to: ref)
-        try RobustFixture.expectVerifyProblems(dir, mentioning: ["refs/peers/\(name)"], context: "peer ref sequence changed")
+        try RobustFixture.expectVerifyProblems(
+            dir, mentioning: ["refs/peers/\(name)"], context: "peer ref sequence changed")
     }
 
     /// A heads file or peer ref written at an earlier index length (behind it, after an
@@ -108,7 +114,8 @@ import Glibc
         try Data("hg-bft heads v1 16\n\(first)\n".utf8).write(to: heads)
         try RobustFixture.expectClean(dir)
         try Data("hg-bft heads v1 16\n\(stranger)\n".utf8).write(to: heads)
-        try RobustFixture.expectVerifyProblems(dir, mentioning: ["[heads]", stranger], context: "stale heads naming no operation")
+        try RobustFixture.expectVerifyProblems(
+            dir, mentioning: ["[heads]", stranger], context: "stale heads naming no operation")
         try originalHeads.write(to: heads)
 
         let refs = try FileManager.default.contentsOfDirectory(atPath: dir.path(".hgrepo/refs/peers").path)
@@ -120,9 +127,12 @@ import Glibc
         // The founder's genesis has sequence 1, so the second commit has 3.
         try Data("hg-bft ref v1 16\n3 \(second)\n".utf8).write(to: ref)
         try RobustFixture.expectClean(dir)
-        for (content, what) in [("3 \(stranger)", "an id not in the index"), ("2 \(second)", "another sequence number")] {
+        for (content, what) in [
+            ("3 \(stranger)", "an id not in the index"), ("2 \(second)", "another sequence number"),
+        ] {
             try Data("hg-bft ref v1 16\n\(content)\n".utf8).write(to: ref)
-            try RobustFixture.expectVerifyProblems(dir, mentioning: ["[refs]", "refs/peers/\(name)"], context: "behind ref naming \(what)")
+            try RobustFixture.expectVerifyProblems(
+                dir, mentioning: ["[refs]", "refs/peers/\(name)"], context: "behind ref naming \(what)")
         }
         try originalRef.write(to: ref)
         try RobustFixture.expectClean(dir)
@@ -146,7 +156,9 @@ import Glibc
                 #expect(result.stderr.contains("error:"), "genesis \(variant): \(result)")
             } else {
                 let json = try RobustFixture.verifyJSON(dir)
-                #expect(json?.clean == false && json?.problems.isEmpty == false, "genesis \(variant): \(String(describing: json))")
+                #expect(
+                    json?.clean == false && json?.problems.isEmpty == false,
+                    "genesis \(variant): \(String(describing: json))")
             }
         }
         try original.write(to: genesis)
@@ -187,8 +199,9 @@ import Glibc
         #expect(outcome.json?.problems.map(\.check) == ["graph"], "\(String(describing: outcome.json))")
         let reindex = try CLI.run(["reindex"], in: dir.url)
         #expect(reindex.status == 0, "reindex: \(reindex)")
-        #expect(!FileManager.default.fileExists(atPath: dir.path(".hgrepo/index/graph").path),
-                "reindex drops it; writers make one again once the index outgrows the slack")
+        #expect(
+            !FileManager.default.fileExists(atPath: dir.path(".hgrepo/index/graph").path),
+            "reindex drops it; writers make one again once the index outgrows the slack")
         #expect(try RobustFixture.log(dir).map(\.id) == before)
         try RobustFixture.expectClean(dir)
     }
@@ -207,11 +220,13 @@ import Glibc
                 dir, mentioning: [String(object.hex.prefix(12)), object.relativePath, "hashes to"],
                 context: "replaced \(object.hex)")
             if let json = outcome.json {
-                #expect(json.problems.contains { $0.object == object.hex && $0.message.contains("hashes to") },
-                        "no hash mismatch for \(object.hex): \(json.problems)")
+                #expect(
+                    json.problems.contains { $0.object == object.hex && $0.message.contains("hashes to") },
+                    "no hash mismatch for \(object.hex): \(json.problems)")
             }
             let cat = try CLI.run(["cat-object", object.hex], in: dir.url)
-            #expect(cat.status == 1 && cat.stderr.contains(object.hex.prefix(12)), "cat-object of replaced object: \(cat)")
+            #expect(
+                cat.status == 1 && cat.stderr.contains(object.hex.prefix(12)), "cat-object of replaced object: \(cat)")
             try original.write(to: object.url)
         }
         try RobustFixture.expectClean(dir)
@@ -229,10 +244,12 @@ import Glibc
         }
         try RobustFixture.mutate(dir.path(".hgrepo/index/state")) { $0[$0.count / 2] ^= 0xFF }
         let outcome = try RobustFixture.expectVerifyProblems(
-            dir, mentioning: damaged.map { String($0.hex.prefix(12)) } + ["state"], context: "two objects and the state")
+            dir, mentioning: damaged.map { String($0.hex.prefix(12)) } + ["state"], context: "two objects and the state"
+        )
         if let json = outcome.json {
             for object in damaged {
-                #expect(json.problems.contains { $0.object == object.hex }, "\(object.hex) missing from \(json.problems)")
+                #expect(
+                    json.problems.contains { $0.object == object.hex }, "\(object.hex) missing from \(json.problems)")
             }
             #expect(json.problems.contains { $0.check == "state" }, "state missing from \(json.problems)")
             #expect(json.problems.count >= 3)
@@ -280,11 +297,13 @@ import Glibc
 
         let cat = try CLI.run(["cat-object", hex], in: dir.url)
         #expect(cat.status == 1, "cat-object of a bomb: \(cat)")
-        #expect(cat.stderr.contains("error:") && (cat.stderr.contains("limit") || cat.stderr.contains("corrupt")),
-                "cat-object of a bomb: \(cat)")
+        #expect(
+            cat.stderr.contains("error:") && (cat.stderr.contains("limit") || cat.stderr.contains("corrupt")),
+            "cat-object of a bomb: \(cat)")
         #expect(cat.stdout.isEmpty, "cat-object printed \(cat.stdout.utf8.count) bytes of a bomb")
         try RobustFixture.expectVerifyProblems(
-            dir, mentioning: [String(hex.prefix(12)), "objects/ab/\(hex.dropFirst(2))", "limit"], context: "decompression bomb",
+            dir, mentioning: [String(hex.prefix(12)), "objects/ab/\(hex.dropFirst(2))", "limit"],
+            context: "decompression bomb",
             json: false)  // each read of the bomb costs seconds in a debug build; one verify run is enough
     }
 
@@ -299,11 +318,15 @@ import Glibc
         try RobustFixture.mutate(blob.url) { $0.removeLast($0.count - $0.count / 2) }
         try RobustFixture.mutate(head.url) { $0.removeAll() }
         let outcome = try RobustFixture.expectVerifyProblems(
-            dir, mentioning: [String(blob.hex.prefix(12)), blob.relativePath, String(head.hex.prefix(12)), head.relativePath],
+            dir,
+            mentioning: [
+                String(blob.hex.prefix(12)), blob.relativePath, String(head.hex.prefix(12)), head.relativePath,
+            ],
             context: "truncated blob and empty operation")
         if let json = outcome.json {
             for object in [blob, head] {
-                #expect(json.problems.contains { $0.object == object.hex }, "\(object.hex) missing from \(json.problems)")
+                #expect(
+                    json.problems.contains { $0.object == object.hex }, "\(object.hex) missing from \(json.problems)")
             }
         }
         for object in [blob, head] {
@@ -318,7 +341,8 @@ import Glibc
         for round in 1...5 {
             let dir = try TempDir("robust-concurrent")
             try CLI.ok(["init"], in: dir.url)
-            let aFiles = (1...20).map { "a\($0)" }, bFiles = (1...20).map { "b\($0)" }
+            let aFiles = (1...20).map { "a\($0)" }
+            let bFiles = (1...20).map { "b\($0)" }
             for name in aFiles + bFiles { try dir.write(name, "\(name) round \(round)\n") }
             let a = try RobustFixture.Spawned(["commit", "--json", "-m", "A"] + aFiles, in: dir.url)
             let b = try RobustFixture.Spawned(["commit", "--json", "-m", "B"] + bFiles, in: dir.url)
@@ -328,11 +352,14 @@ import Glibc
             for (result, expected) in results {
                 if result.exited && result.status == 0 {
                     let commit = try JSONDecoder().decode(RobustFixture.CommitOut.self, from: result.stdoutBytes)
-                    #expect(Set(commit.changes.map(\.path)) == expected, "round \(round): commit recorded \(commit.changes)")
+                    #expect(
+                        Set(commit.changes.map(\.path)) == expected, "round \(round): commit recorded \(commit.changes)"
+                    )
                     committed.append((commit.id, commit.parents, Set(commit.changes.map(\.path))))
                 } else {
-                    #expect(result.exited && result.status == 1 && result.stderr.contains(".hgrepo/lock"),
-                            "round \(round): a concurrent commit failed without naming the lock: \(result)")
+                    #expect(
+                        result.exited && result.status == 1 && result.stderr.contains(".hgrepo/lock"),
+                        "round \(round): a concurrent commit failed without naming the lock: \(result)")
                 }
             }
             #expect(!committed.isEmpty, "round \(round): neither commit succeeded")
@@ -344,14 +371,16 @@ import Glibc
             }
             if committed.count == 2 {
                 // The lock serialises them: the later one builds on the earlier one.
-                let linked = committed[0].parents.contains(committed[1].id) || committed[1].parents.contains(committed[0].id)
+                let linked =
+                    committed[0].parents.contains(committed[1].id) || committed[1].parents.contains(committed[0].id)
                 #expect(linked, "round \(round): concurrent commits do not build on each other: \(committed)")
             }
             let status = try RobustFixture.status(dir)
             let uncommitted = Set(status.changes.filter { $0.status == "added" }.map(\.path))
             let inState = Set(aFiles + bFiles).subtracting(uncommitted)
             let union = committed.reduce(into: Set<String>()) { $0.formUnion($1.paths) }
-            #expect(inState == union, "round \(round): state holds \(inState.sorted()), commits recorded \(union.sorted())")
+            #expect(
+                inState == union, "round \(round): state holds \(inState.sorted()), commits recorded \(union.sorted())")
             #expect(status.changes.allSatisfy { $0.status == "added" }, "round \(round): \(status.changes)")
         }
     }
@@ -454,7 +483,8 @@ import Glibc
 
     /// 30 commits, each sent SIGKILL after `delay()` microseconds; then the repository must
     /// verify, keep every commit that reported success, and accept a normal commit.
-    private func killLoop(label: String, delay: () -> UInt32, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    private func killLoop(label: String, delay: () -> UInt32, sourceLocation: SourceLocation = #_sourceLocation) throws
+    {
         let dir = try TempDir("robust-kill")
         try CLI.ok(["init"], in: dir.url)
         var reported: [(iteration: Int, short: String)] = []
@@ -467,11 +497,15 @@ import Glibc
             kill(commit.pid, SIGKILL)
             let result = commit.finish()
             if result.exited {
-                #expect(result.status == 0, "\(label), iteration \(i): commit failed on its own after earlier kills: \(result)",
-                        sourceLocation: sourceLocation)
+                #expect(
+                    result.status == 0,
+                    "\(label), iteration \(i): commit failed on its own after earlier kills: \(result)",
+                    sourceLocation: sourceLocation)
                 if result.status == 0 {
                     let short = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-                    #expect(short.count >= 8, "\(label), iteration \(i): --quiet printed '\(short)'", sourceLocation: sourceLocation)
+                    #expect(
+                        short.count >= 8, "\(label), iteration \(i): --quiet printed '\(short)'",
+                        sourceLocation: sourceLocation)
                     reported.append((i, short))
                 }
             } else {
@@ -480,11 +514,14 @@ import Glibc
             }
         }
         let verify = try CLI.run(["verify"], in: dir.url)
-        #expect(verify.status == 0, "\(label): verify after \(killed) SIGKILLs: \(verify)", sourceLocation: sourceLocation)
+        #expect(
+            verify.status == 0, "\(label): verify after \(killed) SIGKILLs: \(verify)", sourceLocation: sourceLocation)
         var ids = try RobustFixture.log(dir).map(\.id)
         for commit in reported {
-            #expect(ids.contains { $0.hasPrefix(commit.short) },
-                    "\(label), iteration \(commit.iteration): \(commit.short) reported but not in the log", sourceLocation: sourceLocation)
+            #expect(
+                ids.contains { $0.hasPrefix(commit.short) },
+                "\(label), iteration \(commit.iteration): \(commit.short) reported but not in the log",
+                sourceLocation: sourceLocation)
         }
 
         try dir.write("file.txt", "final\n")
@@ -493,14 +530,17 @@ import Glibc
         let log = try RobustFixture.log(dir)
         ids = log.map(\.id)
         let finalShort = final.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(!finalShort.isEmpty && ids.first.map { $0.hasPrefix(finalShort) } == true,
-                "\(label): final commit \(finalShort) is not the newest: \(ids.prefix(3))", sourceLocation: sourceLocation)
+        #expect(
+            !finalShort.isEmpty && ids.first.map { $0.hasPrefix(finalShort) } == true,
+            "\(label): final commit \(finalShort) is not the newest: \(ids.prefix(3))", sourceLocation: sourceLocation)
         #expect(Set(log.map(\.author)).count == 1, sourceLocation: sourceLocation)
         let sequences = log.reversed().map(\.sequence)
-        #expect(Set(sequences).count == sequences.count, "\(label): duplicate sequence numbers: \(sequences)",
-                sourceLocation: sourceLocation)
-        #expect(zip(sequences, sequences.dropFirst()).allSatisfy { $0 < $1 },
-                "\(label): sequence numbers not increasing: \(sequences)", sourceLocation: sourceLocation)
+        #expect(
+            Set(sequences).count == sequences.count, "\(label): duplicate sequence numbers: \(sequences)",
+            sourceLocation: sourceLocation)
+        #expect(
+            zip(sequences, sequences.dropFirst()).allSatisfy { $0 < $1 },
+            "\(label): sequence numbers not increasing: \(sequences)", sourceLocation: sourceLocation)
     }
 
     // MARK: - 7. Oversized working file
@@ -516,7 +556,8 @@ import Glibc
         let handle = try FileHandle(forWritingTo: big)
         try handle.truncate(atOffset: UInt64(64 << 20) + 1)
         try handle.close()
-        let warning = "warning: skipped 'big.bin': larger than the 64 MiB limit for one file, so not recorded; "
+        let warning =
+            "warning: skipped 'big.bin': larger than the 64 MiB limit for one file, so not recorded; "
             + "add it to .hgignore to leave it out without this warning"
 
         let status = try CLI.run(["status", "--short"], in: dir.url)
@@ -561,7 +602,8 @@ import Glibc
         for command in [["status", "--short"], ["commit", "-m", "would delete f.bin"]] {
             let result = try CLI.run(command, in: dir.url)
             #expect(result.status == 1, "\(command): \(result)")
-            #expect(result.stderr.contains("f.bin' is larger than the 64 MiB limit for one file"), "\(command): \(result)")
+            #expect(
+                result.stderr.contains("f.bin' is larger than the 64 MiB limit for one file"), "\(command): \(result)")
             #expect(!result.stdout.contains("D f.bin"), "\(command): \(result)")
         }
         #expect(try dir.snapshotMeta() == before, "a refused commit changed the repository")
@@ -654,8 +696,10 @@ enum RobustFixture {
         for fan in try fm.contentsOfDirectory(atPath: root.path).sorted() where fan.count == 2 {
             for name in try fm.contentsOfDirectory(atPath: root.appendingPathComponent(fan).path).sorted()
             where !name.hasPrefix(".") {
-                result.append(ObjectFile(hex: fan + name, url: root.appendingPathComponent(fan).appendingPathComponent(name),
-                                         relativePath: ".hgrepo/objects/\(fan)/\(name)"))
+                result.append(
+                    ObjectFile(
+                        hex: fan + name, url: root.appendingPathComponent(fan).appendingPathComponent(name),
+                        relativePath: ".hgrepo/objects/\(fan)/\(name)"))
             }
         }
         return result
@@ -672,7 +716,9 @@ enum RobustFixture {
         var records: [IndexRecord] = []
         var offset = 16
         while offset + 8 <= bytes.count {
-            let length = Int(bytes[offset]) | Int(bytes[offset + 1]) << 8 | Int(bytes[offset + 2]) << 16 | Int(bytes[offset + 3]) << 24
+            let length =
+                Int(bytes[offset]) | Int(bytes[offset + 1]) << 8 | Int(bytes[offset + 2]) << 16 | Int(bytes[offset + 3])
+                << 24
             records.append(IndexRecord(start: offset, payloadStart: offset + 4, payloadLength: length))
             offset += length + 8
         }
@@ -738,24 +784,33 @@ enum RobustFixture {
     /// `verify` leaves every file alone, exits 3 and mentions each needle; `verify --json` says
     /// clean=false with at least one problem (unless `checkJSON` is false, to save a slow run).
     @discardableResult
-    static func expectVerifyProblems(_ dir: TempDir, mentioning needles: [String], context: String, json checkJSON: Bool = true,
-                                     sourceLocation: SourceLocation = #_sourceLocation) throws -> (text: String, json: VerifyOut?) {
+    static func expectVerifyProblems(
+        _ dir: TempDir, mentioning needles: [String], context: String, json checkJSON: Bool = true,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> (text: String, json: VerifyOut?) {
         let before = try dir.snapshotMeta()
         let result = try CLI.run(["verify"], in: dir.url)
-        #expect(try dir.snapshotMeta() == before, "\(context): verify modified the repository", sourceLocation: sourceLocation)
+        #expect(
+            try dir.snapshotMeta() == before, "\(context): verify modified the repository",
+            sourceLocation: sourceLocation)
         #expect(result.status == 3, "\(context): verify should exit 3: \(result)", sourceLocation: sourceLocation)
         let text = result.stdout + result.stderr
         for needle in needles {
-            #expect(text.contains(needle), "\(context): verify output does not mention '\(needle)': \(result)",
-                    sourceLocation: sourceLocation)
+            #expect(
+                text.contains(needle), "\(context): verify output does not mention '\(needle)': \(result)",
+                sourceLocation: sourceLocation)
         }
         guard checkJSON else { return (text, nil) }
         let jsonResult = try CLI.run(["verify", "--json"], in: dir.url)
-        #expect(jsonResult.status == 3, "\(context): verify --json should exit 3: \(jsonResult)", sourceLocation: sourceLocation)
+        #expect(
+            jsonResult.status == 3, "\(context): verify --json should exit 3: \(jsonResult)",
+            sourceLocation: sourceLocation)
         let json = try? JSONDecoder().decode(VerifyOut.self, from: jsonResult.stdoutBytes)
-        #expect(json != nil, "\(context): verify --json printed no report: \(jsonResult)", sourceLocation: sourceLocation)
+        #expect(
+            json != nil, "\(context): verify --json printed no report: \(jsonResult)", sourceLocation: sourceLocation)
         if let json {
-            #expect(!json.clean && !json.problems.isEmpty, "\(context): \(json.problems)", sourceLocation: sourceLocation)
+            #expect(
+                !json.clean && !json.problems.isEmpty, "\(context): \(json.problems)", sourceLocation: sourceLocation)
         }
         return (text, json)
     }
@@ -803,9 +858,10 @@ enum RobustFixture {
             let outData = out.fileHandleForReading.readDataToEndOfFile()
             group.wait()
             process.waitUntilExit()
-            return Outcome(exited: process.terminationReason == .exit, status: process.terminationStatus,
-                           stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self),
-                           stdoutBytes: outData)
+            return Outcome(
+                exited: process.terminationReason == .exit, status: process.terminationStatus,
+                stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self),
+                stdoutBytes: outData)
         }
     }
 }

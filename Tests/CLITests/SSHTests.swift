@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -70,7 +71,9 @@ private func acceptsConnections(port: Int) -> Bool {
     defer { _ = Glibc.close(fd) }
     var address = loopback(port: port)
     let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
     }
     return connected == 0
 }
@@ -85,13 +88,17 @@ private func acceptsConnections(port: Int) -> Bool {
 private func spawnDaemon(_ arguments: [String], log: URL) throws -> pid_t {
     var actions = posix_spawn_file_actions_t()
     var attributes = posix_spawnattr_t()
-    guard posix_spawn_file_actions_init(&actions) == 0 else { throw SSHTestFailure("posix_spawn_file_actions_init failed") }
+    guard posix_spawn_file_actions_init(&actions) == 0 else {
+        throw SSHTestFailure("posix_spawn_file_actions_init failed")
+    }
     defer { posix_spawn_file_actions_destroy(&actions) }
     guard posix_spawnattr_init(&attributes) == 0 else { throw SSHTestFailure("posix_spawnattr_init failed") }
     defer { posix_spawnattr_destroy(&attributes) }
     var code = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     if code == 0 { code = posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0) }
-    if code == 0 { code = posix_spawn_file_actions_addopen(&actions, 2, log.path, O_WRONLY | O_CREAT | O_APPEND, 0o600) }
+    if code == 0 {
+        code = posix_spawn_file_actions_addopen(&actions, 2, log.path, O_WRONLY | O_CREAT | O_APPEND, 0o600)
+    }
     // Default signal dispositions and an empty mask, whatever the test runner did to its own.
     var defaults = sigset_t()
     var mask = sigset_t()
@@ -151,15 +158,17 @@ private final class SSHServer {
     /// port accepts connections. Fails (never skips) when OpenSSH is missing.
     init(in dir: URL) throws {
         guard FileManager.default.isExecutableFile(atPath: sshdPath) else {
-            throw SSHTestFailure("\(sshdPath) not found: run `make test-deps` (it installs openssh-server and openssh-client)")
+            throw SSHTestFailure(
+                "\(sshdPath) not found: run `make test-deps` (it installs openssh-server and openssh-client)")
         }
         ssh = try program("ssh")
         let keygen = try program("ssh-keygen")
         user = try currentUser()
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         for name in ["host_key", "user_key"] {
-            let result = try CLI.runProgram(URL(fileURLWithPath: keygen),
-                                            ["-q", "-t", "ed25519", "-N", "", "-C", "hg-bft-test", "-f", name], in: dir)
+            let result = try CLI.runProgram(
+                URL(fileURLWithPath: keygen),
+                ["-q", "-t", "ed25519", "-N", "", "-C", "hg-bft-test", "-f", name], in: dir)
             guard result.status == 0 else { throw SSHTestFailure("ssh-keygen -f \(name) failed: \(result)") }
         }
         userKey = dir.appendingPathComponent("user_key")
@@ -169,8 +178,9 @@ private final class SSHServer {
         // As root, sshd wants its privilege-separation directory (Debian's is /run/sshd, made by
         // the service's unit, which nothing starts here); as another user it does not use it.
         if getuid() == 0 && !FileManager.default.fileExists(atPath: "/run/sshd") {
-            try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o755])
+            try FileManager.default.createDirectory(
+                atPath: "/run/sshd", withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o755])
         }
 
         // The port is free when chosen but could be taken before sshd binds it: retry a few times.
@@ -224,9 +234,11 @@ private final class SSHServer {
     /// The ssh command for $HGBFT_SSH (split on spaces by hg-bft): our key, no known-hosts
     /// file, no user configuration, never a prompt.
     func sshCommand(port explicitPort: Int? = nil) throws -> String {
-        var words = [ssh, "-F", "/dev/null", "-i", userKey.path, "-o", "IdentitiesOnly=yes",
-                     "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                     "-o", "BatchMode=yes", "-o", "LogLevel=ERROR"]
+        var words = [
+            ssh, "-F", "/dev/null", "-i", userKey.path, "-o", "IdentitiesOnly=yes",
+            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+            "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
+        ]
         if let explicitPort { words += ["-p", String(explicitPort)] }
         if let spaced = words.first(where: { $0.contains(" ") }) {
             throw SSHTestFailure("'\(spaced)' contains a space, which $HGBFT_SSH cannot carry")
@@ -248,11 +260,15 @@ private final class SSHServer {
 
 /// Runs hg-bft with `environment`; it must succeed, else the test fails with its output and sshd's log.
 @discardableResult
-private func ok(_ args: [String], in cwd: URL, environment: [String: String] = [:], server: SSHServer? = nil,
-                sourceLocation: SourceLocation = #_sourceLocation) throws -> CLI.Result {
+private func ok(
+    _ args: [String], in cwd: URL, environment: [String: String] = [:], server: SSHServer? = nil,
+    sourceLocation: SourceLocation = #_sourceLocation
+) throws -> CLI.Result {
     let result = try CLI.run(args, in: cwd, environment: environment)
-    #expect(result.status == 0, "hg-bft \(args.joined(separator: " ")) failed: \(result)\nsshd log:\n\(server?.logText ?? "")",
-            sourceLocation: sourceLocation)
+    #expect(
+        result.status == 0,
+        "hg-bft \(args.joined(separator: " ")) failed: \(result)\nsshd log:\n\(server?.logText ?? "")",
+        sourceLocation: sourceLocation)
     return result
 }
 
@@ -275,10 +291,13 @@ private func heads(_ dir: URL, sourceLocation: SourceLocation = #_sourceLocation
 }
 
 /// `verify --json` must be clean; returns (operations, state fingerprint).
-private func verified(_ dir: URL, sourceLocation: SourceLocation = #_sourceLocation) throws -> (operations: Int, fingerprint: String) {
+private func verified(
+    _ dir: URL, sourceLocation: SourceLocation = #_sourceLocation
+) throws -> (operations: Int, fingerprint: String) {
     let result = try ok(["verify", "--json"], in: dir, sourceLocation: sourceLocation)
-    let json = try #require(try JSONSerialization.jsonObject(with: result.stdoutBytes) as? [String: Any],
-                            sourceLocation: sourceLocation)
+    let json = try #require(
+        try JSONSerialization.jsonObject(with: result.stdoutBytes) as? [String: Any],
+        sourceLocation: sourceLocation)
     #expect(json["clean"] as? Bool == true, "verify: \(result)", sourceLocation: sourceLocation)
     let operations = try #require((json["operations"] as? NSNumber)?.intValue, sourceLocation: sourceLocation)
     let fingerprint = try #require(json["fingerprint"] as? String, sourceLocation: sourceLocation)
@@ -322,7 +341,8 @@ private func makeRepository(_ root: URL, _ name: String) throws -> URL {
 
         // Clone: B gets A's operations and files, and records the address as origin.
         let cloneURL = server.url(a)
-        let clone = try ok(["clone", cloneURL, "B", "--remote-program", CLI.binary], in: root.url, environment: env, server: server)
+        let clone = try ok(
+            ["clone", cloneURL, "B", "--remote-program", CLI.binary], in: root.url, environment: env, server: server)
         #expect(clone.stdout.contains("Cloned into"), "\(clone)")
         let b = root.path("B")
         #expect(read(b, "a.txt") == "alpha\n")
@@ -351,7 +371,8 @@ private func makeRepository(_ root: URL, _ name: String) throws -> URL {
         try write(a, "later.txt", "later\n")
         try ok(["commit", "-m", "later in A"], in: a)
         let scpEnv = try server.environment(port: server.port)
-        let scp = try ok(["sync", server.scpLike(a), "--remote-program", CLI.binary], in: b, environment: scpEnv, server: server)
+        let scp = try ok(
+            ["sync", server.scpLike(a), "--remote-program", CLI.binary], in: b, environment: scpEnv, server: server)
         #expect(scp.stdout.contains("synced with \(server.scpLike(a))"), "\(scp)")
         try expectSameOperations(a, b)
         #expect(read(b, "later.txt") == "later\n")
@@ -392,19 +413,23 @@ private func makeRepository(_ root: URL, _ name: String) throws -> URL {
         // The runner's own $HGBFT_SSH would be inherited and take precedence over the config.
         try #require(ProcessInfo.processInfo.environment["HGBFT_SSH"] == nil, "unset HGBFT_SSH to run this test")
         let a = try makeRepository(root.url, "A")
-        try ok(["clone", server.url(a), "B", "--remote-program", CLI.binary], in: root.url,
-               environment: try server.environment(), server: server)
+        try ok(
+            ["clone", server.url(a), "B", "--remote-program", CLI.binary], in: root.url,
+            environment: try server.environment(), server: server)
         let b = root.path("B")
         let config = b.appendingPathComponent(".hgrepo/config")
         let cloned = try String(contentsOf: config, encoding: .utf8)
-        #expect(cloned.contains("[remote \"origin\"]\n\turl = \(server.url(a))\n\tprogram = \(CLI.binary)\n"), "\(cloned)")
+        #expect(
+            cloned.contains("[remote \"origin\"]\n\turl = \(server.url(a))\n\tprogram = \(CLI.binary)\n"), "\(cloned)")
         let handle = try FileHandle(forWritingTo: config)
         try handle.seekToEnd()
-        try handle.write(contentsOf: Data("""
-            [core]
-            \tsshCommand = \(try server.sshCommand())
+        try handle.write(
+            contentsOf: Data(
+                """
+                [core]
+                \tsshCommand = \(try server.sshCommand())
 
-            """.utf8))
+                """.utf8))
         try handle.close()
 
         try write(a, "from-a.txt", "a\n")
@@ -437,22 +462,30 @@ private func makeRepository(_ root: URL, _ name: String) throws -> URL {
             (server.scpLike(missing), try server.environment(port: server.port)),
         ]
         for attempt in attempts {
-            let result = try CLI.run(["sync", attempt.address, "--remote-program", CLI.binary], in: b, environment: attempt.env)
+            let result = try CLI.run(
+                ["sync", attempt.address, "--remote-program", CLI.binary], in: b, environment: attempt.env)
             #expect(result.status == 1, "sync \(attempt.address): \(result)")
             // The remote `hg-bft serve` names the missing path on its `error:` line.
-            #expect(result.stderr.split(separator: "\n").contains { $0.hasPrefix("error:") && $0.contains(missing.path) },
-                    "the remote's error line should come through: \(result)")
-            #expect(!result.stderr.contains("Permission denied"), "ssh authentication failed: \(result)\n\(server.logText)")
+            #expect(
+                result.stderr.split(separator: "\n").contains { $0.hasPrefix("error:") && $0.contains(missing.path) },
+                "the remote's error line should come through: \(result)")
+            #expect(
+                !result.stderr.contains("Permission denied"), "ssh authentication failed: \(result)\n\(server.logText)")
             #expect(try TempDir.snapshot(b) == local, "nothing changed in B after sync \(attempt.address)")
             #expect(try heads(b) == headsBefore)
         }
 
         // A clone from a missing path fails the same way and leaves no directory behind.
-        let clone = try CLI.run(["clone", server.url(missing), "D", "--remote-program", CLI.binary],
-                                in: root.url, environment: try server.environment())
+        let clone = try CLI.run(
+            ["clone", server.url(missing), "D", "--remote-program", CLI.binary],
+            in: root.url, environment: try server.environment())
         #expect(clone.status == 1, "\(clone)")
-        #expect(clone.stderr.split(separator: "\n").contains { $0.hasPrefix("error:") && $0.contains(missing.path) }, "\(clone)")
-        #expect(!FileManager.default.fileExists(atPath: root.path("D").path), "a failed clone leaves no directory: \(clone)")
+        #expect(
+            clone.stderr.split(separator: "\n").contains { $0.hasPrefix("error:") && $0.contains(missing.path) },
+            "\(clone)")
+        #expect(
+            !FileManager.default.fileExists(atPath: root.path("D").path), "a failed clone leaves no directory: \(clone)"
+        )
     }
 
     /// A remote program that is not there: a clear failure, not a hang.
@@ -462,8 +495,9 @@ private func makeRepository(_ root: URL, _ name: String) throws -> URL {
         defer { server.stop() }
         let b = try makeRepository(root.url, "B")
         let local = try TempDir.snapshot(b)
-        let result = try CLI.run(["sync", server.url(b), "--remote-program", root.path("no-such-hg-bft").path],
-                                 in: b, environment: try server.environment())
+        let result = try CLI.run(
+            ["sync", server.url(b), "--remote-program", root.path("no-such-hg-bft").path],
+            in: b, environment: try server.environment())
         #expect(result.status == 1, "\(result)")
         #expect(result.stderr.contains("error:"), "\(result)")
         #expect(try TempDir.snapshot(b) == local)

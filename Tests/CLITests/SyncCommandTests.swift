@@ -4,7 +4,9 @@ import Testing
 /// `sync`, `clone` and `remote` through the built binary, between replicas in temp dirs.
 @Suite struct SyncCommandTests {
     /// A repository at `dir/name` with one committed file.
-    private func repository(_ dir: TempDir, _ name: String, file: String = "notes.txt", text: String = "one\n") throws -> URL {
+    private func repository(
+        _ dir: TempDir, _ name: String, file: String = "notes.txt", text: String = "one\n"
+    ) throws -> URL {
         let root = dir.path(name)
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         try CLI.ok(["init"], in: root)
@@ -62,8 +64,11 @@ import Testing
 
         let result = try CLI.run(["sync"], in: b)
         #expect(result.status == 0, "\(result)")
-        #expect(result.stderr.contains("collision: 'x' is both a file and a directory in the merged state; the file is written as 'x~\(short)'"),
-                "\(result)")
+        #expect(
+            result.stderr.contains(
+                "collision: 'x' is both a file and a directory in the merged state; the file is written as 'x~\(short)'"
+            ),
+            "\(result)")
         #expect(try dir.read("b/x/y") == "content-xy\n")
         #expect(try dir.read("b/x~\(short)") == "content-x\n")
         #expect(try heads(a) == heads(b))
@@ -71,7 +76,9 @@ import Testing
         let status = try CLI.ok(["status"], in: b).stdout
         #expect(status.contains("\tdeleted:    x\n\tnew file:   x~\(short)\n"), "\(status)")
         #expect(status.contains("\tx -> x~\(short)\n"), "\(status)")
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(CLI.ok(["status", "--json"], in: b).stdout.utf8)) as? [String: Any])
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(CLI.ok(["status", "--json"], in: b).stdout.utf8))
+                as? [String: Any])
         let collisions = try #require(json["collisions"] as? [[String: Any]])
         #expect(collisions.count == 1)
         #expect(collisions.first?["path"] as? String == "x")
@@ -97,16 +104,22 @@ import Testing
     /// with no file/directory collision (String comparison saw one name and moved the file).
     @Test func namesThatDifferOnlyInNormalisationAreDifferentPaths() throws {
         let (dir, a, b) = try writerClone("sync-nfc-nfd")
-        let nfc = "caf\u{E9}", nfdInner = "cafe\u{301}/inner"
+        let nfc = "caf\u{E9}"
+        let nfdInner = "cafe\u{301}/inner"
         try rawWrite(b.path + "/" + nfc, "file\n")
         try rawWrite(b.path + "/" + nfdInner, "inner\n")
         func bytes(_ lines: String) -> [[UInt8]] { lines.split(separator: "\n").map { Array($0.utf8) } }
 
         // Listed in byte order: 'e' (0x65) then U+0301 sorts before U+00E9 (0xc3 0xa9).
-        #expect(bytes(try CLI.ok(["status", "--short"], in: b).stdout) == [Array("A \(nfdInner)".utf8), Array("A \(nfc)".utf8)])
+        #expect(
+            bytes(try CLI.ok(["status", "--short"], in: b).stdout) == [
+                Array("A \(nfdInner)".utf8), Array("A \(nfc)".utf8),
+            ])
         // The NFC pathspec names the file only.
         let first = try CLI.ok(["commit", "--json", "-m", "the file", nfc], in: b)
-        let changes = (try JSONSerialization.jsonObject(with: first.stdoutBytes) as? [String: Any])?["changes"] as? [[String: Any]] ?? []
+        let changes =
+            (try JSONSerialization.jsonObject(with: first.stdoutBytes) as? [String: Any])?["changes"]
+            as? [[String: Any]] ?? []
         #expect(changes.compactMap { ($0["path"] as? String).map { Array($0.utf8) } } == [Array(nfc.utf8)], "\(first)")
         #expect(bytes(try CLI.ok(["status", "--short"], in: b).stdout) == [Array("A \(nfdInner)".utf8)])
         try CLI.ok(["commit", "-m", "the directory"], in: b)
@@ -125,7 +138,9 @@ import Testing
         try rawWrite(b.path + "/" + nfc, "file 2\n")
         #expect(unlink(b.path + "/" + nfdInner) == 0)
         let second = try CLI.ok(["commit", "--json", "-m", "the file again", nfc], in: b)
-        let changed = (try JSONSerialization.jsonObject(with: second.stdoutBytes) as? [String: Any])?["changes"] as? [[String: Any]] ?? []
+        let changed =
+            (try JSONSerialization.jsonObject(with: second.stdoutBytes) as? [String: Any])?["changes"]
+            as? [[String: Any]] ?? []
         #expect(changed.compactMap { ($0["path"] as? String).map { Array($0.utf8) } } == [Array(nfc.utf8)], "\(second)")
         #expect(bytes(try CLI.ok(["status", "--short"], in: b).stdout) == [Array("D \(nfdInner)".utf8)])
         for root in [a, b] { try CLI.ok(["verify"], in: root) }
@@ -228,10 +243,12 @@ import Testing
         // --json has one entry per remote, in order: an error for each that failed.
         let json = try CLI.run(["sync", "--json"], in: b)
         #expect(json.status == 1, "\(json)")
-        let entries = try #require(try JSONSerialization.jsonObject(with: json.stdoutBytes) as? [[String: Any]], "\(json)")
+        let entries = try #require(
+            try JSONSerialization.jsonObject(with: json.stdoutBytes) as? [[String: Any]], "\(json)")
         #expect(entries.map { $0["remote"] as? String } == ["gone", "origin", "gone-too", "me"], "\(json)")
         #expect(entries.map { $0["error"] != nil } == [true, false, true, true], "\(json)")
-        #expect((entries.first?["error"] as? String)?.contains("the peer for gone exited with status 1") == true, "\(json)")
+        #expect(
+            (entries.first?["error"] as? String)?.contains("the peer for gone exited with status 1") == true, "\(json)")
         #expect(try dir.read("b/notes.txt") == "from a\n")
         #expect(try heads(a) == heads(b))
     }
@@ -247,7 +264,8 @@ import Testing
         // The background process closes every descriptor it inherited, so that it cannot keep
         // this test's pipes open: left running, it would be found running below.
         let sleeper = "import os, time; os.closerange(3, 65536); time.sleep(300)"
-        let command = "echo $$ > '\(pidFile.path)'; python3 -c '\(sleeper)' </dev/null >/dev/null 2>&1 & "
+        let command =
+            "echo $$ > '\(pidFile.path)'; python3 -c '\(sleeper)' </dev/null >/dev/null 2>&1 & "
             + "echo $! >> '\(pidFile.path)'; wait"
         let result = try CLI.run(["sync", "--timeout", "1", "--exec", command], in: a)
         let pids = try String(contentsOf: pidFile, encoding: .utf8).split(separator: "\n").compactMap { Int32($0) }
@@ -273,12 +291,15 @@ import Testing
         let dir = try TempDir("sync-itself")
         let a = try repository(dir, "a")
         try FileManager.default.createDirectory(at: a.appendingPathComponent("sub"), withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(atPath: a.appendingPathComponent("link").path, withDestinationPath: a.path)
+        try FileManager.default.createSymbolicLink(
+            atPath: a.appendingPathComponent("link").path, withDestinationPath: a.path)
         let before = try TempDir.snapshot(a.appendingPathComponent(".hgrepo"))
         let result = try CLI.run(["sync", address], in: a)
         #expect(result.status == 1, "\(result)")
-        #expect(result.stderr == "error: '\(address)' is this repository itself (\(a.standardizedFileURL.path)); sync with another replica\n",
-                "\(result)")
+        #expect(
+            result.stderr
+                == "error: '\(address)' is this repository itself (\(a.standardizedFileURL.path)); sync with another replica\n",
+            "\(result)")
         #expect(try TempDir.snapshot(a.appendingPathComponent(".hgrepo")) == before)
         // As a configured remote too.
         try CLI.ok(["remote", "add", "me", "."], in: a)
@@ -314,7 +335,9 @@ import Testing
         let dir = try TempDir("clone-missing")
         let result = try CLI.run(["clone", "nowhere", "copy"], in: dir.url)
         #expect(result.status == 1)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.url.path).isEmpty, "a failed clone left something behind")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: dir.url.path).isEmpty,
+            "a failed clone left something behind")
     }
 
     /// As git does, clone refuses a target that exists and is not an empty directory (a file of
@@ -327,7 +350,8 @@ import Testing
         for target in ["busy", "plain"] {
             let result = try CLI.run(["clone", "a", target], in: dir.url)
             #expect(result.status == 1, "\(result)")
-            #expect(result.stderr == "error: destination '\(dir.path(target).standardizedFileURL.path)' already exists "
+            #expect(
+                result.stderr == "error: destination '\(dir.path(target).standardizedFileURL.path)' already exists "
                     + "and is not an empty directory; clone into a new one\n", "\(result)")
         }
         #expect(try dir.read("busy/mine.txt") == "mine\n" && dir.read("plain") == "a file\n")
@@ -347,7 +371,10 @@ import Testing
         let name = String(repeating: "n", count: 300)
         let result = try CLI.run(["clone", "a", name], in: dir.url)
         #expect(result.status == 1, "\(result)")
-        #expect(result.stderr == "error: stat '\(dir.path(name).standardizedFileURL.path)': File name too long (ENAMETOOLONG)\n", "\(result)")
+        #expect(
+            result.stderr
+                == "error: stat '\(dir.path(name).standardizedFileURL.path)': File name too long (ENAMETOOLONG)\n",
+            "\(result)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.url.path) == ["a"])
     }
 
@@ -365,7 +392,9 @@ import Testing
         for name in [dead, running] { try dir.write(name + "/.hgrepo/objects/x", "partial\n") }
         let result = try CLI.run(["clone", "a", "b"], in: dir.url)
         #expect(result.status == 0, "\(result)")
-        #expect(result.stderr == "removed '\(dir.path(dead).standardizedFileURL.path)', left by an interrupted clone\n", "\(result)")
+        #expect(
+            result.stderr == "removed '\(dir.path(dead).standardizedFileURL.path)', left by an interrupted clone\n",
+            "\(result)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.url.path).sorted() == [running, "a", "b"])
         try CLI.ok(["verify"], in: dir.path("b"))
     }
@@ -382,7 +411,9 @@ func rawWrite(_ path: String, _ text: String) throws {
     guard fd >= 0 else { throw CocoaError(.fileWriteUnknown) }
     defer { close(fd) }
     let bytes = Array(text.utf8)
-    guard bytes.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == bytes.count else { throw CocoaError(.fileWriteUnknown) }
+    guard bytes.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == bytes.count else {
+        throw CocoaError(.fileWriteUnknown)
+    }
 }
 
 /// A file's bytes read through its path's exact UTF-8 bytes, or nil.
@@ -403,6 +434,7 @@ func rawRead(_ path: String) -> [UInt8]? {
 /// Whether `pid` is a process that has not exited (a zombie has), from /proc/<pid>/stat.
 private func processIsRunning(_ pid: Int32) -> Bool {
     guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let close = text.lastIndex(of: ")") else { return false }
+        let close = text.lastIndex(of: ")")
+    else { return false }
     return text[text.index(after: close)...].split(separator: " ").first != "Z"
 }

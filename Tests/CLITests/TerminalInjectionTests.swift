@@ -12,7 +12,8 @@ import Testing
     /// a CR and a forged `op` header on a line of its own, DEL, C1 controls both as UTF-8
     /// (U+0085, U+009B) and as raw bytes (0x9b, which is not UTF-8 on its own), invalid UTF-8
     /// (0xff), a bidi override and isolate, a line separator, a tab and a CRLF line ending.
-    static let messageBytes: [UInt8] = Array("innocent\u{1B}[2J\u{1B}]0;pwned\u{07} title\rop ".utf8)
+    static let messageBytes: [UInt8] =
+        Array("innocent\u{1B}[2J\u{1B}]0;pwned\u{07} title\rop ".utf8)
         + Array(String(repeating: "0", count: 64).utf8) + Array(" (head)\nAuthor: forged\u{7F}\u{85}\u{9B}31mred".utf8)
         + [0x9b, 0x33, 0x31, 0x6d, 0xff] + Array(" gpj.\u{202E}exe\u{2066}\u{2028}next\ttab\r\nop fake".utf8)
 
@@ -35,8 +36,9 @@ import Testing
         try dir.write("b/\(Self.quotedPath)", "quoted\n")
         // Through sh, so that the argument carries the raw bytes (Foundation would re-encode them).
         try Data(Self.messageBytes).write(to: dir.path("message"))
-        let commit = try CLI.runProgram(URL(fileURLWithPath: "/bin/sh"),
-                                        ["-c", "exec \"$0\" commit -m \"$(cat \"$1\")\"", CLI.binary, dir.path("message").path], in: b)
+        let commit = try CLI.runProgram(
+            URL(fileURLWithPath: "/bin/sh"),
+            ["-c", "exec \"$0\" commit -m \"$(cat \"$1\")\"", CLI.binary, dir.path("message").path], in: b)
         #expect(commit.status == 0, "\(commit)")
         try CLI.ok(["sync", b.path], in: a)
         return (dir, a, b, String(decoding: Self.messageBytes, as: UTF8.self))
@@ -45,9 +47,12 @@ import Testing
     @Test func peerTextIsEscapedInEveryCommandsOutput() throws {
         let (dir, a, _, message) = try peerSuppliedHistory("inject")
         _ = dir
-        let entries = try JSONSerialization.jsonObject(with: try CLI.ok(["log", "--json"], in: a).stdoutBytes) as? [[String: Any]] ?? []
-        let evil = try #require(entries.first { ($0["message"] as? String)?.hasPrefix("innocent") == true },
-                                "the peer's operation is not in a's log")
+        let entries =
+            try JSONSerialization.jsonObject(with: try CLI.ok(["log", "--json"], in: a).stdoutBytes) as? [[String: Any]]
+            ?? []
+        let evil = try #require(
+            entries.first { ($0["message"] as? String)?.hasPrefix("innocent") == true },
+            "the peer's operation is not in a's log")
         let id = try #require(evil["id"] as? String)
         // JSON carries the text exactly (a parser reads back what was signed), and inert.
         #expect(evil["message"] as? String == message, "log --json changed the message")
@@ -55,10 +60,12 @@ import Testing
         // Outputs with the message and paths in them, each checked byte by byte.
         try FileManager.default.removeItem(at: a.appendingPathComponent(Self.evilPath))
         var outputs: [(String, CLI.Result)] = []
-        for args in [["log"], ["log", "--oneline"], ["log", "--graph"], ["log", "--graph", "--oneline"], ["log", "--json"],
-                     ["show", id], ["show", "--json", id], ["cat-object", id], ["cat-object", "--json", id],
-                     ["status"], ["status", "--short"], ["status", "--json"], ["heads"], ["verify"], ["verify", "--json"],
-                     ["checkout"], ["checkout", "--force"]] {
+        for args in [
+            ["log"], ["log", "--oneline"], ["log", "--graph"], ["log", "--graph", "--oneline"], ["log", "--json"],
+            ["show", id], ["show", "--json", id], ["cat-object", id], ["cat-object", "--json", id],
+            ["status"], ["status", "--short"], ["status", "--json"], ["heads"], ["verify"], ["verify", "--json"],
+            ["checkout"], ["checkout", "--force"],
+        ] {
             outputs.append((args.joined(separator: " "), try CLI.run(args, in: a)))
         }
         for (command, result) in outputs {
@@ -71,13 +78,19 @@ import Testing
         // Escaped, not dropped: the reader sees what the peer sent.
         let log = try #require(output["log"]).stdout
         #expect(log.contains("innocent\\x1b[2J\\x1b]0;pwned\\x07 title\\rop 000"), "\(log)")
-        #expect(log.contains("\\x7f\\x85\\x9b31mred\u{FFFD}31m\u{FFFD} gpj.\\u{202e}exe\\u{2066}\\u{2028}next\\ttab"), "\(log)")
+        #expect(
+            log.contains("\\x7f\\x85\\x9b31mred\u{FFFD}31m\u{FFFD} gpj.\\u{202e}exe\\u{2066}\\u{2028}next\\ttab"),
+            "\(log)")
         // No line of the message can pass for a record: the only "op" headers are the operations'.
         let headers = log.split(separator: "\n").filter { $0.hasPrefix("op ") }
         #expect(headers.count == entries.count, "forged op headers in log:\n\(log)")
-        #expect(log.contains("\n    op fake\n") || log.hasSuffix("\n    op fake"), "the message's last line is not indented: \(log)")
+        #expect(
+            log.contains("\n    op fake\n") || log.hasSuffix("\n    op fake"),
+            "the message's last line is not indented: \(log)")
         let oneline = try #require(output["log --oneline"]).stdout
-        #expect(oneline.split(separator: "\n").count == entries.count, "log --oneline is not one line per operation:\n\(oneline)")
+        #expect(
+            oneline.split(separator: "\n").count == entries.count,
+            "log --oneline is not one line per operation:\n\(oneline)")
         #expect(oneline.contains("innocent\\x1b[2J"), "\(oneline)")
         #expect(!oneline.contains("Author: forged"), "--oneline shows more than the first line: \(oneline)")
         let show = try #require(output["show \(id)"]).stdout
@@ -88,7 +101,9 @@ import Testing
         #expect(status.contains("D 'evil\\u{202e}txt.exe'"), "\(status)")
         let forced = try #require(output["checkout --force"]).stdout
         #expect(forced.contains("wrote    'evil\\u{202e}txt.exe'"), "\(forced)")
-        let showJSON = try JSONSerialization.jsonObject(with: try #require(output["show --json \(id)"]).stdoutBytes) as? [String: Any]
+        let showJSON =
+            try JSONSerialization.jsonObject(with: try #require(output["show --json \(id)"]).stdoutBytes)
+            as? [String: Any]
         #expect(showJSON?["message"] as? String == message, "show --json changed the message")
         let paths = (showJSON?["entries"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String }
         #expect(paths.sorted() == [Self.evilPath, Self.quotedPath].sorted(), "show --json changed the paths: \(paths)")
@@ -119,7 +134,9 @@ import Testing
         #expect(result.status == 0, "\(result)")
         expectInert(result.stderrBytes, "stderr of sync --exec")
         let stderr = String(decoding: result.stderrBytes, as: UTF8.self)
-        #expect(stderr.contains("remote says \\x1b]0;pwned\\x07\\x1b[2J\u{FFFD}x\u{FFFD} \\u{202e}gpj\\rforged"), "\(result)")
+        #expect(
+            stderr.contains("remote says \\x1b]0;pwned\\x07\\x1b[2J\u{FFFD}x\u{FFFD} \\u{202e}gpj\\rforged"),
+            "\(result)")
     }
 
     /// verify's problem lines name files it found on disk, which anyone with access to the
@@ -133,11 +150,17 @@ import Testing
         #expect(result.status == 3, "\(result)")
         expectInert(result.stdoutBytes, "stdout of verify")
         expectInert(result.stderrBytes, "stderr of verify")
-        #expect(result.stdout.contains("problem [objects] .hgrepo/objects/evil\\x1b[2J\\x07name\\u{202e}: "), "\(result)")
+        #expect(
+            result.stdout.contains("problem [objects] .hgrepo/objects/evil\\x1b[2J\\x07name\\u{202e}: "), "\(result)")
         let json = try CLI.run(["verify", "--json"], in: dir.path("a"))
         expectInert(json.stdoutBytes, "stdout of verify --json")
-        let problems = (try JSONSerialization.jsonObject(with: json.stdoutBytes) as? [String: Any])?["problems"] as? [[String: Any]] ?? []
-        #expect(problems.contains { ($0["file"] as? String).map { Array($0.utf8) } == Array(".hgrepo/objects/\(name)".utf8) }, "\(json)")
+        let problems =
+            (try JSONSerialization.jsonObject(with: json.stdoutBytes) as? [String: Any])?["problems"]
+            as? [[String: Any]] ?? []
+        #expect(
+            problems.contains {
+                ($0["file"] as? String).map { Array($0.utf8) } == Array(".hgrepo/objects/\(name)".utf8)
+            }, "\(json)")
     }
 }
 
@@ -155,6 +178,7 @@ func expectInert(_ bytes: Data, _ what: String, sourceLocation: SourceLocation =
         default: return false
         }
     }
-    #expect(bad.isEmpty, "\(what) holds raw control characters \(bad.map { String($0.value, radix: 16) }):\n\(text)",
-            sourceLocation: sourceLocation)
+    #expect(
+        bad.isEmpty, "\(what) holds raw control characters \(bad.map { String($0.value, radix: 16) }):\n\(text)",
+        sourceLocation: sourceLocation)
 }

@@ -165,7 +165,8 @@ import Testing
         try dir.write("b/f.txt", "f edited in b\n")
         let sync = try CLI.run(["sync", a.path], in: b)
         #expect(sync.status == 0, "\(sync)")
-        #expect(sync.stderr.contains("kept: 'f.txt' has uncommitted changes, and a newer version of it arrived"), "\(sync)")
+        #expect(
+            sync.stderr.contains("kept: 'f.txt' has uncommitted changes, and a newer version of it arrived"), "\(sync)")
         #expect(sync.stderr.contains("not checked out: nothing was written"), "\(sync)")
         #expect(try dir.read("b/f.txt") == "f edited in b\n")
         #expect(!exists(dir, "b/other.txt"))
@@ -177,7 +178,9 @@ import Testing
         try CLI.ok(["commit", "-q", "-m", "b edits f"], in: b)
         try CLI.ok(["checkout", "-q"], in: b)
         let merged = try dir.read("b/f.txt")
-        #expect(merged.contains("f from a\n") && merged.contains("f edited in b\n") && merged.hasPrefix("<<<<<<< op "), "\(merged)")
+        #expect(
+            merged.contains("f from a\n") && merged.contains("f edited in b\n") && merged.hasPrefix("<<<<<<< op "),
+            "\(merged)")
         #expect(try dir.read("b/other.txt") == "other\n")
         try CLI.ok(["verify"], in: b)
     }
@@ -194,7 +197,9 @@ import Testing
         try CLI.ok(["commit", "-q", "-m", "a adds notes"], in: a)
         let sync = try CLI.run(["sync", a.path], in: b)
         #expect(sync.status == 0, "\(sync)")
-        #expect(sync.stderr.contains("kept: 'notes.txt' is not written: an untracked file of yours is in the way"), "\(sync)")
+        #expect(
+            sync.stderr.contains("kept: 'notes.txt' is not written: an untracked file of yours is in the way"),
+            "\(sync)")
         let forced = try CLI.run(["checkout", "--force"], in: b)
         #expect(forced.status == 1)
         #expect(forced.stderr.contains("'notes.txt'"), "\(forced)")
@@ -227,8 +232,10 @@ import Testing
 
         let sync = try CLI.run(["sync", a.path], in: b)
         #expect(sync.status == 0, "\(sync)")
-        #expect(sync.stderr.contains("kept: 'secret.env' is not written: a file of yours (untracked or ignored) is in the way"),
-                "\(sync)")
+        #expect(
+            sync.stderr.contains(
+                "kept: 'secret.env' is not written: a file of yours (untracked or ignored) is in the way"),
+            "\(sync)")
         #expect(sync.stderr.contains("kept: 'lnk' is not written: a symbolic link of yours is in the way"), "\(sync)")
         #expect(try dir.read("b/secret.env") == "TOKEN=b's own\n")
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: dir.path("b/lnk").path) == "target.txt")
@@ -305,7 +312,8 @@ import Testing
         #expect(clone.stderr.contains("the path is too long for this file system under this directory"), "\(clone)")
         #expect(!clone.stderr.contains("errno"), "\(clone)")
         let c = deep.appendingPathComponent("c")
-        #expect(String(decoding: try Data(contentsOf: c.appendingPathComponent("short.txt")), as: UTF8.self) == "short\n")
+        #expect(
+            String(decoding: try Data(contentsOf: c.appendingPathComponent("short.txt")), as: UTF8.self) == "short\n")
         // Not offered as a deletion, and later syncs go on.
         let status = try CLI.ok(["status", "--short"], in: c).stdout
         #expect(!status.contains("D "), "\(status)")
@@ -317,7 +325,8 @@ import Testing
     @Test func aFailureAfterTheCommitPointSaysTheCommitIsRecorded() throws {
         let (dir, a, _) = try pair("base-after-commit")
         try? FileManager.default.removeItem(at: dir.path("a/.hgrepo/index/worktree"))
-        try FileManager.default.createDirectory(at: dir.path("a/.hgrepo/index/worktree/blocker"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: dir.path("a/.hgrepo/index/worktree/blocker"), withIntermediateDirectories: true)
         try dir.write("a/f.txt", "f two\n")
         let commit = try CLI.run(["commit", "-m", "edit"], in: a)
         #expect(commit.status == 0, "\(commit)")

@@ -135,7 +135,8 @@ struct ZlibTests {
     func truncated() throws {
         let inflater = try Inflater()
         let deflater = try Deflater()
-        let small = try deflater.compress(Array("The quick brown fox jumps over the lazy dog. The quick brown fox.".utf8))
+        let small = try deflater.compress(
+            Array("The quick brown fox jumps over the lazy dog. The quick brown fox.".utf8))
         var wrong: [String] = []
         for cut in 1..<small.count {
             let error = expectFailure("prefix of \(cut) bytes") { () throws(CompressionError) in
@@ -273,10 +274,18 @@ struct ZlibTests {
             for length in [0, 1, 3, 15, 16, 17, 63, 64, 65, 255, 4_096, 100_003, oneMiB] {
                 for offset in 0..<4 {
                     let part = UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + length)])
-                    let zlib = length == 0 ? 0 : UInt32(truncatingIfNeeded: crc32_z(0, part.baseAddress?.assumingMemoryBound(to: UInt8.self), length))
+                    let zlib =
+                        length == 0
+                        ? 0
+                        : UInt32(
+                            truncatingIfNeeded: crc32_z(
+                                0, part.baseAddress?.assumingMemoryBound(to: UInt8.self), length))
                     #expect(CRC32.checksum(part) == zlib, "length \(length), offset \(offset)")
-                    #expect(CRC32.checksum(part, seed: 0x1234_5678)
-                            == UInt32(truncatingIfNeeded: crc32_z(0x1234_5678, part.baseAddress?.assumingMemoryBound(to: UInt8.self), length)))
+                    #expect(
+                        CRC32.checksum(part, seed: 0x1234_5678)
+                            == UInt32(
+                                truncatingIfNeeded: crc32_z(
+                                    0x1234_5678, part.baseAddress?.assumingMemoryBound(to: UInt8.self), length)))
                 }
             }
         }

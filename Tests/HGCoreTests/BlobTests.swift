@@ -1,6 +1,7 @@
-@testable import HGCore
 import HGCrypto
 import Testing
+
+@testable import HGCore
 
 @Suite("Blob")
 struct BlobTests {
@@ -41,8 +42,9 @@ struct BlobTests {
     @Test("known ids, computed independently with Python hashlib.blake2b")
     func knownIDs() {
         #expect(Blob(content: []).id.hex == "79b11218567f623a80069aa7298d34169c1e6d5315542d86f1e6c9bda610ffe2")
-        #expect(Blob(content: Array("hello\n".utf8)).id.hex
-            == "2840f6b02002d64d8f03f862db09e0f3f06f7148ee0b61efe9e837072ae6ce4a")
+        #expect(
+            Blob(content: Array("hello\n".utf8)).id.hex
+                == "2840f6b02002d64d8f03f862db09e0f3f06f7148ee0b61efe9e837072ae6ce4a")
     }
 
     @Test("different content gives a different id")

@@ -1,7 +1,8 @@
-@testable import HGCore
 import HGCrypto
 import HGTestSupport
 import Testing
+
+@testable import HGCore
 
 // Shared helpers for the HGCore tests.
 
@@ -58,7 +59,6 @@ func leb128(_ value: UInt64) -> [UInt8] {
     return out
 }
 
-
 /// An `ObjectID` whose 32 bytes are all `byte`.
 func filledID(_ byte: UInt8) throws -> ObjectID {
     ObjectID(raw: try #require(Bytes32(bytes: [UInt8](repeating: byte, count: 32))))
@@ -107,7 +107,8 @@ struct RawOperation {
     }
 
     /// A genesis-shaped operation (sequence 1, no parents, kind 0x01).
-    static func genesis(quorum: [UInt8] = [0x01], nonce: [UInt8] = [UInt8](repeating: 0x5a, count: 16)) -> RawOperation {
+    static func genesis(quorum: [UInt8] = [0x01], nonce: [UInt8] = [UInt8](repeating: 0x5a, count: 16)) -> RawOperation
+    {
         var op = RawOperation()
         op.sequence = [0x01]
         op.parents = []
@@ -133,7 +134,7 @@ struct ChangeBody {
     var entryCount: [UInt8]?
     /// Each entry: path bytes, mode byte, and (for modes 1 and 2) a blob id.
     var entries: [(path: [UInt8], mode: UInt8, blob: [UInt8])] = [
-        (Array("a.txt".utf8), 0x01, [UInt8](repeating: 0x33, count: 32)),
+        (Array("a.txt".utf8), 0x01, [UInt8](repeating: 0x33, count: 32))
     ]
     var trailing: [UInt8] = []
 
@@ -157,8 +158,9 @@ func sampleChange(
     message: String = "first", files: [(String, String)] = [("hello.txt", "hello\n")]
 ) throws -> Operation {
     let entries = try files.map { name, content in try writing(name, blob: Blob(content: Array(content.utf8)).id) }
-    return try signedChange(by: key, sequence: sequence, parents: try parents ?? [try filledID(0x11)], timestamp: timestamp,
-                            message: message, entries: entries)
+    return try signedChange(
+        by: key, sequence: sequence, parents: try parents ?? [try filledID(0x11)], timestamp: timestamp,
+        message: message, entries: entries)
 }
 
 /// Builds a valid genesis operation with `Operation.create` and the fixed key.

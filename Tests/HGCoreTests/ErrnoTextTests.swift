@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import HGCore
 import HGSystem
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @Suite("errno text")
 struct ErrnoTextTests {

@@ -1,7 +1,8 @@
-@testable import HGCore
 import HGCrypto
 import HGTestSupport
 import Testing
+
+@testable import HGCore
 
 /// A known-answer vector for one change operation, laid out by hand from the
 /// format described in Operation.swift and Payload.swift.
@@ -26,11 +27,14 @@ struct KnownAnswerTests {
     private func buildOperation() throws -> (Operation, Ed25519.KeyPair) {
         let key = try fixedKey()
         let blob = Blob(content: Array("hello\n".utf8))
-        let change = Change(message: "first", entries: [
-            ChangeEntry(path: try RepoPath("hello.txt"), version: FileVersion(blob: blob.id, mode: .regular)),
-        ])
-        let op = try Operation.create(signer: key, sequence: 2, parents: [try filledID(0x11)],
-                                      timestamp: 1_700_000_000_000, payload: .change(change))
+        let change = Change(
+            message: "first",
+            entries: [
+                ChangeEntry(path: try RepoPath("hello.txt"), version: FileVersion(blob: blob.id, mode: .regular))
+            ])
+        let op = try Operation.create(
+            signer: key, sequence: 2, parents: [try filledID(0x11)],
+            timestamp: 1_700_000_000_000, payload: .change(change))
         return (op, key)
     }
 

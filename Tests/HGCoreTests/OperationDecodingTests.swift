@@ -1,6 +1,7 @@
-@testable import HGCore
 import HGCrypto
 import Testing
+
+@testable import HGCore
 
 /// One test per rule of the strict operation decoder. Each input differs from a
 /// valid operation in exactly one field, so the error must name that rule.
@@ -33,8 +34,9 @@ struct OperationDecodingTests {
         let ops = [
             try sampleChange(key: key),
             try sampleGenesis(key: key),
-            try Operation.create(signer: key, sequence: 300, parents: [try filledID(1), try filledID(2)],
-                                 timestamp: UInt64.max, payload: .opaque(kind: 0x80, body: [1, 2, 3])),
+            try Operation.create(
+                signer: key, sequence: 300, parents: [try filledID(1), try filledID(2)],
+                timestamp: UInt64.max, payload: .opaque(kind: 0x80, body: [1, 2, 3])),
         ]
         for op in ops {
             for length in 0..<op.encoded.count {
@@ -88,8 +90,9 @@ struct OperationDecodingTests {
         let parents = try raw.parents.map(idFrom)
         let body = raw.body
         #expect(throws: DecodeError.tooLarge(field: "operation", limit: Limits.maxOperationBytes)) {
-            _ = try Operation.create(signer: key, sequence: 2, parents: parents, timestamp: 1_700_000_000_000,
-                                     payload: .opaque(kind: 0x80, body: body))
+            _ = try Operation.create(
+                signer: key, sequence: 2, parents: parents, timestamp: 1_700_000_000_000,
+                payload: .opaque(kind: 0x80, body: body))
         }
         // Any oversized input is refused before it is parsed.
         let zeros = [UInt8](repeating: 0, count: Limits.maxOperationBytes + 1)
@@ -365,8 +368,10 @@ struct OperationDecodingTests {
         }
         // The same paths in ascending order are accepted.
         var body = ChangeBody()
-        body.entries = [(Array("a".utf8), 0x00, []), (Array("a/b".utf8), 0x02, blob), (Array("z".utf8), 0x01, blob),
-                        (Array("é".utf8), 0x00, [])]
+        body.entries = [
+            (Array("a".utf8), 0x00, []), (Array("a/b".utf8), 0x02, blob), (Array("z".utf8), 0x01, blob),
+            (Array("é".utf8), 0x00, []),
+        ]
         var raw = RawOperation()
         raw.body = body.bytes
         #expect(operationDecodeError(raw.bytes) == nil)
@@ -400,9 +405,11 @@ struct OperationDecodingTests {
         #expect(operationDecodeError(raw.bytes) == .truncated(field: "blob id"))
     }
 
-    @Test("a message that is not UTF-8 is rejected", arguments: [
-        [UInt8(0xff)], [0xc3], [0x61, 0xc3, 0x28], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80],
-    ])
+    @Test(
+        "a message that is not UTF-8 is rejected",
+        arguments: [
+            [UInt8(0xff)], [0xc3], [0x61, 0xc3, 0x28], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80],
+        ])
     func messageNotUTF8(message: [UInt8]) {
         var body = ChangeBody()
         body.message = message
@@ -479,12 +486,15 @@ struct OperationDecodingTests {
     @Test("genesis admin quorum must be 1...255")
     func adminQuorum() throws {
         #expect(operationDecodeError(RawOperation.genesis(quorum: [0x00]).bytes)?.invalidValueField == "admin quorum")
-        #expect(operationDecodeError(RawOperation.genesis(quorum: leb128(256)).bytes)
-            == .tooLarge(field: "admin quorum", limit: 255))
-        #expect(operationDecodeError(RawOperation.genesis(quorum: leb128(UInt64.max)).bytes)
-            == .tooLarge(field: "admin quorum", limit: 255))
-        #expect(operationDecodeError(RawOperation.genesis(quorum: [0x81, 0x00]).bytes)
-            == .nonMinimalInteger(field: "admin quorum"))
+        #expect(
+            operationDecodeError(RawOperation.genesis(quorum: leb128(256)).bytes)
+                == .tooLarge(field: "admin quorum", limit: 255))
+        #expect(
+            operationDecodeError(RawOperation.genesis(quorum: leb128(UInt64.max)).bytes)
+                == .tooLarge(field: "admin quorum", limit: 255))
+        #expect(
+            operationDecodeError(RawOperation.genesis(quorum: [0x81, 0x00]).bytes)
+                == .nonMinimalInteger(field: "admin quorum"))
         let max = try Operation.decode(RawOperation.genesis(quorum: leb128(255)).bytes)
         #expect(max.genesis?.adminQuorum == 255)
         let min = try Operation.decode(RawOperation.genesis(quorum: [0x01]).bytes)
@@ -499,10 +509,12 @@ struct OperationDecodingTests {
 
     @Test("the genesis nonce is exactly 16 bytes")
     func genesisNonce() {
-        #expect(operationDecodeError(RawOperation.genesis(nonce: [UInt8](repeating: 1, count: 15)).bytes)
-            == .truncated(field: "nonce"))
-        #expect(operationDecodeError(RawOperation.genesis(nonce: [UInt8](repeating: 1, count: 17)).bytes)
-            == .trailingBytes(count: 1))
+        #expect(
+            operationDecodeError(RawOperation.genesis(nonce: [UInt8](repeating: 1, count: 15)).bytes)
+                == .truncated(field: "nonce"))
+        #expect(
+            operationDecodeError(RawOperation.genesis(nonce: [UInt8](repeating: 1, count: 17)).bytes)
+                == .trailingBytes(count: 1))
         #expect(operationDecodeError(RawOperation.genesis(nonce: []).bytes) == .truncated(field: "nonce"))
     }
 }

@@ -1,6 +1,7 @@
-@testable import HGCore
 import HGCrypto
 import Testing
+
+@testable import HGCore
 
 @Suite("Operation: construction, round trip, signatures")
 struct OperationTests {
@@ -39,10 +40,12 @@ struct OperationTests {
         #expect(op.genesis == nil)
         let change = try #require(op.change)
         #expect(change.message == "first")
-        #expect(change.entries == [
-            ChangeEntry(path: try RepoPath("hello.txt"),
-                        version: FileVersion(blob: Blob(content: Array("hello\n".utf8)).id, mode: .regular)),
-        ])
+        #expect(
+            change.entries == [
+                ChangeEntry(
+                    path: try RepoPath("hello.txt"),
+                    version: FileVersion(blob: Blob(content: Array("hello\n".utf8)).id, mode: .regular))
+            ])
     }
 
     @Test("a genesis operation round-trips and is signed", arguments: [1, 2, 127, 128, 255])
@@ -64,8 +67,9 @@ struct OperationTests {
     func opaqueRoundTrip(kind: UInt8) throws {
         let key = try fixedKey()
         for body in [[], [0x00], Array("future".utf8), [UInt8](repeating: 0xee, count: 300)] as [[UInt8]] {
-            let op = try Operation.create(signer: key, sequence: 3, parents: [try filledID(0x11)], timestamp: 5,
-                                          payload: .opaque(kind: kind, body: body))
+            let op = try Operation.create(
+                signer: key, sequence: 3, parents: [try filledID(0x11)], timestamp: 5,
+                payload: .opaque(kind: kind, body: body))
             try checkInvariants(op, key: key)
             #expect(op.payload == .opaque(kind: kind, body: body))
             #expect(op.payload.kind == kind)
@@ -89,8 +93,9 @@ struct OperationTests {
         ]
         let change = Change(message: "multi\nline ✓", entries: entries)
         #expect(change.entries.map(\.path.string) == ["a", "a/b", "ab", "bin/run", "z/last", "é"])
-        let op = try Operation.create(signer: key, sequence: 9, parents: [try filledID(0x22), try filledID(0x11)],
-                                      timestamp: 0, payload: .change(change))
+        let op = try Operation.create(
+            signer: key, sequence: 9, parents: [try filledID(0x22), try filledID(0x11)],
+            timestamp: 0, payload: .change(change))
         try checkInvariants(op, key: key)
         #expect(op.change == change)
         #expect(op.timestamp == 0)
@@ -143,33 +148,43 @@ struct OperationTests {
         let key = try fixedKey()
         let genesis = Payload.genesis(Genesis(adminQuorum: 1, nonce: [UInt8](repeating: 0, count: 16)))
         #expect(throws: DecodeError.self) {
-            _ = try Operation.create(signer: key, sequence: 0, parents: [try filledID(1)], timestamp: 0,
-                                     payload: .opaque(kind: 0x80, body: []))
+            _ = try Operation.create(
+                signer: key, sequence: 0, parents: [try filledID(1)], timestamp: 0,
+                payload: .opaque(kind: 0x80, body: []))
         }
         #expect(throws: DecodeError.self) {
-            _ = try Operation.create(signer: key, sequence: 1, parents: [try filledID(1)], timestamp: 0, payload: genesis)
+            _ = try Operation.create(
+                signer: key, sequence: 1, parents: [try filledID(1)], timestamp: 0, payload: genesis)
         }
         #expect(throws: DecodeError.self) {
             _ = try Operation.create(signer: key, sequence: 2, parents: [], timestamp: 0, payload: genesis)
         }
         #expect(throws: DecodeError.self) {
-            _ = try Operation.create(signer: key, sequence: 2, parents: [], timestamp: 0,
-                                     payload: .opaque(kind: 0x80, body: []))
+            _ = try Operation.create(
+                signer: key, sequence: 2, parents: [], timestamp: 0,
+                payload: .opaque(kind: 0x80, body: []))
         }
         #expect(throws: DecodeError.unknownKind(0x05)) {
-            _ = try Operation.create(signer: key, sequence: 2, parents: [try filledID(1)], timestamp: 0,
-                                     payload: .opaque(kind: 0x05, body: []))
+            _ = try Operation.create(
+                signer: key, sequence: 2, parents: [try filledID(1)], timestamp: 0,
+                payload: .opaque(kind: 0x05, body: []))
         }
         #expect(throws: DecodeError.unsortedPaths) {
             let path = try RepoPath("dup")
-            let change = Change(message: "", entries: [ChangeEntry(path: path, version: nil),
-                                                       ChangeEntry(path: path, version: nil)])
-            _ = try Operation.create(signer: key, sequence: 2, parents: [try filledID(1)], timestamp: 0,
-                                     payload: .change(change))
+            let change = Change(
+                message: "",
+                entries: [
+                    ChangeEntry(path: path, version: nil),
+                    ChangeEntry(path: path, version: nil),
+                ])
+            _ = try Operation.create(
+                signer: key, sequence: 2, parents: [try filledID(1)], timestamp: 0,
+                payload: .change(change))
         }
         #expect(throws: DecodeError.self) {
-            _ = try Operation.create(signer: key, sequence: 2, parents: [try filledID(1)], timestamp: 0,
-                                     payload: .change(Change(message: "empty", entries: [])))
+            _ = try Operation.create(
+                signer: key, sequence: 2, parents: [try filledID(1)], timestamp: 0,
+                payload: .change(Change(message: "empty", entries: [])))
         }
     }
 
@@ -179,8 +194,18 @@ struct OperationTests {
         let raws: [RawOperation] = [
             RawOperation().signed(by: key),
             RawOperation.genesis().signed(by: key),
-            { var r = RawOperation(); r.kind = 0x80; r.body = [9, 9, 9]; return r }(),
-            { var r = RawOperation(); r.timestamp = leb128(UInt64.max); r.sequence = leb128(UInt64.max); return r }(),
+            {
+                var r = RawOperation()
+                r.kind = 0x80
+                r.body = [9, 9, 9]
+                return r
+            }(),
+            {
+                var r = RawOperation()
+                r.timestamp = leb128(UInt64.max)
+                r.sequence = leb128(UInt64.max)
+                return r
+            }(),
         ]
         for raw in raws {
             let bytes = raw.bytes
@@ -190,8 +215,9 @@ struct OperationTests {
             // Rebuilding with create from the decoded fields reproduces signed inputs exactly.
             if raw.signature != nil {
                 #expect(op.hasValidSignature())
-                let rebuilt = try Operation.create(signer: key, sequence: op.sequence, parents: op.parents,
-                                                   timestamp: op.timestamp, payload: op.payload)
+                let rebuilt = try Operation.create(
+                    signer: key, sequence: op.sequence, parents: op.parents,
+                    timestamp: op.timestamp, payload: op.payload)
                 #expect(rebuilt.encoded == bytes)
             } else {
                 #expect(!op.hasValidSignature())
@@ -258,8 +284,9 @@ struct OperationTests {
 
     @Test("flipping any single byte of an extension operation breaks decoding or the signature")
     func tamperOpaque() throws {
-        let op = try Operation.create(signer: try fixedKey(), sequence: 2, parents: [try filledID(0x11)],
-                                      timestamp: 1, payload: .opaque(kind: 0x90, body: [1, 2, 3, 4]))
+        let op = try Operation.create(
+            signer: try fixedKey(), sequence: 2, parents: [try filledID(0x11)],
+            timestamp: 1, payload: .opaque(kind: 0x90, body: [1, 2, 3, 4]))
         checkTamperEvident(op)
     }
 

@@ -1,7 +1,8 @@
-@testable import HGCore
-import HGTestSupport
 import HGCrypto
+import HGTestSupport
 import Testing
+
+@testable import HGCore
 
 @Suite("Base32 and PeerID")
 struct PeerIDTests {
@@ -72,9 +73,12 @@ struct PeerIDTests {
     func shapeAndRoundTrip() throws {
         var rng = SplitMix64(seed: 57)
         for round in 0..<200 {
-            let keyBytes: [UInt8] = round == 0 ? [UInt8](repeating: 0, count: 32)
-                : round == 1 ? [UInt8](repeating: 0xff, count: 32)
-                : (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            let keyBytes: [UInt8] =
+                round == 0
+                ? [UInt8](repeating: 0, count: 32)
+                : round == 1
+                    ? [UInt8](repeating: 0xff, count: 32)
+                    : (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
             let peer = try #require(PeerID(publicKey: keyBytes))
             let text = peer.text
             #expect(text.count == 57)
@@ -152,9 +156,11 @@ struct PeerIDTests {
         }
     }
 
-    @Test("leading and trailing whitespace is ignored", arguments: [
-        " ", "  ", "\t", "\n", "\r", "\r\n", " \t\n", "\n\n",
-    ])
+    @Test(
+        "leading and trailing whitespace is ignored",
+        arguments: [
+            " ", "  ", "\t", "\n", "\r", "\r\n", " \t\n", "\n\n",
+        ])
     func surroundingWhitespace(space: String) throws {
         let text = Self.fixedKeyText
         let peer = try #require(PeerID(text: text))

@@ -1,5 +1,6 @@
-@testable import HGCore
 import Testing
+
+@testable import HGCore
 
 /// A valid path of exactly `length` bytes: components of 255 `a`s (or fewer) joined by `/`.
 private func pathOfLength(_ length: Int) -> [UInt8] {
@@ -21,11 +22,13 @@ private func pathError(_ bytes: [UInt8]) -> DecodeError? {
 
 @Suite("RepoPath")
 struct RepoPathTests {
-    @Test("valid paths are accepted and keep their bytes", arguments: [
-        "a", "a/b.txt", "dir/sub/file", "README", ".gitignore", "a/.hidden", "...", "..a", "a..", ".hgrepox",
-        "x.hgrepo", ".hgrep", "with space", "dash-and_underscore", "café/naïve.txt", "日本語/ファイル.md", "emoji/🎉",
-        "a~b", "back\\slash", "colon:name", "~",
-    ])
+    @Test(
+        "valid paths are accepted and keep their bytes",
+        arguments: [
+            "a", "a/b.txt", "dir/sub/file", "README", ".gitignore", "a/.hidden", "...", "..a", "a..", ".hgrepox",
+            "x.hgrepo", ".hgrep", "with space", "dash-and_underscore", "café/naïve.txt", "日本語/ファイル.md", "emoji/🎉",
+            "a~b", "back\\slash", "colon:name", "~",
+        ])
     func accepts(path: String) throws {
         let repoPath = try RepoPath(path)
         #expect(repoPath.bytes == Array(path.utf8))
@@ -38,13 +41,17 @@ struct RepoPathTests {
     /// Swift's `String` equality is canonical equivalence; paths are bytes (FORMAT.md 2.9).
     @Test("NFC and NFD spellings of a name are different paths: equality, hashing and order are bytewise")
     func canonicallyEquivalentSpellingsAreDifferentPaths() throws {
-        let nfc = try RepoPath("caf\u{E9}"), nfd = try RepoPath("cafe\u{301}")
+        let nfc = try RepoPath("caf\u{E9}")
+        let nfd = try RepoPath("cafe\u{301}")
         #expect("caf\u{E9}" == "cafe\u{301}", "String equality is canonical equivalence (the reason for this test)")
         #expect(nfc != nfd)
         #expect(Set([nfc, nfd, try RepoPath("caf\u{E9}")]).count == 2)
         // 0x65 ('e', then U+0301) sorts before 0xc3 (the first byte of U+00E9).
         #expect(nfd < nfc && !(nfc < nfd))
-        #expect([nfc, nfd, try RepoPath("cafe"), try RepoPath("cafz")].sorted() == [try RepoPath("cafe"), nfd, try RepoPath("cafz"), nfc])
+        #expect(
+            [nfc, nfd, try RepoPath("cafe"), try RepoPath("cafz")].sorted() == [
+                try RepoPath("cafe"), nfd, try RepoPath("cafz"), nfc,
+            ])
         #expect(try RepoPath("cafe\u{301}/inner").isInside(nfd) && !(try RepoPath("cafe\u{301}/inner").isInside(nfc)))
     }
 
@@ -52,21 +59,28 @@ struct RepoPathTests {
     @Test("components split at the byte '/', also before a combining mark")
     func componentsSplitAtTheSlashByte() throws {
         #expect(try RepoPath("a/\u{301}b/c").components == ["a", "\u{301}b", "c"])
-        #expect(try RepoPath("caf\u{E9}/\u{20DD}").components.map { Array($0.utf8) } == [Array("caf\u{E9}".utf8), Array("\u{20DD}".utf8)])
+        #expect(
+            try RepoPath("caf\u{E9}/\u{20DD}").components.map { Array($0.utf8) } == [
+                Array("caf\u{E9}".utf8), Array("\u{20DD}".utf8),
+            ])
     }
 
-    @Test("structurally invalid paths are rejected", arguments: [
-        "", "/", "/a", "a/", "a//b", "//", ".", "..", "a/.", "a/..", "./a", "../a", "a/../b", "a/./b",
-        ".hgrepo", ".hgrepo/x", "x/.hgrepo", "x/.hgrepo/y",
-    ])
+    @Test(
+        "structurally invalid paths are rejected",
+        arguments: [
+            "", "/", "/a", "a/", "a//b", "//", ".", "..", "a/.", "a/..", "./a", "../a", "a/../b", "a/./b",
+            ".hgrepo", ".hgrepo/x", "x/.hgrepo", "x/.hgrepo/y",
+        ])
     func rejectsStructure(path: String) {
         let error = pathError(Array(path.utf8))
         #expect(error?.isInvalidPath == true, "\(path): \(String(describing: error))")
     }
 
-    @Test("control characters, DEL and NUL are rejected", arguments: [
-        "a\nb", "a\tb", "\r", "a\u{7f}", "\u{1b}[31m", "a\u{0}b", "\u{0}", "x/\u{1f}",
-    ])
+    @Test(
+        "control characters, DEL and NUL are rejected",
+        arguments: [
+            "a\nb", "a\tb", "\r", "a\u{7f}", "\u{1b}[31m", "a\u{0}b", "\u{0}", "x/\u{1f}",
+        ])
     func rejectsControl(path: String) {
         #expect(pathError(Array(path.utf8)) == .invalidPath("control character"))
     }
@@ -83,10 +97,12 @@ struct RepoPathTests {
         }
     }
 
-    @Test("invalid UTF-8 is rejected", arguments: [
-        [UInt8(0xff)], [0x61, 0x80], [0x61, 0xc3], [0xc0, 0xaf], [0xe0, 0x80, 0xaf], [0xed, 0xa0, 0x80],
-        [0xf4, 0x90, 0x80, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0x61, 0x2f, 0xfe],
-    ])
+    @Test(
+        "invalid UTF-8 is rejected",
+        arguments: [
+            [UInt8(0xff)], [0x61, 0x80], [0x61, 0xc3], [0xc0, 0xaf], [0xe0, 0x80, 0xaf], [0xed, 0xa0, 0x80],
+            [0xf4, 0x90, 0x80, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0x61, 0x2f, 0xfe],
+        ])
     func rejectsInvalidUTF8(bytes: [UInt8]) {
         #expect(pathError(bytes) == .invalidUTF8(field: "path"))
     }

@@ -1,6 +1,7 @@
-@testable import HGCore
 import HGTestSupport
 import Testing
+
+@testable import HGCore
 
 /// Encodes one varint with `ByteWriter`.
 private func encode(_ value: UInt64) -> [UInt8] {
@@ -180,20 +181,27 @@ struct VarintTests {
         var r = ByteReader([0x80, 0x08])  // 1024
         #expect(try r.count("n", limit: 1024) == 1024)
         var over = ByteReader([0x81, 0x08])  // 1025
-        #expect(decodeError { () throws(DecodeError) in _ = try over.count("n", limit: 1024) } == .tooLarge(field: "n", limit: 1024))
+        #expect(
+            decodeError { () throws(DecodeError) in _ = try over.count("n", limit: 1024) }
+                == .tooLarge(field: "n", limit: 1024))
         // A value above Int.max is refused, not converted (which would trap).
         var huge = ByteReader(encode(UInt64.max))
-        #expect(decodeError { () throws(DecodeError) in _ = try huge.count("n", limit: Int.max) }
-            == .tooLarge(field: "n", limit: Int.max))
+        #expect(
+            decodeError { () throws(DecodeError) in _ = try huge.count("n", limit: Int.max) }
+                == .tooLarge(field: "n", limit: Int.max))
 
         var lp = ByteReader([0x03, 0x61, 0x62, 0x63, 0x64])
         #expect(try lp.lengthPrefixed("s", limit: 10) == [0x61, 0x62, 0x63])
         #expect(lp.remaining == 1)
         #expect(throws: DecodeError.trailingBytes(count: 1)) { try lp.expectEnd() }
         var short = ByteReader([0x04, 0x61, 0x62, 0x63])
-        #expect(decodeError { () throws(DecodeError) in _ = try short.lengthPrefixed("s", limit: 10) } == .truncated(field: "s"))
+        #expect(
+            decodeError { () throws(DecodeError) in _ = try short.lengthPrefixed("s", limit: 10) }
+                == .truncated(field: "s"))
         var tooLong = ByteReader([0x0b] + [UInt8](repeating: 0, count: 11))
-        #expect(decodeError { () throws(DecodeError) in _ = try tooLong.lengthPrefixed("s", limit: 10) } == .tooLarge(field: "s", limit: 10))
+        #expect(
+            decodeError { () throws(DecodeError) in _ = try tooLong.lengthPrefixed("s", limit: 10) }
+                == .tooLarge(field: "s", limit: 10))
         var raw = ByteReader([1, 2])
         #expect(decodeError { () throws(DecodeError) in _ = try raw.raw(-1, "r") } == .truncated(field: "r"))
         #expect(decodeError { () throws(DecodeError) in _ = try raw.raw(3, "r") } == .truncated(field: "r"))

@@ -36,16 +36,21 @@ struct Blake2bTests {
         let abc = Array("abc".utf8)
         abc.withUnsafeBytes { raw in
             #expect(hexString(Blake2b.hash256(raw: raw)) == blake2b256ABC)
-            #expect(hexString(Blake2b.hash256(raw: UnsafeRawBufferPointer(rebasing: raw[0..<1]), UnsafeRawBufferPointer(rebasing: raw[1..<1]),
-                                              UnsafeRawBufferPointer(rebasing: raw[1..<3]))) == blake2b256ABC)
+            #expect(
+                hexString(
+                    Blake2b.hash256(
+                        raw: UnsafeRawBufferPointer(rebasing: raw[0..<1]), UnsafeRawBufferPointer(rebasing: raw[1..<1]),
+                        UnsafeRawBufferPointer(rebasing: raw[1..<3]))) == blake2b256ABC)
             #expect(hexString(Blake2b.hash256(raw: UnsafeRawBufferPointer(rebasing: raw[0..<0]))) == blake2b256Empty)
             // As a value on the stack, from two parts (either may be empty).
             func bytes(_ digest: Blake2b.Digest256) -> [UInt8] { withUnsafeBytes(of: digest) { Array($0) } }
             for split in 0...3 {
-                let digest = Blake2b.digest256(UnsafeRawBufferPointer(rebasing: raw[0..<split]), UnsafeRawBufferPointer(rebasing: raw[split..<3]))
+                let digest = Blake2b.digest256(
+                    UnsafeRawBufferPointer(rebasing: raw[0..<split]), UnsafeRawBufferPointer(rebasing: raw[split..<3]))
                 #expect(hexString(bytes(digest)) == blake2b256ABC, "split at \(split)")
             }
-            let empty = Blake2b.digest256(UnsafeRawBufferPointer(rebasing: raw[0..<0]), UnsafeRawBufferPointer(rebasing: raw[0..<0]))
+            let empty = Blake2b.digest256(
+                UnsafeRawBufferPointer(rebasing: raw[0..<0]), UnsafeRawBufferPointer(rebasing: raw[0..<0]))
             #expect(hexString(bytes(empty)) == blake2b256Empty)
         }
         #expect(Blake2b.digestBytes256 == 32)
@@ -110,14 +115,16 @@ struct Blake2bTests {
         let message = Array("The quick brown fox jumps over the lazy dog".utf8)
         // hashlib.blake2b(msg, key=bytes(range(64))).hexdigest()
         let fullKey = (0..<64).map { UInt8($0) }
-        #expect(hexString(try Blake2b.hash(message, outputLength: 64, key: fullKey)) == """
-            1d58d71414d24752db3274afdc483fc0f4c68317c4c2f6a31e09de9437ba02cc\
-            ab8c8585790a52b0d476f7920c0e1397d1aec9e52f3df3feae76f7d6223ce5cf
-            """)
+        #expect(
+            hexString(try Blake2b.hash(message, outputLength: 64, key: fullKey)) == """
+                1d58d71414d24752db3274afdc483fc0f4c68317c4c2f6a31e09de9437ba02cc\
+                ab8c8585790a52b0d476f7920c0e1397d1aec9e52f3df3feae76f7d6223ce5cf
+                """)
         // hashlib.blake2b(msg, key=b"hg-bft key", digest_size=32).hexdigest()
         let shortKey = Array("hg-bft key".utf8)
-        #expect(hexString(try Blake2b.hash(message, outputLength: 32, key: shortKey))
-            == "f2a2d930084373ee740ee920f6761f6d01e22d771bb87b665ed8e906f5d6b6b7")
+        #expect(
+            hexString(try Blake2b.hash(message, outputLength: 32, key: shortKey))
+                == "f2a2d930084373ee740ee920f6761f6d01e22d771bb87b665ed8e906f5d6b6b7")
         // A key changes the digest; an empty key is the same as no key.
         #expect(try Blake2b.hash(message, outputLength: 32, key: shortKey) != Blake2b.hash256(message))
         #expect(try Blake2b.hash(message, outputLength: 32, key: []) == Blake2b.hash256(message))

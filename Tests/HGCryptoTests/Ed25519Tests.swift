@@ -134,17 +134,23 @@ struct Ed25519Tests {
         for bit in 0..<(message.count * 8) {
             var bad = message
             bad[bit / 8] ^= UInt8(1) << UInt8(bit % 8)
-            if Ed25519.verify(signature: signature, message: bad, publicKey: publicKey) { accepted.append("message bit \(bit)") }
+            if Ed25519.verify(signature: signature, message: bad, publicKey: publicKey) {
+                accepted.append("message bit \(bit)")
+            }
         }
         for bit in 0..<(Ed25519.signatureBytes * 8) {
             var bad = signature
             bad[bit / 8] ^= UInt8(1) << UInt8(bit % 8)
-            if Ed25519.verify(signature: bad, message: message, publicKey: publicKey) { accepted.append("signature bit \(bit)") }
+            if Ed25519.verify(signature: bad, message: message, publicKey: publicKey) {
+                accepted.append("signature bit \(bit)")
+            }
         }
         for bit in 0..<(Ed25519.publicKeyBytes * 8) {
             var bad = publicKey
             bad[bit / 8] ^= UInt8(1) << UInt8(bit % 8)
-            if Ed25519.verify(signature: signature, message: message, publicKey: bad) { accepted.append("public key bit \(bit)") }
+            if Ed25519.verify(signature: signature, message: message, publicKey: bad) {
+                accepted.append("public key bit \(bit)")
+            }
         }
         #expect(accepted.isEmpty, "accepted after flipping: \(accepted)")
         // Another key never verifies the signature.
@@ -160,15 +166,23 @@ struct Ed25519Tests {
         let publicKey = pair.publicKey
         try #require(Ed25519.verify(signature: signature, message: message, publicKey: publicKey))
 
-        let badSignatures: [[UInt8]] = [[], Array(signature.prefix(1)), Array(signature.prefix(32)),
-                                        Array(signature.prefix(63)), signature + [0], signature + signature]
+        let badSignatures: [[UInt8]] = [
+            [], Array(signature.prefix(1)), Array(signature.prefix(32)),
+            Array(signature.prefix(63)), signature + [0], signature + signature,
+        ]
         for bad in badSignatures {
-            #expect(!Ed25519.verify(signature: bad, message: message, publicKey: publicKey), "signature of \(bad.count) bytes")
+            #expect(
+                !Ed25519.verify(signature: bad, message: message, publicKey: publicKey),
+                "signature of \(bad.count) bytes")
         }
-        let badKeys: [[UInt8]] = [[], Array(publicKey.prefix(1)), Array(publicKey.prefix(31)),
-                                  publicKey + [0], publicKey + publicKey]
+        let badKeys: [[UInt8]] = [
+            [], Array(publicKey.prefix(1)), Array(publicKey.prefix(31)),
+            publicKey + [0], publicKey + publicKey,
+        ]
         for bad in badKeys {
-            #expect(!Ed25519.verify(signature: signature, message: message, publicKey: bad), "public key of \(bad.count) bytes")
+            #expect(
+                !Ed25519.verify(signature: signature, message: message, publicKey: bad),
+                "public key of \(bad.count) bytes")
         }
         // Both wrong at once, and the slice overload too.
         #expect(!Ed25519.verify(signature: [], message: message, publicKey: []))

@@ -1,5 +1,5 @@
-import Testing
 import HGTestSupport
+import Testing
 
 @Suite("Test support")
 struct TestSupportTests {

@@ -17,13 +17,19 @@
 /// of its slant hops over it (git's crossing `/` `|` `/`). Exact meetings win over the
 /// half-column rule, so that a line passing a lane by is never read as joining it.
 struct GraphDrawingTopology {
-    private enum Kind { case vertical, diagonal(slash: Bool) }
+    private enum Kind {
+        case vertical
+        case diagonal(slash: Bool)
+    }
     private struct Segment {
         let row: Int
         let top: Int
         let bottom: Int
         let kind: Kind
-        var isDiagonal: Bool { if case .diagonal = kind { return true }; return false }
+        var isDiagonal: Bool {
+            if case .diagonal = kind { return true }
+            return false
+        }
     }
     private struct Star {
         let row: Int
@@ -54,9 +60,14 @@ struct GraphDrawingTopology {
             var column = 0
             while column < chars.count {
                 switch chars[column] {
-                case "|": segments.append(Segment(row: row, top: 2 * column + 1, bottom: 2 * column + 1, kind: .vertical))
-                case "/": segments.append(Segment(row: row, top: 2 * column + 2, bottom: 2 * column, kind: .diagonal(slash: true)))
-                case "\\": segments.append(Segment(row: row, top: 2 * column, bottom: 2 * column + 2, kind: .diagonal(slash: false)))
+                case "|":
+                    segments.append(Segment(row: row, top: 2 * column + 1, bottom: 2 * column + 1, kind: .vertical))
+                case "/":
+                    segments.append(
+                        Segment(row: row, top: 2 * column + 2, bottom: 2 * column, kind: .diagonal(slash: true)))
+                case "\\":
+                    segments.append(
+                        Segment(row: row, top: 2 * column, bottom: 2 * column + 2, kind: .diagonal(slash: false)))
                 case "*":
                     var end = column + 1
                     while end < chars.count && chars[end] == "-" { end += 1 }
@@ -72,7 +83,10 @@ struct GraphDrawingTopology {
             var hasUnderscore = false
             for c in 0...chars.count {
                 if c < chars.count && (chars[c] == "_" || chars[c] == "|") {
-                    if start == nil { start = c; hasUnderscore = false }
+                    if start == nil {
+                        start = c
+                        hasUnderscore = false
+                    }
                     if chars[c] == "_" { hasUnderscore = true }
                 } else if let s = start {
                     if hasUnderscore { runs.append(Run(row: row, low: 2 * s, high: 2 * c)) }
@@ -91,7 +105,9 @@ struct GraphDrawingTopology {
             var queue: [Int] = []
             // Below the star: anything its bottom edge (or its `.`) touches in the next row.
             let row = star.row + 1
-            for other in stars where other.row == row && other.low < star.high && star.low < other.high { found.insert(other.label) }
+            for other in stars where other.row == row && other.low < star.high && star.low < other.high {
+                found.insert(other.label)
+            }
             // git's `*-----.` hangs a diagonal from each point of its dashes.
             let reach = star.dot ?? star.high
             for (i, s) in segments.enumerated() where s.row == row {
@@ -123,7 +139,9 @@ struct GraphDrawingTopology {
             // passing), or when nothing else leads into the diagonal (a fork: `|` then `|\`).
             let ends = next.isEmpty && targets.isEmpty
             if targets.isEmpty {
-                next += indices { $0.row == row && $0.isDiagonal && abs($0.top - x) == 1 }.filter { ends || !hasExactAbove($0) }
+                next += indices { $0.row == row && $0.isDiagonal && abs($0.top - x) == 1 }.filter {
+                    ends || !hasExactAbove($0)
+                }
             }
         case let .diagonal(slash):
             var exact = indices { $0.row == row && $0.isDiagonal && $0.top == x }

@@ -1,17 +1,19 @@
 import HGCompression
 import HGCore
 import HGCrypto
-@testable import HGGraph
 import HGTestSupport
 import Testing
+
+@testable import HGGraph
 
 /// Summaries of a random history, with messages (some not ASCII) and entry counts, as the
 /// index holds them.
 private func summaries(seed: UInt64) throws -> [OperationSummary] {
     let history = try randomHistory(seed: seed)
     return history.ops.enumerated().map { i, op in
-        OperationSummary(id: op.id, author: op.author, sequence: op.sequence, timestamp: op.timestamp, kind: op.payload.kind,
-                         parents: op.parents, entryCount: i % 7, message: i % 3 == 0 ? "" : "change \(i) – ünï")
+        OperationSummary(
+            id: op.id, author: op.author, sequence: op.sequence, timestamp: op.timestamp, kind: op.payload.kind,
+            parents: op.parents, entryCount: i % 7, message: i % 3 == 0 ? "" : "change \(i) – ünï")
     }
 }
 
@@ -86,15 +88,21 @@ struct GraphFileTests {
             let messages = (0..<graph.count).reduce(0) { $0 + graph.message($1).utf8.count }
             #expect(bytes.count == 48 + 32 * graph.authors.count + 73 * graph.count + 4 * links + messages + 4)
         }
-        let empty = try #require(GraphFile.decode(GraphFile(graph: Graph(), stamp: 16, lastRecordChecksum: 0).encoded()))
+        let empty = try #require(
+            GraphFile.decode(GraphFile(graph: Graph(), stamp: 16, lastRecordChecksum: 0).encoded()))
         #expect(empty.graph.count == 0)
     }
 
     @Test func aDecodedGraphTakesMoreNodesAndEncodesAsIfBuiltInOneGo() throws {
         let all = try summaries(seed: 5)
         let cut = all.count * 2 / 3
-        var extended = try #require(GraphFile.decode(GraphFile(graph: try Graph(Array(all[..<cut])), stamp: 99,
-                                                               lastRecordChecksum: 7).encoded())).graph
+        var extended = try #require(
+            GraphFile.decode(
+                GraphFile(
+                    graph: try Graph(Array(all[..<cut])), stamp: 99,
+                    lastRecordChecksum: 7
+                ).encoded())
+        ).graph
         for s in all[cut...] { try extended.append(s) }
         let whole = try Graph(all)
         expectSameGraph(extended, whole)
@@ -104,7 +112,8 @@ struct GraphFileTests {
         #expect(throws: Graph.GraphError.duplicate(all[cut].id)) { try extended.append(all[cut]) }
         #expect(extended.count == all.count)
         // The sorted list of the file merged with the appended nodes is the one built from scratch.
-        #expect(GraphFile(graph: extended, stamp: 1, lastRecordChecksum: 2).encoded()
+        #expect(
+            GraphFile(graph: extended, stamp: 1, lastRecordChecksum: 2).encoded()
                 == GraphFile(graph: whole, stamp: 1, lastRecordChecksum: 2).encoded())
     }
 
@@ -119,11 +128,14 @@ struct GraphFileTests {
         var graph = Graph()
         var previous: ObjectID?
         for (n, node) in ids.enumerated() {
-            try graph.append(OperationSummary(id: node, author: author, sequence: UInt64(n + 1), timestamp: 0, kind: 2,
-                                              parents: previous.map { [$0] } ?? [], entryCount: 0, message: ""))
+            try graph.append(
+                OperationSummary(
+                    id: node, author: author, sequence: UInt64(n + 1), timestamp: 0, kind: 2,
+                    parents: previous.map { [$0] } ?? [], entryCount: 0, message: ""))
             previous = node
         }
-        let read = try #require(GraphFile.decode(GraphFile(graph: graph, stamp: 1, lastRecordChecksum: 0).encoded())).graph
+        let read = try #require(GraphFile.decode(GraphFile(graph: graph, stamp: 1, lastRecordChecksum: 0).encoded()))
+            .graph
         #expect(read.sortedNodes.count == ids.count)
         for (n, node) in ids.enumerated() { #expect(read.number(of: node) == n) }
         for _ in 0..<200 { #expect(!read.contains(id(UInt64.random(in: .min ... .max, using: &rng), 5))) }
@@ -158,29 +170,40 @@ struct GraphFileTests {
         // The node with the most parents names itself, then a later node, as its first parent.
         let merge = try #require((0..<graph.count).first { graph.parents[$0].count > 1 })
         let firstLink = Int(graph.parentStart[merge])
-        refused("a parent that is the node itself") { putLE32(UInt32(merge), at: o.parentLinks + 4 * firstLink, in: &$0) }
+        refused("a parent that is the node itself") {
+            putLE32(UInt32(merge), at: o.parentLinks + 4 * firstLink, in: &$0)
+        }
         refused("a parent after its child") { putLE32(UInt32(merge + 1), at: o.parentLinks + 4 * firstLink, in: &$0) }
         refused("a parent end that goes backwards") { putLE32(0, at: o.parentEnds + 4 * (graph.count - 1), in: &$0) }
         refused("parent ends that miss the last link") {
-            putLE32(readLE32($0, at: o.parentEnds + 4 * (graph.count - 1)) - 1, at: o.parentEnds + 4 * (graph.count - 1), in: &$0)
+            putLE32(
+                readLE32($0, at: o.parentEnds + 4 * (graph.count - 1)) - 1, at: o.parentEnds + 4 * (graph.count - 1),
+                in: &$0)
         }
         refused("an author number past the table") { putLE32(UInt32(o.authors), at: o.authorNumbers, in: &$0) }
         refused("an author that wrote nothing") {
-            for n in 0..<o.nodes where readLE32($0, at: o.authorNumbers + 4 * n) == 1 { putLE32(0, at: o.authorNumbers + 4 * n, in: &$0) }
+            for n in 0..<o.nodes where readLE32($0, at: o.authorNumbers + 4 * n) == 1 {
+                putLE32(0, at: o.authorNumbers + 4 * n, in: &$0)
+            }
         }
-        refused("an entry count over the limit") { putLE32(UInt32(Limits.maxChangeEntries + 1), at: o.entryCounts, in: &$0) }
+        refused("an entry count over the limit") {
+            putLE32(UInt32(Limits.maxChangeEntries + 1), at: o.entryCounts, in: &$0)
+        }
         refused("a message end that goes backwards") {
             for k in 0..<8 { $0[o.messageEnds + 8 * (o.nodes - 1) + k] = 0 }
         }
         refused("two sorted entries swapped") {
-            let a = readLE32($0, at: o.sortedNodes), b = readLE32($0, at: o.sortedNodes + 4)
+            let a = readLE32($0, at: o.sortedNodes)
+            let b = readLE32($0, at: o.sortedNodes + 4)
             putLE32(b, at: o.sortedNodes, in: &$0)
             putLE32(a, at: o.sortedNodes + 4, in: &$0)
         }
         refused("a node listed twice in the sorted list") {
             putLE32(readLE32($0, at: o.sortedNodes), at: o.sortedNodes + 4, in: &$0)
         }
-        refused("a sorted entry past the nodes") { putLE32(UInt32(o.nodes), at: o.sortedNodes + 4 * (o.nodes - 1), in: &$0) }
+        refused("a sorted entry past the nodes") {
+            putLE32(UInt32(o.nodes), at: o.sortedNodes + 4 * (o.nodes - 1), in: &$0)
+        }
         refused("a node count the size does not match") { putLE32(UInt32(o.nodes + 1), at: 28, in: &$0) }
         refused("a stamp past Int.max") { for k in 16..<24 { $0[k] = 0xff } }
         refused("two authors that are one") {

@@ -1,8 +1,9 @@
 import Foundation
 import HGCore
-@testable import HGGraph
 import HGTestSupport
 import Testing
+
+@testable import HGGraph
 
 /// `log --graph` against `git log --graph` of the same DAG.
 ///
@@ -17,21 +18,43 @@ struct GraphLayoutGitTests {
     /// Hand-made shapes with three or more lanes.
     static let shapes: [(name: String, dag: [(String, [String])])] = [
         // N's second parent B has a lane already (M's): the edge must still be drawn.
-        ("octopus, then a merge with a parent another lane waits for",
-         [("r", []), ("a", ["r"]), ("b", ["r"]), ("c", ["r"]), ("d", ["a"]), ("m", ["d", "b", "c"]), ("n", ["m", "b"])]),
+        (
+            "octopus, then a merge with a parent another lane waits for",
+            [
+                ("r", []), ("a", ["r"]), ("b", ["r"]), ("c", ["r"]), ("d", ["a"]), ("m", ["d", "b", "c"]),
+                ("n", ["m", "b"]),
+            ]
+        ),
         // The lanes of a and c close while b's stays between them.
-        ("lanes closing past a lane that stays",
-         [("r", []), ("a", ["r"]), ("b", ["r"]), ("c", ["r"]), ("m", ["a", "c"]), ("n", ["m", "b"])]),
-        ("criss-cross merges",
-         [("r", []), ("a1", ["r"]), ("b1", ["r"]), ("m1", ["a1", "b1"]), ("m2", ["a1", "b1"]),
-          ("a2", ["m1"]), ("b2", ["m2"]), ("m3", ["a2", "b2"])]),
-        ("a merge reaching back past two lanes",
-         [("r", []), ("x", ["r"]), ("y", ["x"]), ("z", ["x"]), ("w", ["y"]), ("v", ["z", "w", "r"])]),
-        ("four branches merged one by one",
-         [("r", []), ("a", ["r"]), ("b", ["r"]), ("c", ["r"]), ("d", ["r"]), ("a2", ["a"]), ("b2", ["b"]),
-          ("m1", ["a2", "c"]), ("m2", ["m1", "b2"]), ("m3", ["m2", "d"])]),
-        ("two roots and a five-parent merge",
-         [("r", []), ("s", []), ("a", ["r"]), ("b", ["s"]), ("c", ["r"]), ("d", ["s", "a"]), ("m", ["a", "b", "c", "d", "r"])]),
+        (
+            "lanes closing past a lane that stays",
+            [("r", []), ("a", ["r"]), ("b", ["r"]), ("c", ["r"]), ("m", ["a", "c"]), ("n", ["m", "b"])]
+        ),
+        (
+            "criss-cross merges",
+            [
+                ("r", []), ("a1", ["r"]), ("b1", ["r"]), ("m1", ["a1", "b1"]), ("m2", ["a1", "b1"]),
+                ("a2", ["m1"]), ("b2", ["m2"]), ("m3", ["a2", "b2"]),
+            ]
+        ),
+        (
+            "a merge reaching back past two lanes",
+            [("r", []), ("x", ["r"]), ("y", ["x"]), ("z", ["x"]), ("w", ["y"]), ("v", ["z", "w", "r"])]
+        ),
+        (
+            "four branches merged one by one",
+            [
+                ("r", []), ("a", ["r"]), ("b", ["r"]), ("c", ["r"]), ("d", ["r"]), ("a2", ["a"]), ("b2", ["b"]),
+                ("m1", ["a2", "c"]), ("m2", ["m1", "b2"]), ("m3", ["m2", "d"]),
+            ]
+        ),
+        (
+            "two roots and a five-parent merge",
+            [
+                ("r", []), ("s", []), ("a", ["r"]), ("b", ["s"]), ("c", ["r"]), ("d", ["s", "a"]),
+                ("m", ["a", "b", "c", "d", "r"]),
+            ]
+        ),
     ]
 
     @Test(arguments: 0..<shapes.count)
@@ -62,7 +85,10 @@ struct GraphLayoutGitTests {
         // drawing cannot say that a root has no parent: roots are left out of reading git's.
         let roots = Set(dag.filter { $0.1.isEmpty }.map(\.0))
         let gitTopology = GraphDrawingTopology(git).parents().filter { !roots.contains($0.key) }
-        #expect(gitTopology == expected.filter { !roots.contains($0.key) }, "\(name): git's drawing does not read back as the DAG: \(Self.differences(gitTopology, expected))\n\(git.joined(separator: "\n"))")
+        #expect(
+            gitTopology == expected.filter { !roots.contains($0.key) },
+            "\(name): git's drawing does not read back as the DAG: \(Self.differences(gitTopology, expected))\n\(git.joined(separator: "\n"))"
+        )
 
         let (graph, number) = try Self.graph(dag)
         let gitOrder = git.compactMap { line -> Int? in
@@ -73,7 +99,9 @@ struct GraphLayoutGitTests {
         for (orderName, order) in [("git's order", gitOrder), ("newest first", graph.newestFirst())] {
             let ours = Self.render(graph, order: order, labels: dag.map(\.0))
             let topology = GraphDrawingTopology(ours).parents()
-            #expect(topology == expected, """
+            #expect(
+                topology == expected,
+                """
                 \(name), \(orderName): the drawing does not read back as the DAG: \(Self.differences(topology, expected))
                 ours:
                 \(ours.joined(separator: "\n"))
@@ -86,7 +114,8 @@ struct GraphLayoutGitTests {
     /// The commits whose edges as drawn differ from the DAG's, e.g. `m: drawn [a], parents [a, b]`.
     static func differences(_ drawn: [String: Set<String>], _ expected: [String: Set<String>]) -> String {
         expected.keys.sorted().compactMap { label in
-            drawn[label] == expected[label] ? nil
+            drawn[label] == expected[label]
+                ? nil
                 : "\(label): drawn \((drawn[label] ?? []).sorted()), parents \((expected[label] ?? []).sorted())"
         }.joined(separator: "; ")
     }
@@ -102,8 +131,10 @@ struct GraphLayoutGitTests {
             ids[label] = id
             number[label] = i
             let parentIDs = try parents.map { try #require(ids[$0]) }.sorted()
-            summaries.append(OperationSummary(id: id, author: author, sequence: UInt64(i + 1), timestamp: UInt64(1_000 * i),
-                                              kind: Payload.Kind.change, parents: parentIDs, entryCount: 0, message: label))
+            summaries.append(
+                OperationSummary(
+                    id: id, author: author, sequence: UInt64(i + 1), timestamp: UInt64(1_000 * i),
+                    kind: Payload.Kind.change, parents: parentIDs, entryCount: 0, message: label))
         }
         return (try Graph(summaries), number)
     }
@@ -136,7 +167,9 @@ enum GitGraph {
         for (i, (label, parents)) in dag.enumerated() {
             var args = ["commit-tree", tree, "-m", label]
             for parent in parents {
-                guard let id = ids[parent] else { throw Failure(description: "parent \(parent) of \(label) comes later") }
+                guard let id = ids[parent] else {
+                    throw Failure(description: "parent \(parent) of \(label) comes later")
+                }
                 args += ["-p", id]
                 hasChild.insert(parent)
             }
@@ -156,15 +189,19 @@ enum GitGraph {
     @discardableResult
     private static func run(_ args: [String], in dir: URL, environment: [String: String] = [:]) throws -> String {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        let git = path.split(separator: ":").map { "\($0)/git" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+        let git = path.split(separator: ":").map { "\($0)/git" }.first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
         guard let git else { throw Failure(description: "git not found: run `make test-deps` (it installs git)") }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: git)
         process.arguments = args
         process.currentDirectoryURL = dir
-        var env = ["HOME": dir.path, "GIT_CONFIG_NOSYSTEM": "1", "PATH": path,
-                   "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
-                   "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"]
+        var env = [
+            "HOME": dir.path, "GIT_CONFIG_NOSYSTEM": "1", "PATH": path,
+            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
+            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org",
+        ]
         for (k, v) in environment { env[k] = v }
         process.environment = env
         let out = Pipe()

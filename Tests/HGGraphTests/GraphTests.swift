@@ -1,8 +1,9 @@
-import HGTestSupport
 import HGCore
 import HGCrypto
-@testable import HGGraph
+import HGTestSupport
 import Testing
+
+@testable import HGGraph
 
 /// g ← a ← c ← m, g ← b ← m: a fork after g, merged by m; d is a second head on b.
 private struct Diamond {
@@ -36,9 +37,10 @@ struct GraphTests {
         let ops = [t.g, t.a, t.b, t.c, t.m, t.d]
         // Summaries with messages (one not ASCII) and entry counts, as the index holds them.
         let summaries = ops.enumerated().map { i, op in
-            OperationSummary(id: op.id, author: op.author, sequence: op.sequence, timestamp: op.timestamp + UInt64(i),
-                             kind: op.payload.kind, parents: op.parents, entryCount: i * 3,
-                             message: i == 0 ? "" : "change \(i) – ünï")
+            OperationSummary(
+                id: op.id, author: op.author, sequence: op.sequence, timestamp: op.timestamp + UInt64(i),
+                kind: op.payload.kind, parents: op.parents, entryCount: i * 3,
+                message: i == 0 ? "" : "change \(i) – ünï")
         }
         let graph = try Graph(summaries)
         #expect(Array(graph.nodes) == summaries)
@@ -70,8 +72,9 @@ struct GraphTests {
             try bytes.withUnsafeBytes { raw in
                 try message.withUnsafeBufferPointer { text in
                     let parents = try #require(PackedIDs(raw, count: s.parents.count))
-                    try packed.append(id: s.id, author: s.author, sequence: s.sequence, timestamp: s.timestamp, kind: s.kind,
-                                      parents: parents, entryCount: s.entryCount, message: text)
+                    try packed.append(
+                        id: s.id, author: s.author, sequence: s.sequence, timestamp: s.timestamp, kind: s.kind,
+                        parents: parents, entryCount: s.entryCount, message: text)
                 }
             }
         }
@@ -84,10 +87,13 @@ struct GraphTests {
         try orphan.withUnsafeBytes { raw in
             let unknown = try #require(PackedIDs(raw, count: 1))
             #expect(throws: Graph.GraphError.self) {
-                try packed.append(id: ObjectID(hashing: Array("orphan".utf8)), author: t.g.author, sequence: 9, timestamp: 0,
-                                  kind: 2, parents: unknown, entryCount: 0, message: UnsafeBufferPointer(start: nil, count: 0))
+                try packed.append(
+                    id: ObjectID(hashing: Array("orphan".utf8)), author: t.g.author, sequence: 9, timestamp: 0,
+                    kind: 2, parents: unknown, entryCount: 0, message: UnsafeBufferPointer(start: nil, count: 0))
             }
-            #expect(PackedIDs(UnsafeRawBufferPointer(rebasing: raw[1...]), count: 1) == nil, "ids beyond the buffer are refused")
+            #expect(
+                PackedIDs(UnsafeRawBufferPointer(rebasing: raw[1...]), count: 1) == nil,
+                "ids beyond the buffer are refused")
         }
         #expect(packed.count == summaries.count)
     }
@@ -228,8 +234,12 @@ struct GraphTests {
         for n in 0..<whole.count {
             let id = whole.nodes[n].id
             let m = try #require(graph.number(of: id))
-            #expect(Set(graph.parents[m].map { graph.nodes[Int($0)].id }) == Set(whole.parents[n].map { whole.nodes[Int($0)].id }))
-            #expect(Set(graph.children[m].map { graph.nodes[Int($0)].id }) == Set(whole.children[n].map { whole.nodes[Int($0)].id }))
+            #expect(
+                Set(graph.parents[m].map { graph.nodes[Int($0)].id })
+                    == Set(whole.parents[n].map { whole.nodes[Int($0)].id }))
+            #expect(
+                Set(graph.children[m].map { graph.nodes[Int($0)].id })
+                    == Set(whole.children[n].map { whole.nodes[Int($0)].id }))
         }
 
         // Refused: a node listed twice, and one whose parent is missing. Neither leaves a trace.
@@ -237,7 +247,9 @@ struct GraphTests {
         #expect(throws: Graph.GraphError.duplicate(t.m.id)) { try graph.append(OperationSummary(t.m)) }
         let e = try t.h.change(by: 0, parents: [t.m], [try write("e", "e")])
         let f = try t.h.change(by: 1, parents: [e], [try write("f", "f")])
-        #expect(throws: Graph.GraphError.missingParent(child: f.id, parent: e.id)) { try graph.append(OperationSummary(f)) }
+        #expect(throws: Graph.GraphError.missingParent(child: f.id, parent: e.id)) {
+            try graph.append(OperationSummary(f))
+        }
         #expect(graph.count == before.0)
         #expect(graph.heads == before.1)
         #expect(try graph.children[node(t.m)] == before.2)
@@ -286,8 +298,12 @@ struct GraphLayoutTests {
         #expect(opened.hasPrefix("|") && opened.contains("\\") && !opened.contains("/"), "\(opened)")
         // The two sides of the fork sit in different columns.
         #expect(rows[1].commitLine.contains("|") && rows[2].commitLine.contains("|"))
-        let column1 = rows[1].commitLine.firstIndex(of: "*").map { rows[1].commitLine.distance(from: rows[1].commitLine.startIndex, to: $0) }
-        let column2 = rows[2].commitLine.firstIndex(of: "*").map { rows[2].commitLine.distance(from: rows[2].commitLine.startIndex, to: $0) }
+        let column1 = rows[1].commitLine.firstIndex(of: "*").map {
+            rows[1].commitLine.distance(from: rows[1].commitLine.startIndex, to: $0)
+        }
+        let column2 = rows[2].commitLine.firstIndex(of: "*").map {
+            rows[2].commitLine.distance(from: rows[2].commitLine.startIndex, to: $0)
+        }
         #expect(column1 != column2)
         // The second lane closes into the genesis's lane after the later side, as git draws it: "|/".
         #expect(graph.nodes[order[3]].id == g.id)

@@ -61,24 +61,32 @@ private final class Byzantine {
 
     /// A change by `signer` (default: itself) on `parents`, with an explicit sequence if given.
     @discardableResult
-    func write(_ path: String, _ text: String, on parents: [ObjectID], signer: Ed25519.KeyPair? = nil,
-               sequence: UInt64? = nil) throws -> HGCore.Operation {
+    func write(
+        _ path: String, _ text: String, on parents: [ObjectID], signer: Ed25519.KeyPair? = nil,
+        sequence: UInt64? = nil
+    ) throws -> HGCore.Operation {
         let signer = signer ?? key
         let author = try #require(PeerID(publicKey: signer.publicKey))
         let blob = Blob(content: Array(text.utf8))
         blobs[blob.id] = blob
-        let change = Change(message: "byzantine", entries: [
-            ChangeEntry(path: try RepoPath(path), version: FileVersion(blob: blob.id, mode: .regular)),
-        ])
-        return keep(try HGCore.Operation.create(signer: signer, sequence: sequence ?? self.sequence(of: author, on: parents),
-                                                parents: parents, timestamp: 1_700_000_500_000, payload: .change(change)))
+        let change = Change(
+            message: "byzantine",
+            entries: [
+                ChangeEntry(path: try RepoPath(path), version: FileVersion(blob: blob.id, mode: .regular))
+            ])
+        return keep(
+            try HGCore.Operation.create(
+                signer: signer, sequence: sequence ?? self.sequence(of: author, on: parents),
+                parents: parents, timestamp: 1_700_000_500_000, payload: .change(change)))
     }
 
     /// A membership change of its own on `parents`.
     @discardableResult
     func member(_ change: MembershipChange, on parents: [ObjectID]) throws -> HGCore.Operation {
-        keep(try HGCore.Operation.create(signer: key, sequence: sequence(of: id, on: parents), parents: parents,
-                                         timestamp: 1_700_000_500_000, payload: .membership(change)))
+        keep(
+            try HGCore.Operation.create(
+                signer: key, sequence: sequence(of: id, on: parents), parents: parents,
+                timestamp: 1_700_000_500_000, payload: .membership(change)))
     }
 
     /// The removals of `peer` it has seen.
@@ -113,9 +121,14 @@ private final class Byzantine {
         let parents = heads()
         let op = try HGCore.Operation.create(
             signer: key, sequence: sequence(of: id, on: parents), parents: parents, timestamp: 1_700_000_500_000,
-            payload: .change(Change(message: "forged", entries: [
-                ChangeEntry(path: try RepoPath("byz/forged-\(tag).txt"), version: FileVersion(blob: blob.id, mode: .regular)),
-            ])))
+            payload: .change(
+                Change(
+                    message: "forged",
+                    entries: [
+                        ChangeEntry(
+                            path: try RepoPath("byz/forged-\(tag).txt"),
+                            version: FileVersion(blob: blob.id, mode: .regular))
+                    ])))
         var bytes = op.encoded
         bytes[bytes.count - 10] ^= 0x40
         return try HGCore.Operation.decode(bytes)
@@ -129,18 +142,22 @@ private final class Byzantine {
 
 /// Checks the invariants of one correct replica: `verify` is clean (every invariant of
 /// INVARIANTS.md), and the cached state and members agree with the recomputed ones.
-private func expectInvariants(_ repo: Repository, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+private func expectInvariants(
+    _ repo: Repository, _ what: String, sourceLocation: SourceLocation = #_sourceLocation
+) throws {
     let report = try repo.verify()
     #expect(report.isClean, "\(what): \(report.problems.map(\.message))", sourceLocation: sourceLocation)
     #expect(report.invariants.allSatisfy { $0.violations == 0 }, "\(what)", sourceLocation: sourceLocation)
     #expect(try repo.state().fingerprint == report.fingerprint, "\(what): cached state", sourceLocation: sourceLocation)
-    #expect(try repo.membership().members == report.membership?.members, "\(what): members", sourceLocation: sourceLocation)
+    #expect(
+        try repo.membership().members == report.membership?.members, "\(what): members", sourceLocation: sourceLocation)
 }
 
 @Suite("A network of 10 replicas, 3 of them Byzantine")
 struct ByzantineSimulationTests {
-    @Test("random commits, membership changes and syncs: correct replicas keep every invariant and converge",
-          arguments: [UInt64(11), 2026])
+    @Test(
+        "random commits, membership changes and syncs: correct replicas keep every invariant and converge",
+        arguments: [UInt64(11), 2026])
     func simulation(seed: UInt64) throws {
         try withTemporaryDirectory { dir in
             var rng = SplitMix64(seed: seed)
@@ -168,9 +185,16 @@ struct ByzantineSimulationTests {
                 switch Int.random(in: 0..<12, using: &rng) {
                 case 0...2:
                     do {
-                        _ = try replica.commitBatch([BatchChange(message: what, files: [
-                            (try RepoPath("f\(Int.random(in: 0..<5, using: &rng)).txt"), Array("\(what)\n".utf8)),
-                        ])])
+                        _ = try replica.commitBatch([
+                            BatchChange(
+                                message: what,
+                                files: [
+                                    (
+                                        try RepoPath("f\(Int.random(in: 0..<5, using: &rng)).txt"),
+                                        Array("\(what)\n".utf8)
+                                    )
+                                ])
+                        ])
                     } catch RepositoryError.notAuthorised {
                         // A Byzantine admin may have removed this replica; refusing is the correct behaviour.
                     }
@@ -206,7 +230,8 @@ struct ByzantineSimulationTests {
                     default:
                         let forged = try z.forged("\(step)")
                         forgedIDs.insert(forged.id)
-                        let result = try replica.receive(operations: [forged], blobs: Array(z.blobs.values), partial: true)
+                        let result = try replica.receive(
+                            operations: [forged], blobs: Array(z.blobs.values), partial: true)
                         #expect(result.added.isEmpty && result.rejected.map(\.id) == [forged.id], "\(what): forged")
                     }
                     // Withholding: only this one replica is told; the others learn through syncs.
@@ -220,13 +245,16 @@ struct ByzantineSimulationTests {
                     if try founder.membership().role(of: z.id) != nil {
                         let removal = try founder.changeMembership(.remove(z.id))
                         try z.learn(from: founder)
-                        let counter = try z.member(.remove(try founder.peerID()),
-                                                   on: try #require(z.removals(of: z.id).first { $0.id == removal.id }).parents)
+                        let counter = try z.member(
+                            .remove(try founder.peerID()),
+                            on: try #require(z.removals(of: z.id).first { $0.id == removal.id }).parents)
                         let sybil = try z.addSybil("scripted")
                         let target = Int.random(in: 1..<correct.count, using: &rng)
                         try syncPair(founder, correct[target])
                         let delivered = try z.deliver(to: correct[target])
-                        #expect(Set([counter.id, sybil.id]).isSubset(of: Set(delivered.added)), "\(what): \(delivered.rejected)")
+                        #expect(
+                            Set([counter.id, sybil.id]).isSubset(of: Set(delivered.added)),
+                            "\(what): \(delivered.rejected)")
                         touched += [0, target]
                         scripted = [counter.id, sybil.id]
                     }
@@ -238,7 +266,9 @@ struct ByzantineSimulationTests {
             // correct replica, after hearing everything.
             for _ in 0..<2 { for replica in correct.dropFirst() { try syncPair(founder, replica) } }
             let correctIDs = Set(try correct.map { try $0.peerID() })
-            #expect(try founder.membership().role(of: try founder.peerID()) == .admin, "seed \(seed): the founder lost its role")
+            #expect(
+                try founder.membership().role(of: try founder.peerID()) == .admin,
+                "seed \(seed): the founder lost its role")
             for peer in try founder.membership().members.keys where !correctIDs.contains(peer) {
                 _ = try founder.changeMembership(.remove(peer))
             }
@@ -246,16 +276,23 @@ struct ByzantineSimulationTests {
 
             try expectConverged(correct, "seed \(seed): after the final syncs")
             let reference = try founder.membership()
-            #expect(Set(reference.members.keys).isSubset(of: correctIDs), "seed \(seed): a Byzantine or sybil key is still a member")
+            #expect(
+                Set(reference.members.keys).isSubset(of: correctIDs),
+                "seed \(seed): a Byzantine or sybil key is still a member")
             for (n, replica) in correct.enumerated() {
                 #expect(try replica.membership().members == reference.members, "seed \(seed): replica \(n) members")
-                for id in forgedIDs { #expect(!replica.hasObject(id), "seed \(seed): replica \(n) stored a forged operation") }
+                for id in forgedIDs {
+                    #expect(!replica.hasObject(id), "seed \(seed): replica \(n) stored a forged operation")
+                }
             }
             let made = byzantine.reduce(0) { $0 + $1.made.count }
             #expect(made > 20, "seed \(seed): the Byzantine participants hardly acted (\(made) operations)")
             #expect(scripted.count == 2, "seed \(seed): the scripted attack did not run")
             for id in scripted {
-                #expect(reference.voided[id] != nil, "seed \(seed): the back-dated counter-removal and sybil add must have no effect: \(reference.voided)")
+                #expect(
+                    reference.voided[id] != nil,
+                    "seed \(seed): the back-dated counter-removal and sybil add must have no effect: \(reference.voided)"
+                )
             }
         }
     }

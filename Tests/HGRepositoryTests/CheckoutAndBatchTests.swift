@@ -5,6 +5,7 @@ import HGRepository
 import HGState
 import HGStore
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,8 +20,9 @@ struct CheckoutAndBatchTests {
             try writeFile(root, "notes.txt", "base\n")
             try writeFile(root, "gone.txt", "to be deleted there\n")
             let base = try repo.commit(message: "base", timestamp: 1_700_000_100_000)
-            let theirs = try peer.change(sequence: 1, parents: [base.id],
-                                         files: [("notes.txt", Array("their new text\n".utf8)), ("gone.txt", nil)])
+            let theirs = try peer.change(
+                sequence: 1, parents: [base.id],
+                files: [("notes.txt", Array("their new text\n".utf8)), ("gone.txt", nil)])
 
             // Uncommitted edits here (different sizes from before, so no stamp could hide them).
             let localNotes = Array("my uncommitted edit, longer than before\n".utf8)
@@ -56,8 +58,12 @@ struct CheckoutAndBatchTests {
     @Test("checkout updates unedited files that a received operation changed")
     func checkoutUpdatesCleanFiles() throws {
         try withTemporaryDirectory { dir in
-            let (repo, root) = try receivedChange(in: dir, files: [("notes.txt", Array("newer\n".utf8)),
-                                                                   ("dir/new.txt", Array("new\n".utf8))])
+            let (repo, root) = try receivedChange(
+                in: dir,
+                files: [
+                    ("notes.txt", Array("newer\n".utf8)),
+                    ("dir/new.txt", Array("new\n".utf8)),
+                ])
             // Before checkout the working tree lags behind the state: what arrived is incoming,
             // not a change of the user's.
             let before = try repo.status()
@@ -72,7 +78,9 @@ struct CheckoutAndBatchTests {
         }
     }
 
-    @Test("checkout writes many files in batches; one that cannot be written is named, and the rest are written and recorded as clean")
+    @Test(
+        "checkout writes many files in batches; one that cannot be written is named, and the rest are written and recorded as clean"
+    )
     func checkoutWritesBatchesAroundABlockedFile() throws {
         try withTemporaryDirectory { dir in
             // More files than one batch of writes holds, and a file "zz" where a local directory is.
@@ -107,15 +115,21 @@ struct CheckoutAndBatchTests {
         }
     }
 
-    @Test("one operation naming both a file and a path under it: the directory is written and the file beside it, every time")
+    @Test(
+        "one operation naming both a file and a path under it: the directory is written and the file beside it, every time"
+    )
     func checkoutOfAFileAndAPathUnderItIsDeterministic() throws {
         // Nothing in the format forbids it, so a peer can send it; neither the threads nor the
         // replica decide what lands (PathCollisions).
         for round in 0..<3 {
             try withTemporaryDirectory { dir in
-                let (repo, root) = try receivedChange(in: dir, files: [("a", Array("a file\n".utf8)),
-                                                                       ("a/b", Array("under a file\n".utf8)),
-                                                                       ("c.txt", Array("c\n".utf8))])
+                let (repo, root) = try receivedChange(
+                    in: dir,
+                    files: [
+                        ("a", Array("a file\n".utf8)),
+                        ("a/b", Array("under a file\n".utf8)),
+                        ("c.txt", Array("c\n".utf8)),
+                    ])
                 let op = try #require(try repo.heads().first)
                 let aside = try repoPath("a~" + op.short)
                 let result = try repo.checkout()
@@ -147,9 +161,11 @@ struct CheckoutAndBatchTests {
             #expect(try s.repo.status().incoming.paths == [try repoPath("notes.txt")])
             let forced = try s.repo.checkout(force: true)
             #expect(forced.written == [try repoPath("notes.txt")])
-            #expect(readFile(s.root, "notes.txt") == documentedConflictText([
-                (s.mine.id, s.me, Array("mine\n".utf8)), (s.theirs.op.id, s.peer.id, Array("theirs\n".utf8)),
-            ]))
+            #expect(
+                readFile(s.root, "notes.txt")
+                    == documentedConflictText([
+                        (s.mine.id, s.me, Array("mine\n".utf8)), (s.theirs.op.id, s.peer.id, Array("theirs\n".utf8)),
+                    ]))
         }
     }
 
@@ -159,7 +175,9 @@ struct CheckoutAndBatchTests {
             let (repo, _) = try makeRepository(in: dir, writers: [])
             var changes: [BatchChange] = []
             for i in 0..<500 {
-                var files: [(path: RepoPath, content: [UInt8]?)] = [(try repoPath("files/\(i).txt"), Array("file \(i)\n".utf8))]
+                var files: [(path: RepoPath, content: [UInt8]?)] = [
+                    (try repoPath("files/\(i).txt"), Array("file \(i)\n".utf8))
+                ]
                 if i % 10 == 0 { files.append((try repoPath("shared.txt"), Array("version \(i)\n".utf8))) }
                 if i == 250 { files.append((try repoPath("files/0.txt"), nil)) }
                 changes.append(BatchChange(message: "change \(i)", files: files))
@@ -197,8 +215,9 @@ struct CheckoutAndBatchTests {
             #expect(tree.conflicts.isEmpty)
             #expect(tree.visiblePaths.count == 500)  // 499 files left, plus shared.txt
             #expect(tree.value(try repoPath("files/0.txt")) == .absent)
-            #expect(tree.value(try repoPath("shared.txt"))
-                == .file(FileVersion(blob: Blob.id(of: Array("version 490\n".utf8)), mode: .regular)))
+            #expect(
+                tree.value(try repoPath("shared.txt"))
+                    == .file(FileVersion(blob: Blob.id(of: Array("version 490\n".utf8)), mode: .regular)))
             let shown = try repo.operation(last.hex)
             #expect(shown.change?.message == "change 499")
 

@@ -39,9 +39,11 @@ struct ConflictTests {
             let written = try #require(readFile(s.root, "notes.txt"))
             #expect(String(decoding: written, as: UTF8.self) == expected)
             #expect(written == Array(expected.utf8))
-            #expect(written == documentedConflictText([
-                (s.mine.id, s.me, Array("mine\n".utf8)), (s.theirs.op.id, s.peer.id, Array("theirs".utf8)),
-            ]))
+            #expect(
+                written
+                    == documentedConflictText([
+                        (s.mine.id, s.me, Array("mine\n".utf8)), (s.theirs.op.id, s.peer.id, Array("theirs".utf8)),
+                    ]))
             // Short forms as README shows them: 12 hex digits, 12 characters of the peer id.
             #expect(s.mine.id.short.count == 12)
             #expect(s.peer.id.short.count == 12 && s.peer.id.short.hasPrefix("hg"))
@@ -70,16 +72,18 @@ struct ConflictTests {
             let rootA2 = dir + "/a2"
             Repository.waitForDeferredRemovals()
             try FileManager.default.copyItem(atPath: rootA, toPath: rootA2)
-            try FileManager.default.setAttributes([.posixPermissions: 0o600],
-                                                  ofItemAtPath: rootA2 + "/.hgrepo/keys/identity")
+            try FileManager.default.setAttributes(
+                [.posixPermissions: 0o600],
+                ofItemAtPath: rootA2 + "/.hgrepo/keys/identity")
             let repoA2 = try Repository.discover(from: rootA2)
             #expect(repoA2.genesis == repoA.genesis)
 
             let peerB = try Peer(seed: 9)
             let peerC = try Peer(seed: 7)
             let opB = try peerB.change(sequence: 1, parents: [base.id], files: [("notes.txt", Array("from b".utf8))])
-            let opC = try peerC.change(sequence: 1, parents: [base.id],
-                                       files: [("notes.txt", Array("from c\n".utf8)), ("other.txt", nil)])
+            let opC = try peerC.change(
+                sequence: 1, parents: [base.id],
+                files: [("notes.txt", Array("from c\n".utf8)), ("other.txt", nil)])
             try writeFile(rootA, "notes.txt", "from a\n")
             try writeFile(rootA, "other.txt", "other, edited by a\n")
             let mine = try repoA.commit(message: "mine", timestamp: 1_700_000_200_000)
@@ -105,15 +109,19 @@ struct ConflictTests {
             #expect(bytesA == bytesA2)
             #expect(String(decoding: bytesA, as: UTF8.self).hasSuffix(">>>>>>> end of conflict (3 versions)\n"))
             let me = try repoA.peerID()
-            #expect(bytesA == documentedConflictText([
-                (mine.id, me, Array("from a\n".utf8)),
-                (opB.op.id, peerB.id, Array("from b".utf8)),
-                (opC.op.id, peerC.id, Array("from c\n".utf8)),
-            ]))
+            #expect(
+                bytesA
+                    == documentedConflictText([
+                        (mine.id, me, Array("from a\n".utf8)),
+                        (opB.op.id, peerB.id, Array("from b".utf8)),
+                        (opC.op.id, peerC.id, Array("from c\n".utf8)),
+                    ]))
             #expect(readFile(rootA, "other.txt") == readFile(rootA2, "other.txt"))
-            #expect(readFile(rootA, "other.txt") == documentedConflictText([
-                (mine.id, me, Array("other, edited by a\n".utf8)), (opC.op.id, peerC.id, nil),
-            ]))
+            #expect(
+                readFile(rootA, "other.txt")
+                    == documentedConflictText([
+                        (mine.id, me, Array("other, edited by a\n".utf8)), (opC.op.id, peerC.id, nil),
+                    ]))
 
             let reportA = try repoA.verify()
             let reportA2 = try repoA2.verify()
@@ -140,12 +148,15 @@ struct ConflictTests {
             let written = try #require(readFile(s.root, "notes.txt"))
             let text = String(decoding: written, as: UTF8.self)
             let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-            let deletedMarker = (s.theirs.op.id < s.mine.id ? "<<<<<<<" : "=======")
+            let deletedMarker =
+                (s.theirs.op.id < s.mine.id ? "<<<<<<<" : "=======")
                 + " op \(s.theirs.op.id.short) by \(s.peer.id.short) (deleted)"
             #expect(lines.contains(deletedMarker), "\(text)")
-            #expect(written == documentedConflictText([
-                (s.mine.id, s.me, Array("mine\n".utf8)), (s.theirs.op.id, s.peer.id, nil),
-            ]))
+            #expect(
+                written
+                    == documentedConflictText([
+                        (s.mine.id, s.me, Array("mine\n".utf8)), (s.theirs.op.id, s.peer.id, nil),
+                    ]))
         }
     }
 
@@ -164,9 +175,11 @@ struct ConflictTests {
             let written = try #require(readFile(s.root, "notes.txt"))
             let text = String(decoding: written, as: UTF8.self)
             #expect(text.contains("op \(s.mine.id.short) by \(s.me.short) (deleted)\n"), "\(text)")
-            #expect(written == documentedConflictText([
-                (s.mine.id, s.me, nil), (s.theirs.op.id, s.peer.id, Array("theirs\n".utf8)),
-            ]))
+            #expect(
+                written
+                    == documentedConflictText([
+                        (s.mine.id, s.me, nil), (s.theirs.op.id, s.peer.id, Array("theirs\n".utf8)),
+                    ]))
             #expect(try s.repo.status().changes.first?.status == .conflicted(versions: 2, edited: false))
         }
     }
@@ -183,8 +196,9 @@ struct ConflictTests {
             let theirImage: [UInt8] = [0x00, 0x01, 0x02, 0x03]
             let mineMixed = Array("plain text here\n".utf8)
             let theirMixed: [UInt8] = [0x41, 0x00, 0x42]
-            let theirs = try peer.change(sequence: 1, parents: [base.id],
-                                         files: [("image.bin", theirImage), ("mixed.dat", theirMixed)])
+            let theirs = try peer.change(
+                sequence: 1, parents: [base.id],
+                files: [("image.bin", theirImage), ("mixed.dat", theirMixed)])
             try writeFile(root, "image.bin", mineImage)
             try writeFile(root, "mixed.dat", mineMixed)
             let mine = try repo.commit(message: "mine", timestamp: 1_700_000_200_000)
@@ -228,7 +242,8 @@ struct ConflictTests {
             let same = Array("#!/bin/sh\necho hi\n".utf8)
             try writeFile(root, "run.sh", "base\n")
             let base = try repo.commit(message: "base", timestamp: 1_700_000_100_000)
-            let theirs = try peer.change(sequence: 1, parents: [base.id], files: [("run.sh", same)], mode: FileMode.executable)
+            let theirs = try peer.change(
+                sequence: 1, parents: [base.id], files: [("run.sh", same)], mode: FileMode.executable)
             try writeFile(root, "run.sh", same)
             _ = try repo.commit(message: "mine", timestamp: 1_700_000_200_000)
             _ = try repo.receive(operations: [theirs.op], blobs: theirs.blobs)
@@ -248,9 +263,10 @@ struct ConflictTests {
             try writeFile(root, "latin.txt", "base\n")
             let base = try repo.commit(message: "base", timestamp: 1_700_000_100_000)
             let latin: [UInt8] = [0x63, 0x61, 0x66, 0xE9, 0x0A]  // "café" in Latin-1
-            let theirs = try peer.change(sequence: 1, parents: [base.id],
-                                         files: [("run.sh", Array("echo theirs\n".utf8)), ("latin.txt", latin)],
-                                         mode: .executable)
+            let theirs = try peer.change(
+                sequence: 1, parents: [base.id],
+                files: [("run.sh", Array("echo theirs\n".utf8)), ("latin.txt", latin)],
+                mode: .executable)
             try writeFile(root, "run.sh", "echo mine\n")
             try writeFile(root, "latin.txt", "mine\n")
             try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: root + "/run.sh")
@@ -258,13 +274,16 @@ struct ConflictTests {
             _ = try repo.receive(operations: [theirs.op], blobs: theirs.blobs)
             #expect(try repo.checkout().conflicts.count == 2)
             func executable(_ path: String) throws -> Bool {
-                let mode = try FileManager.default.attributesOfItem(atPath: root + "/" + path)[.posixPermissions] as? Int ?? 0
+                let mode =
+                    try FileManager.default.attributesOfItem(atPath: root + "/" + path)[.posixPermissions] as? Int ?? 0
                 return mode & 0o111 != 0
             }
             let me = try repo.peerID()
-            #expect(readFile(root, "run.sh") == documentedConflictText([
-                (mine.id, me, Array("echo mine\n".utf8)), (theirs.op.id, peer.id, Array("echo theirs\n".utf8)),
-            ]))
+            #expect(
+                readFile(root, "run.sh")
+                    == documentedConflictText([
+                        (mine.id, me, Array("echo mine\n".utf8)), (theirs.op.id, peer.id, Array("echo theirs\n".utf8)),
+                    ]))
             #expect(try !executable("run.sh"), "a text conflict is a regular file")
             let mineFirst = mine.id < theirs.op.id
             #expect(readFile(root, "latin.txt") == (mineFirst ? Array("mine\n".utf8) : latin))
@@ -308,8 +327,9 @@ struct ConflictTests {
             let rendered = try #require(readFile(s.root, "notes.txt"))
             #expect(try s.repo.status().changes.first?.status == .conflicted(versions: 2, edited: false))
 
-            let commit = try s.repo.commit(message: "keep both", pathspecs: ["notes.txt"], cwd: s.root,
-                                           timestamp: 1_700_000_300_000)
+            let commit = try s.repo.commit(
+                message: "keep both", pathspecs: ["notes.txt"], cwd: s.root,
+                timestamp: 1_700_000_300_000)
             #expect(commit.changes.map(\.path) == [path])
             #expect(try s.repo.status().changes.isEmpty)
             let tree = try s.repo.state()

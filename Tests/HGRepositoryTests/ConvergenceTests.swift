@@ -1,11 +1,12 @@
 import Foundation
-import HGTestSupport
 import HGCore
 import HGCrypto
 import HGRepository
 import HGStore
 import HGSync
+import HGTestSupport
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -85,21 +86,25 @@ func syncPair(_ a: Repository, _ b: Repository) throws -> (SyncResult, SyncResul
 }
 
 /// `a.sync` over the descriptors `aEnds` and `b.sync` over `bEnds`, concurrently.
-private func syncPair(_ a: Repository, over aEnds: (read: Int32, write: Int32),
-                      _ b: Repository, over bEnds: (read: Int32, write: Int32)) throws -> (SyncResult, SyncResult) {
+private func syncPair(
+    _ a: Repository, over aEnds: (read: Int32, write: Int32),
+    _ b: Repository, over bEnds: (read: Int32, write: Int32)
+) throws -> (SyncResult, SyncResult) {
     let boxA = Box(a)
     let boxB = Box(b)
     let options = testSyncOptions
     let left = Worker {
         capture { () throws(RepositoryError) -> SyncResult in
-            try boxA.value.sync(over: ByteStream(readFD: aEnds.read, writeFD: aEnds.write, timeout: 30, closeOnDeinit: true),
-                                options: options)
+            try boxA.value.sync(
+                over: ByteStream(readFD: aEnds.read, writeFD: aEnds.write, timeout: 30, closeOnDeinit: true),
+                options: options)
         }
     }
     let right = Worker {
         capture { () throws(RepositoryError) -> SyncResult in
-            try boxB.value.sync(over: ByteStream(readFD: bEnds.read, writeFD: bEnds.write, timeout: 30, closeOnDeinit: true),
-                                options: options)
+            try boxB.value.sync(
+                over: ByteStream(readFD: bEnds.read, writeFD: bEnds.write, timeout: 30, closeOnDeinit: true),
+                options: options)
         }
     }
     let resultA = left.join()
@@ -154,8 +159,10 @@ private func relayFrames(from input: Int32, to output: Int32, rewrite: ([UInt8])
 /// `syncPair(a, b)` through a relay that adds `claimed` to the Bloom filter of B's HAVE (B's own
 /// entries stay in it): A's Bloom round then meets exactly these false positives, whatever the
 /// salt B chose. Returns both results and every id B asked for by NEED.
-private func syncPair(_ a: Repository, _ b: Repository,
-                      claimingInFilterOfB claimed: [ObjectID]) throws -> (SyncResult, SyncResult, asked: Set<ObjectID>) {
+private func syncPair(
+    _ a: Repository, _ b: Repository,
+    claimingInFilterOfB claimed: [ObjectID]
+) throws -> (SyncResult, SyncResult, asked: Set<ObjectID>) {
     let toA = try pipeEnds()
     let toB = try pipeEnds()
     let asked = Box(Set<ObjectID>())
@@ -166,8 +173,9 @@ private func syncPair(_ a: Repository, _ b: Repository,
             case let .have(have)?:
                 var filter = have.filter
                 for id in claimed { filter.insert(id) }
-                let rewritten = Have(heads: have.heads, sharedHeads: have.sharedHeads, filter: filter,
-                                     filterEntries: have.filterEntries)
+                let rewritten = Have(
+                    heads: have.heads, sharedHeads: have.sharedHeads, filter: filter,
+                    filterEntries: have.filterEntries)
                 return Array(Message.have(rewritten).frame().dropFirst(4))
             case let .need(ids)?:
                 asked.value.formUnion(ids)
@@ -193,14 +201,17 @@ func cloneReplica(of source: Repository, into root: String) throws -> Repository
     let options = testSyncOptions
     let server = Worker {
         capture { () throws(RepositoryError) -> SyncResult in
-            try boxSource.value.sync(over: ByteStream(readFD: ends.a.read, writeFD: ends.a.write, timeout: 30, closeOnDeinit: true),
-                                     options: options)
+            try boxSource.value.sync(
+                over: ByteStream(readFD: ends.a.read, writeFD: ends.a.write, timeout: 30, closeOnDeinit: true),
+                options: options)
         }
     }
     let client = Worker {
         capture { () throws(RepositoryError) -> (Repository, SyncResult) in
-            try Repository.clone(into: root, over: ByteStream(readFD: ends.b.read, writeFD: ends.b.write, timeout: 30, closeOnDeinit: true),
-                                 options: options)
+            try Repository.clone(
+                into: root,
+                over: ByteStream(readFD: ends.b.read, writeFD: ends.b.write, timeout: 30, closeOnDeinit: true),
+                options: options)
         }
     }
     let served = server.join()
@@ -225,7 +236,9 @@ private func syncStatePath(_ repo: Repository, peer: Repository) throws -> Strin
 
 /// The operations (and the blobs they name) of `source` that are not in `known`, as
 /// another replica would receive them.
-func operations(of source: Repository, excluding known: Set<ObjectID>) throws -> (ops: [HGCore.Operation], blobs: [ObjectID: Blob]) {
+func operations(
+    of source: Repository, excluding known: Set<ObjectID>
+) throws -> (ops: [HGCore.Operation], blobs: [ObjectID: Blob]) {
     var ops: [HGCore.Operation] = []
     var blobs: [ObjectID: Blob] = [:]
     for id in try operationIDs(source).subtracting(known) {
@@ -234,7 +247,8 @@ func operations(of source: Repository, excluding known: Set<ObjectID>) throws ->
         }
         ops.append(op)
         for blobID in op.change?.entries.compactMap({ $0.version?.blob }) ?? [] {
-            guard let encoded = source.encodedObject(blobID), case let .blob(blob) = try StoredObject.decode(encoded) else {
+            guard let encoded = source.encodedObject(blobID), case let .blob(blob) = try StoredObject.decode(encoded)
+            else {
                 throw FixtureError("blob \(blobID.hex) cannot be read")
             }
             blobs[blobID] = blob
@@ -245,8 +259,10 @@ func operations(of source: Repository, excluding known: Set<ObjectID>) throws ->
 
 /// Expects every replica to verify clean and all of them to agree on heads, operations and
 /// fingerprint (and the cached state to agree with the recomputed one).
-func expectConverged(_ replicas: [Repository], _ what: String,
-                             sourceLocation: SourceLocation = #_sourceLocation) throws {
+func expectConverged(
+    _ replicas: [Repository], _ what: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) throws {
     guard let first = replicas.first else { return }
     let referenceHeads = try first.heads().sorted()
     let referenceOps = try operationIDs(first)
@@ -254,30 +270,42 @@ func expectConverged(_ replicas: [Repository], _ what: String,
     #expect(referenceReport.fingerprint != nil, "\(what): no fingerprint", sourceLocation: sourceLocation)
     for (index, replica) in replicas.enumerated() {
         let report = index == 0 ? referenceReport : try replica.verify()
-        #expect(report.isClean, "\(what): replica \(index) verify problems: \(report.problems)", sourceLocation: sourceLocation)
+        #expect(
+            report.isClean, "\(what): replica \(index) verify problems: \(report.problems)",
+            sourceLocation: sourceLocation)
         let heads = try replica.heads().sorted()
-        #expect(heads == referenceHeads, "\(what): replica \(index) heads differ from replica 0", sourceLocation: sourceLocation)
-        #expect(report.heads.sorted() == heads, "\(what): replica \(index) heads file differs from verify", sourceLocation: sourceLocation)
+        #expect(
+            heads == referenceHeads, "\(what): replica \(index) heads differ from replica 0",
+            sourceLocation: sourceLocation)
+        #expect(
+            report.heads.sorted() == heads, "\(what): replica \(index) heads file differs from verify",
+            sourceLocation: sourceLocation)
         let ops = try operationIDs(replica)
-        #expect(ops == referenceOps,
-                "\(what): replica \(index) lacks \(referenceOps.subtracting(ops).count), has \(ops.subtracting(referenceOps).count) extra operations",
-                sourceLocation: sourceLocation)
-        #expect(report.fingerprint == referenceReport.fingerprint, "\(what): replica \(index) fingerprint differs",
-                sourceLocation: sourceLocation)
-        #expect(try replica.state().fingerprint == report.fingerprint, "\(what): replica \(index) cached state differs",
-                sourceLocation: sourceLocation)
+        #expect(
+            ops == referenceOps,
+            "\(what): replica \(index) lacks \(referenceOps.subtracting(ops).count), has \(ops.subtracting(referenceOps).count) extra operations",
+            sourceLocation: sourceLocation)
+        #expect(
+            report.fingerprint == referenceReport.fingerprint, "\(what): replica \(index) fingerprint differs",
+            sourceLocation: sourceLocation)
+        #expect(
+            try replica.state().fingerprint == report.fingerprint, "\(what): replica \(index) cached state differs",
+            sourceLocation: sourceLocation)
     }
 }
 
 /// Expects a sync between correct replicas to have refused and left out nothing.
-private func expectClean(_ results: (SyncResult, SyncResult), _ what: String,
-                         sourceLocation: SourceLocation = #_sourceLocation) {
+private func expectClean(
+    _ results: (SyncResult, SyncResult), _ what: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     for result in [results.0, results.1] {
-        #expect(result.rejected.isEmpty, "\(what): rejected \(result.rejected.map(\.reason))", sourceLocation: sourceLocation)
+        #expect(
+            result.rejected.isEmpty, "\(what): rejected \(result.rejected.map(\.reason))",
+            sourceLocation: sourceLocation)
         #expect(result.unresolved == 0, "\(what): \(result.unresolved) unresolved", sourceLocation: sourceLocation)
     }
 }
-
 
 private let paths = ["a.txt", "b.txt", "c.txt", "dir/d.txt", "dir/e.txt"]
 private let t0: UInt64 = 1_700_000_000_000
@@ -299,10 +327,15 @@ private func randomChanges(_ rng: inout SeededGenerator, tag: String) throws -> 
 /// A repository with a base commit, and `clones` replicas cloned from it.
 private func makeReplicas(in dir: String, clones: Int) throws -> [Repository] {
     let (origin, _) = try makeRepository(in: dir, name: "r0")
-    _ = try origin.commitBatch([BatchChange(message: "base", files: [
-        (try RepoPath("a.txt"), Array("base a\n".utf8)),
-        (try RepoPath("b.txt"), Array("base b\n".utf8)),
-    ])], timestamp: t0)
+    _ = try origin.commitBatch(
+        [
+            BatchChange(
+                message: "base",
+                files: [
+                    (try RepoPath("a.txt"), Array("base a\n".utf8)),
+                    (try RepoPath("b.txt"), Array("base b\n".utf8)),
+                ])
+        ], timestamp: t0)
     var replicas = [origin]
     for n in 0..<clones {
         replicas.append(try cloneReplica(of: origin, into: dir + "/r\(n + 1)"))
@@ -327,17 +360,27 @@ struct ConvergenceTests {
             #expect(try a.heads() == b.heads(), "the clone has what it was cloned from")
             try expectConverged([a, b], "after clone")
 
-            let mine = try a.commitBatch([
-                BatchChange(message: "a1", files: [(try RepoPath("a.txt"), Array("from a\n".utf8)),
-                                                   (try RepoPath("only-a.txt"), Array("a\n".utf8))]),
-                BatchChange(message: "a2", files: [(try RepoPath("b.txt"), nil)]),
-                BatchChange(message: "a3", files: [(try RepoPath("dir/x.txt"), Array("x from a\n".utf8))]),
-            ], timestamp: t0 + 1000)
-            let theirs = try b.commitBatch([
-                BatchChange(message: "b1", files: [(try RepoPath("a.txt"), Array("from b\n".utf8))]),
-                BatchChange(message: "b2", files: [(try RepoPath("b.txt"), Array("b edited by b\n".utf8)),
-                                                   (try RepoPath("dir/x.txt"), Array("x from b\n".utf8))]),
-            ], timestamp: t0 + 1000)
+            let mine = try a.commitBatch(
+                [
+                    BatchChange(
+                        message: "a1",
+                        files: [
+                            (try RepoPath("a.txt"), Array("from a\n".utf8)),
+                            (try RepoPath("only-a.txt"), Array("a\n".utf8)),
+                        ]),
+                    BatchChange(message: "a2", files: [(try RepoPath("b.txt"), nil)]),
+                    BatchChange(message: "a3", files: [(try RepoPath("dir/x.txt"), Array("x from a\n".utf8))]),
+                ], timestamp: t0 + 1000)
+            let theirs = try b.commitBatch(
+                [
+                    BatchChange(message: "b1", files: [(try RepoPath("a.txt"), Array("from b\n".utf8))]),
+                    BatchChange(
+                        message: "b2",
+                        files: [
+                            (try RepoPath("b.txt"), Array("b edited by b\n".utf8)),
+                            (try RepoPath("dir/x.txt"), Array("x from b\n".utf8)),
+                        ]),
+                ], timestamp: t0 + 1000)
 
             let first = try syncPair(a, b)
             expectClean(first, "first sync")
@@ -365,8 +408,9 @@ struct ConvergenceTests {
         }
     }
 
-    @Test("five replicas, random commits and pairwise syncs, then a ring twice: all converge",
-          arguments: [UInt64(1), 0xC0FFEE, 20_240_601])
+    @Test(
+        "five replicas, random commits and pairwise syncs, then a ring twice: all converge",
+        arguments: [UInt64(1), 0xC0FFEE, 20_240_601])
     func randomReplicas(seed: UInt64) throws {
         try withTemporaryDirectory { dir in
             var rng = SeededGenerator(seed: seed)
@@ -403,13 +447,24 @@ struct ConvergenceTests {
 
             var rng = SeededGenerator(seed: 99)
             var fromA = try a.commitBatch(try randomChanges(&rng, tag: "a"), timestamp: t0 + 1000)
-            fromA += try a.commitBatch([BatchChange(message: "a: both", files: [
-                (try RepoPath("a.txt"), Array("a wrote this\n".utf8)), (try RepoPath("b.txt"), nil),
-            ])], timestamp: t0 + 2000)
+            fromA += try a.commitBatch(
+                [
+                    BatchChange(
+                        message: "a: both",
+                        files: [
+                            (try RepoPath("a.txt"), Array("a wrote this\n".utf8)), (try RepoPath("b.txt"), nil),
+                        ])
+                ], timestamp: t0 + 2000)
             var fromB = try b.commitBatch(try randomChanges(&rng, tag: "b"), timestamp: t0 + 1000)
-            fromB += try b.commitBatch([BatchChange(message: "b: both", files: [
-                (try RepoPath("a.txt"), Array("b wrote this\n".utf8)), (try RepoPath("b.txt"), Array("b kept b\n".utf8)),
-            ])], timestamp: t0 + 2000)
+            fromB += try b.commitBatch(
+                [
+                    BatchChange(
+                        message: "b: both",
+                        files: [
+                            (try RepoPath("a.txt"), Array("b wrote this\n".utf8)),
+                            (try RepoPath("b.txt"), Array("b kept b\n".utf8)),
+                        ])
+                ], timestamp: t0 + 2000)
 
             // Neither A nor B learns the other's operations before both X and Y got theirs:
             // X receives A's then B's, Y receives B's then A's.
@@ -443,12 +498,14 @@ struct ConvergenceTests {
                     let batch = Array(queue.prefix(take))
                     queue.removeFirst(take)
                     let named = batch.flatMap { $0.change?.entries.compactMap { $0.version?.blob } ?? [] }
-                    let result = try replica.receive(operations: batch, blobs: named.compactMap { blobs[$0] }, partial: true)
+                    let result = try replica.receive(
+                        operations: batch, blobs: named.compactMap { blobs[$0] }, partial: true)
                     for refused in result.rejected {
                         // Refused only for a missing ancestor: directly ("parent … is missing") or
                         // through a parent refused for that ("parent … was refused").
-                        #expect(refused.reason.contains("is missing") || refused.reason.contains("was refused"),
-                                "refused for another reason: \(refused.reason)")
+                        #expect(
+                            refused.reason.contains("is missing") || refused.reason.contains("was refused"),
+                            "refused for another reason: \(refused.reason)")
                         if let op = batch.first(where: { $0.id == refused.id }) { queue.append(op) }
                     }
                 }
@@ -459,8 +516,9 @@ struct ConvergenceTests {
         }
     }
 
-    @Test("a Byzantine replica's equivocations spread everywhere, its invalid operations nowhere",
-          arguments: [UInt64(7), 4242])
+    @Test(
+        "a Byzantine replica's equivocations spread everywhere, its invalid operations nowhere",
+        arguments: [UInt64(7), 4242])
     func byzantineReplica(seed: UInt64) throws {
         try withTemporaryDirectory { dir in
             var rng = SeededGenerator(seed: seed)
@@ -469,9 +527,14 @@ struct ConvergenceTests {
             let z = try Peer(seed: 0x5A)
 
             // Valid, but equivocating: two operations with sequence 1, then one on top of the first.
-            let e1 = try z.change(sequence: 1, parents: [base], files: [("a.txt", Array("z one\n".utf8))], message: "e1")
-            let e2 = try z.change(sequence: 1, parents: [base], files: [("a.txt", Array("z two\n".utf8)),
-                                                                       ("z.txt", Array("z\n".utf8))], message: "e2")
+            let e1 = try z.change(
+                sequence: 1, parents: [base], files: [("a.txt", Array("z one\n".utf8))], message: "e1")
+            let e2 = try z.change(
+                sequence: 1, parents: [base],
+                files: [
+                    ("a.txt", Array("z two\n".utf8)),
+                    ("z.txt", Array("z\n".utf8)),
+                ], message: "e2")
             let z2 = try z.change(sequence: 2, parents: [e1.op.id], files: [("b.txt", nil)], message: "z2")
             // Invalid.
             let signed = try z.change(sequence: 2, parents: [e2.op.id], files: [("c.txt", Array("forged\n".utf8))])
@@ -479,27 +542,32 @@ struct ConvergenceTests {
             forged[forged.count - 1] ^= 0x01
             let badSignature = try HGCore.Operation.decode(forged)
             #expect(!badSignature.hasValidSignature())
-            let childOfBad = try z.change(sequence: 3, parents: [badSignature.id], files: [("c.txt", Array("c\n".utf8))])
+            let childOfBad = try z.change(
+                sequence: 3, parents: [badSignature.id], files: [("c.txt", Array("c\n".utf8))])
             let skipped = try z.change(sequence: 7, parents: [e2.op.id], files: [("d.txt", Array("seven\n".utf8))])
             let repeated = try z.change(sequence: 1, parents: [e1.op.id], files: [("d.txt", Array("again\n".utf8))])
-            let orphan = try z.change(sequence: 2, parents: [ObjectID(hashing: Array("never existed".utf8))],
-                                      files: [("e.txt", Array("orphan\n".utf8))])
+            let orphan = try z.change(
+                sequence: 2, parents: [ObjectID(hashing: Array("never existed".utf8))],
+                files: [("e.txt", Array("orphan\n".utf8))])
             let blobless = try z.change(sequence: 2, parents: [e2.op.id], files: [("w.txt", Array("withheld\n".utf8))])
             let invalid = [badSignature, childOfBad.op, skipped.op, repeated.op, orphan.op]
             let invalidBlobs = signed.blobs + childOfBad.blobs + skipped.blobs + repeated.blobs + orphan.blobs
             let neverValid = Set(invalid.map(\.id) + [blobless.op.id])
 
             // Delivered to some correct replicas only, through the path sync uses.
-            let r1 = try replicas[1].receive(operations: [orphan.op, childOfBad.op, badSignature, z2.op, e1.op, repeated.op],
-                                             blobs: e1.blobs + z2.blobs + invalidBlobs, partial: true)
+            let r1 = try replicas[1].receive(
+                operations: [orphan.op, childOfBad.op, badSignature, z2.op, e1.op, repeated.op],
+                blobs: e1.blobs + z2.blobs + invalidBlobs, partial: true)
             #expect(Set(r1.added) == [e1.op.id, z2.op.id])
             #expect(Set(r1.rejected.map(\.id)) == [orphan.op.id, childOfBad.op.id, badSignature.id, repeated.op.id])
-            let r2 = try replicas[2].receive(operations: [skipped.op, e2.op, blobless.op],
-                                             blobs: e2.blobs + invalidBlobs, partial: true)
+            let r2 = try replicas[2].receive(
+                operations: [skipped.op, e2.op, blobless.op],
+                blobs: e2.blobs + invalidBlobs, partial: true)
             #expect(r2.added == [e2.op.id])
             #expect(Set(r2.rejected.map(\.id)) == [skipped.op.id, blobless.op.id])
-            let r3 = try replicas[3].receive(operations: [e2.op, badSignature, e1.op], blobs: e1.blobs + e2.blobs + signed.blobs,
-                                             partial: true)
+            let r3 = try replicas[3].receive(
+                operations: [e2.op, badSignature, e1.op], blobs: e1.blobs + e2.blobs + signed.blobs,
+                partial: true)
             #expect(Set(r3.added) == [e1.op.id, e2.op.id])
             #expect(r3.rejected.map(\.id) == [badSignature.id])
 
@@ -510,8 +578,9 @@ struct ConvergenceTests {
             for step in 0..<12 {
                 if Int.random(in: 0..<3, using: &rng) == 0 {
                     let r = Int.random(in: 0..<replicas.count, using: &rng)
-                    _ = try replicas[r].commitBatch(try randomChanges(&rng, tag: "step \(step) replica \(r)"),
-                                                    timestamp: t0 + 2000 + UInt64(step) * 1000)
+                    _ = try replicas[r].commitBatch(
+                        try randomChanges(&rng, tag: "step \(step) replica \(r)"),
+                        timestamp: t0 + 2000 + UInt64(step) * 1000)
                 } else {
                     let i = Int.random(in: 0..<replicas.count, using: &rng)
                     var j = Int.random(in: 0..<(replicas.count - 1), using: &rng)
@@ -521,7 +590,8 @@ struct ConvergenceTests {
             }
             for round in 0..<2 {
                 for i in replicas.indices {
-                    expectClean(try syncPair(replicas[i], replicas[(i + 1) % replicas.count]), "ring \(round) from \(i)")
+                    expectClean(
+                        try syncPair(replicas[i], replicas[(i + 1) % replicas.count]), "ring \(round) from \(i)")
                 }
             }
             try expectConverged(replicas, "with a Byzantine replica, seed \(seed)")
@@ -529,11 +599,14 @@ struct ConvergenceTests {
             let pair = [min(e1.op.id, e2.op.id), max(e1.op.id, e2.op.id)]
             for (r, replica) in replicas.enumerated() {
                 let ids = try operationIDs(replica)
-                #expect(ids.isSuperset(of: [e1.op.id, e2.op.id, z2.op.id]), "replica \(r) lacks a valid Byzantine operation")
+                #expect(
+                    ids.isSuperset(of: [e1.op.id, e2.op.id, z2.op.id]), "replica \(r) lacks a valid Byzantine operation"
+                )
                 #expect(ids.isDisjoint(with: neverValid), "replica \(r) stored an invalid operation")
                 for id in neverValid { #expect(!replica.hasObject(id), "replica \(r) has the object of \(id.short)") }
                 let report = try replica.verify()
-                #expect(report.equivocations.map { [$0.first.id, $0.second.id] } == [pair], "replica \(r) equivocations")
+                #expect(
+                    report.equivocations.map { [$0.first.id, $0.second.id] } == [pair], "replica \(r) equivocations")
                 // Offered again, the invalid operations are refused by every replica alike.
                 let again = try replica.receive(operations: invalid, blobs: invalidBlobs, partial: true)
                 #expect(again.added.isEmpty)
@@ -554,9 +627,11 @@ struct ConvergenceTests {
             #expect(FileManager.default.fileExists(atPath: bForA), "the clone records state")
 
             // Enough history that a filter over all of it is clearly larger than one over the news.
-            _ = try a.commitBatch(try (0..<150).map { n in
-                BatchChange(message: "bulk \(n)", files: [(try RepoPath("bulk/\(n % 10).txt"), Array("bulk \(n)\n".utf8))])
-            }, timestamp: t0 + 1000)
+            _ = try a.commitBatch(
+                try (0..<150).map { n in
+                    BatchChange(
+                        message: "bulk \(n)", files: [(try RepoPath("bulk/\(n % 10).txt"), Array("bulk \(n)\n".utf8))])
+                }, timestamp: t0 + 1000)
             expectClean(try syncPair(a, b), "bulk")
             try expectConverged([a, b], "after the bulk sync")
 
@@ -564,10 +639,22 @@ struct ConvergenceTests {
             /// One new change on each side, then a sync; returns the bytes A moved.
             func exchange(_ what: String, damage: () throws -> Void) throws -> Int {
                 step += 1
-                _ = try a.commitBatch([BatchChange(message: "a \(what)", files: [
-                    (try RepoPath("a.txt"), Array("a \(what)\n".utf8))])], timestamp: t0 + 10_000 * step)
-                _ = try b.commitBatch([BatchChange(message: "b \(what)", files: [
-                    (try RepoPath("b.txt"), Array("b \(what)\n".utf8))])], timestamp: t0 + 10_000 * step)
+                _ = try a.commitBatch(
+                    [
+                        BatchChange(
+                            message: "a \(what)",
+                            files: [
+                                (try RepoPath("a.txt"), Array("a \(what)\n".utf8))
+                            ])
+                    ], timestamp: t0 + 10_000 * step)
+                _ = try b.commitBatch(
+                    [
+                        BatchChange(
+                            message: "b \(what)",
+                            files: [
+                                (try RepoPath("b.txt"), Array("b \(what)\n".utf8))
+                            ])
+                    ], timestamp: t0 + 10_000 * step)
                 try damage()
                 let results = try syncPair(a, b)
                 expectClean(results, what)
@@ -597,7 +684,9 @@ struct ConvergenceTests {
             // Damaged but well-formed: each side claims to share with the other its own newest
             // head, which the other lacks, plus an id nobody has. Costs bytes, never operations.
             _ = try exchange("lying state") {
-                guard let aHead = try a.heads().first, let bHead = try b.heads().first else { throw FixtureError("no heads") }
+                guard let aHead = try a.heads().first, let bHead = try b.heads().first else {
+                    throw FixtureError("no heads")
+                }
                 let unknown = ObjectID(hashing: Array("nobody has this".utf8)).hex
                 try Data("hg-bft sync v1\n\(aHead.hex)\n\(unknown)\n".utf8).write(to: URL(fileURLWithPath: aForB))
                 try Data("hg-bft sync v1\n\(bHead.hex)\n\(unknown)\n".utf8).write(to: URL(fileURLWithPath: bForA))
@@ -626,9 +715,10 @@ struct ConvergenceTests {
             let (a, b) = (replicas[0], replicas[1])
             guard let base = try a.heads().first else { throw FixtureError("no heads") }
             // B's filter covers the operations it made since its last sync with A.
-            _ = try b.commitBatch(try (0..<3).map { n in
-                BatchChange(message: "b \(n)", files: [(try RepoPath("b/\(n).txt"), Array("b \(n)\n".utf8))])
-            }, timestamp: t0 + 1000)
+            _ = try b.commitBatch(
+                try (0..<3).map { n in
+                    BatchChange(message: "b \(n)", files: [(try RepoPath("b/\(n).txt"), Array("b \(n)\n".utf8))])
+                }, timestamp: t0 + 1000)
             // A has heads B lacks: a member's concurrent operations (equivocations, which are
             // valid and kept), two on the base and eight on a first operation `first` on the base.
             let blob = Blob(content: Array("same content\n".utf8))
@@ -636,9 +726,14 @@ struct ConvergenceTests {
             func operation(_ n: Int, sequence: UInt64, on parent: ObjectID) throws -> HGCore.Operation {
                 try HGCore.Operation.create(
                     signer: member.key, sequence: sequence, parents: [parent], timestamp: t0 + 2000,
-                    payload: .change(Change(message: "head \(n)", entries: [
-                        ChangeEntry(path: try RepoPath("many/\(n).txt"), version: FileVersion(blob: blob.id, mode: .regular)),
-                    ])))
+                    payload: .change(
+                        Change(
+                            message: "head \(n)",
+                            entries: [
+                                ChangeEntry(
+                                    path: try RepoPath("many/\(n).txt"),
+                                    version: FileVersion(blob: blob.id, mode: .regular))
+                            ])))
             }
             let first = try operation(0, sequence: 1, on: base)
             let onBase = try (1...2).map { try operation($0, sequence: 1, on: base) }
@@ -656,13 +751,16 @@ struct ConvergenceTests {
             expectClean(results, "one sync")
             let atB = try operationIDs(b)
             let lost = heads.filter { !atB.contains($0.id) }
-            #expect(lost.map(\.id.short) == [], "\(lost.count) of \(heads.count) heads A had and B lacked did not reach B in one sync")
+            #expect(
+                lost.map(\.id.short) == [],
+                "\(lost.count) of \(heads.count) heads A had and B lacked did not reach B in one sync")
             #expect(results.1.added == all.count)
             #expect(try a.heads().sorted() == b.heads().sorted(), "both sides end with the union")
             let stateText = (try? String(contentsOfFile: try syncStatePath(a, peer: b), encoding: .utf8)) ?? ""
             let recorded = Set(stateText.split(separator: "\n").dropFirst().compactMap { ObjectID(hex: String($0)) })
-            #expect(recorded.subtracting(atB).isEmpty,
-                    "A records \(recorded.subtracting(atB).count) heads as shared with B that B does not have")
+            #expect(
+                recorded.subtracting(atB).isEmpty,
+                "A records \(recorded.subtracting(atB).count) heads as shared with B that B does not have")
 
             // Eventually they converge all the same.
             expectClean(try syncPair(a, b), "second sync")

@@ -20,8 +20,10 @@ private struct History {
     var namedAsBlobs = Set<ObjectID>()
 }
 
-private func randomHistory(on base: ObjectID, genesis: ObjectID, operations count: Int,
-                           rng: inout SplitMix64) throws -> History {
+private func randomHistory(
+    on base: ObjectID, genesis: ObjectID, operations count: Int,
+    rng: inout SplitMix64
+) throws -> History {
     let peers = try testPeerSeeds.map { try Peer(seed: $0) }
     let paths = ["a.txt", "b.txt", "dir/c.txt"]
     var history = History()
@@ -34,7 +36,8 @@ private func randomHistory(on base: ObjectID, genesis: ObjectID, operations coun
     for n in 0..<count {
         let who = Int.random(in: 0..<peers.count, using: &rng)
         var parents = [made.randomElement(using: &rng) ?? base]
-        if made.count > 1, Bool.random(using: &rng), let second = made.randomElement(using: &rng), second != parents[0] {
+        if made.count > 1, Bool.random(using: &rng), let second = made.randomElement(using: &rng), second != parents[0]
+        {
             parents.append(second)
         }
         let past = parents.reduce(into: Set(parents)) { $0.formUnion(ancestors[$1] ?? []) }
@@ -62,15 +65,18 @@ private func randomHistory(on base: ObjectID, genesis: ObjectID, operations coun
             }
             entries.append(ChangeEntry(path: try RepoPath(path), version: FileVersion(blob: blob, mode: .regular)))
         }
-        let op = try HGCore.Operation.create(signer: peers[who].key, sequence: highest + 1, parents: parents,
-                                             timestamp: 1_700_000_500_000 + UInt64(n),
-                                             payload: .change(Change(message: "op \(n)", entries: entries)))
+        let op = try HGCore.Operation.create(
+            signer: peers[who].key, sequence: highest + 1, parents: parents,
+            timestamp: 1_700_000_500_000 + UInt64(n),
+            payload: .change(Change(message: "op \(n)", entries: entries)))
         author[op.id] = who
         sequence[op.id] = highest + 1
         ancestors[op.id] = past
         made.append(op.id)
         history.operations.append(op)
-        if namesBlobs && parents.allSatisfy({ $0 == base || history.valid.contains($0) }) { history.valid.insert(op.id) }
+        if namesBlobs && parents.allSatisfy({ $0 == base || history.valid.contains($0) }) {
+            history.valid.insert(op.id)
+        }
     }
     return history
 }
@@ -84,8 +90,9 @@ struct DeliveryIndependenceTests {
     /// refused and comes again). Each must accept exactly the valid operations, verify clean,
     /// check out, and agree with the others. Holding an operation used to make a change that
     /// names it as a blob acceptable.
-    @Test("random histories with operations named as blobs: every replica accepts the same operations",
-          arguments: [1, 2, 3, 4, 5] as [UInt64])
+    @Test(
+        "random histories with operations named as blobs: every replica accepts the same operations",
+        arguments: [1, 2, 3, 4, 5] as [UInt64])
     func sameDecisions(seed: UInt64) throws {
         var rng = SplitMix64(seed: seed)
         try withTemporaryDirectory { dir in
@@ -103,13 +110,18 @@ struct DeliveryIndependenceTests {
                     try deliver(part, history.blobs, to: replica, rng: &rng)
                 case 2:
                     let store = try ObjectStore(layout: replica.layout)
-                    for op in history.operations where history.namedAsBlobs.contains(op.id) { _ = try store.write(op.encoded) }
+                    for op in history.operations where history.namedAsBlobs.contains(op.id) {
+                        _ = try store.write(op.encoded)
+                    }
                 default:
                     break
                 }
                 try deliver(history.operations, history.blobs, to: replica, rng: &rng)
                 let ids = try operationIDs(replica).subtracting(before)
-                #expect(ids == history.valid, "seed \(seed), replica \(holding): accepted \(ids.subtracting(history.valid).count) invalid, refused \(history.valid.subtracting(ids).count) valid")
+                #expect(
+                    ids == history.valid,
+                    "seed \(seed), replica \(holding): accepted \(ids.subtracting(history.valid).count) invalid, refused \(history.valid.subtracting(ids).count) valid"
+                )
                 let problems = try replica.verify().problems.map(\.message)
                 #expect(problems.isEmpty, "seed \(seed), replica \(holding)")
                 _ = try replica.checkout()
@@ -125,9 +137,14 @@ struct DeliveryIndependenceTests {
     /// Receives `operations` and `blobs` shuffled into random batches (partial, as sync does), in
     /// three rounds, then all at once in random order (a blob is stored only with an operation
     /// that names it, so an operation whose blob came in another batch waits for a later round).
-    private func deliver(_ operations: [HGCore.Operation], _ blobs: [Blob], to replica: Repository,
-                         rng: inout SplitMix64) throws {
-        enum Item { case operation(HGCore.Operation), blob(Blob) }
+    private func deliver(
+        _ operations: [HGCore.Operation], _ blobs: [Blob], to replica: Repository,
+        rng: inout SplitMix64
+    ) throws {
+        enum Item {
+            case operation(HGCore.Operation)
+            case blob(Blob)
+        }
         let items = operations.map(Item.operation) + blobs.map(Item.blob)
         for _ in 0..<3 {
             var rest = items.shuffled(using: &rng)[...]
@@ -145,6 +162,7 @@ struct DeliveryIndependenceTests {
                 _ = try replica.receive(operations: ops, blobs: contents, partial: true)
             }
         }
-        _ = try replica.receive(operations: operations.shuffled(using: &rng), blobs: blobs.shuffled(using: &rng), partial: true)
+        _ = try replica.receive(
+            operations: operations.shuffled(using: &rng), blobs: blobs.shuffled(using: &rng), partial: true)
     }
 }

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import HGCompression
 import HGCore
 import HGCrypto
@@ -12,6 +9,10 @@ import HGSync
 import HGSystem
 import HGWorkTree
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Every error that can reach a user renders as words, never as Swift's spelling of the case
 /// (`badProbeCount(0)`) or a bare number: each case of each error type is listed here, alone
@@ -26,7 +27,8 @@ struct ErrorMessageTests {
         .truncated(field: "parents"), .trailingBytes(count: 3), .nonMinimalInteger(field: "sequence"),
         .integerOverflow(field: "timestamp"), .unknownType(9), .unknownVersion(2), .unknownKind(0x42),
         .tooLarge(field: "message", limit: 4096), .unsortedParents, .duplicateParent, .unsortedPaths,
-        .invalidPath("'..' is not allowed"), .invalidUTF8(field: "message"), .invalidValue(field: "mode", reason: "must be 0 or 1"),
+        .invalidPath("'..' is not allowed"), .invalidUTF8(field: "message"),
+        .invalidValue(field: "mode", reason: "must be 0 or 1"),
     ]
     static let bloom: [BloomError] = [.badSalt, .badProbeCount(0), .tooLarge(bytes: 9 << 20, limit: 8 << 20)]
     static let compression: [CompressionError] = [
@@ -46,7 +48,8 @@ struct ErrorMessageTests {
         .objectCorrupt(id, path: "objects/ab/cd", reason: "\(CompressionError.truncated)"),
         .objectHashMismatch(id, path: "objects/ab/cd", actual: other),
         .objectMalformed(id, path: "objects/ab/cd", reason: .unsortedParents),
-        .badFile(path: "/r/.hgrepo/heads", reason: "line 2 is not an id"), .keyPermissions(path: "/r/.hgrepo/keys/identity", mode: 0o644),
+        .badFile(path: "/r/.hgrepo/heads", reason: "line 2 is not an id"),
+        .keyPermissions(path: "/r/.hgrepo/keys/identity", mode: 0o644),
         .fileTooLarge(path: "/r/.hgrepo/config", limit: 1 << 20),
     ]
     static let workTree: [WorkTreeError] = [
@@ -55,25 +58,30 @@ struct ErrorMessageTests {
     ]
     static let graph: [Graph.GraphError] = [.duplicate(id), .missingParent(child: id, parent: other), .tooLarge]
     static let validity: [ValidityIssue] = [
-        .badSignature(id), .missingParent(id, parent: other), .wrongSequence(id, expected: 2, actual: 5), .foreignRoot(id),
+        .badSignature(id), .missingParent(id, parent: other), .wrongSequence(id, expected: 2, actual: 5),
+        .foreignRoot(id),
         .notGenesis(id), .invalidParent(id, parent: other), .missingBlob(id, blob: other, path: "a.txt"),
         .notAuthorised(id, reason: "the author is not a member"),
     ]
-    static let repository: [RepositoryError] = [
-        .nothingToCommit, .pathspecMatchesNothing("x"), .pathOutsideRepository("../x"), .unknownRevision("zz"),
-        .ambiguousPrefix("ab", candidates: ["ab12", "ab34"]), .notAnOperation("ab12"), .wouldOverwrite(["a.txt"]),
-        .badMessage("it is empty"), .inconsistent("the heads file is stale"), .unknownRemote("origin"),
-        .notAuthorised("you are not a member"), .membership("already a member"), .syncWithItself(".", root: "/r"),
-        .cloneTargetExists("/r"), .badIdentityKey(path: "/r/.hgrepo/keys/identity"), .noGenesis, .notAGenesis(id),
-        .tooManyPaths(limit: 65536), .indexDamaged(path: "/r/.hgrepo/index/operations", at: 64, vouched: 128),
-        .refused(id, reason: "signature does not verify"), .baseDamaged(path: "/r/.hgrepo/base", reason: "checksum mismatch"),
-        .onlyUnsynced(["a.txt"]),
-    ] + store.map { .store($0) } + workTree.map { .workTree($0) } + decode.map { .decode($0) }
+    static let repository: [RepositoryError] =
+        [
+            .nothingToCommit, .pathspecMatchesNothing("x"), .pathOutsideRepository("../x"), .unknownRevision("zz"),
+            .ambiguousPrefix("ab", candidates: ["ab12", "ab34"]), .notAnOperation("ab12"), .wouldOverwrite(["a.txt"]),
+            .badMessage("it is empty"), .inconsistent("the heads file is stale"), .unknownRemote("origin"),
+            .notAuthorised("you are not a member"), .membership("already a member"), .syncWithItself(".", root: "/r"),
+            .cloneTargetExists("/r"), .badIdentityKey(path: "/r/.hgrepo/keys/identity"), .noGenesis, .notAGenesis(id),
+            .tooManyPaths(limit: 65536), .indexDamaged(path: "/r/.hgrepo/index/operations", at: 64, vouched: 128),
+            .refused(id, reason: "signature does not verify"),
+            .baseDamaged(path: "/r/.hgrepo/base", reason: "checksum mismatch"),
+            .onlyUnsynced(["a.txt"]),
+        ] + store.map { .store($0) } + workTree.map { .workTree($0) } + decode.map { .decode($0) }
         + graph.map { .graph($0) } + sync.map { .sync($0) }
-        + [CryptoError.libraryUnavailable, .badLength(what: "seed", expected: 32, actual: 3), .operationFailed("sign")].map { .crypto($0) }
+        + [CryptoError.libraryUnavailable, .badLength(what: "seed", expected: 32, actual: 3), .operationFailed("sign")]
+        .map { .crypto($0) }
 
     @Test func everyErrorReadsAsASentence() {
-        let messages: [(Any, String)] = Self.decode.map { ($0, $0.description) } + Self.bloom.map { ($0, $0.description) }
+        let messages: [(Any, String)] =
+            Self.decode.map { ($0, $0.description) } + Self.bloom.map { ($0, $0.description) }
             + Self.compression.map { ($0, $0.description) } + Self.sync.map { ($0, $0.description) }
             + Self.store.map { ($0, $0.description) } + Self.workTree.map { ($0, $0.description) }
             + Self.graph.map { ($0, $0.description) } + Self.validity.map { ($0, $0.description) }
@@ -85,8 +93,10 @@ struct ErrorMessageTests {
 
     /// The check itself catches what it is for.
     @Test func theCheckRefusesSwiftSpellingsAndBareNumbers() {
-        for bad in ["the peer broke the sync protocol: bad Bloom filter: badProbeCount(0)", "read failed (errno 28)",
-                    "failed: .objectMissing", "", "two\nlines"] {
+        for bad in [
+            "the peer broke the sync protocol: bad Bloom filter: badProbeCount(0)", "read failed (errno 28)",
+            "failed: .objectMissing", "", "two\nlines",
+        ] {
             #expect(!Self.readsAsWords(bad), "'\(bad)' passed the check")
         }
         #expect(Self.readsAsWords("object 1a2b is missing (see 'hg-bft verify')"))
@@ -101,7 +111,10 @@ struct ErrorMessageTests {
         while i < scalars.count {
             // A word that starts lower-case, holds an upper-case letter and is followed by '(' or
             // sits after a '.' is Swift's spelling of a case.
-            guard CharacterSet.lowercase(scalars[i]) else { i += 1; continue }
+            guard CharacterSet.lowercase(scalars[i]) else {
+                i += 1
+                continue
+            }
             let start = i
             while i < scalars.count, CharacterSet.letter(scalars[i]) { i += 1 }
             let word = scalars[start..<i]

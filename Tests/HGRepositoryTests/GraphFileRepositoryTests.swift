@@ -18,7 +18,9 @@ private func indexLength(_ repo: Repository) throws -> Int {
 
 /// The graph file's stamp, or `nil` if there is no readable one.
 private func graphFileStamp(_ repo: Repository) -> Int? {
-    (try? Data(contentsOf: URL(fileURLWithPath: repo.layout.graphFile))).flatMap { GraphFile.decode([UInt8]($0))?.stamp }
+    (try? Data(contentsOf: URL(fileURLWithPath: repo.layout.graphFile))).flatMap {
+        GraphFile.decode([UInt8]($0))?.stamp
+    }
 }
 
 /// The graph a reader builds in a fresh process, and the graph of the index records.
@@ -71,7 +73,8 @@ struct GraphFileRepositoryTests {
             var blobs: [Blob] = []
             var parent = try #require(try repo.heads().first)
             for n in 0..<900 {
-                let made = try peer.change(sequence: UInt64(n + 1), parents: [parent], files: [("d/\(n % 50).txt", Array("v\(n)\n".utf8))])
+                let made = try peer.change(
+                    sequence: UInt64(n + 1), parents: [parent], files: [("d/\(n % 50).txt", Array("v\(n)\n".utf8))])
                 operations.append(made.op)
                 blobs += made.blobs
                 parent = made.op.id
@@ -94,7 +97,8 @@ struct GraphFileRepositoryTests {
             let length = try indexLength(repo)
             #expect(graphFileStamp(repo) == length && stampBefore != length)
             Repository.waitForDeferredRemovals()
-            let names = try FileManager.default.contentsOfDirectory(atPath: FileSystem.parent(of: repo.layout.graphFile))
+            let names = try FileManager.default.contentsOfDirectory(
+                atPath: FileSystem.parent(of: repo.layout.graphFile))
             #expect(!names.contains { FileSystem.isTemporaryName($0) }, "temporary files left: \(names)")
             let (read, index) = try graphs(repo)
             expectSameNodes(read, index)
@@ -116,7 +120,9 @@ struct GraphFileRepositoryTests {
             let report = try Repository.open(exactly: repo.layout.root).verify()
             #expect(report.problems.map(\.check) == [.graph], "\(report.problems)")
             #expect(report.problems.first?.message.contains("damaged") == true)
-            #expect(try Data(contentsOf: URL(fileURLWithPath: repo.layout.operationIndex)) == indexBefore, "nothing else changed")
+            #expect(
+                try Data(contentsOf: URL(fileURLWithPath: repo.layout.operationIndex)) == indexBefore,
+                "nothing else changed")
 
             _ = try repo.reindex()
             #expect(graphFileStamp(repo) == (try indexLength(repo)))
@@ -133,7 +139,9 @@ struct GraphFileRepositoryTests {
             _ = try b.commitBatch(try changes(820), timestamp: 1_700_000_000_000)
             let aFile = try Data(contentsOf: URL(fileURLWithPath: a.layout.graphFile))
             let bIndex = try Graph(try OperationIndex.read(b.layout.operationIndex).entries)
-            func verifyProblems() throws -> [VerifyProblem] { try Repository.open(exactly: b.layout.root).verify().problems }
+            func verifyProblems() throws -> [VerifyProblem] {
+                try Repository.open(exactly: b.layout.root).verify().problems
+            }
 
             // Another repository's file: its last record's checksum does not match.
             try aFile.write(to: URL(fileURLWithPath: b.layout.graphFile))
@@ -157,8 +165,9 @@ struct GraphFileRepositoryTests {
             let entries = try OperationIndex.read(b.layout.operationIndex).entries
             var summaries = entries
             let s = summaries[10]
-            summaries[10] = OperationSummary(id: s.id, author: s.author, sequence: s.sequence, timestamp: s.timestamp,
-                                             kind: s.kind, parents: s.parents, entryCount: s.entryCount, message: "rewritten")
+            summaries[10] = OperationSummary(
+                id: s.id, author: s.author, sequence: s.sequence, timestamp: s.timestamp,
+                kind: s.kind, parents: s.parents, entryCount: s.entryCount, message: "rewritten")
             let lying = GraphFile(graph: try Graph(summaries), stamp: length, lastRecordChecksum: checksum)
             try Data(lying.encoded()).write(to: URL(fileURLWithPath: b.layout.graphFile))
             problems = try verifyProblems()
@@ -167,8 +176,10 @@ struct GraphFileRepositoryTests {
 
             // A file whose stamp falls inside the last record: readers do not take the rest of
             // the index for a torn tail (a writer would cut a committed record), verify reports it.
-            let inside = GraphFile(graph: try Graph(Array(entries.prefix(11))), stamp: length - 3,
-                                   lastRecordChecksum: try #require(OperationIndex.checksum(endingAt: length - 3, in: b.layout.operationIndex)))
+            let inside = GraphFile(
+                graph: try Graph(Array(entries.prefix(11))), stamp: length - 3,
+                lastRecordChecksum: try #require(
+                    OperationIndex.checksum(endingAt: length - 3, in: b.layout.operationIndex)))
             try Data(inside.encoded()).write(to: URL(fileURLWithPath: b.layout.graphFile))
             expectSameNodes(try graphs(b).read, bIndex)
             problems = try verifyProblems()

@@ -1,8 +1,9 @@
 import Foundation
 import HGCore
-@testable import HGRepository
 import HGState
 import Testing
+
+@testable import HGRepository
 
 /// A merged state can hold `x` as a file and `x/y` under it (concurrent writes); checkout keeps
 /// the directory, writes the file beside it, and never stops at one path it cannot write.
@@ -23,8 +24,9 @@ struct PathCollisionTests {
         try writeFile(root, "zz.txt", "zz\n")
         let base = try repo.commit(message: "base", timestamp: 1_700_000_100_000)
         let peer = try Peer(seed: 9)
-        let theirs = try peer.change(sequence: 1, parents: [base.id],
-                                     files: [("x/y", Array("content-xy\n".utf8)), ("zz.txt", Array("zz from peer\n".utf8))])
+        let theirs = try peer.change(
+            sequence: 1, parents: [base.id],
+            files: [("x/y", Array("content-xy\n".utf8)), ("zz.txt", Array("zz from peer\n".utf8))])
         try writeFile(root, "x", "content-x\n")
         let mine = try repo.commit(message: "file x", timestamp: 1_700_000_200_000)
         _ = try repo.receive(operations: [theirs.op], blobs: theirs.blobs)
@@ -62,7 +64,9 @@ struct PathCollisionTests {
             _ = try c.repo.commit(message: "keep both", timestamp: 1_700_000_300_000)
             let state = try c.repo.state()
             #expect(state.value(x) == .absent)
-            #expect(state.value(c.aside) == .file(FileVersion(blob: Blob(content: Array("content-x\n".utf8)).id, mode: .regular)))
+            #expect(
+                state.value(c.aside)
+                    == .file(FileVersion(blob: Blob(content: Array("content-x\n".utf8)).id, mode: .regular)))
             #expect(try c.repo.status().changes.isEmpty)
             #expect(try c.repo.status().collisions.isEmpty)
             let settled = try c.repo.checkout()
@@ -77,7 +81,8 @@ struct PathCollisionTests {
             _ = try c.repo.checkout()
             try FileManager.default.removeItem(atPath: c.root + "/x/y")
             // "x/" names the directory only: the file x, absent here, is not recorded as deleted.
-            let commit = try c.repo.commit(message: "drop x/y", pathspecs: ["x/"], cwd: c.root, timestamp: 1_700_000_300_000)
+            let commit = try c.repo.commit(
+                message: "drop x/y", pathspecs: ["x/"], cwd: c.root, timestamp: 1_700_000_300_000)
             #expect(commit.changes.map(\.path) == [try repoPath("x/y")])
             #expect(try c.repo.status().collisions.isEmpty)
 
@@ -98,10 +103,12 @@ struct PathCollisionTests {
             try writeFile(root, "base.txt", "base\n")
             let base = try repo.commit(message: "base", timestamp: 1_700_000_100_000)
             let peer = try Peer(seed: 9)
-            let theirs = try peer.change(sequence: 1, parents: [base.id], files: [
-                ("d/e", Array("d/e from peer\n".utf8)), ("f", Array("f from peer\n".utf8)),
-                ("g", Array("g from peer\n".utf8)), ("zz.txt", Array("zz from peer\n".utf8)),
-            ])
+            let theirs = try peer.change(
+                sequence: 1, parents: [base.id],
+                files: [
+                    ("d/e", Array("d/e from peer\n".utf8)), ("f", Array("f from peer\n".utf8)),
+                    ("g", Array("g from peer\n".utf8)), ("zz.txt", Array("zz from peer\n".utf8)),
+                ])
             _ = try repo.receive(operations: [theirs.op], blobs: theirs.blobs)
             // Uncommitted: a file where the state needs a directory, a directory holding a file
             // where the state has a file, and an empty directory where the state has a file.
@@ -110,8 +117,11 @@ struct PathCollisionTests {
             try FileManager.default.createDirectory(atPath: root + "/g", withIntermediateDirectories: false)
 
             let result = try repo.checkout()
-            #expect(result.blocked == [try repoPath("d/e"): "'d' is a file, not a directory",
-                                       try repoPath("f"): "a directory is in the way"])
+            #expect(
+                result.blocked == [
+                    try repoPath("d/e"): "'d' is a file, not a directory",
+                    try repoPath("f"): "a directory is in the way",
+                ])
             // The user's own files, where nothing arrives, are not even named; the paths they block are.
             #expect(result.kept.isEmpty)
             #expect(Set(result.written) == [try repoPath("g"), try repoPath("zz.txt")])
@@ -140,13 +150,18 @@ struct PathCollisionTests {
             let (repo, root) = try makeRepository(in: dir)
             try writeFile(root, "base.txt", "base\n")
             let base = try repo.commit(message: "base", timestamp: 1_700_000_100_000)
-            let nfc = "caf\u{E9}", nfdInner = "cafe\u{301}/inner"
+            let nfc = "caf\u{E9}"
+            let nfdInner = "cafe\u{301}/inner"
             // And two directories whose names differ the same way.
-            let nfcDir = "d\u{E9}j\u{E0}/x", nfdDir = "de\u{301}ja\u{300}/y"
+            let nfcDir = "d\u{E9}j\u{E0}/x"
+            let nfdDir = "de\u{301}ja\u{300}/y"
             let peer = try Peer(seed: 9)
-            let theirs = try peer.change(sequence: 1, parents: [base.id],
-                                         files: [(nfc, Array("file\n".utf8)), (nfdInner, Array("inner\n".utf8)),
-                                                 (nfcDir, Array("x\n".utf8)), (nfdDir, Array("y\n".utf8))])
+            let theirs = try peer.change(
+                sequence: 1, parents: [base.id],
+                files: [
+                    (nfc, Array("file\n".utf8)), (nfdInner, Array("inner\n".utf8)),
+                    (nfcDir, Array("x\n".utf8)), (nfdDir, Array("y\n".utf8)),
+                ])
             _ = try repo.receive(operations: [theirs.op], blobs: theirs.blobs)
 
             let result = try repo.checkout()
@@ -193,17 +208,24 @@ struct PathCollisionTests {
             try repoPath("gone/1"): live((low, version)),
         ])
         let collisions = PathCollisions(state: tree)
-        #expect(collisions.list(matching: { _ in true }) == [
-            PathCollision(path: try repoPath("c"), aside: try repoPath("c~" + high.short)),
-            PathCollision(path: try repoPath(long), aside: nil),
-            PathCollision(path: try repoPath("n"), aside: try repoPath("n~" + low.short)),
-            PathCollision(path: try repoPath("n/m"), aside: try repoPath("n/m~" + high.short)),
-            PathCollision(path: try repoPath("t"), aside: nil),
-        ])
-        #expect(collisions.original == [try repoPath("c~" + high.short): try repoPath("c"),
-                                        try repoPath("n~" + low.short): try repoPath("n"),
-                                        try repoPath("n/m~" + high.short): try repoPath("n/m")])
-        #expect(collisions.list(matching: { $0.string.hasPrefix("n") }).map(\.path) == [try repoPath("n"), try repoPath("n/m")])
+        #expect(
+            collisions.list(matching: { _ in true }) == [
+                PathCollision(path: try repoPath("c"), aside: try repoPath("c~" + high.short)),
+                PathCollision(path: try repoPath(long), aside: nil),
+                PathCollision(path: try repoPath("n"), aside: try repoPath("n~" + low.short)),
+                PathCollision(path: try repoPath("n/m"), aside: try repoPath("n/m~" + high.short)),
+                PathCollision(path: try repoPath("t"), aside: nil),
+            ])
+        #expect(
+            collisions.original == [
+                try repoPath("c~" + high.short): try repoPath("c"),
+                try repoPath("n~" + low.short): try repoPath("n"),
+                try repoPath("n/m~" + high.short): try repoPath("n/m"),
+            ])
+        #expect(
+            collisions.list(matching: { $0.string.hasPrefix("n") }).map(\.path) == [
+                try repoPath("n"), try repoPath("n/m"),
+            ])
     }
 }
 

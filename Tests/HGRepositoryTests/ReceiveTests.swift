@@ -19,8 +19,10 @@ struct ReceiveTests {
     }
 
     /// Expects `receive` to throw and to leave every file under `.hgrepo` (but the lock) unchanged.
-    private func expectRejected(_ repo: Repository, _ operations: [HGCore.Operation], _ blobs: [Blob],
-                                _ what: Comment, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    private func expectRejected(
+        _ repo: Repository, _ operations: [HGCore.Operation], _ blobs: [Blob],
+        _ what: Comment, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let before = try snapshotMeta(repo)
         let headsBefore = try repo.heads()
         #expect(throws: RepositoryError.self, what, sourceLocation: sourceLocation) {
@@ -72,9 +74,12 @@ struct ReceiveTests {
             let b = try other.change(sequence: 1, parents: [base.id], files: [("b.txt", Array("b\n".utf8))])
             // Never sent: neither stored nor in the batch.
             let absent = try other.change(sequence: 2, parents: [b.op.id], files: [("x.txt", Array("x\n".utf8))])
-            let merge = try peer.change(sequence: 2, parents: [a.op.id, b.op.id], files: [("m.txt", Array("m\n".utf8))])
-            let orphan = try peer.change(sequence: 3, parents: [merge.op.id, absent.op.id], files: [("o.txt", Array("o\n".utf8))])
-            let afterOrphan = try peer.change(sequence: 4, parents: [orphan.op.id], files: [("p.txt", Array("p\n".utf8))])
+            let merge = try peer.change(
+                sequence: 2, parents: [a.op.id, b.op.id], files: [("m.txt", Array("m\n".utf8))])
+            let orphan = try peer.change(
+                sequence: 3, parents: [merge.op.id, absent.op.id], files: [("o.txt", Array("o\n".utf8))])
+            let afterOrphan = try peer.change(
+                sequence: 4, parents: [orphan.op.id], files: [("p.txt", Array("p\n".utf8))])
             let blobs = a.blobs + b.blobs + merge.blobs + orphan.blobs + afterOrphan.blobs
             let batch = [afterOrphan.op, orphan.op, merge.op, b.op, a.op]
 
@@ -91,8 +96,11 @@ struct ReceiveTests {
             let roots = [a.op.id, b.op.id].sorted()
             #expect(result.added == roots + [merge.op.id])
             #expect(result.rejected.map(\.id) == [orphan.op.id, afterOrphan.op.id])
-            #expect(result.rejected.map(\.reason) == ["parent \(absent.op.id.hex) is missing",
-                                                      "parent \(orphan.op.id.hex) was refused"])
+            #expect(
+                result.rejected.map(\.reason) == [
+                    "parent \(absent.op.id.hex) is missing",
+                    "parent \(orphan.op.id.hex) was refused",
+                ])
             #expect(Set(try repo.heads()) == [merge.op.id])
             // The blobs of what was stored are there; those of refused operations are not,
             // although they arrived (checkout reads the former without going back to the pack).
@@ -104,7 +112,9 @@ struct ReceiveTests {
 
     /// Signatures are checked while the batch is ordered and validated as if they held: a
     /// failure found at the end must give what checking first gives.
-    @Test("a bad signature found after optimistic validation: strict mode names it, partial mode leaves out it and its descendants")
+    @Test(
+        "a bad signature found after optimistic validation: strict mode names it, partial mode leaves out it and its descendants"
+    )
     func badSignatureFoundAfterOptimisticValidation() throws {
         try withBase { repo, _, peer, base in
             let a = try peer.change(sequence: 1, parents: [base.id], files: [("a.txt", Array("a\n".utf8))])
@@ -152,7 +162,8 @@ struct ReceiveTests {
             // The forged C was not submitted: receive checks it itself.
             let before = try snapshotMeta(repo)
             do {
-                _ = try repo.receive(operations: [a.op, b.op, forgedC], blobs: a.blobs + b.blobs + c.blobs, signatures: checks)
+                _ = try repo.receive(
+                    operations: [a.op, b.op, forgedC], blobs: a.blobs + b.blobs + c.blobs, signatures: checks)
                 Issue.record("an unsubmitted forged signature was accepted")
             } catch {
                 #expect("\(error)".contains("operation \(forgedC.id.hex): signature does not verify"))
@@ -160,7 +171,8 @@ struct ReceiveTests {
             #expect(try snapshotMeta(repo) == before)
 
             // A submitted forgery is refused from its verdict, with its descendants.
-            let result = try repo.receive(operations: [forgedA, b.op], blobs: a.blobs + b.blobs, partial: true, signatures: checks)
+            let result = try repo.receive(
+                operations: [forgedA, b.op], blobs: a.blobs + b.blobs, partial: true, signatures: checks)
             let reasons = Dictionary(uniqueKeysWithValues: result.rejected.map { ($0.id, $0.reason) })
             #expect(result.added.isEmpty)
             #expect(reasons == [forgedA.id: "signature does not verify", b.op.id: "parent \(a.op.id.hex) is missing"])
@@ -188,7 +200,8 @@ struct ReceiveTests {
             let second = try peer.change(sequence: 2, parents: [first.op.id], files: [("b.txt", Array("b\n".utf8))])
             let bad = try forgedSignature(second.op, byteFromEnd: 10, mask: 0x40)
             try expectRejected(repo, [first.op, bad], first.blobs + second.blobs, "valid op then bad signature")
-            let missingBlob = try peer.change(sequence: 2, parents: [first.op.id], files: [("c.txt", Array("c\n".utf8))])
+            let missingBlob = try peer.change(
+                sequence: 2, parents: [first.op.id], files: [("c.txt", Array("c\n".utf8))])
             try expectRejected(repo, [first.op, missingBlob.op], first.blobs, "valid op then missing blob")
         }
     }
@@ -201,8 +214,9 @@ struct ReceiveTests {
 
             let first = try peer.change(sequence: 1, parents: [base.id], files: [("notes.txt", Array("b\n".utf8))])
             let repeated = try peer.change(sequence: 1, parents: [first.op.id], files: [("x.txt", Array("x\n".utf8))])
-            try expectRejected(repo, [first.op, repeated.op], first.blobs + repeated.blobs,
-                               "child reusing its parent's sequence number")
+            try expectRejected(
+                repo, [first.op, repeated.op], first.blobs + repeated.blobs,
+                "child reusing its parent's sequence number")
         }
     }
 
@@ -242,7 +256,8 @@ struct ReceiveTests {
             let x = try Peer(seed: 9).change(sequence: 1, parents: [base.id], files: [("x.txt", Array("x\n".utf8))])
             // One names a concurrent operation, the other its own parent.
             let namesX = try craftedChange(by: Peer(seed: 7), parents: [base.id], path: "evil.txt", blob: x.op.id)
-            let namesParent = try craftedChange(by: Peer(seed: 0x5A), parents: [base.id], path: "evil.txt", blob: base.id)
+            let namesParent = try craftedChange(
+                by: Peer(seed: 0x5A), parents: [base.id], path: "evil.txt", blob: base.id)
             func reason(_ blob: ObjectID) -> String {
                 "names blob \(blob.hex) of 'evil.txt', but no blob with that id was received or is stored"
             }
@@ -284,7 +299,8 @@ struct ReceiveTests {
                 payload: .genesis(Genesis(adminQuorum: 1, nonce: [UInt8](repeating: 5, count: Genesis.nonceBytes))))
             try expectRejected(repo, [root], [], "second genesis")
             // And its descendants with it.
-            let child = try peer.change(sequence: 2, parents: [root.id, base.id], files: [("x.txt", Array("x\n".utf8))])
+            let child = try peer.change(
+                sequence: 2, parents: [root.id, base.id], files: [("x.txt", Array("x\n".utf8))])
             try expectRejected(repo, [root, child.op], child.blobs, "second genesis with a child")
         }
     }
@@ -330,7 +346,8 @@ struct ReceiveTests {
         try withTemporaryDirectory { dir in
             let s = try concurrentWrites(in: dir, mine: Array("mine\n".utf8), theirs: Array("theirs\n".utf8))
             // B also writes a file of its own, in a second operation.
-            let more = try s.peer.change(sequence: 2, parents: [s.theirs.op.id], files: [("b-only.txt", Array("b\n".utf8))])
+            let more = try s.peer.change(
+                sequence: 2, parents: [s.theirs.op.id], files: [("b-only.txt", Array("b\n".utf8))])
             let result = try s.repo.receive(operations: [s.theirs.op, more.op], blobs: s.theirs.blobs + more.blobs)
             #expect(result.added == [s.theirs.op.id, more.op.id])
 
@@ -397,10 +414,11 @@ struct ReceiveTests {
     func reindexAfterBatch() throws {
         try withTemporaryDirectory { dir in
             let (repo, _) = try makeRepository(in: dir, writers: [])
-            let ids = try repo.commitBatch([
-                BatchChange(message: "one", files: [(try repoPath("a.txt"), Array("a\n".utf8))]),
-                BatchChange(message: "two", files: [(try repoPath("b.txt"), Array("b\n".utf8))]),
-            ], timestamp: 1_700_000_000_000)
+            let ids = try repo.commitBatch(
+                [
+                    BatchChange(message: "one", files: [(try repoPath("a.txt"), Array("a\n".utf8))]),
+                    BatchChange(message: "two", files: [(try repoPath("b.txt"), Array("b\n".utf8))]),
+                ], timestamp: 1_700_000_000_000)
             let fingerprint = try repo.verify().fingerprint
             let reindexed = try repo.reindex()
             #expect(reindexed.operations == 3)
@@ -430,8 +448,9 @@ struct ReceiveTests {
     func extensionKind() throws {
         try withBase { repo, _, peer, base in
             let stateBefore = try repo.state()
-            let op = try HGCore.Operation.create(signer: peer.key, sequence: 1, parents: [base.id], timestamp: 1_700_000_500_000,
-                                                 payload: .opaque(kind: 0x80, body: [1, 2, 3]))
+            let op = try HGCore.Operation.create(
+                signer: peer.key, sequence: 1, parents: [base.id], timestamp: 1_700_000_500_000,
+                payload: .opaque(kind: 0x80, body: [1, 2, 3]))
             #expect(try repo.receive(operations: [op], blobs: []).added == [op.id])
             #expect(try repo.state() == stateBefore)
             #expect(try repo.heads() == [op.id])
@@ -447,7 +466,8 @@ struct ReceiveTests {
             let other = try Repository.discover(from: root)
             #expect(try other.operation(base.id.hex).id == base.id)
 
-            let theirs = try peer.change(sequence: 1, parents: [base.id], files: [("theirs.txt", Array("theirs\n".utf8))])
+            let theirs = try peer.change(
+                sequence: 1, parents: [base.id], files: [("theirs.txt", Array("theirs\n".utf8))])
             _ = try repo.receive(operations: [theirs.op], blobs: theirs.blobs)
 
             // Each step on its own, so that one failure does not hide the others.

@@ -16,8 +16,10 @@ let testPeerSeeds: [UInt8] = [7, 9, 0x5A]
 /// Creates a repository in `<dir>/<name>` whose founder then adds the test peers as writers
 /// (so that their operations, made on top of a later commit, are authorised), and returns it
 /// with its root.
-func makeRepository(in dir: String, name: String = "a",
-                    writers: [UInt8] = testPeerSeeds) throws -> (repo: Repository, root: String) {
+func makeRepository(
+    in dir: String, name: String = "a",
+    writers: [UInt8] = testPeerSeeds
+) throws -> (repo: Repository, root: String) {
     let (repo, result) = try Repository.create(at: dir + "/" + name, timestamp: 1_700_000_000_000)
     for (n, seed) in writers.enumerated() {
         _ = try repo.changeMembership(.add(try Peer(seed: seed).id, .writer), timestamp: 1_700_000_000_001 + UInt64(n))
@@ -83,8 +85,10 @@ struct Peer {
     }
 
     /// A signed change writing (`content` non-nil) or deleting (`nil`) each path, with the blobs it names.
-    func change(sequence: UInt64, parents: [ObjectID], files: [(String, [UInt8]?)], message: String = "peer change",
-                mode: FileMode = .regular, timestamp: UInt64 = 1_700_000_500_000) throws -> (op: HGCore.Operation, blobs: [Blob]) {
+    func change(
+        sequence: UInt64, parents: [ObjectID], files: [(String, [UInt8]?)], message: String = "peer change",
+        mode: FileMode = .regular, timestamp: UInt64 = 1_700_000_500_000
+    ) throws -> (op: HGCore.Operation, blobs: [Blob]) {
         var entries: [ChangeEntry] = []
         var blobs: [Blob] = []
         for (path, content) in files {
@@ -96,18 +100,22 @@ struct Peer {
                 entries.append(try deleting(path))
             }
         }
-        let op = try signedChange(by: key, sequence: sequence, parents: parents, timestamp: timestamp, message: message,
-                                  entries: entries)
+        let op = try signedChange(
+            by: key, sequence: sequence, parents: parents, timestamp: timestamp, message: message,
+            entries: entries)
         return (op, blobs)
     }
 }
 
 /// A signed change by `peer` (its first operation unless told) writing `path` as the object
 /// `blob`, which need not be a blob at all: what a malicious member can sign.
-func craftedChange(by peer: Peer, sequence: UInt64 = 1, parents: [ObjectID], path: String,
-                   blob: ObjectID) throws -> HGCore.Operation {
-    try signedChange(by: peer.key, sequence: sequence, parents: parents, timestamp: 1_700_000_500_000, message: "crafted",
-                     entries: [try writing(path, blob: blob)])
+func craftedChange(
+    by peer: Peer, sequence: UInt64 = 1, parents: [ObjectID], path: String,
+    blob: ObjectID
+) throws -> HGCore.Operation {
+    try signedChange(
+        by: peer.key, sequence: sequence, parents: parents, timestamp: 1_700_000_500_000, message: "crafted",
+        entries: [try writing(path, blob: blob)])
 }
 
 /// The conflict file README "Conflicts" / `ConflictRendering` specify, built independently
@@ -142,8 +150,10 @@ struct ConcurrentWrites {
     let theirs: (op: HGCore.Operation, blobs: [Blob])
 }
 
-func concurrentWrites(in dir: String, path: String = "notes.txt", base: [UInt8] = Array("base\n".utf8),
-                      mine: [UInt8]?, theirs: [UInt8]?) throws -> ConcurrentWrites {
+func concurrentWrites(
+    in dir: String, path: String = "notes.txt", base: [UInt8] = Array("base\n".utf8),
+    mine: [UInt8]?, theirs: [UInt8]?
+) throws -> ConcurrentWrites {
     let (repo, root) = try makeRepository(in: dir)
     let peer = try Peer(seed: 9)
     try writeFile(root, path, base)
@@ -155,6 +165,7 @@ func concurrentWrites(in dir: String, path: String = "notes.txt", base: [UInt8] 
         try FileManager.default.removeItem(atPath: root + "/" + path)
     }
     let mineCommit = try repo.commit(message: "mine", timestamp: 1_700_000_200_000)
-    return ConcurrentWrites(repo: repo, root: root, peer: peer, me: try repo.peerID(), base: baseCommit,
-                            mine: mineCommit, theirs: theirOp)
+    return ConcurrentWrites(
+        repo: repo, root: root, peer: peer, me: try repo.peerID(), base: baseCommit,
+        mine: mineCommit, theirs: theirOp)
 }

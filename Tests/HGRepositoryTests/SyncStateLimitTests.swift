@@ -1,8 +1,9 @@
 import Foundation
 import HGCore
-@testable import HGRepository
 import HGTestSupport
 import Testing
+
+@testable import HGRepository
 
 /// Per-peer sync state cannot grow without bound: anyone can make new identities.
 @Suite struct SyncStateLimitTests {
@@ -17,7 +18,8 @@ import Testing
             guard let peer = PeerID(publicKey: key) else { continue }
             repository.recordSharedHeads(heads, with: peer)
         }
-        let files = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(".hgrepo/sync").path)
+        let files = try FileManager.default.contentsOfDirectory(
+            atPath: root.appendingPathComponent(".hgrepo/sync").path)
         #expect(files.count == Repository.maxSyncStates)
     }
 }

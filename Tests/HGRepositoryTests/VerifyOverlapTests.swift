@@ -1,9 +1,10 @@
 import Foundation
-@testable import HGAudit
 import HGCore
-@testable import HGRepository
 import HGStore
 import Testing
+
+@testable import HGAudit
+@testable import HGRepository
 
 /// `verify` audits the history while the signatures are still being checked, as if all were
 /// good, and audits it again without the operations whose signature fails: the report must be
@@ -11,12 +12,15 @@ import Testing
 @Suite struct VerifyOverlapTests {
     /// A repository with one commit, and a writer's change on top of it stored as if received:
     /// its object, its blob and its index record, with the signature damaged when `forged`.
-    private func repositoryWithExtraChange(in dir: String, forged: Bool) throws -> (repo: Repository, clean: VerifyReport, extra: ObjectID) {
+    private func repositoryWithExtraChange(
+        in dir: String, forged: Bool
+    ) throws -> (repo: Repository, clean: VerifyReport, extra: ObjectID) {
         let (repo, root) = try makeRepository(in: dir)
         try writeFile(root, "a.txt", "first\n")
         _ = try repo.commit(message: "first", timestamp: 1_700_000_100_000)
         let clean = try repo.verify()
-        let (signed, blobs) = try Peer(seed: 7).change(sequence: 1, parents: try repo.heads(), files: [("b.txt", Array("b\n".utf8))])
+        let (signed, blobs) = try Peer(seed: 7).change(
+            sequence: 1, parents: try repo.heads(), files: [("b.txt", Array("b\n".utf8))])
         var op = signed
         if forged {
             var bytes = signed.encoded
@@ -28,7 +32,8 @@ import Testing
         for blob in blobs { try store.write(blob.encoded) }
         try store.write(op.encoded)
         let index = repo.layout.operationIndex
-        try OperationIndex.append(index, [OperationSummary(op)], validLength: try OperationIndex.read(index).validLength)
+        try OperationIndex.append(
+            index, [OperationSummary(op)], validLength: try OperationIndex.read(index).validLength)
         return (repo, clean, op.id)
     }
 
@@ -85,7 +90,9 @@ import Testing
             #expect(table.count == 5)
             let order = (0..<table.slotCount).map { table.id(at: $0) }
             #expect(order == [id(1), id(2)] + first.ids + second.ids)
-            #expect((0..<table.slotCount).filter(table.isRepeat).map { table.id(at: $0) }.sorted() == [id(2), id(3)].sorted())
+            #expect(
+                (0..<table.slotCount).filter(table.isRepeat).map { table.id(at: $0) }.sorted()
+                    == [id(2), id(3)].sorted())
             for n: UInt8 in 1...5 {
                 let slot = try #require(table.slot(of: id(n)))
                 #expect(table.id(at: slot) == id(n))

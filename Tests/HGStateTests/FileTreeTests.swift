@@ -1,9 +1,10 @@
-import HGTestSupport
 import HGCore
 import HGCrypto
 import HGGraph
-@testable import HGState
+import HGTestSupport
 import Testing
+
+@testable import HGState
 
 @Suite("FileTree semantics")
 struct FileTreeSemanticsTests {
@@ -38,8 +39,10 @@ struct FileTreeSemanticsTests {
         let b = try h.change(by: 1, parents: [g], [try write("f", "from b")])
         let tree = try h.tree()
         let f = try RepoPath("f")
-        let expected = [LiveWrite(op: a.id, version: version("from a")), LiveWrite(op: b.id, version: version("from b"))]
-            .sorted { $0.op < $1.op }
+        let expected = [
+            LiveWrite(op: a.id, version: version("from a")), LiveWrite(op: b.id, version: version("from b")),
+        ]
+        .sorted { $0.op < $1.op }
         #expect(tree.value(f) == .conflict(expected))
         #expect(tree.conflicts == [f])
         #expect(tree.visiblePaths == [f])

@@ -1,8 +1,9 @@
 import HGCore
 import HGGraph
-@testable import HGState
 import HGTestSupport
 import Testing
+
+@testable import HGState
 
 /// What the audit of a history computes: validity from each operation's causal past, the
 /// membership of the whole history, and the tree of the changes with effect.
@@ -43,13 +44,18 @@ func audit(_ history: History, order: [Operation]? = nil) throws -> MembershipAu
     let outcome = try #require(validity.membership)
     let tree = FileTree.compute(graph: graph) { node in
         let s = graph.nodes[node]
-        guard !validity.invalid.contains(s.id), outcome.hasEffect(node: node, author: s.author, graph: graph) else { return nil }
+        guard !validity.invalid.contains(s.id), outcome.hasEffect(node: node, author: s.author, graph: graph) else {
+            return nil
+        }
         return history.byID[s.id]?.change
     }
     return MembershipAudit(history: history, graph: graph, validity: validity, outcome: outcome, tree: tree)
 }
 
-private let A = 0, B = 1, C = 2, D = 3
+private let A = 0
+private let B = 1
+private let C = 2
+private let D = 3
 
 @Suite("Membership: validity from the causal past and the effect rules (ACCESS-CONTROL.md)")
 struct MembershipTests {
@@ -78,8 +84,14 @@ struct MembershipTests {
         #expect(!a.isValid(concurrentWithAdd), "the add must be in the causal past, not merely in the repository")
         #expect(a.isValid(add) && a.isValid(ok))
         #expect(!a.isValid(writerAdds))
-        #expect(a.validity.issues.contains(.notAuthorised(writerAdds.id, reason: "its author \(h.peers[B].short) is a writer, and only admins change membership")))
-        #expect(a.validity.issues.contains(.notAuthorised(early.id, reason: "its author \(h.peers[B].short) is not a member in its causal past")))
+        #expect(
+            a.validity.issues.contains(
+                .notAuthorised(
+                    writerAdds.id,
+                    reason: "its author \(h.peers[B].short) is a writer, and only admins change membership")))
+        #expect(
+            a.validity.issues.contains(
+                .notAuthorised(early.id, reason: "its author \(h.peers[B].short) is not a member in its causal past")))
         #expect(a.role(B) == .writer && a.role(C) == nil)
         #expect(try a.text("x") == blobID("b"))
     }
@@ -112,7 +124,8 @@ struct MembershipTests {
         let addC = try h.member(by: B, parents: [addB], .add(h.peers[C], .writer))
         let cWrites = try h.change(by: C, parents: [addC], [try write("x", "sybil")])
         let a = try audit(h)
-        #expect(a.isValid(addC) && a.isValid(cWrites), "valid from their causal past: they must be stored and delivered")
+        #expect(
+            a.isValid(addC) && a.isValid(cWrites), "valid from their causal past: they must be stored and delivered")
         #expect(a.voided(addC) == .concurrentWithRemoval(removeB.id))
         #expect(!a.hasEffect(cWrites))
         #expect(a.role(B) == nil && a.role(C) == nil)
@@ -307,8 +320,10 @@ struct MembershipTests {
             let g = try h.genesis(by: A)
             let addB = try h.member(by: A, parents: [g], .add(h.peers[B], .admin))
             let addC = try h.member(by: A, parents: [addB], .add(h.peers[C], .writer))
-            let aSteps = try h.member(by: A, parents: [addC], aLeaves ? .remove(h.peers[A]) : .setRole(h.peers[A], .writer))
-            let bSteps = try h.member(by: B, parents: [addC], bLeaves ? .remove(h.peers[B]) : .setRole(h.peers[B], .writer))
+            let aSteps = try h.member(
+                by: A, parents: [addC], aLeaves ? .remove(h.peers[A]) : .setRole(h.peers[A], .writer))
+            let bSteps = try h.member(
+                by: B, parents: [addC], bLeaves ? .remove(h.peers[B]) : .setRole(h.peers[B], .writer))
             let a = try audit(h)
             let what = "A \(aLeaves ? "removes" : "demotes") itself, B \(bLeaves ? "removes" : "demotes") itself"
             #expect(a.voided(aSteps) == nil && a.voided(bSteps) == nil, "\(what): both apply")
@@ -364,7 +379,9 @@ struct MembershipTests {
 
     // MARK: - Properties
 
-    @Test("validity, membership, effects and the tree are the same for every delivery order", arguments: Array(UInt64(1)...40))
+    @Test(
+        "validity, membership, effects and the tree are the same for every delivery order",
+        arguments: Array(UInt64(1)...40))
     func deliveryOrderIndependence(seed: UInt64) throws {
         let h = try randomMembershipHistory(seed: seed)
         let reference = try audit(h)
@@ -382,18 +399,25 @@ struct MembershipTests {
 
     @Test("the random membership histories exercise every rule (so the property above is not vacuous)")
     func randomHistoriesCoverTheRules() throws {
-        var voided = 0, outranked = 0, invalid = 0, ineffective = 0, removed = 0
+        var voided = 0
+        var outranked = 0
+        var invalid = 0
+        var ineffective = 0
+        var removed = 0
         for seed in UInt64(1)...40 {
             let h = try randomMembershipHistory(seed: seed)
             let a = try audit(h)
             voided += a.outcome.voided.count
-            outranked += a.outcome.voided.values.filter { if case .outranked = $0 { return true } else { return false } }.count
+            outranked +=
+                a.outcome.voided.values.filter { if case .outranked = $0 { return true } else { return false } }.count
             invalid += a.validity.invalid.count
             ineffective += h.ops.filter { $0.change != nil && a.isValid($0) && !a.hasEffect($0) }.count
             removed += a.outcome.removals.values.reduce(0) { $0 + $1.count }
         }
-        #expect(voided > 0 && outranked > 0 && invalid > 0 && ineffective > 0 && removed > 0,
-                "voided \(voided), outranked \(outranked), invalid \(invalid), ineffective \(ineffective), removed \(removed)")
+        #expect(
+            voided > 0 && outranked > 0 && invalid > 0 && ineffective > 0 && removed > 0,
+            "voided \(voided), outranked \(outranked), invalid \(invalid), ineffective \(ineffective), removed \(removed)"
+        )
     }
 }
 
@@ -428,8 +452,10 @@ func randomMembershipHistory(seed: UInt64) throws -> History {
         case 0...4: op = try h.change(by: a, parents: parents, try randomEntries(using: &rng))
         case 5, 6: op = try h.member(by: a, parents: parents, .remove(target))
         case 7: op = try h.member(by: a, parents: parents, .add(target, Bool.random(using: &rng) ? .admin : .writer))
-        case 8: op = try h.member(by: a, parents: parents, .setRole(target, Bool.random(using: &rng) ? .admin : .writer))
-        default: op = try h.member(by: a, parents: parents, .setQuorum(epoch: 0, quorum: Int.random(in: 1...3, using: &rng)))
+        case 8:
+            op = try h.member(by: a, parents: parents, .setRole(target, Bool.random(using: &rng) ? .admin : .writer))
+        default:
+            op = try h.member(by: a, parents: parents, .setQuorum(epoch: 0, quorum: Int.random(in: 1...3, using: &rng)))
         }
         known[a].insert(op.id)
         frontier[a] = [op.id]

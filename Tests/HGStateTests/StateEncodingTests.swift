@@ -1,19 +1,22 @@
 import HGCore
 import HGCrypto
 import HGGraph
-@testable import HGState
 import HGTestSupport
 import Testing
+
+@testable import HGState
 
 /// A tree with a plain file, an executable, a deletion, a write/write conflict
 /// and a delete/write conflict.
 func sampleTree() throws -> FileTree {
     let h = try History(authors: 3)
     let g = try h.genesis()
-    let base = try h.change(by: 0, parents: [g], [
-        try write("plain", "p"), try write("bin/tool", "t", mode: .executable), try write("gone", "g"),
-        try write("clash", "c0"), try write("edit-vs-delete", "e0"),
-    ])
+    let base = try h.change(
+        by: 0, parents: [g],
+        [
+            try write("plain", "p"), try write("bin/tool", "t", mode: .executable), try write("gone", "g"),
+            try write("clash", "c0"), try write("edit-vs-delete", "e0"),
+        ])
     try h.change(by: 1, parents: [base], [try write("clash", "c1"), try delete("edit-vs-delete"), try delete("gone")])
     try h.change(by: 2, parents: [base], [try write("clash", "c2"), try write("edit-vs-delete", "e2")])
     let tree = try h.tree()

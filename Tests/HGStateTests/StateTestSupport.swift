@@ -1,7 +1,8 @@
 import HGCore
 import HGGraph
-@testable import HGState
 import HGTestSupport
+
+@testable import HGState
 
 // The HGState side of `History` (Tests/Support): the graph, tree and reference tree of a history.
 

@@ -1,9 +1,10 @@
-import HGTestSupport
 import HGCore
 import HGCrypto
 import HGGraph
-@testable import HGState
+import HGTestSupport
 import Testing
+
+@testable import HGState
 
 /// The issues `StructuralValidity.check` finds.
 private func issues(_ graph: Graph, genesis: ObjectID, local: [ObjectID: ValidityIssue] = [:]) -> [ValidityIssue] {
@@ -123,18 +124,22 @@ struct ValidityTests {
         let graph = try h.graph()
         let checker = SequenceChecker(graph: graph)
         // Not added to `h`, so not in the graph.
-        let onA2 = try Operation.create(signer: h.keys[0], sequence: 3, parents: [a2.id], timestamp: 1,
-                                        payload: .change(Change(message: "", entries: [try write("f", "c")])))
+        let onA2 = try Operation.create(
+            signer: h.keys[0], sequence: 3, parents: [a2.id], timestamp: 1,
+            payload: .change(Change(message: "", entries: [try write("f", "c")])))
         #expect(checker.expectedSequence(for: onA2) == 3)
-        let onB1 = try Operation.create(signer: h.keys[0], sequence: 2, parents: [b1.id], timestamp: 1,
-                                        payload: .change(Change(message: "", entries: [try write("f", "c")])))
+        let onB1 = try Operation.create(
+            signer: h.keys[0], sequence: 2, parents: [b1.id], timestamp: 1,
+            payload: .change(Change(message: "", entries: [try write("f", "c")])))
         // Author 0's genesis is in b1's past; a2 is not.
         #expect(checker.expectedSequence(for: onB1) == 2)
-        let newAuthor = try Operation.create(signer: try authorKey(7), sequence: 1, parents: [a2.id], timestamp: 1,
-                                             payload: .change(Change(message: "", entries: [try write("f", "c")])))
+        let newAuthor = try Operation.create(
+            signer: try authorKey(7), sequence: 1, parents: [a2.id], timestamp: 1,
+            payload: .change(Change(message: "", entries: [try write("f", "c")])))
         #expect(checker.expectedSequence(for: newAuthor) == 1)
-        let skipping = try Operation.create(signer: h.keys[1], sequence: 5, parents: [a2.id, b1.id], timestamp: 1,
-                                            payload: .change(Change(message: "", entries: [try write("f", "c")])))
+        let skipping = try Operation.create(
+            signer: h.keys[1], sequence: 5, parents: [a2.id, b1.id], timestamp: 1,
+            payload: .change(Change(message: "", entries: [try write("f", "c")])))
         #expect(checker.expectedSequence(for: skipping) == 2)
     }
 
@@ -161,10 +166,12 @@ struct ValidityTests {
         let key = try authorKey(0)
         let author = try #require(PeerID(publicKey: key.publicKey))
         let rootID = blobID("fake root")
-        let root = OperationSummary(id: rootID, author: author, sequence: 1, timestamp: 1, kind: Payload.Kind.change,
-                                    parents: [], entryCount: 1, message: "not a genesis")
-        let child = OperationSummary(id: blobID("child"), author: author, sequence: 2, timestamp: 2, kind: Payload.Kind.change,
-                                     parents: [rootID], entryCount: 1, message: "")
+        let root = OperationSummary(
+            id: rootID, author: author, sequence: 1, timestamp: 1, kind: Payload.Kind.change,
+            parents: [], entryCount: 1, message: "not a genesis")
+        let child = OperationSummary(
+            id: blobID("child"), author: author, sequence: 2, timestamp: 2, kind: Payload.Kind.change,
+            parents: [rootID], entryCount: 1, message: "")
         let graph = try Graph([root, child])
         let found = issues(graph, genesis: rootID)
         #expect(found == [.notGenesis(rootID), .invalidParent(child.id, parent: rootID)])
@@ -181,11 +188,12 @@ struct ValidityTests {
         let sibling = try h.change(by: 1, parents: [good], [try write("g", "sibling")], sequence: 2)
         let result = StructuralValidity.check(graph: try h.graph(), genesis: g.id)
         #expect(result.invalid == [bad.id, child.id, grandchild.id])
-        #expect(result.issues == [
-            .wrongSequence(bad.id, expected: 2, actual: 7),
-            .invalidParent(child.id, parent: bad.id),
-            .invalidParent(grandchild.id, parent: child.id),
-        ])
+        #expect(
+            result.issues == [
+                .wrongSequence(bad.id, expected: 2, actual: 7),
+                .invalidParent(child.id, parent: bad.id),
+                .invalidParent(grandchild.id, parent: child.id),
+            ])
         #expect(!result.invalid.contains(sibling.id))
         #expect(!result.invalid.contains(good.id))
     }
@@ -224,8 +232,10 @@ struct SequenceTableTests {
         #expect(table.nodes(1).isEmpty)
         // 1, 2, 3 in order; 6 and 5 ahead of 4; a fork of 2; then 4, 5 (a fork of the 5 that came
         // early), 6 (likewise) and a fork of 9, a number far ahead.
-        let adds: [(node: Int32, sequence: UInt64)] = [(0, 1), (1, 2), (2, 3), (3, 6), (4, 5), (5, 2), (6, 4), (7, 5),
-                                                       (8, 6), (9, 9), (10, 9), (11, 0)]
+        let adds: [(node: Int32, sequence: UInt64)] = [
+            (0, 1), (1, 2), (2, 3), (3, 6), (4, 5), (5, 2), (6, 4), (7, 5),
+            (8, 6), (9, 9), (10, 9), (11, 0),
+        ]
         for (node, sequence) in adds { table.add(node, sequence: sequence) }
         #expect(table.count == adds.count)
         #expect(table.highest == 9)

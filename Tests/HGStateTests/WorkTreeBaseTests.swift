@@ -1,8 +1,9 @@
 import HGCore
 import HGCrypto
-@testable import HGState
 import HGTestSupport
 import Testing
+
+@testable import HGState
 
 /// `.hgrepo/base` (FORMAT.md 5.13): the strict decoder takes exactly what the encoder writes, and
 /// every damage is an error, never a guess (the base is not derived).
@@ -12,8 +13,10 @@ import Testing
     @Test func roundTripsWithAndWithoutTree() throws {
         let tree = try sampleTree()
         let unsynced = [try RepoPath("clash"), try RepoPath("bin/tool")]
-        for base in [WorkTreeBase(heads: heads), WorkTreeBase(heads: heads, tree: tree),
-                     WorkTreeBase(heads: heads, tree: tree, unsynced: unsynced)] {
+        for base in [
+            WorkTreeBase(heads: heads), WorkTreeBase(heads: heads, tree: tree),
+            WorkTreeBase(heads: heads, tree: tree, unsynced: unsynced),
+        ] {
             let bytes = base.encoded()
             let decoded = try WorkTreeBase.decode(bytes)
             #expect(decoded == base)

@@ -1,6 +1,7 @@
 import HGCore
-@testable import HGStore
 import Testing
+
+@testable import HGStore
 
 private func configError(_ text: String) -> (path: String, reason: String)? {
     let error = storeError { () throws(StoreError) in _ = try Config(text: text, path: "/repo/.hgrepo/config") }

@@ -1,8 +1,9 @@
 import Foundation
 import HGCore
-@testable import HGStore
 import HGSystem
 import Testing
+
+@testable import HGStore
 
 @Suite("RepositoryLock")
 struct RepositoryLockTests {
@@ -40,7 +41,11 @@ struct RepositoryLockTests {
         let dir = try TempDirectory("hglock")
         defer { dir.cleanup() }
         let path = dir.file("missing/lock")
-        guard case let .io(errorPath, _, code)? = storeError({ () throws(StoreError) in _ = try RepositoryLock(path: path, timeout: 0) }) else {
+        guard
+            case let .io(errorPath, _, code)? = storeError({ () throws(StoreError) in
+                _ = try RepositoryLock(path: path, timeout: 0)
+            })
+        else {
             Issue.record("expected an io error")
             return
         }
@@ -85,9 +90,15 @@ struct FileSystemTests {
         try FileSystem.writeAtomically(dir.file("empty"), [])
         #expect(try MappedFile(dir.file("empty"), limit: 0).withBytes { $0.isEmpty })
         #expect(try MappedFile.ifExists(dir.file("missing"), limit: 10) == nil)
-        #expect(storeError { () throws(StoreError) in _ = try MappedFile(dir.file("missing"), limit: 10) } == .io(path: dir.file("missing"), operation: "open", errno: ENOENT))
-        #expect(storeError { () throws(StoreError) in _ = try MappedFile(path, limit: 2) } == .fileTooLarge(path: path, limit: 2))
-        #expect(storeError { () throws(StoreError) in _ = try MappedFile(dir.path, limit: 10) } == .badFile(path: dir.path, reason: "not a regular file"))
+        #expect(
+            storeError { () throws(StoreError) in _ = try MappedFile(dir.file("missing"), limit: 10) }
+                == .io(path: dir.file("missing"), operation: "open", errno: ENOENT))
+        #expect(
+            storeError { () throws(StoreError) in _ = try MappedFile(path, limit: 2) }
+                == .fileTooLarge(path: path, limit: 2))
+        #expect(
+            storeError { () throws(StoreError) in _ = try MappedFile(dir.path, limit: 10) }
+                == .badFile(path: dir.path, reason: "not a regular file"))
     }
 
     @Test func aStagedFileReplacesThePathOnlyWhenCommittedAndCanBeDropped() throws {
@@ -179,8 +190,11 @@ struct FileSystemTests {
         let path = dir.file("f")
         try FileSystem.writeAtomically(path, [UInt8](repeating: 7, count: 100))
         #expect(try FileSystem.read(path, limit: 100).count == 100)
-        #expect(storeError { () throws(StoreError) in _ = try FileSystem.read(path, limit: 99) } == .fileTooLarge(path: path, limit: 99))
-        guard case .badFile? = storeError({ () throws(StoreError) in _ = try FileSystem.read(dir.path, limit: 99) }) else {
+        #expect(
+            storeError { () throws(StoreError) in _ = try FileSystem.read(path, limit: 99) }
+                == .fileTooLarge(path: path, limit: 99))
+        guard case .badFile? = storeError({ () throws(StoreError) in _ = try FileSystem.read(dir.path, limit: 99) })
+        else {
             Issue.record("reading a directory should be badFile")
             return
         }

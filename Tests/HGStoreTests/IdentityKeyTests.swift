@@ -1,8 +1,9 @@
 import Foundation
 import HGCore
 import HGCrypto
-@testable import HGStore
 import Testing
+
+@testable import HGStore
 
 private func loadError(_ path: String) -> StoreError? {
     storeError { () throws(StoreError) in _ = try IdentityKey.load(path) }
@@ -102,8 +103,9 @@ struct IdentityKeyTests {
         }
         #expect(path == dir.file("missing"))
         #expect(code == ENOENT)
-        try FileManager.default.createDirectory(atPath: dir.file("adir"), withIntermediateDirectories: false,
-                                                attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: dir.file("adir"), withIntermediateDirectories: false,
+            attributes: [.posixPermissions: 0o700])
         guard case .badFile? = loadError(dir.file("adir")) else {
             Issue.record("expected badFile for a directory")
             return

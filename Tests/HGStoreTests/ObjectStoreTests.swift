@@ -2,9 +2,10 @@ import Foundation
 import HGCompression
 import HGCore
 import HGCrypto
-@testable import HGStore
 import HGTestSupport
 import Testing
+
+@testable import HGStore
 
 /// A repository layout in a fresh temporary directory, with `objects/` created.
 private func makeStore() throws -> (TempDirectory, ObjectStore) {
@@ -50,11 +51,14 @@ struct ObjectStoreTests {
         #expect(opID == op.id)
         #expect(try store.readOperation(opID) == op)
         // Reading an object as the wrong type is malformed.
-        guard case .objectMalformed(opID, _, _)? = storeError({ () throws(StoreError) in _ = try store.readBlob(opID) }) else {
+        guard case .objectMalformed(opID, _, _)? = storeError({ () throws(StoreError) in _ = try store.readBlob(opID) })
+        else {
             Issue.record("readBlob of an operation should be objectMalformed")
             return
         }
-        guard case .objectMalformed(id, _, _)? = storeError({ () throws(StoreError) in _ = try store.readOperation(id) }) else {
+        guard
+            case .objectMalformed(id, _, _)? = storeError({ () throws(StoreError) in _ = try store.readOperation(id) })
+        else {
             Issue.record("readOperation of a blob should be objectMalformed")
             return
         }
@@ -146,7 +150,9 @@ struct ObjectStoreTests {
         let real = Blob(content: Array("real".utf8))
         let fake = Blob(content: Array("fake".utf8))
         try overwriteObject(store, real.id, try Deflater().compress(fake.encoded))
-        #expect(readError(store, real.id) == .objectHashMismatch(real.id, path: store.layout.objectPath(real.id.hex), actual: fake.id))
+        #expect(
+            readError(store, real.id)
+                == .objectHashMismatch(real.id, path: store.layout.objectPath(real.id.hex), actual: fake.id))
     }
 
     @Test func missingObject() throws {
@@ -199,7 +205,9 @@ struct ObjectStoreTests {
         let (dir, store) = try makeStore()
         defer { dir.cleanup() }
         var ids: [ObjectID] = []
-        for i in 0..<20 { ids.append(try store.write(Blob(content: Array("object \(i)".utf8)).encoded, durable: false)) }
+        for i in 0..<20 {
+            ids.append(try store.write(Blob(content: Array("object \(i)".utf8)).encoded, durable: false))
+        }
         let objects = store.layout.objects
         try setFileBytes(objects + "/zz", [1])
         try FileSystem.makeDirectory(objects + "/xy")
@@ -209,8 +217,11 @@ struct ObjectStoreTests {
         try setFileBytes(fan + "/.leftover.tmp-123-456", [1])
         let (found, strays) = try store.enumerate()
         #expect(found == ids.sorted())
-        #expect(Set(strays) == [objects + "/zz", objects + "/xy", fan + "/not-an-id",
-                                fan + "/" + String(ids[0].hex.dropFirst(2)).uppercased()])
+        #expect(
+            Set(strays) == [
+                objects + "/zz", objects + "/xy", fan + "/not-an-id",
+                fan + "/" + String(ids[0].hex.dropFirst(2)).uppercased(),
+            ])
         #expect(!strays.contains { $0.contains(".tmp-") }, "temporary files are not strays")
     }
 }

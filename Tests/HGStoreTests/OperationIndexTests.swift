@@ -2,19 +2,22 @@ import Foundation
 import HGCompression
 import HGCore
 import HGCrypto
-@testable import HGStore
 import Testing
+
+@testable import HGStore
 
 /// Summaries with varied fields: genesis (no parents), merges, unicode messages.
 private func sampleSummaries(_ count: Int = 5) throws -> [OperationSummary] {
     var out: [OperationSummary] = []
     for i in 0..<count {
         let parents = i == 0 ? [] : (0..<min(i, 3)).map { testID("op \(i - 1 - $0)") }.sorted()
-        out.append(OperationSummary(
-            id: testID("op \(i)"), author: try storePeer(i % 3), sequence: UInt64(i + 1),
-            timestamp: 1_700_000_000_000 + UInt64(i) * 1000, kind: i == 0 ? Payload.Kind.genesis : Payload.Kind.change,
-            parents: parents, entryCount: i == 0 ? 0 : i * 7,
-            message: i == 0 ? "" : "message \(i) – ünïcödé \(String(repeating: "x", count: i * 10))"))
+        out.append(
+            OperationSummary(
+                id: testID("op \(i)"), author: try storePeer(i % 3), sequence: UInt64(i + 1),
+                timestamp: 1_700_000_000_000 + UInt64(i) * 1000,
+                kind: i == 0 ? Payload.Kind.genesis : Payload.Kind.change,
+                parents: parents, entryCount: i == 0 ? 0 : i * 7,
+                message: i == 0 ? "" : "message \(i) – ünïcödé \(String(repeating: "x", count: i * 10))"))
     }
     return out
 }
@@ -102,8 +105,9 @@ struct OperationIndexTests {
         let full = try fileBytes(path)
         let last = try #require(recordOffsets(summaries).last)
         #expect(last.upperBound == full.count)
-        let extra = OperationSummary(id: testID("extra"), author: try storePeer(1), sequence: 9, timestamp: 5,
-                                     kind: Payload.Kind.change, parents: [summaries[2].id], entryCount: 1, message: "extra")
+        let extra = OperationSummary(
+            id: testID("extra"), author: try storePeer(1), sequence: 9, timestamp: 5,
+            kind: Payload.Kind.change, parents: [summaries[2].id], entryCount: 1, message: "extra")
         for cut in 1..<last.count {
             try setFileBytes(path, Array(full.dropLast(cut)))
             let (contents, damage) = try OperationIndex.scan(path)
@@ -119,7 +123,9 @@ struct OperationIndexTests {
                 let after = try OperationIndex.read(path)
                 #expect(!after.tornTail, "cut \(cut)")
                 #expect(after.entries == Array(summaries.dropLast()) + [extra], "cut \(cut)")
-                #expect(try fileBytes(path) == Array(full[0..<last.lowerBound]) + OperationIndex.record(extra), "cut \(cut)")
+                #expect(
+                    try fileBytes(path) == Array(full[0..<last.lowerBound]) + OperationIndex.record(extra), "cut \(cut)"
+                )
             }
         }
         // Cutting exactly the whole last record leaves a clean, shorter index.
@@ -165,7 +171,8 @@ struct OperationIndexTests {
             #expect(reason.contains("\(middle.lowerBound)"), "\(reason)")
             let (contents, damage) = try OperationIndex.scan(path)
             #expect(damage.count == 1, "byte \(offset)")
-            #expect(contents.entries == summaries.enumerated().filter { $0.offset != 2 }.map(\.element), "byte \(offset)")
+            #expect(
+                contents.entries == summaries.enumerated().filter { $0.offset != 2 }.map(\.element), "byte \(offset)")
             #expect(!contents.tornTail)
         }
     }
@@ -198,7 +205,8 @@ struct OperationIndexTests {
         appendLE32(UInt32(payload.count), to: &bogus)
         bogus += payload
         appendLE32(CRC32.checksum(payload), to: &bogus)
-        let bytes = OperationIndex.header + OperationIndex.record(summaries[0]) + bogus + OperationIndex.record(summaries[1])
+        let bytes =
+            OperationIndex.header + OperationIndex.record(summaries[0]) + bogus + OperationIndex.record(summaries[1])
         try setFileBytes(path, bytes)
         let (contents, damage) = try OperationIndex.scan(path)
         #expect(damage.count == 1)
@@ -330,10 +338,11 @@ struct OperationIndexTests {
         let boundary = offsets[2].upperBound
         let checksum = try #require(OperationIndex.checksum(endingAt: boundary, in: path))
         var seen: [OperationSummary] = []
-        let tail = try #require(try OperationIndex.visit(path, from: boundary, lastChecksum: checksum) { record in
-            seen.append(record.summary)
-            return true
-        })
+        let tail = try #require(
+            try OperationIndex.visit(path, from: boundary, lastChecksum: checksum) { record in
+                seen.append(record.summary)
+                return true
+            })
         #expect(seen == Array(summaries[3...]))
         #expect(tail.validLength == offsets[5].upperBound)
         #expect(!tail.tornTail)
@@ -346,17 +355,26 @@ struct OperationIndexTests {
         #expect(empty?.validLength == offsets[5].upperBound)
         // Another checksum (an index rewritten since), or an offset past the end: nil, nothing visited.
         var visited = 0
-        #expect(try OperationIndex.visit(path, from: boundary, lastChecksum: checksum ^ 1) { _ in visited += 1; return true } == nil)
-        #expect(try OperationIndex.visit(path, from: offsets[5].upperBound + 40, lastChecksum: checksum) { _ in visited += 1; return true } == nil)
+        #expect(
+            try OperationIndex.visit(path, from: boundary, lastChecksum: checksum ^ 1) { _ in
+                visited += 1
+                return true
+            } == nil)
+        #expect(
+            try OperationIndex.visit(path, from: offsets[5].upperBound + 40, lastChecksum: checksum) { _ in
+                visited += 1
+                return true
+            } == nil)
         #expect(visited == 0)
         // A torn tail after the offset is reported as when reading the whole file.
         let full = try fileBytes(path)
         try setFileBytes(path, Array(full.dropLast(3)))
         seen = []
-        let torn = try #require(try OperationIndex.visit(path, from: boundary, lastChecksum: checksum) { record in
-            seen.append(record.summary)
-            return true
-        })
+        let torn = try #require(
+            try OperationIndex.visit(path, from: boundary, lastChecksum: checksum) { record in
+                seen.append(record.summary)
+                return true
+            })
         #expect(seen == Array(summaries[3..<5]))
         #expect(torn.tornTail)
         #expect(torn.validLength == offsets[5].lowerBound)

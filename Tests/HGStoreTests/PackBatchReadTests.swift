@@ -1,7 +1,8 @@
 import HGCompression
 import HGCore
-@testable import HGStore
 import Testing
+
+@testable import HGStore
 
 /// Reading many packed objects at once (`Pack.compressed(at:)` of positions and
 /// `ObjectStore.read(_:)` of ids): the same bytes and the same errors as one read per object,
@@ -43,7 +44,9 @@ struct PackBatchReadTests {
             Issue.record("no pack was written")
             return
         }
-        #expect(FileSystem.status(pack.packPath).map { Int($0.st_size) } ?? 0 > 1 << 20, "the pack should pass the largest read")
+        #expect(
+            FileSystem.status(pack.packPath).map { Int($0.st_size) } ?? 0 > 1 << 20,
+            "the pack should pass the largest read")
         let positions = ids.compactMap { pack.position(of: $0) }
         #expect(positions.count == ids.count)
         // Pack order, reversed, shuffled with repeats: each answer in the order asked.
@@ -171,15 +174,19 @@ struct PackBatchReadTests {
                 if ids[index] == victim {
                     let error = storeError { () throws(StoreError) in _ = try result.get() }
                     #expect(error != nil, "the damaged entry was read")
-                    #expect("\(error.map { "\($0)" } ?? "")".contains(victim.hex) || pointPastTheEnd,
-                            "the error names the object: \(String(describing: error))")
-                    #expect(error == storeError { () throws(StoreError) in _ = try reader.read(victim) },
-                            "the batched read fails as the single read does")
+                    #expect(
+                        "\(error.map { "\($0)" } ?? "")".contains(victim.hex) || pointPastTheEnd,
+                        "the error names the object: \(String(describing: error))")
+                    #expect(
+                        error == storeError { () throws(StoreError) in _ = try reader.read(victim) },
+                        "the batched read fails as the single read does")
                 } else {
-                    #expect((try? result.get()) == encodings[index], "object \(index) was lost to its neighbour's damage")
+                    #expect(
+                        (try? result.get()) == encodings[index], "object \(index) was lost to its neighbour's damage")
                 }
             }
-            #expect(try fileBytes(indexPath) == bytes && fileBytes(String(indexPath.dropLast(4)) + ".pack") == packBytes)
+            #expect(
+                try fileBytes(indexPath) == bytes && fileBytes(String(indexPath.dropLast(4)) + ".pack") == packBytes)
         }
     }
 

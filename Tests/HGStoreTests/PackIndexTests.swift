@@ -1,7 +1,8 @@
 import HGCore
 import HGCrypto
-@testable import HGStore
 import Testing
+
+@testable import HGStore
 
 /// Damaged pack indexes: readers open them without hashing them, so these check that a damaged
 /// index can only hide objects (never hand out another object's bytes), and that the checked

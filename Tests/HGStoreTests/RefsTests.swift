@@ -1,9 +1,10 @@
 import Foundation
 import HGCore
 import HGCrypto
-@testable import HGStore
 import HGTestSupport
 import Testing
+
+@testable import HGStore
 
 private func isBadFile(_ error: StoreError?, path: String) -> Bool {
     if case let .badFile(errorPath, _)? = error { return errorPath == path }
@@ -40,7 +41,8 @@ struct RefsTests {
         defer { dir.cleanup() }
         let path = dir.file("heads")
         let ids = [testID("a"), testID("b")].sorted()
-        let lo = ids[0].hex, hi = ids[1].hex
+        let lo = ids[0].hex
+        let hi = ids[1].hex
         let text: String
         switch defect {
         case "unsorted": text = "hg-bft heads v1 3\n\(hi)\n\(lo)\n"
@@ -89,7 +91,8 @@ struct RefsTests {
         defer { dir.cleanup() }
         let path = dir.file("peer")
         let ids = [testID("a"), testID("b")].sorted()
-        let a = ids[0].hex, b = ids[1].hex
+        let a = ids[0].hex
+        let b = ids[1].hex
         let h = "hg-bft ref v1 10\n"
         let text: String
         switch defect {
@@ -116,7 +119,8 @@ struct RefsTests {
     }
 
     @Test func deriveHeadsAndTips() throws {
-        let keyA = try authorKey(0), keyB = try authorKey(1)
+        let keyA = try authorKey(0)
+        let keyB = try authorKey(1)
         let g = try signedGenesis(key: keyA)
         let a2 = try signedChange(key: keyA, sequence: 2, parents: [g.id], text: "a2")
         // Author B equivocates: two operations with sequence 1.
@@ -126,7 +130,8 @@ struct RefsTests {
         let entries = [g, a2, b1, b1x, a3].map(OperationSummary.init)
         let derived = Refs.derive(from: entries)
         #expect(derived.heads == [a3.id, b1x.id].sorted())
-        let peerA = try storePeer(0), peerB = try storePeer(1)
+        let peerA = try storePeer(0)
+        let peerB = try storePeer(1)
         #expect(derived.tips.count == 2)
         #expect(derived.tips[peerA] == [Refs.Tip(sequence: 3, id: a3.id)])
         #expect(derived.tips[peerB] == [Refs.Tip(sequence: 1, id: b1.id), Refs.Tip(sequence: 1, id: b1x.id)].sorted())

@@ -1,9 +1,10 @@
 import Foundation
 import HGCore
 import HGCrypto
-@testable import HGStore
 import HGTestSupport
 import Testing
+
+@testable import HGStore
 
 // Shared helpers for the HGStore tests.
 
@@ -52,17 +53,19 @@ func permissions(_ path: String) throws -> Int {
 /// A deterministic test id.
 func testID(_ text: String) -> ObjectID { ObjectID(hashing: Array(text.utf8)) }
 
-
 /// A peer id from the fixed key of author `k`.
 func storePeer(_ k: Int) throws -> PeerID {
     try #require(PeerID(publicKey: authorKey(k).publicKey))
 }
 
 /// A signed change operation, for tests that want real ids.
-func signedChange(key: Ed25519.KeyPair, sequence: UInt64, parents: [ObjectID], path: String = "f",
-                  text: String, timestamp: UInt64 = 1_700_000_000_000) throws -> HGCore.Operation {
-    try HGTestSupport.signedChange(by: key, sequence: sequence, parents: parents, timestamp: timestamp,
-                                   message: "change \(text)", entries: [try writing(path, blob: Blob.id(of: Array(text.utf8)))])
+func signedChange(
+    key: Ed25519.KeyPair, sequence: UInt64, parents: [ObjectID], path: String = "f",
+    text: String, timestamp: UInt64 = 1_700_000_000_000
+) throws -> HGCore.Operation {
+    try HGTestSupport.signedChange(
+        by: key, sequence: sequence, parents: parents, timestamp: timestamp,
+        message: "change \(text)", entries: [try writing(path, blob: Blob.id(of: Array(text.utf8)))])
 }
 
 /// A signed genesis operation.

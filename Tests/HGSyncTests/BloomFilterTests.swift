@@ -1,9 +1,8 @@
 import HGCore
-import HGTestSupport
 import HGCrypto
-import Testing
-
 import HGSync
+import HGTestSupport
+import Testing
 
 // MARK: - Helpers (private to this file; other HGSync test files may define their own)
 
@@ -194,21 +193,26 @@ struct BloomFilterTests {
         let ids = idBytes.compactMap { id($0) }
         try #require(ids.count == 3)
 
-        #expect(hex(Blake2b.hash256(fixedSalt, fixedBytesA))
-            == "7c37177a350f99f3c4cebdaf7a3029da199d79f0f00a2b92233f88b8c285321d")
-        #expect(referenceProbes(idBytes: fixedBytesA, salt: fixedSalt, byteCount: 64, probes: 7)
-            == [380, 177, 170, 359, 232, 301, 54])
-        #expect(referenceProbes(idBytes: fixedBytesB, salt: fixedSalt, byteCount: 64, probes: 7)
-            == [369, 99, 170, 70, 311, 381, 280])
-        #expect(referenceProbes(idBytes: fixedBytesC, salt: fixedSalt, byteCount: 64, probes: 7)
-            == [257, 231, 136, 484, 251, 461, 90])
+        #expect(
+            hex(Blake2b.hash256(fixedSalt, fixedBytesA))
+                == "7c37177a350f99f3c4cebdaf7a3029da199d79f0f00a2b92233f88b8c285321d")
+        #expect(
+            referenceProbes(idBytes: fixedBytesA, salt: fixedSalt, byteCount: 64, probes: 7)
+                == [380, 177, 170, 359, 232, 301, 54])
+        #expect(
+            referenceProbes(idBytes: fixedBytesB, salt: fixedSalt, byteCount: 64, probes: 7)
+                == [369, 99, 170, 70, 311, 381, 280])
+        #expect(
+            referenceProbes(idBytes: fixedBytesC, salt: fixedSalt, byteCount: 64, probes: 7)
+                == [257, 231, 136, 484, 251, 461, 90])
 
         var wide = try BloomFilter(bits: [UInt8](repeating: 0, count: 64), probeCount: 7, salt: fixedSalt)
         for id in ids { wide.insert(id) }
-        #expect(hex(wide.bits) == """
-            0000000000004000400000040800000000010000000402000000000080010008\
-            0200000100208000000000008000023000000000000000000020000010000000
-            """)
+        #expect(
+            hex(wide.bits) == """
+                0000000000004000400000040800000000010000000402000000000080010008\
+                0200000100208000000000008000023000000000000000000020000010000000
+                """)
 
         var small = BloomFilter(expectedEntries: 3, salt: fixedSalt)
         for id in ids { small.insert(id) }

@@ -1,6 +1,7 @@
 import Foundation
-@testable import HGSync
 import Testing
+
+@testable import HGSync
 
 /// How a sender cuts a round of objects into OBJECTS batches (PROTOCOL.md 2.7, last paragraph).
 @Suite struct ObjectBatchTests {
@@ -50,15 +51,17 @@ import Testing
             #expect(Self.cost(batch) <= limit, "batch \(index) costs \(Self.cost(batch)), over its limit \(limit)")
             if index < received.count - 1 {
                 // Closed only when the next object would not have fitted.
-                #expect(Self.cost(batch) + 200 > limit, "batch \(index) closed early at \(Self.cost(batch)) of \(limit)")
+                #expect(
+                    Self.cost(batch) + 200 > limit, "batch \(index) closed early at \(Self.cost(batch)) of \(limit)")
             }
             limit = min(limit * 2, ObjectBatch.targetBytes)
         }
         #expect(ObjectBatch.firstBytes == 4_096 && ObjectBatch.targetBytes == 65_536)
         #expect(received.first?.count == 20, "the first batch holds 20 objects of 200 counted bytes")
         #expect(received.count > 6, "the round never reached the largest batches: \(received.map(\.count))")
-        #expect(received.dropLast().suffix(2).allSatisfy { Self.cost($0) > 65_536 - 200 },
-                "the later batches are not full 64 KiB ones: \(received.map(Self.cost))")
+        #expect(
+            received.dropLast().suffix(2).allSatisfy { Self.cost($0) > 65_536 - 200 },
+            "the later batches are not full 64 KiB ones: \(received.map(Self.cost))")
     }
 
     @Test("a peer's smaller frame limit caps every batch, the first included")

@@ -121,16 +121,21 @@ private func makePipe() throws -> (read: Int32, write: Int32) {
         let lock = NSLock()
         // One write: the reads then end mid-way through the long line.
         let script = "x=$(head -c 5000 /dev/zero | tr '\\000' x); printf 'one\\ntwo\\377\\n%s\\nlast' \"$x\" >&2"
-        let process = try Subprocess.spawn(["/bin/sh", "-c", script], timeout: 10, stderrLines: { line in
-            lock.lock()
-            lines.value.append(line)
-            lock.unlock()
-        })
+        let process = try Subprocess.spawn(
+            ["/bin/sh", "-c", script], timeout: 10,
+            stderrLines: { line in
+                lock.lock()
+                lines.value.append(line)
+                lock.unlock()
+            })
         #expect(process.wait() == 0)
         lock.lock()
         let seen = lines.value
         lock.unlock()
-        #expect(seen == ["one", "two\u{FFFD}", String(repeating: "x", count: 4096), String(repeating: "x", count: 904), "last"])
+        #expect(
+            seen == [
+                "one", "two\u{FFFD}", String(repeating: "x", count: 4096), String(repeating: "x", count: 904), "last",
+            ])
     }
 
     @Test func shellCommandOutputThenClosed() throws {

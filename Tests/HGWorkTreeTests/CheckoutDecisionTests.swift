@@ -13,10 +13,13 @@ import Testing
     private let new = Self.version("new")
     private let mine = Self.version("mine")
 
-    private func decide(desired: FileVersion?, current: FileVersion?, baseline: FileVersion?, unlisted: Bool = false,
-                        arrives: Bool = true, force: Bool = false) -> CheckoutDecision {
-        CheckoutDecision.decide(desired: desired, current: current, baseline: baseline, unlisted: unlisted,
-                                arrives: arrives, force: force)
+    private func decide(
+        desired: FileVersion?, current: FileVersion?, baseline: FileVersion?, unlisted: Bool = false,
+        arrives: Bool = true, force: Bool = false
+    ) -> CheckoutDecision {
+        CheckoutDecision.decide(
+            desired: desired, current: current, baseline: baseline, unlisted: unlisted,
+            arrives: arrives, force: force)
     }
 
     @Test func whatHgBftWroteIsReplacedOrRemoved() {
@@ -26,8 +29,9 @@ import Testing
         #expect(decide(desired: new, current: new, baseline: old) == .upToDate)
         #expect(decide(desired: nil, current: nil, baseline: old) == .forget)
         // A mode change alone is a change.
-        #expect(decide(desired: new, current: Self.version("old", .executable), baseline: old, arrives: false)
-            == .leave(.uncommitted))
+        #expect(
+            decide(desired: new, current: Self.version("old", .executable), baseline: old, arrives: false)
+                == .leave(.uncommitted))
     }
 
     @Test func anUncommittedEditStaysAndMeetingANewerVersionStopsTheCheckout() {
@@ -45,8 +49,12 @@ import Testing
         for force in [false, true] {
             #expect(decide(desired: new, current: mine, baseline: nil, force: force) == .leave(.untrackedInTheWay))
             #expect(decide(desired: nil, current: mine, baseline: nil, force: force) == .nothing)
-            #expect(decide(desired: new, current: nil, baseline: nil, unlisted: true, force: force) == .leave(.unlistedInTheWay))
-            #expect(decide(desired: new, current: nil, baseline: old, unlisted: true, force: force) == .leave(.unlistedInTheWay))
+            #expect(
+                decide(desired: new, current: nil, baseline: nil, unlisted: true, force: force)
+                    == .leave(.unlistedInTheWay))
+            #expect(
+                decide(desired: new, current: nil, baseline: old, unlisted: true, force: force)
+                    == .leave(.unlistedInTheWay))
             #expect(decide(desired: nil, current: nil, baseline: old, unlisted: true, force: force) == .nothing)
             #expect(decide(desired: new, current: mine, baseline: nil, arrives: false, force: force) == .nothing)
         }

@@ -1,7 +1,6 @@
 import Foundation
-import Testing
-
 import HGWorkTree
+import Testing
 
 /// Whether `path` is ignored by the rules in `text`.
 private func ignored(_ text: String, _ path: String, directory: Bool = false) -> Bool {
@@ -325,7 +324,8 @@ private func ignored(_ text: String, _ path: String, directory: Bool = false) ->
 
     // MARK: - Cross-check against git
 
-    static let gitAvailable: Bool = (try? runGit(["--version"], in: FileManager.default.temporaryDirectory))?
+    static let gitAvailable: Bool =
+        (try? runGit(["--version"], in: FileManager.default.temporaryDirectory))?
         .status == 0
 
     @Test(.enabled(if: IgnoreRulesTests.gitAvailable, "git is not installed"))

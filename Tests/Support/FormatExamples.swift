@@ -17,15 +17,20 @@ public struct FormatExamples {
         seed = (0..<32).map { UInt8($0) }
         key = try Ed25519.KeyPair(seed: seed)
         let nonce = (0..<16).map { UInt8(0xa0 + $0) }
-        genesis = try Operation.create(signer: key, sequence: 1, parents: [], timestamp: 1_763_683_200_000,
-                                       payload: .genesis(Genesis(adminQuorum: 1, nonce: nonce)))
+        genesis = try Operation.create(
+            signer: key, sequence: 1, parents: [], timestamp: 1_763_683_200_000,
+            payload: .genesis(Genesis(adminQuorum: 1, nonce: nonce)))
         blob = Blob(content: Array("hello, world\n".utf8))
         change = try Operation.create(
             signer: key, sequence: 2, parents: [genesis.id], timestamp: 1_763_683_260_000,
-            payload: .change(Change(message: "first draft", entries: [
-                ChangeEntry(path: try RepoPath("README.md"), version: FileVersion(blob: blob.id, mode: .regular)),
-                ChangeEntry(path: try RepoPath("old.txt"), version: nil),
-            ])))
+            payload: .change(
+                Change(
+                    message: "first draft",
+                    entries: [
+                        ChangeEntry(
+                            path: try RepoPath("README.md"), version: FileVersion(blob: blob.id, mode: .regular)),
+                        ChangeEntry(path: try RepoPath("old.txt"), version: nil),
+                    ])))
         guard let peer = PeerID(publicKey: key.publicKey) else { throw DecodeError.truncated(field: "key") }
         self.peer = peer
     }

@@ -50,7 +50,9 @@ public final class History {
         for k in 0..<authors {
             let key = try authorKey(k)
             keys.append(key)
-            guard let peer = PeerID(publicKey: key.publicKey) else { throw FixtureError("author \(k)'s key is not a peer id") }
+            guard let peer = PeerID(publicKey: key.publicKey) else {
+                throw FixtureError("author \(k)'s key is not a peer id")
+            }
             peers.append(peer)
         }
         self.keys = keys
@@ -66,35 +68,47 @@ public final class History {
 
     /// A change by author `a` on top of `parents`.
     @discardableResult
-    public func change(by a: Int, parents: [Operation], _ entries: [ChangeEntry], sequence: UInt64? = nil,
-                message: String = "") throws -> Operation {
+    public func change(
+        by a: Int, parents: [Operation], _ entries: [ChangeEntry], sequence: UInt64? = nil,
+        message: String = ""
+    ) throws -> Operation {
         try change(by: a, parentIDs: parents.map(\.id), entries, sequence: sequence, message: message)
     }
 
     /// A change by author `a` on top of the operations `parentIDs`.
     @discardableResult
-    public func change(by a: Int, parentIDs: [ObjectID], _ entries: [ChangeEntry], sequence: UInt64? = nil,
-                message: String = "") throws -> Operation {
+    public func change(
+        by a: Int, parentIDs: [ObjectID], _ entries: [ChangeEntry], sequence: UInt64? = nil,
+        message: String = ""
+    ) throws -> Operation {
         let seq = sequence ?? nextSequence(author: a, parents: parentIDs)
-        return try add(signedChange(by: keys[a], sequence: seq, parents: parentIDs, timestamp: tick(), message: message,
-                                    entries: entries))
+        return try add(
+            signedChange(
+                by: keys[a], sequence: seq, parents: parentIDs, timestamp: tick(), message: message,
+                entries: entries))
     }
 
     /// A membership change by author `a` on top of the operations `parents`.
     @discardableResult
-    public func member(by a: Int, parents: [Operation], _ change: MembershipChange, sequence: UInt64? = nil) throws -> Operation {
+    public func member(
+        by a: Int, parents: [Operation], _ change: MembershipChange, sequence: UInt64? = nil
+    ) throws -> Operation {
         let ids = parents.map(\.id)
         let seq = sequence ?? nextSequence(author: a, parents: ids)
-        return try add(Operation.create(signer: keys[a], sequence: seq, parents: ids, timestamp: tick(),
-                                        payload: .membership(change)))
+        return try add(
+            Operation.create(
+                signer: keys[a], sequence: seq, parents: ids, timestamp: tick(),
+                payload: .membership(change)))
     }
 
     /// An extension operation (kind 0x80) by author `a`, which has no effect on the tree.
     @discardableResult
     public func opaque(by a: Int, parentIDs: [ObjectID], sequence: UInt64? = nil) throws -> Operation {
         let seq = sequence ?? nextSequence(author: a, parents: parentIDs)
-        return try add(Operation.create(signer: keys[a], sequence: seq, parents: parentIDs, timestamp: tick(),
-                                        payload: .opaque(kind: 0x80, body: [1, 2, 3])))
+        return try add(
+            Operation.create(
+                signer: keys[a], sequence: seq, parents: parentIDs, timestamp: tick(),
+                payload: .opaque(kind: 0x80, body: [1, 2, 3])))
     }
 
     /// 1 + the author's highest sequence in the causal past of `parents`.

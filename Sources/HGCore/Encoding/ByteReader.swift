@@ -94,7 +94,9 @@ public struct ByteReader: Sendable {
     public mutating func text(_ field: String, limit: Int) throws(DecodeError) -> String {
         let range = try textRange(field, limit: limit)
         // Checked just now, so decoding repairs nothing.
-        return bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
+        return bytes.withUnsafeBufferPointer {
+            String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self)
+        }
     }
 
     /// Where the next `count` bytes are, skipping them (for a caller that reads them in place).

@@ -30,8 +30,8 @@ public struct PeerID: Hashable, Comparable, Sendable, CustomStringConvertible {
     public init?(text: String) {
         let trimmed = text.trimmingASCIIWhitespace()
         guard trimmed.utf8.count == PeerID.textLength, trimmed.hasPrefix(PeerID.textPrefix),
-              let decoded = Base32.decode(String(trimmed.dropFirst(PeerID.textPrefix.count)), byteCount: 34),
-              let key = Bytes32(bytes: Array(decoded[0..<32]))
+            let decoded = Base32.decode(String(trimmed.dropFirst(PeerID.textPrefix.count)), byteCount: 34),
+            let key = Bytes32(bytes: Array(decoded[0..<32]))
         else { return nil }
         guard Array(decoded[32..<34]) == PeerID.checksum(key) else { return nil }
         self.key = key

@@ -34,7 +34,10 @@ public enum MembershipChange: Hashable, Sendable, CustomStringConvertible {
     case setQuorum(epoch: UInt64, quorum: Int)
 
     enum Action: UInt8 {
-        case add = 1, remove = 2, role = 3, quorum = 4
+        case add = 1
+        case remove = 2
+        case role = 3
+        case quorum = 4
     }
 
     /// The member the change is about (`nil` for a quorum change).
@@ -84,7 +87,9 @@ public enum MembershipChange: Hashable, Sendable, CustomStringConvertible {
         }
         func role() throws(DecodeError) -> Role {
             let byte = try r.byte("role")
-            guard let role = Role(rawValue: byte) else { throw .invalidValue(field: "role", reason: "unknown role \(byte)") }
+            guard let role = Role(rawValue: byte) else {
+                throw .invalidValue(field: "role", reason: "unknown role \(byte)")
+            }
             return role
         }
         let change: MembershipChange

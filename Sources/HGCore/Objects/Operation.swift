@@ -95,8 +95,9 @@ public struct Operation: Hashable, Sendable {
                 throw .invalidValue(field: "parents", reason: "only the genesis operation has no parents")
             }
         }
-        return Operation(author: author, sequence: sequence, parents: parents, timestamp: timestamp,
-                         payload: payload, encoded: bytes, id: knownID ?? ObjectID(hashing: bytes))
+        return Operation(
+            author: author, sequence: sequence, parents: parents, timestamp: timestamp,
+            payload: payload, encoded: bytes, id: knownID ?? ObjectID(hashing: bytes))
     }
 
     /// 64-byte Ed25519 signature: the end of `encoded` (not stored twice: a verify or a clone

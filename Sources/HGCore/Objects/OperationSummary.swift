@@ -12,8 +12,10 @@ public struct OperationSummary: Hashable, Sendable {
     /// The change's message ("" for other kinds).
     public let message: String
 
-    public init(id: ObjectID, author: PeerID, sequence: UInt64, timestamp: UInt64, kind: UInt8,
-                parents: [ObjectID], entryCount: Int, message: String) {
+    public init(
+        id: ObjectID, author: PeerID, sequence: UInt64, timestamp: UInt64, kind: UInt8,
+        parents: [ObjectID], entryCount: Int, message: String
+    ) {
         self.id = id
         self.author = author
         self.sequence = sequence
@@ -27,8 +29,9 @@ public struct OperationSummary: Hashable, Sendable {
     /// The summary of a decoded operation.
     public init(_ op: Operation) {
         let change = op.change
-        self.init(id: op.id, author: op.author, sequence: op.sequence, timestamp: op.timestamp,
-                  kind: op.payload.kind, parents: op.parents, entryCount: change?.entries.count ?? 0,
-                  message: change?.message ?? "")
+        self.init(
+            id: op.id, author: op.author, sequence: op.sequence, timestamp: op.timestamp,
+            kind: op.payload.kind, parents: op.parents, entryCount: change?.entries.count ?? 0,
+            message: change?.message ?? "")
     }
 }

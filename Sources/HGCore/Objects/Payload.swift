@@ -192,7 +192,9 @@ public struct Change: Hashable, Sendable {
         var r = ByteReader(body)
         let message = try r.text("message", limit: Limits.maxMessageBytes)
         let count = try r.count("entry count", limit: Limits.maxChangeEntries)
-        guard count >= 1 else { throw .invalidValue(field: "entry count", reason: "a change must touch at least one path") }
+        guard count >= 1 else {
+            throw .invalidValue(field: "entry count", reason: "a change must touch at least one path")
+        }
         // Each entry takes at least 3 bytes; refuse counts the body cannot hold before reserving.
         guard count <= r.remaining / 3 else { throw .truncated(field: "entries") }
         var entries: [ChangeEntry] = []

@@ -32,7 +32,9 @@ public struct RepoPath: Hashable, Comparable, Sendable, CustomStringConvertible 
     /// The path's components, split at the byte `/` (splitting the `String` would not: `/`
     /// followed by a combining mark is one `Character`).
     public var components: [String] {
-        bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map {
+            String(decoding: $0, as: UTF8.self)
+        }
     }
 
     public static func < (a: RepoPath, b: RepoPath) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
@@ -62,10 +64,14 @@ public struct RepoPath: Hashable, Comparable, Sendable, CustomStringConvertible 
             if component.count > Limits.maxPathComponentBytes {
                 throw .invalidPath("component longer than \(Limits.maxPathComponentBytes) bytes")
             }
-            if component.elementsEqual([UInt8(ascii: ".")]) || component.elementsEqual([UInt8(ascii: "."), UInt8(ascii: ".")]) {
+            if component.elementsEqual([UInt8(ascii: ".")])
+                || component.elementsEqual([UInt8(ascii: "."), UInt8(ascii: ".")])
+            {
                 throw .invalidPath("'.' or '..' component")
             }
-            if component.count == 7, component.map({ $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }).elementsEqual(Array(".hgrepo".utf8)) {
+            if component.count == 7,
+                component.map({ $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 }).elementsEqual(Array(".hgrepo".utf8))
+            {
                 throw .invalidPath("'.hgrepo' component")
             }
             componentStart = index + 1

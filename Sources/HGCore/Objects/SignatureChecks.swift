@@ -37,7 +37,9 @@ public final class SignatureChecks: Sendable {
     /// `submit` of the operations at `positions` of `operations`, copying out only those not
     /// submitted before (a receiver's batch has usually been submitted whole by its session).
     public func submit(_ operations: [Operation], positions: [Int]) {
-        let unsubmitted = state.withLock { state in positions.filter { state.submitted.insert(operations[$0].id).inserted } }
+        let unsubmitted = state.withLock { state in
+            positions.filter { state.submitted.insert(operations[$0].id).inserted }
+        }
         start(unsubmitted.map { operations[$0] })
     }
 

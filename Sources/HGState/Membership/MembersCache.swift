@@ -28,7 +28,9 @@ public enum MembersCache {
         var roles: [PeerID: Role] = [:]
         var previous: PeerID?
         for _ in 0..<count {
-            guard let key = try? r.id("member"), let byte = try? r.byte("role"), let role = Role(rawValue: byte) else { return nil }
+            guard let key = try? r.id("member"), let byte = try? r.byte("role"), let role = Role(rawValue: byte) else {
+                return nil
+            }
             let peer = PeerID(key: key)
             if let previous, !(previous < peer) { return nil }
             previous = peer

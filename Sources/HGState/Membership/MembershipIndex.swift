@@ -24,7 +24,8 @@ public struct MembershipIndex {
         self.origin = origin
         frontierOfNode.reserveCapacity(graph.count)
         for node in 0..<graph.count {
-            try record(node: node, change: graph.kind(node) == Payload.Kind.membership ? membership(node) : nil, graph: graph)
+            try record(
+                node: node, change: graph.kind(node) == Payload.Kind.membership ? membership(node) : nil, graph: graph)
         }
     }
 
@@ -50,8 +51,9 @@ public struct MembershipIndex {
     /// Makes recorded node `node` a membership event (once it is known to be valid).
     /// Only nodes without recorded descendants may be made events.
     public mutating func addEvent(node: Int, change: MembershipChange, graph: Graph) {
-        events[node] = MembershipEvent(node: node, id: graph.ids[node], author: graph.author(node),
-                                       timestamp: graph.timestamp(node), change: change)
+        events[node] = MembershipEvent(
+            node: node, id: graph.ids[node], author: graph.author(node),
+            timestamp: graph.timestamp(node), change: change)
     }
 
     /// The membership computed from the causal past of an operation with these parents.
@@ -74,7 +76,8 @@ public struct MembershipIndex {
     /// if they may: membership changes need an admin, every other operation a member.
     public mutating func authorityIssue(node: Int, graph: Graph) -> String? {
         if graph.parents[node].isEmpty { return nil }
-        return MembershipIndex.issue(author: graph.author(node), kind: graph.kind(node), in: outcome(before: node, graph: graph))
+        return MembershipIndex.issue(
+            author: graph.author(node), kind: graph.kind(node), in: outcome(before: node, graph: graph))
     }
 
     /// The rule of `authorityIssue`, for an outcome already computed.
@@ -107,7 +110,11 @@ public struct MembershipIndex {
         }
         var candidates = Set<Int32>()
         for parent in parents {
-            if events[parent] != nil { candidates.insert(Int32(parent)) } else { candidates.formUnion(frontiers[Int(frontierOfNode[parent])]) }
+            if events[parent] != nil {
+                candidates.insert(Int32(parent))
+            } else {
+                candidates.formUnion(frontiers[Int(frontierOfNode[parent])])
+            }
         }
         let list = candidates.sorted()
         let maximal = list.filter { a in !list.contains { b in graph.isAncestor(Int(a), of: Int(b)) } }

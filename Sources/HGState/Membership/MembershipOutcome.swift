@@ -88,8 +88,9 @@ public struct MembershipOutcome: Sendable {
         guard touched.contains(author) else { return true }
         let causality = Causality(graph: graph)
         if removals[author, default: []].contains(where: { causality.concurrent($0, node) }) { return false }
-        return MembershipResolver.role(of: author, at: node, grants: grants, voided: voidedNodes,
-                                       removals: removals, causality: causality) != nil
+        return MembershipResolver.role(
+            of: author, at: node, grants: grants, voided: voidedNodes,
+            removals: removals, causality: causality) != nil
     }
 
     /// A removal (or demotion) of `author` that took effect and is concurrent with operation

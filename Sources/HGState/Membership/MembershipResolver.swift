@@ -45,13 +45,16 @@ public enum MembershipResolver {
 
         // Step 3: removals in order.
         var removers: [PeerID: Set<PeerID>] = [:]
-        for event in events { if case let .remove(target) = event.change { removers[target, default: []].insert(event.author) } }
+        for event in events {
+            if case let .remove(target) = event.change { removers[target, default: []].insert(event.author) }
+        }
         let unranked = Seniority(rank: Int.max, id: ObjectID(raw: .zero))
         let ordered = events.filter(\.isRemovalLike).sorted { a, b in
             let qa = (a.change.target.flatMap { removers[$0]?.count } ?? 0) >= quorum && isRemove(a)
             let qb = (b.change.target.flatMap { removers[$0]?.count } ?? 0) >= quorum && isRemove(b)
             if qa != qb { return qa }
-            let sa = seniority[a.author] ?? unranked, sb = seniority[b.author] ?? unranked
+            let sa = seniority[a.author] ?? unranked
+            let sb = seniority[b.author] ?? unranked
             if sa != sb { return sa < sb }
             return a.id < b.id
         }
@@ -71,15 +74,18 @@ public enum MembershipResolver {
             guard let target = removal.change.target else { continue }
             var tentativeDirect = direct
             let demotion = !isRemove(removal)
-            for event in events where tentativeDirect[event.node] == nil && causality.concurrent(event.node, removal.node) {
+            for event in events
+            where tentativeDirect[event.node] == nil && causality.concurrent(event.node, removal.node) {
                 let byTarget = event.author == target
-                let restoresTarget = event.change.target == target
+                let restoresTarget =
+                    event.change.target == target
                     && (demotion ? event.grantedRole == .admin : event.grantedRole != nil)
                 if byTarget || restoresTarget { tentativeDirect[event.node] = .concurrentWithRemoval(removal.id) }
             }
             var tentativeRemovals = removals
             if !demotion { tentativeRemovals[target, default: []].append(removal.node) }
-            let tentative = closed(tentativeDirect, events: events, grants: grants, removals: tentativeRemovals, causality: causality)
+            let tentative = closed(
+                tentativeDirect, events: events, grants: grants, removals: tentativeRemovals, causality: causality)
             if let lost = applied.first(where: { tentative[$0] != nil }), let winner = byNode[lost] {
                 direct[removal.node] = .outranked(by: winner.id)
             } else if let reason = tentative[removal.node] {
@@ -103,31 +109,39 @@ public enum MembershipResolver {
         }
         for (peer, peerGrants) in grants {
             let live = peerGrants.filter { grant in
-                voided[grant.node] == nil && !removals[peer, default: []].contains { causality.precedes(grant.node, $0) }
+                voided[grant.node] == nil
+                    && !removals[peer, default: []].contains { causality.precedes(grant.node, $0) }
             }
             guard !live.isEmpty else { continue }
             let (role, disagree) = resolvedRole(live, causality: causality)
             if disagree { contested.insert(peer) }
             let key = seniority[peer] ?? unranked
             let adding = byNode.values.first { $0.id == key.id }
-            members[peer] = MemberInfo(peer: peer, role: role, rank: key.rank, addedIn: key.id,
-                                       addedBy: peer == origin.founder && key.id == origin.id ? nil : adding?.author,
-                                       addedAt: adding?.timestamp ?? origin.timestamp,
-                                       contested: contested.contains(peer))
+            members[peer] = MemberInfo(
+                peer: peer, role: role, rank: key.rank, addedIn: key.id,
+                addedBy: peer == origin.founder && key.id == origin.id ? nil : adding?.author,
+                addedAt: adding?.timestamp ?? origin.timestamp,
+                contested: contested.contains(peer))
         }
         var touched = Set(removals.keys)
-        for (peer, peerGrants) in grants where peerGrants.contains(where: { voidedNodes.contains($0.node) }) { touched.insert(peer) }
+        for (peer, peerGrants) in grants where peerGrants.contains(where: { voidedNodes.contains($0.node) }) {
+            touched.insert(peer)
+        }
         var byID: [ObjectID: VoidReason] = [:]
         for (node, reason) in voided { if let event = byNode[node] { byID[event.id] = reason } }
-        return MembershipOutcome(origin: origin, members: members, quorum: quorum, quorumEpoch: quorumEpoch, voided: byID, removals: removals,
-                                 grants: grants, voidedNodes: voidedNodes, touched: touched,
-                                 eventCount: events.count)
+        return MembershipOutcome(
+            origin: origin, members: members, quorum: quorum, quorumEpoch: quorumEpoch, voided: byID,
+            removals: removals,
+            grants: grants, voidedNodes: voidedNodes, touched: touched,
+            eventCount: events.count)
     }
 
     /// The role `peer` holds just before operation `node`, counting only grants
     /// with effect and removals applied, or `nil` if none.
-    static func role(of peer: PeerID, at node: Int, grants: [PeerID: [(node: Int, role: Role)]], voided: Set<Int>,
-                     removals: [PeerID: [Int]], causality: Causality) -> Role? {
+    static func role(
+        of peer: PeerID, at node: Int, grants: [PeerID: [(node: Int, role: Role)]], voided: Set<Int>,
+        removals: [PeerID: [Int]], causality: Causality
+    ) -> Role? {
         let earlierRemovals = removals[peer, default: []].filter { causality.precedes($0, node) }
         let live = grants[peer, default: []].filter { grant in
             !voided.contains(grant.node) && causality.precedes(grant.node, node)
@@ -139,7 +153,9 @@ public enum MembershipResolver {
 
     /// The role a non-empty set of live grants gives: of the grants no other one succeeds, any
     /// *writer* makes a writer, else admin; `disagree` when those latest grants differ.
-    private static func resolvedRole(_ live: [(node: Int, role: Role)], causality: Causality) -> (role: Role, disagree: Bool) {
+    private static func resolvedRole(
+        _ live: [(node: Int, role: Role)], causality: Causality
+    ) -> (role: Role, disagree: Bool) {
         let latest = live.filter { a in !live.contains { b in causality.precedes(a.node, b.node) } }
         let role: Role = latest.contains { $0.role == .writer } ? .writer : .admin
         return (role, Set(latest.map(\.role)).count > 1)
@@ -148,16 +164,19 @@ public enum MembershipResolver {
     /// `direct` plus, round after round until a round adds nothing, every membership operation
     /// whose author is not an admin at it; each round judges every operation against the set as
     /// it was when the round began.
-    private static func closed(_ direct: [Int: VoidReason], events: [MembershipEvent],
-                               grants: [PeerID: [(node: Int, role: Role)]], removals: [PeerID: [Int]],
-                               causality: Causality) -> [Int: VoidReason] {
+    private static func closed(
+        _ direct: [Int: VoidReason], events: [MembershipEvent],
+        grants: [PeerID: [(node: Int, role: Role)]], removals: [PeerID: [Int]],
+        causality: Causality
+    ) -> [Int: VoidReason] {
         var voided = direct
         while true {
             let voidedNodes = Set(voided.keys)
             var added = false
             for event in events where voided[event.node] == nil {
-                let role = role(of: event.author, at: event.node, grants: grants, voided: voidedNodes,
-                                removals: removals, causality: causality)
+                let role = role(
+                    of: event.author, at: event.node, grants: grants, voided: voidedNodes,
+                    removals: removals, causality: causality)
                 if role != .admin {
                     voided[event.node] = .unsupported
                     added = true
@@ -201,7 +220,9 @@ public enum MembershipResolver {
     static func adoptedQuorum(origin: MembershipOrigin, events: [MembershipEvent]) -> (quorum: Int, epoch: UInt64) {
         var proposals: [UInt64: [Int: Set<PeerID>]] = [:]
         for event in events {
-            if case let .setQuorum(epoch, value) = event.change { proposals[epoch, default: [:]][value, default: []].insert(event.author) }
+            if case let .setQuorum(epoch, value) = event.change {
+                proposals[epoch, default: [:]][value, default: []].insert(event.author)
+            }
         }
         var quorum = origin.quorum
         var epoch: UInt64 = 0

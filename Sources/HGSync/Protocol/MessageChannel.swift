@@ -1,6 +1,7 @@
 import Dispatch
 import HGCompression
 import HGCore
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -22,7 +22,12 @@ public enum Message: Equatable, Sendable {
     /// The type byte of a frame. `compressedObjects` is the wire type of `.objects` sent compressed;
     /// `kind` never returns it.
     public enum Kind: UInt8, Sendable, CustomStringConvertible {
-        case hello = 0x01, have = 0x02, objects = 0x03, endOfRound = 0x04, need = 0x05, error = 0x06
+        case hello = 0x01
+        case have = 0x02
+        case objects = 0x03
+        case endOfRound = 0x04
+        case need = 0x05
+        case error = 0x06
         case compressedObjects = 0x07
 
         /// The case's name. Spelled out because describing an enum by reflection looks up
@@ -144,7 +149,8 @@ extension Message {
     /// Other messages are framed as by `frame()`.
     public func frame(compressed: Bool) -> [UInt8] {
         guard compressed, case .objects = self,
-              let compressor = try? BlockCompressor(level: ProtocolLimits.compressionLevel) else { return frame() }
+            let compressor = try? BlockCompressor(level: ProtocolLimits.compressionLevel)
+        else { return frame() }
         return frame(compressingWith: compressor)
     }
 
@@ -156,7 +162,8 @@ extension Message {
         // keeps every frame within the limit an OBJECTS frame of the same objects respects.
         // Compression fails only without memory, and the uncompressed frame is always valid.
         guard let compressed = try? Self.compressedObjectsPayload(payload, compressor: compressor),
-              compressed.count < payload.count else {
+            compressed.count < payload.count
+        else {
             return Self.framed(type: Kind.objects.rawValue, payload: payload)
         }
         return Self.framed(type: Kind.compressedObjects.rawValue, payload: compressed)
@@ -164,13 +171,18 @@ extension Message {
 
     /// A COMPRESSED OBJECTS frame of `objects`, even when it is larger than their OBJECTS frame
     /// (hg-bft would not send it then; for the worked example of PROTOCOL.md).
-    static func compressedObjectsFrame(_ objects: [[UInt8]], compressor: BlockCompressor) throws(CompressionError) -> [UInt8] {
-        framed(type: Kind.compressedObjects.rawValue,
-               payload: try compressedObjectsPayload(objectsPayload(objects), compressor: compressor))
+    static func compressedObjectsFrame(
+        _ objects: [[UInt8]], compressor: BlockCompressor
+    ) throws(CompressionError) -> [UInt8] {
+        framed(
+            type: Kind.compressedObjects.rawValue,
+            payload: try compressedObjectsPayload(objectsPayload(objects), compressor: compressor))
     }
 
     /// The payload of COMPRESSED OBJECTS: the size of `payload` (an OBJECTS payload), then its zlib stream.
-    private static func compressedObjectsPayload(_ payload: [UInt8], compressor: BlockCompressor) throws(CompressionError) -> [UInt8] {
+    private static func compressedObjectsPayload(
+        _ payload: [UInt8], compressor: BlockCompressor
+    ) throws(CompressionError) -> [UInt8] {
         let zlib = try compressor.compress(payload)
         var w = ByteWriter(capacity: zlib.count + 10)
         w.varint(UInt64(payload.count))
@@ -204,7 +216,9 @@ extension Message {
     /// `maxFrameBytes − 1` (what an OBJECTS frame within the limit we announced could hold), is
     /// checked before inflating, and inflation stops at the size the frame declares; memory grows
     /// only with what zlib actually produces. `inflater` is a reusable decompressor (one per thread).
-    public static func decode(_ body: [UInt8], maxFrameBytes: Int = ProtocolLimits.maxFrameBytes) throws(SyncError) -> Message {
+    public static func decode(
+        _ body: [UInt8], maxFrameBytes: Int = ProtocolLimits.maxFrameBytes
+    ) throws(SyncError) -> Message {
         try decode(body, maxFrameBytes: maxFrameBytes, inflater: nil)
     }
 
@@ -221,7 +235,9 @@ extension Message {
     private static func decodeBody(_ body: [UInt8], maxFrameBytes: Int, inflater: Inflater?) throws -> Message {
         var r = ByteReader(body)
         let type = try r.byte("message type")
-        guard let kind = Kind(rawValue: type) else { throw SyncError.protocolViolation("unknown message type 0x\(String(type, radix: 16))") }
+        guard let kind = Kind(rawValue: type) else {
+            throw SyncError.protocolViolation("unknown message type 0x\(String(type, radix: 16))")
+        }
         let message: Message
         switch kind {
         case .hello:
@@ -234,7 +250,9 @@ extension Message {
             let maxFrame = try r.count("max frame", limit: Int(Int32.max))
             // Every peer must accept a frame holding the largest object, or some objects could never travel.
             guard maxFrame >= ProtocolLimits.maxFrameBytes else {
-                throw SyncError.protocolViolation("peer accepts frames of only \(maxFrame) bytes (at least \(ProtocolLimits.maxFrameBytes) are required)")
+                throw SyncError.protocolViolation(
+                    "peer accepts frames of only \(maxFrame) bytes (at least \(ProtocolLimits.maxFrameBytes) are required)"
+                )
             }
             message = .hello(Hello(version: version, repository: repository, peer: peer, maxFrameBytes: maxFrame))
         case .have:
@@ -271,12 +289,14 @@ extension Message {
                 // beyond it the output doubles only as zlib fills it, and never past `size`.
                 let stream: Inflater
                 if let inflater { stream = inflater } else { stream = try Inflater() }
-                payload = try stream.decompress(zlib, limit: Int(size), sizeHint: min(Int(size), 4 * zlib.count + (1 << 16)))
+                payload = try stream.decompress(
+                    zlib, limit: Int(size), sizeHint: min(Int(size), 4 * zlib.count + (1 << 16)))
             } catch {
                 switch error {
                 case .tooLarge:
                     throw SyncError.protocolViolation(
-                        "COMPRESSED OBJECTS inflates to more than the \(size) bytes it declares (a decompression bomb?)")
+                        "COMPRESSED OBJECTS inflates to more than the \(size) bytes it declares (a decompression bomb?)"
+                    )
                 default:
                     throw SyncError.protocolViolation("COMPRESSED OBJECTS does not hold a valid zlib stream: \(error)")
                 }
@@ -287,7 +307,9 @@ extension Message {
             }
             var inner = ByteReader(payload)
             message = .objects(try readObjects(&inner))
-            do { try inner.expectEnd() } catch { throw SyncError.protocolViolation("malformed message: in the decompressed objects, \(error)") }
+            do { try inner.expectEnd() } catch {
+                throw SyncError.protocolViolation("malformed message: in the decompressed objects, \(error)")
+            }
         case .endOfRound:
             message = .endOfRound
         case .need:

@@ -69,8 +69,11 @@ public final class SyncSession {
         defer { localGraph = nil }
 
         // 1. Greetings.
-        channel.send(.hello(Hello(version: ProtocolLimits.version, repository: source.repositoryID,
-                                  peer: source.localPeer, maxFrameBytes: ProtocolLimits.maxFrameBytes)))
+        channel.send(
+            .hello(
+                Hello(
+                    version: ProtocolLimits.version, repository: source.repositoryID,
+                    peer: source.localPeer, maxFrameBytes: ProtocolLimits.maxFrameBytes)))
         guard case let .hello(theirs) = try channel.receive(during: "the greeting") else {
             throw .protocolViolation("expected HELLO first")
         }
@@ -79,7 +82,8 @@ public final class SyncSession {
         }
         // A replica being cloned has no repository yet and says so with an all-zero id.
         let unborn = ObjectID(raw: .zero)
-        guard theirs.repository == source.repositoryID || theirs.repository == unborn || source.repositoryID == unborn else {
+        guard theirs.repository == source.repositoryID || theirs.repository == unborn || source.repositoryID == unborn
+        else {
             throw .differentRepository(ours: source.repositoryID, theirs: theirs.repository)
         }
         if theirs.repository == unborn && source.repositoryID == unborn {
@@ -100,7 +104,8 @@ public final class SyncSession {
         }
         var filter = BloomFilter(expectedEntries: sinceShared.count, salt: salt)
         for node in sinceShared { filter.insert(graph.ids[node]) }
-        channel.send(.have(Have(heads: graph.heads, sharedHeads: shared, filter: filter, filterEntries: sinceShared.count)))
+        channel.send(
+            .have(Have(heads: graph.heads, sharedHeads: shared, filter: filter, filterEntries: sinceShared.count)))
         guard case let .have(have) = try channel.receive(during: "the peer's summary") else {
             throw .protocolViolation("expected HAVE after HELLO")
         }
@@ -160,10 +165,11 @@ public final class SyncSession {
         stats.bytesSent = channel.bytesSent
         stats.bytesReceived = channel.bytesReceived
         let operations = receivedOrder.compactMap { receivedOperations[$0] }
-        return SyncOutcome(peer: peer, repository: theirs.repository, theirHeads: have.heads, operations: operations,
-                           blobs: receivedBlobs, unresolved: unresolved, undeliveredHeads: undeliveredHeads,
-                           unrequestedOperations: unrequestedOperations, stats: stats,
-                           signatureChecks: signatureChecks)
+        return SyncOutcome(
+            peer: peer, repository: theirs.repository, theirHeads: have.heads, operations: operations,
+            blobs: receivedBlobs, unresolved: unresolved, undeliveredHeads: undeliveredHeads,
+            unrequestedOperations: unrequestedOperations, stats: stats,
+            signatureChecks: signatureChecks)
     }
 
     /// After we stopped asking, keep answering the peer's requests until it asks for nothing.
@@ -215,8 +221,10 @@ public final class SyncSession {
         // only its bytes. (Not the genesis, the one operation without parents: a peer with our
         // repository has it, and a peer being cloned claims nothing.)
         let parents = graph.parents
-        for node in candidates where !send[node] && !parents[node].isEmpty
-            && !parents[node].contains(where: { isCandidate[Int($0)] }) {
+        for node in candidates
+        where !send[node] && !parents[node].isEmpty
+            && !parents[node].contains(where: { isCandidate[Int($0)] })
+        {
             send[node] = true
         }
         return (0..<graph.count).filter { send[$0] }
@@ -239,8 +247,11 @@ public final class SyncSession {
             for (id, read) in zip(ids, source.encodedObjects(ids, budget: Self.readBudget)) {
                 if read == nil && !operations.isEmpty { break }
                 // Not hashed here (nor, from a pack, by the store): the receiver hashes every object.
-                guard let encoding = read ?? source.encodedObject(id), let op = try? Operation.decode(encoding, knownID: id) else {
-                    throw .transport("operation \(id.hex) is in the index but its object cannot be read; run 'hg-bft verify'")
+                guard let encoding = read ?? source.encodedObject(id),
+                    let op = try? Operation.decode(encoding, knownID: id)
+                else {
+                    throw .transport(
+                        "operation \(id.hex) is in the index but its object cannot be read; run 'hg-bft verify'")
                 }
                 operations.append((op, encoding))
             }
@@ -250,12 +261,16 @@ public final class SyncSession {
             var listed = Set<ObjectID>()
             for (op, _) in operations {
                 for entry in op.change?.entries ?? [] {
-                    if let blob = entry.version?.blob, !blobsSent.contains(blob), listed.insert(blob).inserted { blobIDs.append(blob) }
+                    if let blob = entry.version?.blob, !blobsSent.contains(blob), listed.insert(blob).inserted {
+                        blobIDs.append(blob)
+                    }
                 }
             }
             var blobs: [ObjectID: [UInt8]] = [:]
             // Blobs past the budget are read one by one as they are sent.
-            for (id, encoding) in zip(blobIDs, source.encodedObjects(blobIDs, budget: Self.readBudget)) { blobs[id] = encoding }
+            for (id, encoding) in zip(blobIDs, source.encodedObjects(blobIDs, budget: Self.readBudget)) {
+                blobs[id] = encoding
+            }
             for (op, encoding) in operations {
                 sendBlobs(of: op, sent: &blobsSent, into: &batch, read: { blobs[$0] })
                 batch.add(encoding)
@@ -290,7 +305,9 @@ public final class SyncSession {
             guard let encoding = source.encodedObject(id) else { continue }
             if encoding.first == ObjectType.operation.rawValue {
                 guard graph.contains(id) else { continue }
-                if let op = try? Operation.decode(encoding, knownID: id) { sendBlobs(of: op, sent: &sent, into: &batch) }
+                if let op = try? Operation.decode(encoding, knownID: id) {
+                    sendBlobs(of: op, sent: &sent, into: &batch)
+                }
                 add(id, encoding, isOperation: true)
             } else {
                 add(id, encoding, isOperation: false)
@@ -301,11 +318,14 @@ public final class SyncSession {
 
     /// Queues the blobs a change operation names that are not in `sent` yet (and marks them
     /// sent), to go before the operation: the receiver validates it only with its content.
-    private func sendBlobs(of op: Operation, sent: inout Set<ObjectID>, into batch: inout ObjectBatch,
-                           read: (ObjectID) -> [UInt8]? = { _ in nil }) {
+    private func sendBlobs(
+        of op: Operation, sent: inout Set<ObjectID>, into batch: inout ObjectBatch,
+        read: (ObjectID) -> [UInt8]? = { _ in nil }
+    ) {
         for entry in op.change?.entries ?? [] {
             guard let blob = entry.version?.blob, !sent.contains(blob),
-                  let encoding = read(blob) ?? source.encodedObject(blob) else { continue }
+                let encoding = read(blob) ?? source.encodedObject(blob)
+            else { continue }
             sent.insert(blob)
             batch.add(encoding)
             stats.blobsSent += 1
@@ -411,8 +431,10 @@ struct ObjectBatch {
 
     mutating func add(_ encoding: [UInt8]) {
         let cost = encoding.count + 10
-        if !pending.isEmpty && (pendingBytes + cost > min(limitBytes, maxFrame - 64)
-                                || pending.count >= ProtocolLimits.maxObjectsPerMessage) {
+        if !pending.isEmpty
+            && (pendingBytes + cost > min(limitBytes, maxFrame - 64)
+                || pending.count >= ProtocolLimits.maxObjectsPerMessage)
+        {
             flush()
         }
         pending.append(encoding)

@@ -1,7 +1,8 @@
+import HGSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import HGSystem
 
 /// Makes writing to a pipe whose reader has gone return EPIPE instead of killing the process.
 /// Evaluated once, lazily (Swift initialises globals atomically on first use), by the first

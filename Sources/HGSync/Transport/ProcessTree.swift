@@ -59,7 +59,8 @@ enum ProcessTree {
         guard count > 0, let nameEnd = buffer[..<count].lastIndex(of: UInt8(ascii: ")")) else { return nil }
         let rest = buffer[(nameEnd + 1)..<count].split(separator: UInt8(ascii: " "))
         guard rest.count >= 2, let state = rest[0].first,
-              let parent = pid_t(String(decoding: rest[1], as: UTF8.self)) else { return nil }
+            let parent = pid_t(String(decoding: rest[1], as: UTF8.self))
+        else { return nil }
         return (state, parent)
     }
 }

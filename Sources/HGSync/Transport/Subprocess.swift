@@ -1,6 +1,7 @@
 import Dispatch
 import HGCore
 import HGSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -55,8 +56,10 @@ public final class Subprocess {
     /// before it reaches a terminal. `wait`, `terminate` and `exitStatus(within:)` hand on
     /// what is left once the child has exited (the pipe ends at once unless something else
     /// inherited it from the child; for that case they wait at most five seconds).
-    public static func spawn(_ arguments: [String], timeout: Double,
-                             stderrLines: (@Sendable (String) -> Void)? = nil) throws(SyncError) -> Subprocess {
+    public static func spawn(
+        _ arguments: [String], timeout: Double,
+        stderrLines: (@Sendable (String) -> Void)? = nil
+    ) throws(SyncError) -> Subprocess {
         guard let program = arguments.first, !program.isEmpty else {
             throw .transport("cannot start a program: no program was given")
         }
@@ -84,11 +87,16 @@ public final class Subprocess {
                 throw error
             }
         }
-        let parentRead = fromChild.read, parentWrite = toChild.write
-        let childRead = toChild.read, childWrite = fromChild.write
+        let parentRead = fromChild.read
+        let parentWrite = toChild.write
+        let childRead = toChild.read
+        let childWrite = fromChild.write
         func closeAll() {
             for fd in [parentRead, parentWrite, childRead, childWrite] { _ = close(fd) }
-            if let errors { _ = close(errors.read); _ = close(errors.write) }
+            if let errors {
+                _ = close(errors.read)
+                _ = close(errors.write)
+            }
         }
 
         var actions = posix_spawn_file_actions_t()
@@ -259,7 +267,9 @@ public final class Subprocess {
             }
         } else {
             // Not atomic: a process spawned by another thread in between may inherit these.
-            guard pipe(&fds) == 0 else { throw .transport("cannot start \(program): pipe: \(ErrnoText.describe(errno))") }
+            guard pipe(&fds) == 0 else {
+                throw .transport("cannot start \(program): pipe: \(ErrnoText.describe(errno))")
+            }
             for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         }
         for index in 0..<2 where fds[index] < 3 {

@@ -7,15 +7,15 @@ extension HGBFT {
             commandName: "cat-object",
             abstract: "Print a stored object, decoded (or its raw stored bytes).",
             discussion: """
-            Blobs print their content; operations print their decoded fields. The object is checked \
-            against its id first, so a damaged object is an error, not output.
+                Blobs print their content; operations print their decoded fields. The object is checked \
+                against its id first, so a damaged object is an error, not output.
 
-            Examples:
-              hg-bft cat-object 3f2a9c1b
-              hg-bft cat-object --type 3f2a9c1b
-              hg-bft cat-object --raw 3f2a9c1b > object.zlib      # the zlib bytes as stored
-              hg-bft cat-object --encoding 3f2a9c1b | xxd         # the canonical encoding
-            """)
+                Examples:
+                  hg-bft cat-object 3f2a9c1b
+                  hg-bft cat-object --type 3f2a9c1b
+                  hg-bft cat-object --raw 3f2a9c1b > object.zlib      # the zlib bytes as stored
+                  hg-bft cat-object --encoding 3f2a9c1b | xxd         # the canonical encoding
+                """)
 
         @Argument(help: "Object id or prefix.")
         var object: String
@@ -44,14 +44,20 @@ extension HGBFT {
             }
             switch decoded {
             case let .blob(blob):
-                if encoding { Terminal.writeRaw(blob.encoded); return }
+                if encoding {
+                    Terminal.writeRaw(blob.encoded)
+                    return
+                }
                 if output.json {
                     try JSONOutput.print(BlobJSON(id: id.hex, size: blob.content.count))
                     return
                 }
                 Terminal.writeRaw(blob.content)
             case let .operation(op):
-                if encoding { Terminal.writeRaw(op.encoded); return }
+                if encoding {
+                    Terminal.writeRaw(op.encoded)
+                    return
+                }
                 if output.json {
                     try JSONOutput.print(OperationJSON(op))
                     return

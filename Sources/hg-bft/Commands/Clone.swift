@@ -7,18 +7,18 @@ extension HGBFT {
             commandName: "clone",
             abstract: "Create a new replica of a repository, with its own identity.",
             discussion: """
-            Fetches every operation the peer has (validated as any sync), writes the working tree, and \
-            records the address as the remote 'origin' (and --remote-program, for an ssh address, as \
-            remote.origin.program). [dir] defaults to the last component of the path; it must not exist \
-            or be an empty directory. The clone is built in a hidden sibling, .<dir>.hgbft-clone-<pid>-<random>, \
-            and renamed to [dir] only when complete: an interrupted clone leaves no [dir], and the next \
-            clone of that name removes what it left.
+                Fetches every operation the peer has (validated as any sync), writes the working tree, and \
+                records the address as the remote 'origin' (and --remote-program, for an ssh address, as \
+                remote.origin.program). [dir] defaults to the last component of the path; it must not exist \
+                or be an empty directory. The clone is built in a hidden sibling, .<dir>.hgbft-clone-<pid>-<random>, \
+                and renamed to [dir] only when complete: an interrupted clone leaves no [dir], and the next \
+                clone of that name removes what it left.
 
-            Examples:
-              hg-bft clone ../notes notes-copy
-              hg-bft clone ssh://alice@example.org/srv/notes
-              hg-bft clone --exec "hg-bft serve /srv/notes" notes
-            """)
+                Examples:
+                  hg-bft clone ../notes notes-copy
+                  hg-bft clone ssh://alice@example.org/srv/notes
+                  hg-bft clone --exec "hg-bft serve /srv/notes" notes
+                """)
 
         @Argument(help: "A path or ssh address.")
         var remote: String?
@@ -65,12 +65,16 @@ extension HGBFT {
                 summary.kept = checkout.leftAlone.map(\.string)
                 try JSONOutput.print(summary)
             } else if !transport.quiet {
-                Terminal.out("Cloned into \(repository.layout.root): \(result.added) operations, \(checkout.written.count) files")
+                Terminal.out(
+                    "Cloned into \(repository.layout.root): \(result.added) operations, \(checkout.written.count) files"
+                )
                 Terminal.out("peer \(try repository.peerID().text)")
                 for line in CheckoutNotices.lines(checkout) { Terminal.err(line) }
             }
             if !result.isComplete {
-                for line in PeerMisbehaviour.lines(result, peer: "the peer", listingRefused: false) { Terminal.err(line) }
+                for line in PeerMisbehaviour.lines(result, peer: "the peer", listingRefused: false) {
+                    Terminal.err(line)
+                }
                 throw Exit(status: ExitStatus.partial)
             }
         }
@@ -80,8 +84,9 @@ extension HGBFT {
             let process = try transport.start(address, in: nil, remoteName: nil)
             let (repository, result): (Repository, SyncResult)
             do {
-                (repository, result) = try Repository.clone(into: staging, over: process.stream, options: transport.syncOptions,
-                                                            progress: transport.progressReporter)
+                (repository, result) = try Repository.clone(
+                    into: staging, over: process.stream, options: transport.syncOptions,
+                    progress: transport.progressReporter)
             } catch {
                 throw transport.explain(error, process: process, target: address.description)
             }

@@ -7,13 +7,13 @@ extension HGBFT {
             commandName: "heads",
             abstract: "List the current heads: operations nothing else builds on.",
             discussion: """
-            A single head means the history is linear at the top; several heads are concurrent \
-            operations that the next commit will name as parents.
+                A single head means the history is linear at the top; several heads are concurrent \
+                operations that the next commit will name as parents.
 
-            Examples:
-              hg-bft heads
-              hg-bft heads --json
-            """)
+                Examples:
+                  hg-bft heads
+                  hg-bft heads --json
+                """)
 
         @OptionGroup var output: JSONFlag
 

@@ -7,14 +7,14 @@ extension HGBFT {
             commandName: "id",
             abstract: "Print this replica's peer id (and, with --repository, the repository id).",
             discussion: """
-            The peer id is the Ed25519 public key in a short, copy-pasteable form: "hg" and 55 base32 \
-            characters, with a checksum that catches typos. Give it to an admin to be added.
+                The peer id is the Ed25519 public key in a short, copy-pasteable form: "hg" and 55 base32 \
+                characters, with a checksum that catches typos. Give it to an admin to be added.
 
-            Examples:
-              hg-bft id
-              hg-bft id --repository
-              hg-bft id --json
-            """)
+                Examples:
+                  hg-bft id
+                  hg-bft id --repository
+                  hg-bft id --json
+                """)
 
         @Flag(help: "Print the repository id (the genesis operation's id) instead.")
         var repository = false

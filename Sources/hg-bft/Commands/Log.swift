@@ -7,14 +7,14 @@ extension HGBFT {
             commandName: "log",
             abstract: "Show the history, newest first.",
             discussion: """
-            Operations are ordered children before parents; among concurrent ones, the newest claimed \
-            time first (times are advisory: authors set them). Reads only the index, never the objects.
+                Operations are ordered children before parents; among concurrent ones, the newest claimed \
+                time first (times are advisory: authors set them). Reads only the index, never the objects.
 
-            Examples:
-              hg-bft log
-              hg-bft log --graph --oneline
-              hg-bft log -n 5 --json
-            """)
+                Examples:
+                  hg-bft log
+                  hg-bft log --graph --oneline
+                  hg-bft log -n 5 --json
+                """)
 
         @Option(name: .short, help: "Show at most N operations.")
         var n: Int?
@@ -42,7 +42,10 @@ extension HGBFT {
             var authors = AuthorNames()
             for (index, entry) in report.entries.enumerated() {
                 let rows = report.graphRows?[index]
-                let lines = oneline ? [onelineText(entry, &authors)] : fullText(entry, &authors, last: index == report.entries.count - 1)
+                let lines =
+                    oneline
+                    ? [onelineText(entry, &authors)]
+                    : fullText(entry, &authors, last: index == report.entries.count - 1)
                 for (lineNumber, line) in lines.enumerated() {
                     if let rows {
                         out.line(trimRight((lineNumber == 0 ? rows.commitLine : rows.continuation) + line))

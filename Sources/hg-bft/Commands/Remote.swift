@@ -7,19 +7,20 @@ extension HGBFT {
             commandName: "remote",
             abstract: "Manage named remotes (stored in .hgrepo/config).",
             discussion: """
-            Examples:
-              hg-bft remote add origin ssh://alice@example.org/srv/notes
-              hg-bft remote list
-              hg-bft remote remove origin
-            """,
+                Examples:
+                  hg-bft remote add origin ssh://alice@example.org/srv/notes
+                  hg-bft remote list
+                  hg-bft remote remove origin
+                """,
             subcommands: [Add.self, Remove.self, List.self])
     }
 }
 
 extension HGBFT.Remote {
     struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add (or replace) a remote.",
-                                                        discussion: "Example:\n  hg-bft remote add origin ../notes")
+        static let configuration = CommandConfiguration(
+            commandName: "add", abstract: "Add (or replace) a remote.",
+            discussion: "Example:\n  hg-bft remote add origin ../notes")
         @Argument var name: String
         @Argument var address: String
 
@@ -43,15 +44,17 @@ extension HGBFT.Remote {
     }
 
     struct Remove: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a remote.",
-                                                        discussion: "Example:\n  hg-bft remote remove origin")
+        static let configuration = CommandConfiguration(
+            commandName: "remove", abstract: "Remove a remote.",
+            discussion: "Example:\n  hg-bft remote remove origin")
         @Argument var name: String
         func run() throws { try openRepository().removeRemote(name) }
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list", abstract: "List remotes.",
-                                                        discussion: "Examples:\n  hg-bft remote list\n  hg-bft remote list --json")
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "List remotes.",
+            discussion: "Examples:\n  hg-bft remote list\n  hg-bft remote list --json")
         @OptionGroup var output: JSONFlag
         func run() throws {
             let remotes = try openRepository().remotes()

@@ -7,16 +7,16 @@ extension HGBFT {
             commandName: "serve",
             abstract: "Speak the sync protocol on stdin/stdout for the repository at <path>.",
             discussion: """
-            What 'sync' runs on the other side, locally or through ssh (like git-upload-pack). \
-            It prints nothing on stdout but protocol frames; problems go to stderr. It stores what the \
-            peer sends after validating it, but does not touch that repository's working tree. Exits 4 \
-            when it refused invalid operations or some never got their predecessors (it kept the valid \
-            ones), as 'sync' does.
+                What 'sync' runs on the other side, locally or through ssh (like git-upload-pack). \
+                It prints nothing on stdout but protocol frames; problems go to stderr. It stores what the \
+                peer sends after validating it, but does not touch that repository's working tree. Exits 4 \
+                when it refused invalid operations or some never got their predecessors (it kept the valid \
+                ones), as 'sync' does.
 
-            Examples:
-              hg-bft serve /srv/notes                 # normally started by 'hg-bft sync'
-              hg-bft sync --exec "hg-bft serve /srv/notes"
-            """)
+                Examples:
+                  hg-bft serve /srv/notes                 # normally started by 'hg-bft sync'
+                  hg-bft sync --exec "hg-bft serve /srv/notes"
+                """)
 
         @Argument(help: "The repository to serve.")
         var path: String
@@ -31,14 +31,17 @@ extension HGBFT {
         /// here without ArgumentParser: parsing costs a few milliseconds of Swift's conformance
         /// lookups, and the server's start-up is on the critical path of every sync.
         static func plainInvocation(_ arguments: [String]) -> String? {
-            guard arguments.count == 2, arguments[0] == "serve", !arguments[1].hasPrefix("-"), arguments[1] != "help" else { return nil }
+            guard arguments.count == 2, arguments[0] == "serve", !arguments[1].hasPrefix("-"), arguments[1] != "help"
+            else { return nil }
             return arguments[1]
         }
 
         static func serve(_ path: String, options: SyncOptions) throws {
             let repository = try Repository.open(exactly: path)
             let result = try repository.serveOnStandardStreams(options: options)
-            for line in PeerMisbehaviour.lines(result, peer: result.peer.short, listingRefused: true) { Terminal.err(line) }
+            for line in PeerMisbehaviour.lines(result, peer: result.peer.short, listingRefused: true) {
+                Terminal.err(line)
+            }
             if !result.isComplete { throw Exit(status: ExitStatus.partial) }
         }
     }

@@ -7,12 +7,12 @@ extension HGBFT {
             commandName: "show",
             abstract: "Show one operation: header, parents and the paths it changes.",
             discussion: """
-            <op> is a full id or an unambiguous prefix of at least 4 hex digits.
+                <op> is a full id or an unambiguous prefix of at least 4 hex digits.
 
-            Examples:
-              hg-bft show 3f2a9c1b
-              hg-bft show 3f2a9c1b --json
-            """)
+                Examples:
+                  hg-bft show 3f2a9c1b
+                  hg-bft show 3f2a9c1b --json
+                """)
 
         @Argument(help: "The operation id or prefix.")
         var op: String
@@ -63,7 +63,9 @@ enum OperationText {
             lines.append("    Membership: \(MembershipText.sentence(change))")
         case let .opaque(kind, body):
             lines.append("")
-            lines.append("    Extension kind 0x\(String(kind, radix: 16)), \(body.count) byte body (not interpreted by this version)")
+            lines.append(
+                "    Extension kind 0x\(String(kind, radix: 16)), \(body.count) byte body (not interpreted by this version)"
+            )
         }
         return lines
     }
@@ -100,8 +102,9 @@ struct OperationJSON: Encodable {
         signature = Hex.encode(op.signature)
         message = op.change?.message
         entries = op.change?.entries.map { e in
-            Entry(path: e.path.string, action: e.version == nil ? "delete" : "write", blob: e.version?.blob.hex,
-                  mode: e.version.map { $0.mode == .executable ? "executable" : "regular" })
+            Entry(
+                path: e.path.string, action: e.version == nil ? "delete" : "write", blob: e.version?.blob.hex,
+                mode: e.version.map { $0.mode == .executable ? "executable" : "regular" })
         }
         adminQuorum = op.genesis?.adminQuorum
         membership = op.membership.map(MembershipJSON.init)

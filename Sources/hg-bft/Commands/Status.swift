@@ -7,19 +7,19 @@ extension HGBFT {
             commandName: "status",
             abstract: "Show your changes, conflicts, and what arrived that is not checked out yet.",
             discussion: """
-            Changes are taken against the working tree's base: the state the last checkout or commit \
-            brought it to. Operations that arrived since (a sync with --no-checkout, a peer's sync into \
-            this replica, an interrupted sync) are listed apart as incoming, never as your changes; \
-            'hg-bft checkout' writes them.
+                Changes are taken against the working tree's base: the state the last checkout or commit \
+                brought it to. Operations that arrived since (a sync with --no-checkout, a peer's sync into \
+                this replica, an interrupted sync) are listed apart as incoming, never as your changes; \
+                'hg-bft checkout' writes them.
 
-            Codes in --short output: A new file, M modified, D deleted, C conflict (concurrent writes \
-            that disagree; resolve by editing the file and committing it); incoming paths as "> path".
+                Codes in --short output: A new file, M modified, D deleted, C conflict (concurrent writes \
+                that disagree; resolve by editing the file and committing it); incoming paths as "> path".
 
-            Examples:
-              hg-bft status
-              hg-bft status --short docs/
-              hg-bft status --json
-            """)
+                Examples:
+                  hg-bft status
+                  hg-bft status --short docs/
+                  hg-bft status --json
+                """)
 
         @Flag(name: .shortAndLong, help: "One line per path: a status code and the path.")
         var short = false
@@ -40,27 +40,39 @@ extension HGBFT {
                 Terminal.err("warning: skipped \(Terminal.quote(skipped.path)): \(skipped.reason)")
             }
             if short {
-                for change in report.changes { Terminal.out("\(change.status.code) \(PeerText.path(change.path.string))") }
+                for change in report.changes {
+                    Terminal.out("\(change.status.code) \(PeerText.path(change.path.string))")
+                }
                 for path in report.incoming.paths { Terminal.out("> \(PeerText.path(path.string))") }
                 return
             }
             Terminal.out("On replica \(report.peer?.text ?? "(no identity)")")
-            Terminal.out(report.heads.count == 1 ? "1 head: \(report.heads[0].short)" : "\(report.heads.count) heads: \(report.heads.map(\.short).joined(separator: " "))")
-            let plain = report.changes.filter { if case .conflicted = $0.status { return false }; return true }
+            Terminal.out(
+                report.heads.count == 1
+                    ? "1 head: \(report.heads[0].short)"
+                    : "\(report.heads.count) heads: \(report.heads.map(\.short).joined(separator: " "))")
+            let plain = report.changes.filter {
+                if case .conflicted = $0.status { return false }
+                return true
+            }
             if !report.incoming.isEmpty {
                 let ops = report.incoming.operations
-                Terminal.out(ops > 0
-                    ? "\nBehind: \(ops) operation\(ops == 1 ? "" : "s") arrived since your last checkout (use \"hg-bft checkout\" to write them):"
-                    : "\nNot checked out (use \"hg-bft checkout\" once the way is clear):")
+                Terminal.out(
+                    ops > 0
+                        ? "\nBehind: \(ops) operation\(ops == 1 ? "" : "s") arrived since your last checkout (use \"hg-bft checkout\" to write them):"
+                        : "\nNot checked out (use \"hg-bft checkout\" once the way is clear):")
                 let unsynced = Set(report.incoming.unsynced)
                 for path in report.incoming.paths {
-                    Terminal.out("\tincoming:   \(PeerText.path(path.string))\(unsynced.contains(path) ? " (left alone by the last checkout)" : "")")
+                    Terminal.out(
+                        "\tincoming:   \(PeerText.path(path.string))\(unsynced.contains(path) ? " (left alone by the last checkout)" : "")"
+                    )
                 }
             }
             if report.changes.isEmpty && report.collisions.isEmpty {
-                Terminal.out(report.incoming.isEmpty
-                    ? "nothing to commit, working tree matches the merged state"
-                    : "nothing to commit, working tree matches its last checkout")
+                Terminal.out(
+                    report.incoming.isEmpty
+                        ? "nothing to commit, working tree matches the merged state"
+                        : "nothing to commit, working tree matches its last checkout")
                 return
             }
             if !plain.isEmpty {
@@ -80,7 +92,8 @@ extension HGBFT {
                 Terminal.out("\nConflicts (edit the file, then \"hg-bft commit -m <message> <path>\"):")
                 for change in report.conflicts {
                     if case let .conflicted(versions, edited) = change.status {
-                        Terminal.out("\t\(versions) versions: \(PeerText.path(change.path.string))\(edited ? " (edited)" : "")")
+                        Terminal.out(
+                            "\t\(versions) versions: \(PeerText.path(change.path.string))\(edited ? " (edited)" : "")")
                     }
                 }
             }
@@ -88,7 +101,9 @@ extension HGBFT {
                 Terminal.out("\nBoth a file and a directory in the merged state; the file is beside the directory")
                 Terminal.out("(commit both to keep it there, or delete the copy and commit to drop the file):")
                 for collision in report.collisions {
-                    Terminal.out("\t\(PeerText.path(collision.path.string)) -> \(collision.aside.map { PeerText.path($0.string) } ?? "(not written: no free name beside it)")")
+                    Terminal.out(
+                        "\t\(PeerText.path(collision.path.string)) -> \(collision.aside.map { PeerText.path($0.string) } ?? "(not written: no free name beside it)")"
+                    )
                 }
             }
         }
@@ -137,8 +152,9 @@ struct StatusJSON: Encodable {
         }
         skipped = report.skipped.map(\.path)
         base = report.base.map(\.hex)
-        incoming = Incoming(operations: report.incoming.operations, paths: report.incoming.paths.map(\.string),
-                            unsynced: report.incoming.unsynced.map(\.string))
+        incoming = Incoming(
+            operations: report.incoming.operations, paths: report.incoming.paths.map(\.string),
+            unsynced: report.incoming.unsynced.map(\.string))
         collisions = report.collisions.map { Collision(path: $0.path.string, aside: $0.aside?.string) }
     }
 }

@@ -7,50 +7,56 @@ extension HGBFT {
             commandName: "sync",
             abstract: "Reconcile with a peer: both sides end with every operation either had.",
             discussion: """
-            <remote> is a configured remote name, a path (a local replica), ssh://[user@]host[:port]/path, \
-            or [user@]host:path (through the system ssh; set $HGBFT_SSH or core.sshCommand to change the \
-            ssh program, --remote-program for the hg-bft on the host). --exec CMD runs any command that \
-            speaks the protocol. With no remote, syncs with every configured remote in turn: one that \
-            fails is reported and the next is still tried. A path to this repository itself is refused.
+                <remote> is a configured remote name, a path (a local replica), ssh://[user@]host[:port]/path, \
+                or [user@]host:path (through the system ssh; set $HGBFT_SSH or core.sshCommand to change the \
+                ssh program, --remote-program for the hg-bft on the host). --exec CMD runs any command that \
+                speaks the protocol. With no remote, syncs with every configured remote in turn: one that \
+                fails is reported and the next is still tried. A path to this repository itself is refused.
 
-            Everything received is validated (signature, id, parents, sequence numbers) before it is \
-            stored; invalid operations are refused and named. Afterwards the working tree shows the \
-            merged state, except files with uncommitted changes (or something else in the way), which \
-            are left alone and named; with --no-checkout it is left as it is, and 'status' and 'commit' \
-            go on comparing it with the state it was last brought to, so nothing that arrived is ever \
-            taken for your own deletion. A file that the merged state also holds as a directory (concurrent \
-            writes of 'a' and 'a/b') is written beside it as 'a~<operation id>' (see 'checkout --help'). \
-            An operation held before that loses its effect through the sync (its author was removed \
-            concurrently) is named, with a warning for your own.
+                Everything received is validated (signature, id, parents, sequence numbers) before it is \
+                stored; invalid operations are refused and named. Afterwards the working tree shows the \
+                merged state, except files with uncommitted changes (or something else in the way), which \
+                are left alone and named; with --no-checkout it is left as it is, and 'status' and 'commit' \
+                go on comparing it with the state it was last brought to, so nothing that arrived is ever \
+                taken for your own deletion. A file that the merged state also holds as a directory (concurrent \
+                writes of 'a' and 'a/b') is written beside it as 'a~<operation id>' (see 'checkout --help'). \
+                An operation held before that loses its effect through the sync (its author was removed \
+                concurrently) is named, with a warning for your own.
 
-            Exit status: 0 when every remote synced; 4 when each did but a peer sent invalid operations \
-            (refused and named) or withheld what some depend on (not stored): the valid ones are \
-            kept, the summary says "partly synced" and --json "complete": false; 1 when a sync failed.
+                Exit status: 0 when every remote synced; 4 when each did but a peer sent invalid operations \
+                (refused and named) or withheld what some depend on (not stored): the valid ones are \
+                kept, the summary says "partly synced" and --json "complete": false; 1 when a sync failed.
 
-            Examples:
-              hg-bft sync ../notes-copy
-              hg-bft sync ssh://alice@example.org/srv/notes
-              hg-bft sync alice@example.org:notes
-              hg-bft sync --exec "ssh -i ~/.ssh/mesh alice@10.0.0.7 hg-bft serve notes"
-              hg-bft sync                                   # every configured remote
-            """)
+                Examples:
+                  hg-bft sync ../notes-copy
+                  hg-bft sync ssh://alice@example.org/srv/notes
+                  hg-bft sync alice@example.org:notes
+                  hg-bft sync --exec "ssh -i ~/.ssh/mesh alice@10.0.0.7 hg-bft serve notes"
+                  hg-bft sync                                   # every configured remote
+                """)
 
         @Argument(help: "A remote name, path or ssh address.")
         var remote: String?
 
-        @Flag(name: .customLong("no-checkout"),
-              help: "Store what arrives but leave the working tree as it is (like 'git fetch'); 'status' shows what arrived, 'checkout' writes it.")
+        @Flag(
+            name: .customLong("no-checkout"),
+            help:
+                "Store what arrives but leave the working tree as it is (like 'git fetch'); 'status' shows what arrived, 'checkout' writes it."
+        )
         var noCheckout = false
 
         @OptionGroup var transport: TransportOptions
 
         func validate() throws {
-            if remote != nil && transport.exec != nil { throw ValidationError("give either <remote> or --exec, not both") }
+            if remote != nil && transport.exec != nil {
+                throw ValidationError("give either <remote> or --exec, not both")
+            }
         }
 
         func run() throws {
             let repository = try openRepository()
-            let targets = try transport.exec.map { [SyncTarget(label: "--exec", address: .success(.command($0)), name: nil)] }
+            let targets =
+                try transport.exec.map { [SyncTarget(label: "--exec", address: .success(.command($0)), name: nil)] }
                 ?? repository.syncTargets(remote)
             // Every remote is tried, even after one failed; each failure is reported as it happens.
             var worst = ExitStatus.success
@@ -82,8 +88,9 @@ extension HGBFT {
             let process = try transport.start(address, in: repository, remoteName: target.name)
             let result: SyncResult
             do {
-                result = try repository.sync(over: process.stream, options: transport.syncOptions,
-                                             progress: transport.progressReporter)
+                result = try repository.sync(
+                    over: process.stream, options: transport.syncOptions,
+                    progress: transport.progressReporter)
             } catch {
                 throw transport.explain(error, process: process, target: target.label)
             }
@@ -102,7 +109,9 @@ extension HGBFT {
                 }
                 Terminal.out(summary.line)
                 if checkout == nil && result.added > 0 {
-                    Terminal.out("the working tree is unchanged; 'hg-bft status' shows what arrived, 'hg-bft checkout' writes it")
+                    Terminal.out(
+                        "the working tree is unchanged; 'hg-bft status' shows what arrived, 'hg-bft checkout' writes it"
+                    )
                 }
             }
             if !transport.output.json {
@@ -113,7 +122,9 @@ extension HGBFT {
             for line in PeerMisbehaviour.lines(result, peer: target.label, listingRefused: true) { Terminal.err(line) }
             if status != 0 {
                 // A peer that sent invalid operations may exit as it likes; its status is news only otherwise.
-                if summary.complete { Terminal.err("error: the peer process for \(target.label) exited with status \(status)") }
+                if summary.complete {
+                    Terminal.err("error: the peer process for \(target.label) exited with status \(status)")
+                }
                 return (summary, ExitStatus.failure)
             }
             return (summary, summary.complete ? ExitStatus.success : ExitStatus.partial)

@@ -7,23 +7,23 @@ extension HGBFT {
             commandName: "verify",
             abstract: "Audit the whole history against the Byzantine Eventual Consistency invariants.",
             discussion: """
-            Checks every object (decompression within its size limit, hash, strict decoding), every \
-            signature, every parent and sequence number, that every operation's author held the needed \
-            role in the membership of the operation's own causal past, that no write without effect \
-            (a removed member's concurrent write) shows in the state, and that the index, heads, peer \
-            refs and caches agree with the objects. Prints a table of the invariants of \
-            docs/INVARIANTS.md (what was checked, how many violations), every problem with its object \
-            and file, the equivocations found (two signed operations by one author with one sequence \
-            number: kept, and shown as proof), a summary per author, the current members, the heads \
-            and the state fingerprint.
+                Checks every object (decompression within its size limit, hash, strict decoding), every \
+                signature, every parent and sequence number, that every operation's author held the needed \
+                role in the membership of the operation's own causal past, that no write without effect \
+                (a removed member's concurrent write) shows in the state, and that the index, heads, peer \
+                refs and caches agree with the objects. Prints a table of the invariants of \
+                docs/INVARIANTS.md (what was checked, how many violations), every problem with its object \
+                and file, the equivocations found (two signed operations by one author with one sequence \
+                number: kept, and shown as proof), a summary per author, the current members, the heads \
+                and the state fingerprint.
 
-            Exit status: 0 clean (equivocations alone do not make a history unclean: they are \
-            recorded, not rejected); 3 violations found; 1 the repository could not be read.
+                Exit status: 0 clean (equivocations alone do not make a history unclean: they are \
+                recorded, not rejected); 3 violations found; 1 the repository could not be read.
 
-            Examples:
-              hg-bft verify
-              hg-bft verify --json
-            """)
+                Examples:
+                  hg-bft verify
+                  hg-bft verify --json
+                """)
 
         @OptionGroup var output: JSONFlag
 
@@ -46,18 +46,24 @@ extension HGBFT {
                 Terminal.out("problem [\(p.check.rawValue)] \(where_): \(PeerText.escaped(p.message))")
             }
             for note in report.notes { Terminal.err("note: \(PeerText.escaped(note))") }
-            Terminal.out("checked \(report.objects) objects (\(report.operations) operations, \(report.blobs) blobs), \(report.signatures) signatures, \(report.authors) author(s)")
+            Terminal.out(
+                "checked \(report.objects) objects (\(report.operations) operations, \(report.blobs) blobs), \(report.signatures) signatures, \(report.authors) author(s)"
+            )
             Terminal.out("")
             Terminal.out("invariant              checked  violations")
             for row in report.invariants {
                 let name = row.invariant.rawValue.padded(to: 20)
-                Terminal.out("\(name) \(String(row.checked).rightAligned(to: 9))  \(String(row.violations).rightAligned(to: 10))")
+                Terminal.out(
+                    "\(name) \(String(row.checked).rightAligned(to: 9))  \(String(row.violations).rightAligned(to: 10))"
+                )
             }
             Terminal.out("")
             if report.equivocations.isEmpty {
                 Terminal.out("equivocations: none")
             } else {
-                Terminal.out("equivocations: \(report.equivocations.count) (kept; each pair below is signed proof, export with 'hg-bft cat-object --raw <id>')")
+                Terminal.out(
+                    "equivocations: \(report.equivocations.count) (kept; each pair below is signed proof, export with 'hg-bft cat-object --raw <id>')"
+                )
                 for e in report.equivocations {
                     Terminal.out("  \(e.author.text) signed two operations with sequence \(e.sequence):")
                     for op in [e.first, e.second] {
@@ -69,7 +75,9 @@ extension HGBFT {
             Terminal.out("authors:")
             for a in report.authorSummaries {
                 let forks = a.forks == 0 ? "no forks" : "\(a.forks) fork(s)"
-                Terminal.out("  \(a.author.text)  \(a.operations) operation(s), sequence \(a.firstSequence)-\(a.lastSequence), \(forks)")
+                Terminal.out(
+                    "  \(a.author.text)  \(a.operations) operation(s), sequence \(a.firstSequence)-\(a.lastSequence), \(forks)"
+                )
             }
             if let membership = report.membership {
                 Terminal.out("")
@@ -138,18 +146,25 @@ struct VerifyJSON: Encodable {
         blobs = r.blobs
         signatures = r.signatures
         authors = r.authors
-        invariants = r.invariants.map { Row(invariant: $0.invariant.rawValue, checked: $0.checked, violations: $0.violations) }
+        invariants = r.invariants.map {
+            Row(invariant: $0.invariant.rawValue, checked: $0.checked, violations: $0.violations)
+        }
         problems = r.problems.map {
-            Problem(check: $0.check.rawValue, invariant: $0.invariant.rawValue, object: $0.object?.hex, file: $0.file, message: $0.message)
+            Problem(
+                check: $0.check.rawValue, invariant: $0.invariant.rawValue, object: $0.object?.hex, file: $0.file,
+                message: $0.message)
         }
         notes = r.notes
         equivocations = r.equivocations.map {
-            Proof(author: $0.author.text, sequence: $0.sequence, operations: [Hex.encode($0.first.encoded), Hex.encode($0.second.encoded)],
-                  ids: [$0.first.id.hex, $0.second.id.hex])
+            Proof(
+                author: $0.author.text, sequence: $0.sequence,
+                operations: [Hex.encode($0.first.encoded), Hex.encode($0.second.encoded)],
+                ids: [$0.first.id.hex, $0.second.id.hex])
         }
         authorSummaries = r.authorSummaries.map {
-            Author(author: $0.author.text, operations: $0.operations, firstSequence: $0.firstSequence,
-                   lastSequence: $0.lastSequence, forks: $0.forks)
+            Author(
+                author: $0.author.text, operations: $0.operations, firstSequence: $0.firstSequence,
+                lastSequence: $0.lastSequence, forks: $0.forks)
         }
         membership = r.membership.map(MembershipOutcomeJSON.init)
         heads = r.heads.map(\.hex)

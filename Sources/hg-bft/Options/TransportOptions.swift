@@ -6,7 +6,9 @@ struct TransportOptions: ParsableArguments {
     @Option(name: .customLong("exec"), help: "Run CMD (with /bin/sh) and speak the protocol on its stdin/stdout.")
     var exec: String?
 
-    @Option(name: .customLong("remote-program"), help: "The hg-bft to run on an ssh host (default: hg-bft, or remote.<name>.program).")
+    @Option(
+        name: .customLong("remote-program"),
+        help: "The hg-bft to run on an ssh host (default: hg-bft, or remote.<name>.program).")
     var remoteProgram: String?
 
     @OptionGroup var limits: SyncLimits
@@ -26,11 +28,13 @@ struct TransportOptions: ParsableArguments {
     func start(_ address: RemoteAddress, in repository: Repository?, remoteName: String?) throws -> Subprocess {
         let relay: @Sendable (String) -> Void = { Terminal.err(PeerText.escaped($0)) }
         guard let repository else {
-            return try Repository.connect(to: address, remoteProgram: remoteProgram, timeout: limits.timeout,
-                                          stderrLines: relay)
+            return try Repository.connect(
+                to: address, remoteProgram: remoteProgram, timeout: limits.timeout,
+                stderrLines: relay)
         }
-        return try repository.connect(to: address, remoteName: remoteName, remoteProgram: remoteProgram,
-                                      timeout: limits.timeout, stderrLines: relay)
+        return try repository.connect(
+            to: address, remoteName: remoteName, remoteProgram: remoteProgram,
+            timeout: limits.timeout, stderrLines: relay)
     }
 
     /// Stops the peer process after a failed session. When the peer closed the pipe because

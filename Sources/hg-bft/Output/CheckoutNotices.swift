@@ -14,14 +14,18 @@ enum CheckoutNotices {
         var lines: [String] = []
         let clashes = Set(result.clashes)
         for path in result.kept where !clashes.contains(path) {
-            lines.append("kept: \(Terminal.quote(path.string)) has uncommitted changes (the merged version was not written)")
+            lines.append(
+                "kept: \(Terminal.quote(path.string)) has uncommitted changes (the merged version was not written)")
         }
         for path in result.clashes {
-            lines.append("kept: \(Terminal.quote(path.string)) has uncommitted changes, and a newer version of it arrived")
+            lines.append(
+                "kept: \(Terminal.quote(path.string)) has uncommitted changes, and a newer version of it arrived")
         }
         if !result.checkedOut {
-            lines.append("not checked out: nothing was written; commit your changes first (they then meet the newer "
-                + "versions as conflicts), then run 'hg-bft checkout' (or 'hg-bft checkout --force' to discard them)")
+            lines.append(
+                "not checked out: nothing was written; commit your changes first (they then meet the newer "
+                    + "versions as conflicts), then run 'hg-bft checkout' (or 'hg-bft checkout --force' to discard them)"
+            )
         }
         for (path, reason) in result.blocked.sorted(by: { $0.key < $1.key }) {
             lines.append("kept: \(Terminal.quote(path.string)) is not written: \(reason)")
@@ -32,7 +36,8 @@ enum CheckoutNotices {
     /// The files written beside a directory of the same name.
     static func collisions(_ result: CheckoutResult) -> [String] {
         result.collisions.map { collision in
-            let start = "collision: \(Terminal.quote(collision.path.string)) is both a file and a directory in the merged state; "
+            let start =
+                "collision: \(Terminal.quote(collision.path.string)) is both a file and a directory in the merged state; "
             if let aside = collision.aside {
                 return start + "the file is written as \(Terminal.quote(aside.string))"
             }

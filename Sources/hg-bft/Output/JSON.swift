@@ -16,7 +16,8 @@ enum JSONOutput {
     static func escapingInStrings(_ json: String) -> String {
         // Plain ASCII (most output) is decided from the UTF-8 bytes alone.
         guard json.utf8.contains(where: { $0 >= 0x7f }),
-              json.unicodeScalars.contains(where: { $0.value >= 0x7f && PeerText.mustEscape($0) }) else { return json }
+            json.unicodeScalars.contains(where: { $0.value >= 0x7f && PeerText.mustEscape($0) })
+        else { return json }
         var out = String.UnicodeScalarView()
         for scalar in json.unicodeScalars {
             guard scalar.value >= 0x7f, PeerText.mustEscape(scalar) else {

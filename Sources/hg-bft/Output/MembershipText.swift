@@ -23,9 +23,11 @@ struct MembershipJSON: Encodable {
 
     init(_ change: MembershipChange) {
         switch change {
-        case let .add(peer, role): (action, member, self.role, quorum, epoch) = ("add", peer.text, role.description, nil, nil)
+        case let .add(peer, role):
+            (action, member, self.role, quorum, epoch) = ("add", peer.text, role.description, nil, nil)
         case let .remove(peer): (action, member, self.role, quorum, epoch) = ("remove", peer.text, nil, nil, nil)
-        case let .setRole(peer, role): (action, member, self.role, quorum, epoch) = ("role", peer.text, role.description, nil, nil)
+        case let .setRole(peer, role):
+            (action, member, self.role, quorum, epoch) = ("role", peer.text, role.description, nil, nil)
         case let .setQuorum(e, q): (action, member, self.role, quorum, epoch) = ("quorum", nil, nil, q, e)
         }
     }
@@ -92,6 +94,8 @@ struct MembershipOutcomeJSON: Encodable {
         quorum = outcome.quorum
         admins = outcome.admins
         members = outcome.bySeniority.map(MemberJSON.init)
-        withoutEffect = outcome.voided.sorted { $0.key < $1.key }.map { Voided(operation: $0.key.hex, reason: $0.value.description) }
+        withoutEffect = outcome.voided.sorted { $0.key < $1.key }.map {
+            Voided(operation: $0.key.hex, reason: $0.value.description)
+        }
     }
 }

@@ -15,20 +15,25 @@ enum PeerMisbehaviour {
             }
         }
         if !result.rejected.isEmpty {
-            lines.append("error: \(label) sent \(result.rejected.count) invalid operation(s); they were refused and the valid ones kept")
+            lines.append(
+                "error: \(label) sent \(result.rejected.count) invalid operation(s); they were refused and the valid ones kept"
+            )
         }
         let heads = result.undeliveredHeads
         if !heads.isEmpty {
             let named = heads.prefix(5).map(\.short).joined(separator: ", ") + (heads.count > 5 ? ", …" : "")
-            let instead = result.unrequestedOperations > 0
+            let instead =
+                result.unrequestedOperations > 0
                 ? "sent \(result.unrequestedOperations) other operation(s) instead"
                 : "sent nothing for them"
-            lines.append("error: \(label) announced \(heads.count) head(s) it did not send when asked (\(named)); it \(instead)")
+            lines.append(
+                "error: \(label) announced \(heads.count) head(s) it did not send when asked (\(named)); it \(instead)")
         }
         let dependencies = result.unresolved - heads.count
         if dependencies > 0 {
-            lines.append("error: \(label) withheld \(dependencies) object(s) that operations it sent depend on (parents or file "
-                + "contents); those operations were not stored")
+            lines.append(
+                "error: \(label) withheld \(dependencies) object(s) that operations it sent depend on (parents or file "
+                    + "contents); those operations were not stored")
         }
         return lines
     }

@@ -84,17 +84,18 @@ enum PeerText {
     private static func needsWork(_ text: String, keeping: Set<Unicode.Scalar>, quoting: Bool) -> Bool {
         var text = text
         text.makeContiguousUTF8()
-        let ascii: Bool? = text.utf8.withContiguousStorageIfAvailable { bytes -> Bool? in
-            for byte in bytes {
-                if byte >= 0x80 { return nil }
-                if byte < 0x20 || byte == 0x7f {
-                    if keeping.contains(Unicode.Scalar(byte)) { continue }
-                    return true
+        let ascii: Bool? =
+            text.utf8.withContiguousStorageIfAvailable { bytes -> Bool? in
+                for byte in bytes {
+                    if byte >= 0x80 { return nil }
+                    if byte < 0x20 || byte == 0x7f {
+                        if keeping.contains(Unicode.Scalar(byte)) { continue }
+                        return true
+                    }
+                    if quoting && (byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "'")) { return true }
                 }
-                if quoting && (byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "'")) { return true }
-            }
-            return false
-        } ?? nil
+                return false
+            } ?? nil
         if let ascii { return ascii }
         return text.unicodeScalars.contains { scalar in
             if keeping.contains(scalar) { return false }

@@ -1,6 +1,7 @@
 import HGCore
 import HGCrypto
 import HGRepository
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -80,15 +81,19 @@ case "verify-signatures":
         let messages = (0..<distinct).map { i in (0..<250).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ i &* 7) } }
         let signatures = messages.map { key.sign($0) }
         var failed = 0
-        let start = seconds(), startCPU = threadCPUSeconds()
+        let start = seconds()
+        let startCPU = threadCPUSeconds()
         for i in 0..<count {
             let k = i % distinct
             if !Ed25519.verify(signature: signatures[k], message: messages[k], publicKey: key.publicKey) { failed += 1 }
         }
         // The CPU time is the measure: on a shared machine the wall time also counts waiting for the core.
-        let cpu = threadCPUSeconds() - startCPU, elapsed = seconds() - start
+        let cpu = threadCPUSeconds() - startCPU
+        let elapsed = seconds() - start
         guard failed == 0 else { fail("\(failed) of \(count) verifications failed") }
-        print("{\"verifications\": \(count), \"seconds\": \(elapsed), \"cpu_seconds\": \(cpu), \"seconds_each\": \(cpu / Double(count)), \"per_second\": \(Double(count) / cpu)}")
+        print(
+            "{\"verifications\": \(count), \"seconds\": \(elapsed), \"cpu_seconds\": \(cpu), \"seconds_each\": \(cpu / Double(count)), \"per_second\": \(Double(count) / cpu)}"
+        )
     } catch { fail("\(error)") }
 case "load":
     guard args.count >= 2 else { fail("usage: load <repo> [rounds]") }
@@ -106,5 +111,7 @@ case "load":
         print("{\"nodes\": \(nodes), \"median_seconds\": \(times[times.count / 2]), \"min_seconds\": \(times[0])}")
     } catch { fail("\(error)") }
 default:
-    fail("usage: hg-bft-bench populate <repo> <operations> [files] | sign <count> | verify-signatures <count> | load <repo> [rounds]")
+    fail(
+        "usage: hg-bft-bench populate <repo> <operations> [files] | sign <count> | verify-signatures <count> | load <repo> [rounds]"
+    )
 }
