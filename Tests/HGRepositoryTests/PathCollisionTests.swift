@@ -1,6 +1,7 @@
 import Foundation
 import HGCore
 import HGState
+import HGTestSupport
 import Testing
 
 @testable import HGRepository
@@ -227,19 +228,4 @@ struct PathCollisionTests {
                 try repoPath("n"), try repoPath("n/m"),
             ])
     }
-}
-
-/// A file's bytes read through its path's exact UTF-8 bytes (no Foundation in between), or nil.
-private func rawRead(_ path: String) -> [UInt8]? {
-    let fd = open(path, O_RDONLY)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var out: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n <= 0 { break }
-        out += buffer.prefix(n)
-    }
-    return out
 }
