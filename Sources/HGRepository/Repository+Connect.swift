@@ -106,8 +106,7 @@ extension Repository {
         }
         let targets = remotes().map { SyncTarget(label: $0.name, address: parse($0.url), name: $0.name) }
         if targets.isEmpty {
-            throw .inconsistent(
-                "no remote to sync with; give one, or add one with 'hg-bft remote add <name> <address>'")
+            throw .noRemote
         }
         return targets
     }

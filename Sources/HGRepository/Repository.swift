@@ -83,7 +83,7 @@ public final class Repository {
     public static func open(exactly path: String) throws(RepositoryError) -> Repository {
         let layout = Layout(root: FileSystem.absolute(path))
         guard FileSystem.isDirectory(layout.meta) else {
-            throw .inconsistent("'\(layout.root)' is not an hg-bft repository (no .hgrepo directly inside it)")
+            throw .notARepositoryRoot(layout.root)
         }
         return try Repository(layout: layout)
     }

@@ -50,6 +50,12 @@ public enum RepositoryError: Error, Sendable, CustomStringConvertible {
     case indexDamaged(path: String, at: Int, vouched: Int)
     /// An operation was refused where nothing may be (a complete batch, e.g. a local import).
     case refused(ObjectID, reason: String)
+    /// The directory given to `open(exactly:)` holds no `.hgrepo` directly inside it.
+    case notARepositoryRoot(String)
+    /// `sync` without a remote, in a repository with none configured.
+    case noRemote
+    /// The peer's process exited with a failure status before the sync finished.
+    case peerExited(target: String, status: Int32)
     /// `.hgrepo/base` cannot be read as a base (FORMAT.md 5.13).
     case baseDamaged(path: String, reason: String)
     /// `commit` found changes only in paths whose merged version was never checked out.
@@ -82,6 +88,11 @@ public enum RepositoryError: Error, Sendable, CustomStringConvertible {
         case let .inconsistent(why): return why
         case let .notAuthorised(why): return why
         case let .membership(why): return why
+        case let .notARepositoryRoot(root):
+            return "'\(root)' is not an hg-bft repository (no .hgrepo directly inside it)"
+        case .noRemote: return "no remote to sync with; give one, or add one with 'hg-bft remote add <name> <address>'"
+        case let .peerExited(target, status):
+            return "the peer for \(target) exited with status \(status) before the sync finished; its message is above"
         case let .badIdentityKey(path):
             return
                 "'\(path)' does not hold an Ed25519 key of the right length; restore it from a backup or make a new replica with 'hg-bft clone'"

@@ -73,7 +73,7 @@ struct ErrorMessageTests {
             .tooManyPaths(limit: 65536), .indexDamaged(path: "/r/.hgrepo/index/operations", at: 64, vouched: 128),
             .refused(id, reason: "signature does not verify"),
             .baseDamaged(path: "/r/.hgrepo/base", reason: "checksum mismatch"),
-            .onlyUnsynced(["a.txt"]),
+            .onlyUnsynced(["a.txt"]), .notARepositoryRoot("/r"), .noRemote, .peerExited(target: "origin", status: 1),
         ] + store.map { .store($0) } + workTree.map { .workTree($0) } + decode.map { .decode($0) }
         + graph.map { .graph($0) } + sync.map { .sync($0) }
         + [CryptoError.libraryUnavailable, .badLength(what: "seed", expected: 32, actual: 3), .operationFailed("sign")]

@@ -50,8 +50,7 @@ struct TransportOptions: ParsableArguments {
             process.terminate()
             return error
         }
-        return RepositoryError.inconsistent(
-            "the peer for \(target) exited with status \(status) before the sync finished; its message is above")
+        return RepositoryError.peerExited(target: target, status: status)
     }
 
     /// Ends a progress line whose total was not known (receiving), as git does.
