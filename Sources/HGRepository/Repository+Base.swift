@@ -18,6 +18,18 @@ struct ResolvedBase {
     let stored: WorkTreeBase?
 }
 
+extension FileTree {
+    /// This tree with the changes of `operations` applied in order, each superseding every
+    /// write of the paths it touches (true of operations made on top of the tree's heads).
+    func following(_ operations: [Operation]) -> FileTree {
+        var tree = self
+        for op in operations {
+            if let change = op.change { tree.applyDominating(change, op: op.id) }
+        }
+        return tree
+    }
+}
+
 extension Repository {
     /// Reads `.hgrepo/base`: `nil` when it does not exist; an error naming the file when it is
     /// damaged (the base is not derived, so it is never guessed silently).
@@ -52,51 +64,48 @@ extension Repository {
             if FileSystem.exists(layout.worktreeCache) || heads == [genesis] {
                 return ResolvedBase(heads: heads, tree: try currentTree(), unsynced: [], isCurrent: true, stored: nil)
             }
-            let unborn = ResolvedBase(heads: [genesis], tree: FileTree(), unsynced: [], isCurrent: false, stored: nil)
             // This replica's own first commit, killed before it wrote the base, stands on the genesis.
-            return try followingOwnOperations(unborn, current: heads)
+            let chain = try ownOperations(onTopOf: [genesis])
+            return ResolvedBase(
+                heads: chain.last.map { [$0.id] } ?? [genesis], tree: FileTree().following(chain),
+                unsynced: [], isCurrent: chain.last.map { [$0.id] } == heads, stored: nil)
         }
-        let isCurrent = stored.heads == heads
+        // The base moves past this replica's own operations made right on top of it, which a
+        // command killed after its commit point (or a membership command) did not record in the
+        // base file: a change's entries are what the working tree held when it was made, so the
+        // base follows it as the commit would have; a membership operation changes no file.
+        let chain = stored.heads == heads ? [] : try ownOperations(onTopOf: stored.heads)
+        let baseHeads = chain.last.map { [$0.id] } ?? stored.heads
         let tree: FileTree
         if let kept = stored.tree {
-            tree = kept
-        } else if isCurrent {
+            tree = kept.following(chain)
+        } else if baseHeads == heads {
+            // The state of the heads the chain leads to: the state cache, not the history again.
             tree = try currentTree()
         } else {
-            tree = try stateOfCausalPast(of: stored.heads)
+            tree = try stateOfCausalPast(of: stored.heads).following(chain)
         }
-        let resolved = ResolvedBase(
-            heads: stored.heads, tree: tree, unsynced: Set(stored.unsynced), isCurrent: isCurrent,
+        return ResolvedBase(
+            heads: baseHeads, tree: tree, unsynced: Set(stored.unsynced), isCurrent: baseHeads == heads,
             stored: stored)
-        return isCurrent ? resolved : try followingOwnOperations(resolved, current: heads)
     }
 
-    /// The base moved past this replica's own operations made right on top of it, which a
-    /// command killed after its commit point (or a membership command) did not record in the
-    /// base file: a change operation's entries are what the working tree held when it was made,
-    /// so the base follows it as the commit would have; a membership operation changes no file.
-    private func followingOwnOperations(
-        _ base: ResolvedBase, current: [ObjectID]
-    ) throws(RepositoryError) -> ResolvedBase {
-        guard let me = try? peerID(), let tip = try latestOwnOperation(me) else { return base }
-        // Walk back from this replica's latest operation through its own single-parent chain
-        // (each of its operations follows the one before) to one made right on the base.
+    /// This replica's own operations standing right on top of `base` (the first has exactly
+    /// those parents, each next one the one before), oldest first; empty when there are none.
+    /// Found by walking back from its latest operation through its own single-parent chain.
+    private func ownOperations(onTopOf base: [ObjectID]) throws(RepositoryError) -> [Operation] {
+        guard let me = try? peerID(), let tip = try latestOwnOperation(me) else { return [] }
         var chain: [Operation] = []
         var next: ObjectID? = tip
-        while let id = next, !base.heads.contains(id), chain.count < 64 {
+        while let id = next, !base.contains(id), chain.count < 64 {
             let op = try lift { try objects.readOperation(id) }
             guard op.author == me else { break }
             chain.append(op)
-            if op.parents == base.heads { break }
+            if op.parents == base { break }
             next = op.parents.count == 1 ? op.parents[0] : nil
         }
-        guard let first = chain.last, first.parents == base.heads else { return base }
-        var tree = base.tree
-        for op in chain.reversed() {
-            if let change = op.change { tree.applyDominating(change, op: op.id) }
-        }
-        return ResolvedBase(
-            heads: [tip], tree: tree, unsynced: base.unsynced, isCurrent: [tip] == current, stored: base.stored)
+        guard let first = chain.last, first.parents == base else { return [] }
+        return chain.reversed()
     }
 
     /// The id of the latest operation `me` signed: from the author's ref when it is current,
